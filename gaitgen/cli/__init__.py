@@ -1,0 +1,1 @@
+"""The gaitgen command line: one module per command group, registered in :mod:`.app`."""

@@ -1,0 +1,53 @@
+"""The ``gaitgen`` Typer application.
+
+Each command group is a module of this package with a ``register(app)`` function; modules
+import heavy libraries (torch, copier) inside command bodies only, so ``gaitgen --help``
+stays fast. ``tests/test_cli_imports.py`` checks that.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from gaitgen import __version__
+from gaitgen.cli.common import STATE
+
+# command-group modules, in the order their panels appear in --help
+COMMAND_MODULES = ("generate", "run", "evaluate", "synth", "data", "listing")
+
+app = typer.Typer(
+    name="gaitgen",
+    help="Generate, train and evaluate gait-recognition models (OpenGait-compatible).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gaitgen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Generate, train and evaluate gait-recognition models (OpenGait-compatible)."""
+    STATE.debug = debug
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"gaitgen.cli.{_name}").register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,7 @@
+"""Commands of the 'listing' group (to be filled in)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this group's commands to the app."""
