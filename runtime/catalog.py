@@ -40,19 +40,26 @@ class ComponentSource:
     builtin: bool
 
 
-def classes_in_file(path: Path) -> list[str]:
-    """Names of the public top-level classes defined in a Python file (no import)."""
+def scan_file(path: Path) -> tuple[list[str], str | None]:
+    """Public top-level class names of a Python file (no import), and why it could not be read."""
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    except (SyntaxError, UnicodeDecodeError, OSError):
-        return []
+    except SyntaxError as exc:
+        return [], f"SyntaxError: {exc.msg} (line {exc.lineno})"
+    except (UnicodeDecodeError, OSError) as exc:
+        return [], f"{type(exc).__name__}: {exc}"
     return [
         node.name
         for node in tree.body
         if isinstance(node, ast.ClassDef)
         and not node.name.startswith("_")
         and node.name not in _NOT_COMPONENTS
-    ]
+    ], None
+
+
+def classes_in_file(path: Path) -> list[str]:
+    """Names of the public top-level classes defined in a Python file (no import)."""
+    return scan_file(path)[0]
 
 
 def _python_files(path: Path) -> list[Path]:
@@ -74,6 +81,19 @@ def builtin_components(kind: str) -> list[ComponentSource]:
     return found
 
 
+def unreadable_project_files(project: Project, kind: str) -> dict[Path, str]:
+    """Project files of ``kind`` that cannot be parsed, with the reason."""
+    folder = PROJECT_FOLDERS.get(kind)
+    if folder is None:
+        return {}
+    problems = {}
+    for file in _python_files(project.package_dir / folder):
+        error = scan_file(file)[1]
+        if error:
+            problems[file] = error
+    return problems
+
+
 def project_components(project: Project, kind: str) -> list[ComponentSource]:
     """Components of ``kind`` defined in a project's ``<package>/models`` or ``losses``."""
     folder = PROJECT_FOLDERS.get(kind)
@@ -85,7 +105,9 @@ def project_components(project: Project, kind: str) -> list[ComponentSource]:
     return found
 
 
-def taken_names(project: Project | None, kinds: tuple[str, ...] = ("model", "loss")) -> dict[str, Path]:
+def taken_names(
+    project: Project | None, kinds: tuple[str, ...] = ("model", "loss")
+) -> dict[str, Path]:
     """Every class name already used by a model or loss, mapped to its file."""
     taken: dict[str, Path] = {}
     for kind in kinds:

@@ -66,7 +66,7 @@ def read_project(root: Path) -> Project | None:
     package = table.get("package") if isinstance(table, dict) else None
     if not isinstance(package, str) or not package.isidentifier():
         raise ProjectError(
-            f"{pyproject}: [tool.gaitgen] needs package = \"<python package name>\" "
+            f'{pyproject}: [tool.gaitgen] needs package = "<python package name>" '
             f"(got {package!r})"
         )
     return Project(root=root.resolve(), package=package)

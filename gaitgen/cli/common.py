@@ -52,7 +52,9 @@ def handle_errors(func: F) -> F:
         except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into a line
             if STATE.debug:
                 raise
-            raise fail(f"{type(exc).__name__}: {exc} (run 'gaitgen --debug ...' for the traceback)") from None
+            raise fail(
+                f"{type(exc).__name__}: {exc} (run 'gaitgen --debug ...' for the traceback)"
+            ) from None
 
     return wrapper  # type: ignore[return-value]
 

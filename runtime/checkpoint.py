@@ -1,0 +1,147 @@
+"""Checkpoints: complete or absent, never half-written; loaded without running code.
+
+A checkpoint is ``<run>/checkpoints/<save_name>-<iteration:05d>.pt`` (OpenGait's naming)
+holding the model, optimizer, scheduler and grad-scaler states, the iteration and the RNG
+states. Rank 0 writes it to a temporary file in the same folder and renames it into place,
+so a crash leaves either the old set of checkpoints or the new one. Loading uses
+``torch.load(weights_only=True)``: a checkpoint file cannot execute code.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .errors import CheckpointError
+
+_NAME = re.compile(r"^(?P<save_name>.+)-(?P<iteration>\d+)\.pt$")
+
+
+def checkpoint_path(folder: Path, save_name: str, iteration: int) -> Path:
+    return folder / f"{save_name}-{iteration:05d}.pt"
+
+
+def list_checkpoints(folder: Path, save_name: str) -> dict[int, Path]:
+    """Iteration -> file of every complete checkpoint of ``save_name`` in ``folder``."""
+    found: dict[int, Path] = {}
+    if folder.is_dir():
+        for path in folder.iterdir():
+            match = _NAME.match(path.name)
+            if match and match["save_name"] == save_name:
+                found[int(match["iteration"])] = path
+    return dict(sorted(found.items()))
+
+
+def latest_checkpoint(folder: Path, save_name: str) -> Path | None:
+    found = list_checkpoints(folder, save_name)
+    return found[max(found)] if found else None
+
+
+def rng_state() -> dict[str, Any]:
+    """The RNG states of torch (CPU and CUDA), numpy and Python, as tensors and plain values."""
+    np_state = np.random.get_state()
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": {
+            "keys": torch.from_numpy(np_state[1].astype(np.int64)),
+            "pos": int(np_state[2]),
+            "has_gauss": int(np_state[3]),
+            "cached_gaussian": float(np_state[4]),
+        },
+        "python": random.getstate(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    numpy_state = state["numpy"]
+    np.random.set_state(
+        (
+            "MT19937",
+            numpy_state["keys"].numpy().astype(np.uint32),
+            numpy_state["pos"],
+            numpy_state["has_gauss"],
+            numpy_state["cached_gaussian"],
+        )
+    )
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> Path:
+    """Write ``state`` to ``path`` atomically (temp file in the same folder, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(state, tmp)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: Path, map_location: Any = "cpu") -> dict[str, Any]:
+    """Load a checkpoint safely (``weights_only=True``); errors name the file and the fix."""
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - corrupt or unsafe file: one clear message
+        raise CheckpointError(
+            f"{path}: cannot be loaded as a checkpoint ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}); it is corrupt, "
+            "not a gaitgen/OpenGait checkpoint, or holds objects other than "
+            "tensors and plain values"
+        ) from None
+    if not isinstance(state, dict) or "model" not in state:
+        raise CheckpointError(f"{path}: not a checkpoint (no 'model' entry)")
+    return state
+
+
+def resolve_restore_hint(
+    hint: Any, folder: Path, save_name: str, config_dir: Path | None = None
+) -> Path | None:
+    """Turn ``restore_hint`` into a file: 0 -> None, N -> iteration N, "latest", or a path.
+
+    Raises:
+        CheckpointError: the iteration or file does not exist (the available ones are listed).
+    """
+    if hint in (0, None, False):
+        return None
+    if hint == "latest":
+        return latest_checkpoint(folder, save_name)
+    if isinstance(hint, int) and not isinstance(hint, bool):
+        path = checkpoint_path(folder, save_name, hint)
+        if not path.is_file():
+            available = list(list_checkpoints(folder, save_name))
+            raise CheckpointError(
+                f"restore_hint: {hint}: no checkpoint {path} "
+                f"(available iterations: {available or 'none'})"
+            )
+        return path
+    if isinstance(hint, str):
+        path = Path(hint).expanduser()
+        if not path.is_absolute() and config_dir is not None and not path.exists():
+            path = config_dir / path
+        if not path.is_file():
+            raise CheckpointError(f"restore_hint: checkpoint file not found: {hint}")
+        return path
+    raise CheckpointError(
+        f"restore_hint must be an iteration number, 'latest' or a file path, got {hint!r}"
+    )

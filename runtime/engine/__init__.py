@@ -1,0 +1,1 @@
+"""The engine: preparing a run, the training loop and the test phase."""

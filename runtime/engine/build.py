@@ -1,0 +1,40 @@
+"""Building the model and losses a config names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..losses.aggregator import LossAggregator
+from ..model import BaseModel
+from ..project import Project
+from ..registry import resolve
+
+
+def build_model(cfgs: dict[str, Any], project: Project | None, is_training: bool) -> BaseModel:
+    """Instantiate ``model_cfg.model`` (a built-in, a project class or a dotted path)."""
+    cls = resolve("model", cfgs["model_cfg"]["model"], project)
+    return cls(cfgs, is_training)
+
+
+def build_losses(cfgs: dict[str, Any], project: Project | None) -> LossAggregator:
+    return LossAggregator(cfgs["loss_cfg"], lambda name: resolve("loss", name, project))
+
+
+def move_inputs(inputs: list[Any], device: torch.device) -> list[Any]:
+    """Move OpenGait's ``[ipts, labs, typs, viws, seqL]`` tensors to ``device``."""
+    ipts, labs, typs, viws, seqL = inputs
+    non_blocking = device.type == "cuda"
+    ipts = [t.to(device, non_blocking=non_blocking) for t in ipts]
+    labs = labs.to(device, non_blocking=non_blocking)
+    if seqL is not None:
+        seqL = seqL.to(device, non_blocking=non_blocking)
+    return [ipts, labs, typs, viws, seqL]
+
+
+def set_batchnorm_eval(model: torch.nn.Module) -> None:
+    """``fix_BN``: keep every batch-norm layer in eval mode (frozen running statistics)."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.eval()

@@ -1,0 +1,145 @@
+"""Everything a phase needs before it starts: the config, the project, paths, the data."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import load_config
+from ..distributed import DistContext, barrier
+from ..errors import ConfigError, DataError
+from ..project import Project, find_project
+
+log = logging.getLogger("gaitgen")
+
+SYNTHETIC_GENERATORS = ("synthgait", "tiny")
+
+
+@dataclass
+class Run:
+    """A resolved config and where its files go.
+
+    Attributes:
+        cfgs: the resolved config (defaults merged, overrides applied, data paths absolute).
+        config_path: the user's config file.
+        project: the project the config belongs to, if any.
+        base_dir: the project root, or the working folder outside a project; relative paths
+            in data_cfg and the ``output/`` folder are taken from here.
+    """
+
+    cfgs: dict[str, Any]
+    config_path: Path
+    project: Project | None
+    base_dir: Path
+    overrides: list[str] = field(default_factory=list)
+
+    def run_dir(self, phase: str) -> Path:
+        """``output/<dataset_name>/<model>/<save_name>/`` (OpenGait's layout)."""
+        engine = self.cfgs["trainer_cfg" if phase == "train" else "evaluator_cfg"]
+        return (
+            self.base_dir
+            / "output"
+            / str(self.cfgs["data_cfg"]["dataset_name"])
+            / str(self.cfgs["model_cfg"]["model"])
+            / str(engine["save_name"])
+        )
+
+
+def load_run(config_path: Path | str, overrides: list[str] | None = None) -> Run:
+    """Load the config, find the project and make the data paths absolute."""
+    config_path = Path(config_path).resolve()
+    overrides = list(overrides or [])
+    cfgs = load_config(config_path, overrides)
+    project = find_project(config_path)
+    base_dir = project.root if project is not None else Path.cwd()
+    data_cfg = cfgs["data_cfg"]
+    for key in ("dataset_root", "dataset_partition", "test_dataset_root", "test_dataset_partition"):
+        value = data_cfg.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise ConfigError(f"{config_path}: data_cfg.{key} must be a path, got {value!r}")
+        path = Path(os.path.expanduser(value))
+        data_cfg[key] = str(path if path.is_absolute() else (base_dir / path).resolve())
+    return Run(
+        cfgs=cfgs, config_path=config_path, project=project, base_dir=base_dir, overrides=overrides
+    )
+
+
+def ensure_synthetic_data(run: Run, ctx: DistContext) -> None:
+    """Generate the dataset named by ``data_cfg.synthetic`` if its root does not exist yet.
+
+    Rank 0 of each node generates (the generators write atomically), the others wait.
+    """
+    data_cfg = run.cfgs["data_cfg"]
+    spec = data_cfg.get("synthetic")
+    if not spec:
+        return
+    if not isinstance(spec, dict):
+        raise ConfigError(
+            f"{run.config_path}: data_cfg.synthetic must be a mapping such as "
+            "{generator: synthgait, subjects: 40}"
+        )
+    root = Path(data_cfg["dataset_root"])
+    partition = Path(data_cfg["dataset_partition"])
+    if root.is_dir() and partition.is_file():
+        return
+    params = copy.deepcopy(spec)
+    generator = params.pop("generator", "synthgait")
+    if generator not in SYNTHETIC_GENERATORS:
+        from ..errors import did_you_mean
+
+        raise ConfigError(
+            f"{run.config_path}: data_cfg.synthetic.generator: unknown generator "
+            f"{generator!r}{did_you_mean(str(generator), SYNTHETIC_GENERATORS)}; "
+            f"available: {list(SYNTHETIC_GENERATORS)}"
+        )
+    if root.exists() and not partition.is_file() and any(root.iterdir()):
+        raise DataError(
+            f"{root} exists but has no partition file {partition}; delete the folder "
+            "to have it generated again, or set data_cfg.dataset_partition"
+        )
+    if ctx.local_rank == 0:
+        if generator == "synthgait":
+            from ..synth import generate_dataset
+        else:
+            from ..tiny_data import generate_dataset
+        log.info("generating the %s dataset in %s (data_cfg.synthetic) ...", generator, root)
+        start = time.perf_counter()
+        try:
+            generate_dataset(root, partition_path=partition, **params)
+        except TypeError as exc:
+            raise ConfigError(f"{run.config_path}: data_cfg.synthetic: {exc}") from None
+        log.info("dataset ready in %.1f s", time.perf_counter() - start)
+    barrier()
+
+
+def setup_logging(ctx: DistContext, log_file: Path | None = None) -> None:
+    """INFO on stdout from rank 0; warnings and errors from every rank on stderr."""
+    logger = logging.getLogger("gaitgen")
+    logger.handlers.clear()
+    logger.propagate = False
+    prefix = f"[rank {ctx.rank}] " if ctx.distributed else ""
+    formatter = logging.Formatter(f"%(asctime)s {prefix}%(message)s", "%H:%M:%S")
+    if ctx.is_main:
+        out = logging.StreamHandler(sys.stdout)
+        out.setLevel(logging.INFO)
+        out.addFilter(lambda record: record.levelno < logging.WARNING)
+        out.setFormatter(formatter)
+        logger.addHandler(out)
+    err = logging.StreamHandler(sys.stderr)
+    err.setLevel(logging.WARNING)
+    err.setFormatter(formatter)
+    logger.addHandler(err)
+    if log_file is not None and ctx.is_main:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        file_handler = logging.FileHandler(log_file, encoding="utf-8")
+        file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(file_handler)
+    logger.setLevel(logging.INFO)

@@ -1,0 +1,136 @@
+"""The test phase: embeddings of the whole test set, the evaluation, the result files.
+
+Each rank embeds its contiguous shard of the test set; the shards are gathered in rank
+order (= dataset order), and rank 0 evaluates and writes ``results.json``, the heatmaps and
+``embeddings.npz`` into the run folder. DDP is not used here: inference needs no gradients.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+import torch
+
+from ..checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint, resolve_restore_hint
+from ..distributed import DistContext, all_gather_with_grad
+from ..errors import CheckpointError, TrainingError
+from ..model import BaseModel
+from .build import build_model, move_inputs
+from .run import Run
+
+log = logging.getLogger("gaitgen")
+
+
+def restore_for_test(run: Run, model: BaseModel, iteration: int | None) -> int:
+    """Load the checkpoint to evaluate; returns its iteration.
+
+    ``iteration`` (``--iter``) wins over ``evaluator_cfg.restore_hint``; a hint of 0 means the
+    latest checkpoint of the run (OpenGait would evaluate untrained weights).
+    """
+    engine_cfg = run.cfgs["evaluator_cfg"]
+    folder = run.run_dir("test") / "checkpoints"
+    save_name = str(engine_cfg["save_name"])
+    hint = iteration if iteration else engine_cfg["restore_hint"]
+    path = resolve_restore_hint(hint, folder, save_name, run.config_path.parent)
+    if path is None:
+        path = latest_checkpoint(folder, save_name)
+    if path is None:
+        raise CheckpointError(
+            f"no checkpoint to test in {folder}: train first "
+            f"('gaitgen train {run.config_path}') or set evaluator_cfg.restore_hint "
+            "to a checkpoint file"
+        )
+    state = load_checkpoint(path)
+    strict = bool(engine_cfg["restore_ckpt_strict"])
+    try:
+        model.load_state_dict(state["model"], strict=strict)
+    except RuntimeError as exc:
+        raise CheckpointError(
+            f"{path}: does not match model {run.cfgs['model_cfg']['model']}: "
+            f"{str(exc).splitlines()[0]}"
+        ) from None
+    found = {p: i for i, p in list_checkpoints(folder, save_name).items()}
+    return int(state.get("iteration", found.get(path, 0)))
+
+
+@torch.no_grad()
+def embed_test_set(run: Run, ctx: DistContext, model: BaseModel) -> tuple[torch.Tensor, Any]:
+    """Embeddings [N, c, p] of the test set in dataset order (on every rank), and the dataset."""
+    from ..data import build_loader
+
+    loader = build_loader(
+        run.cfgs,
+        training=False,
+        rank=ctx.rank,
+        world_size=ctx.world_size,
+        device_type=ctx.device.type,
+    )
+    use_amp = bool(run.cfgs["evaluator_cfg"]["enable_float16"]) and ctx.device.type == "cuda"
+    autocast = torch.autocast("cuda", dtype=torch.float16) if use_amp else contextlib.nullcontext()
+    was_training = model.training
+    model.eval()
+    pieces = []
+    with autocast:
+        for inputs in loader:
+            output = model(move_inputs(inputs, ctx.device))
+            embeddings = output["inference_feat"].get("embeddings")
+            if embeddings is None:
+                raise TrainingError(
+                    f"{type(model).__name__}.forward: inference_feat has no "
+                    "'embeddings' entry, which evaluation needs ([n, c, p])"
+                )
+            pieces.append(embeddings.float())
+    model.train(was_training)
+    local = torch.cat(pieces) if pieces else torch.zeros(0, 0, 0, device=ctx.device)
+    features = all_gather_with_grad(local) if ctx.distributed else local
+    dataset = loader.dataset
+    if features.shape[0] != len(dataset):
+        raise TrainingError(
+            f"gathered {features.shape[0]} embeddings for {len(dataset)} test "
+            "sequences; the inference sampler must cover the test set exactly once"
+        )
+    return features.cpu(), dataset
+
+
+def run_inference_and_evaluate(run: Run, ctx: DistContext, model: BaseModel) -> Any:
+    """Embed, then (rank 0) evaluate, print the table and write the result files."""
+    from ..evaluation import evaluate_from_config, save_embeddings
+
+    features, dataset = embed_test_set(run, ctx, model)
+    if not ctx.is_main:
+        return None
+    labels, types, views = dataset.label_list, dataset.types_list, dataset.views_list
+    result = evaluate_from_config(run.cfgs, features.numpy(), labels, types, views)
+    run_dir = run.run_dir("test")
+    print(result.format_table(), flush=True)
+    written = result.save(run_dir)
+    save_embeddings(run_dir / "embeddings.npz", features.numpy(), labels, types, views)
+    log.info("wrote %s and %s", ", ".join(str(p) for p in written), run_dir / "embeddings.npz")
+    return result
+
+
+def headline_scalars(result: Any) -> dict[str, float]:
+    """The mean rank-1 (or rank-1/mAP) of each condition, for the summary writer."""
+    scalars = {}
+    for condition, values in result.to_dict().get("conditions", {}).items():
+        for metric in ("rank1", "mAP"):
+            if isinstance(values.get(metric), (int, float)):
+                scalars[f"{condition}/{metric}"] = float(values[metric])
+    return scalars
+
+
+def test(run: Run, ctx: DistContext, iteration: int | None = None) -> Any:
+    """The ``test`` phase: build the model, restore it, evaluate."""
+    torch.manual_seed(0)
+    model = build_model(run.cfgs, run.project, is_training=False).to(ctx.device)
+    restored = restore_for_test(run, model, iteration)
+    log.info(
+        "testing %s at iteration %d on %s, world size %d",
+        run.cfgs["model_cfg"]["model"],
+        restored,
+        ctx.device,
+        ctx.world_size,
+    )
+    return run_inference_and_evaluate(run, ctx, model)

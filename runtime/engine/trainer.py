@@ -1,0 +1,301 @@
+"""The training loop: one code path for one process or many (DDP through torchrun).
+
+Per iteration: take a batch (each rank derives its slice of the same P x K batch), forward,
+sum the configured losses, check the loss is finite on every rank, backward, optimizer and
+scheduler steps. Every ``log_iter`` rank 0 logs the losses, the learning rate, the speed and
+the share of time spent waiting for data; every ``save_iter`` (and at ``total_iter``) it
+writes a checkpoint atomically. A job restarted by torchrun (``--max-restarts``) resumes from
+the latest complete checkpoint of its run by itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+from ..checkpoint import (
+    checkpoint_path,
+    latest_checkpoint,
+    load_checkpoint,
+    resolve_restore_hint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+from ..config import save_config
+from ..distributed import DistContext
+from ..errors import CheckpointError, TrainingError
+from ..model import check_model_output
+from ..registry import build_optimizer, build_scheduler
+from .build import build_losses, build_model, move_inputs, set_batchnorm_eval
+from .run import Run
+from .summary import SummaryWriter
+
+log = logging.getLogger("gaitgen")
+
+
+class Trainer:
+    """Trains the model of a run; ``fit()`` runs to ``trainer_cfg.total_iter``."""
+
+    def __init__(self, run: Run, ctx: DistContext):
+        self.run = run
+        self.ctx = ctx
+        self.cfgs = run.cfgs
+        self.engine_cfg = run.cfgs["trainer_cfg"]
+        self.run_dir = run.run_dir("train")
+        self.checkpoint_dir = self.run_dir / "checkpoints"
+        self.save_name = str(self.engine_cfg["save_name"])
+        self.use_amp = bool(self.engine_cfg["enable_float16"]) and ctx.device.type == "cuda"
+
+        torch.manual_seed(int(self.engine_cfg.get("seed", 0)))
+        self.model = build_model(self.cfgs, run.project, is_training=True).to(ctx.device)
+        if self.engine_cfg["sync_BN"] and ctx.distributed:
+            self.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
+        self.losses = build_losses(self.cfgs, run.project).to(ctx.device)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = build_optimizer(self.cfgs["optimizer_cfg"], params)
+        self.scheduler = build_scheduler(self.cfgs["scheduler_cfg"], self.optimizer)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.iteration = 0
+        self._output_checked = False
+        self.restore()
+        self.network: torch.nn.Module = self.model
+        if ctx.distributed:
+            self.network = DistributedDataParallel(
+                self.model,
+                device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None,
+                find_unused_parameters=bool(self.engine_cfg["find_unused_parameters"]),
+            )
+
+    # checkpoints -----------------------------------------------------------------------
+
+    def restore(self) -> None:
+        """Restore per ``restore_hint``; after a torchrun restart, from the latest checkpoint."""
+        hint = self.engine_cfg["restore_hint"]
+        restarted = int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")) > 0
+        if restarted:
+            path = latest_checkpoint(self.checkpoint_dir, self.save_name)
+            if path is not None:
+                log.info(
+                    "restart %s: resuming from %s", os.environ["TORCHELASTIC_RESTART_COUNT"], path
+                )
+        else:
+            path = resolve_restore_hint(
+                hint, self.checkpoint_dir, self.save_name, self.run.config_path.parent
+            )
+        if path is None:
+            return
+        state = load_checkpoint(path, map_location=self.ctx.device)
+        strict = bool(self.engine_cfg["restore_ckpt_strict"])
+        try:
+            result = self.model.load_state_dict(state["model"], strict=strict)
+        except RuntimeError as exc:
+            raise CheckpointError(
+                f"{path}: does not match model {self.cfgs['model_cfg']['model']}: "
+                f"{str(exc).splitlines()[0]} (set restore_ckpt_strict: false to "
+                "load the matching parameters only)"
+            ) from None
+        if not strict:
+            log.info(
+                "restored with restore_ckpt_strict=false; missing: %s, unexpected: %s",
+                result.missing_keys,
+                result.unexpected_keys,
+            )
+        if not self.engine_cfg["optimizer_reset"] and "optimizer" in state:
+            self.optimizer.load_state_dict(state["optimizer"])
+        if not self.engine_cfg["scheduler_reset"] and "scheduler" in state:
+            self.scheduler.load_state_dict(state["scheduler"])
+        if state.get("scaler") and self.use_amp:
+            self.scaler.load_state_dict(state["scaler"])
+        # A file path restores weights for fine-tuning from iteration 0 (OpenGait's meaning);
+        # an iteration number or a restart continues the run where it stopped.
+        continues = (
+            restarted or hint == "latest" or (isinstance(hint, int) and not isinstance(hint, bool))
+        )
+        if continues:
+            self.iteration = int(state.get("iteration", 0))
+            if "rng" in state:
+                set_rng_state(state["rng"])
+        log.info("restored %s (iteration %d)", path, self.iteration)
+
+    def save(self) -> Path | None:
+        """Rank 0 writes the checkpoint of the current iteration; the others wait."""
+        path = checkpoint_path(self.checkpoint_dir, self.save_name, self.iteration)
+        if self.ctx.is_main:
+            state = {
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "scaler": self.scaler.state_dict() if self.use_amp else {},
+                "iteration": self.iteration,
+                "rng": rng_state(),
+            }
+            save_checkpoint(path, state)
+            log.info("saved checkpoint %s", path)
+        if self.ctx.distributed:
+            dist.barrier()
+        return path
+
+    # the loop --------------------------------------------------------------------------
+
+    def fit(self) -> None:
+        from ..data import build_loader
+
+        total_iter = int(self.engine_cfg["total_iter"])
+        log_iter = max(1, int(self.engine_cfg["log_iter"]))
+        save_iter = max(1, int(self.engine_cfg["save_iter"]))
+        if self.ctx.is_main:
+            save_config(self.cfgs, self.run_dir / "config.yaml")
+        summary = SummaryWriter(self.run_dir / "summary", enabled=self.ctx.is_main)
+        if self.iteration >= total_iter:
+            log.info("nothing to do: iteration %d >= total_iter %d", self.iteration, total_iter)
+            return
+        loader = build_loader(
+            self.cfgs,
+            training=True,
+            rank=self.ctx.rank,
+            world_size=self.ctx.world_size,
+            seed=int(self.engine_cfg.get("seed", 0)),
+            start_iteration=self.iteration,
+            device_type=self.ctx.device.type,
+        )
+        log.info(
+            "training %s on %s, world size %d, from iteration %d to %d; run folder %s",
+            self.cfgs["model_cfg"]["model"],
+            self.ctx.device,
+            self.ctx.world_size,
+            self.iteration,
+            total_iter,
+            self.run_dir,
+        )
+        self.network.train()
+        if self.engine_cfg["fix_BN"]:
+            set_batchnorm_eval(self.network)
+        wait_time = step_time = 0.0
+        window_start = time.perf_counter()
+        batches = iter(loader)
+        last_saved = self.iteration
+        try:
+            while self.iteration < total_iter:
+                tick = time.perf_counter()
+                inputs = next(batches)
+                wait_time += time.perf_counter() - tick
+                loss_sum, info, visual = self.step(inputs)
+                step_time = time.perf_counter() - window_start
+                if self.iteration % log_iter == 0 or self.iteration == total_iter:
+                    self._log(loss_sum, info, wait_time, step_time, log_iter)
+                    summary.write(
+                        {**visual, **info, "scalar/learning_rate": self.lr},
+                        self.iteration,
+                        images=True,
+                    )
+                    wait_time = 0.0
+                    window_start = time.perf_counter()
+                if self.iteration % save_iter == 0 or self.iteration == total_iter:
+                    self.save()
+                    last_saved = self.iteration
+                    if self.engine_cfg["with_test"] and self.iteration != total_iter:
+                        self._test_during_training(summary)
+        except TrainingError:
+            # the weights are those of the last good iteration: keep them before stopping
+            if self.iteration != last_saved:
+                self.save()
+            raise
+        finally:
+            summary.close()
+        log.info(
+            "training done: %d iterations; checkpoints in %s", self.iteration, self.checkpoint_dir
+        )
+
+    @property
+    def lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def step(self, inputs: list[Any]) -> tuple[torch.Tensor, dict[str, Any], dict[str, Any]]:
+        """One optimisation step; raises TrainingError when the loss is not finite."""
+        inputs = move_inputs(inputs, self.ctx.device)
+        autocast = (
+            torch.autocast("cuda", dtype=torch.float16)
+            if self.use_amp
+            else contextlib.nullcontext()
+        )
+        with autocast:
+            output = self.network(inputs)
+            if not self._output_checked:  # the contract is checked once, on the first batch
+                check_model_output(output, type(self.model).__name__)
+                self._output_checked = True
+            loss_sum, info = self.losses(output["training_feat"])
+        self._check_finite(loss_sum, info)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss_sum).backward()
+        self.scaler.step(self.optimizer)
+        scale_before = self.scaler.get_scale() if self.use_amp else None
+        self.scaler.update()
+        self.iteration += 1
+        if not self.use_amp or self.scaler.get_scale() >= scale_before:
+            self.scheduler.step()  # a step skipped by the scaler does not advance the schedule
+        return loss_sum.detach(), info, output["visual_summary"]
+
+    def _check_finite(self, loss_sum: torch.Tensor, info: dict[str, Any]) -> None:
+        finite = torch.isfinite(loss_sum.detach()).all().to(torch.int32).reshape(1)
+        if self.ctx.distributed:  # every rank must stop together, or the others hang
+            dist.all_reduce(finite, op=dist.ReduceOp.MIN)
+        if int(finite.item()) == 0:
+            terms = {k: _number(v) for k, v in info.items()}
+            raise TrainingError(
+                f"the loss is not finite at iteration {self.iteration + 1} (loss sum "
+                f"{_number(loss_sum)}; terms {terms}); the last good weights are saved in "
+                f"{self.checkpoint_dir}. Lower optimizer_cfg.lr, check the data, or resume with "
+                "trainer_cfg.restore_hint"
+            )
+
+    def _log(
+        self,
+        loss_sum: torch.Tensor,
+        info: dict[str, Any],
+        wait: float,
+        elapsed: float,
+        log_iter: int,
+    ) -> None:
+        terms = " ".join(f"{k.removeprefix('scalar/')}={_number(v):.4g}" for k, v in info.items())
+        per_iter = elapsed / log_iter
+        log.info(
+            "iteration %d: loss=%.4f %s lr=%.3g | %.3f s/it, data wait %.0f%%",
+            self.iteration,
+            float(loss_sum),
+            terms,
+            self.lr,
+            per_iter,
+            100.0 * wait / max(elapsed, 1e-9),
+        )
+
+    def _test_during_training(self, summary: SummaryWriter) -> None:
+        from .tester import headline_scalars, run_inference_and_evaluate
+
+        self.network.eval()
+        result = run_inference_and_evaluate(self.run, self.ctx, self.model)
+        if result is not None:
+            summary.write(
+                {f"scalar/test/{k}": v for k, v in headline_scalars(result).items()}, self.iteration
+            )
+        self.network.train()
+        if self.engine_cfg["fix_BN"]:
+            set_batchnorm_eval(self.network)
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, torch.Tensor):
+        return float(value.detach().float().mean())
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan

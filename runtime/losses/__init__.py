@@ -1,0 +1,1 @@
+"""Losses: the BaseLoss contract, the aggregator and the built-in losses."""

@@ -1,0 +1,124 @@
+"""``python -m gaitgen.runtime``: OpenGait's entry point, for scripts and clusters.
+
+One process (CUDA if present, else CPU)::
+
+    python -m gaitgen.runtime --cfgs configs/baseline.yaml --phase train
+    python -m gaitgen.runtime --cfgs configs/baseline.yaml --phase test --iter 2000
+
+Several processes on one machine (gloo on CPU, NCCL on CUDA)::
+
+    torchrun --nproc-per-node 4 -m gaitgen.runtime --cfgs configs/baseline.yaml --phase train
+
+Two machines (run on each, with its --node-rank)::
+
+    torchrun --nnodes 2 --node-rank 0 --nproc-per-node 8 --rdzv-backend c10d \\
+        --rdzv-endpoint host0:29500 -m gaitgen.runtime --cfgs CONFIG --phase train
+
+Under SLURM, ``srun python -m gaitgen.runtime ...`` joins the job's tasks by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import GaitgenError
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m gaitgen.runtime",
+        description="Train or test a gait model (OpenGait's flags).",
+    )
+    parser.add_argument("--cfgs", required=True, help="the YAML config")
+    parser.add_argument("--phase", choices=("train", "test"), default="train")
+    parser.add_argument(
+        "--iter",
+        type=int,
+        default=0,
+        help="restore this iteration (train: resume; test: evaluate it)",
+    )
+    parser.add_argument("--log_to_file", action="store_true", help="also log to <run>/logs/")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. trainer_cfg.total_iter=200 (repeatable)",
+    )
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default=None,
+        help="default: cuda when available, else cpu",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument(
+        "--local_rank", "--local-rank", type=int, default=None, help=argparse.SUPPRESS
+    )  # accepted for OpenGait's launch scripts; LOCAL_RANK wins
+    return parser.parse_args(argv)
+
+
+def run_phase(
+    config: str | Path,
+    phase: str,
+    overrides: list[str] | None = None,
+    iteration: int = 0,
+    log_to_file: bool = False,
+    device: str | None = None,
+) -> object:
+    """Run one phase in this process (joining a torchrun/SLURM process group if there is one)."""
+    import time
+
+    from . import distributed
+    from .engine.run import ensure_synthetic_data, load_run, setup_logging
+
+    overrides = list(overrides or [])
+    if iteration:
+        overrides += [
+            f"trainer_cfg.restore_hint={iteration}",
+            f"evaluator_cfg.restore_hint={iteration}",
+        ]
+    run = load_run(config, overrides)
+    ctx = distributed.setup(device)
+    try:
+        log_file = None
+        if log_to_file or run.cfgs["trainer_cfg"].get("log_to_file"):
+            log_file = run.run_dir(phase) / "logs" / f"{phase}-{time.strftime('%Y%m%d-%H%M%S')}.txt"
+        setup_logging(ctx, log_file)
+        ensure_synthetic_data(run, ctx)
+        if phase == "train":
+            from .engine.trainer import Trainer
+
+            Trainer(run, ctx).fit()
+            return None
+        from .engine.tester import test
+
+        return test(run, ctx, iteration or None)
+    finally:
+        distributed.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        run_phase(args.cfgs, args.phase, args.overrides, args.iter, args.log_to_file, args.device)
+    except GaitgenError as exc:
+        if args.debug:
+            raise
+        rank = _rank_prefix()
+        print(f"error: {rank}{exc}", file=sys.stderr, flush=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _rank_prefix() -> str:
+    import os
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    return f"[rank {os.environ.get('RANK', '0')}] " if world > 1 else ""

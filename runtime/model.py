@@ -1,0 +1,92 @@
+"""The model contract (DESIGN section 2): subclass BaseModel, build layers, return three dicts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from .errors import TrainingError
+
+OUTPUT_KEYS = ("training_feat", "visual_summary", "inference_feat")
+
+
+class BaseModel(nn.Module):
+    """Base class of every gait model (OpenGait's contract).
+
+    A subclass implements :meth:`build_network` (build the layers from ``model_cfg``; return
+    nothing) and :meth:`forward` (take OpenGait's ``inputs = [ipts, labs, typs, viws, seqL]``
+    and return a dict with ``training_feat``, ``visual_summary`` and ``inference_feat``).
+    Training loops, optimisers, checkpoints and devices belong to the runtime's engine, not
+    to the model, so a model is an ordinary ``nn.Module`` that tests can build and call.
+
+    Args:
+        cfgs: the whole resolved config (``model_cfg`` is passed to build_network).
+        is_training: True when the model is built for training (OpenGait's ``training`` flag).
+    """
+
+    def __init__(self, cfgs: Mapping[str, Any], is_training: bool):
+        super().__init__()
+        self.cfgs = cfgs
+        self.is_training = bool(is_training)
+        if "model_cfg" not in cfgs:
+            raise TrainingError(f"{type(self).__name__}: the config has no model_cfg")
+        result = self.build_network(cfgs["model_cfg"])
+        if result is not None:
+            raise TypeError(
+                f"{type(self).__name__}.build_network must set attributes and "
+                f"return None, but returned {type(result).__name__}"
+            )
+        self.init_parameters()
+        self.train(self.is_training)
+
+    def build_network(self, model_cfg: Mapping[str, Any]) -> None:
+        """Build the layers of the network as attributes of ``self``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement build_network(model_cfg)")
+
+    def forward(self, inputs: list[Any]) -> dict[str, dict[str, Any]]:
+        raise NotImplementedError(f"{type(self).__name__} must implement forward(inputs)")
+
+    def init_parameters(self) -> None:
+        """Initialise convolutions and linears (Xavier) and normalisation layers (weight ~ N(1, 0.02), bias 0).
+
+        Override to initialise differently; the default matches the usual gait-model recipe.
+        """
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.Conv3d, nn.Conv1d, nn.Linear)):
+                nn.init.xavier_uniform_(module.weight)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
+                if module.affine:
+                    nn.init.normal_(module.weight, 1.0, 0.02)
+                    nn.init.zeros_(module.bias)
+
+
+def check_model_output(output: Any, model_name: str) -> None:
+    """Raise a TrainingError naming what is wrong with a model's forward output."""
+    if not isinstance(output, Mapping):
+        raise TrainingError(
+            f"{model_name}.forward must return a dict with keys "
+            f"{list(OUTPUT_KEYS)}, got {type(output).__name__}"
+        )
+    missing = [key for key in OUTPUT_KEYS if key not in output]
+    if missing:
+        raise TrainingError(
+            f"{model_name}.forward returned no {missing}: it must return "
+            f"{list(OUTPUT_KEYS)} (use an empty dict for visual_summary if unused)"
+        )
+    for key in OUTPUT_KEYS:
+        if not isinstance(output[key], Mapping):
+            raise TrainingError(
+                f"{model_name}.forward: {key!r} must be a dict, "
+                f"got {type(output[key]).__name__}"
+            )
+    embeddings = output["inference_feat"].get("embeddings")
+    if embeddings is not None and isinstance(embeddings, torch.Tensor) and embeddings.dim() != 3:
+        raise TrainingError(
+            f"{model_name}.forward: inference_feat['embeddings'] must be "
+            f"[n, c, p], got shape {list(embeddings.shape)}"
+        )

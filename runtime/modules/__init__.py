@@ -1,0 +1,1 @@
+"""Reusable network building blocks (OpenGait's modules) and backbones."""
