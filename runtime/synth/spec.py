@@ -1,0 +1,86 @@
+"""What a SynthGait dataset contains: conditions, views, defaults, and checks of user input.
+
+This module imports nothing heavy (no numpy), so the CLI and the code generator can use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from ..errors import DataError
+
+#: identities in the default demo dataset (the first 60% train, the rest test)
+DEFAULT_SUBJECTS = 40
+#: frames per sequence in the default demo dataset (about 1.2 gait cycles at 25 fps)
+DEFAULT_FRAMES = 32
+#: silhouette side length in pixels, as OpenGait's pretreatment writes them
+IMAGE_SIZE = 64
+
+#: CASIA-B's walking conditions: normal, carrying a bag, wearing a coat
+CONDITIONS: tuple[str, ...] = (
+    "nm-01",
+    "nm-02",
+    "nm-03",
+    "nm-04",
+    "nm-05",
+    "nm-06",
+    "bg-01",
+    "bg-02",
+    "cl-01",
+    "cl-02",
+)
+#: CASIA-B's camera angles, 0 (walking towards the camera) to 180 (walking away)
+DEFAULT_VIEWS: tuple[str, ...] = tuple(f"{angle:03d}" for angle in range(0, 181, 18))
+
+
+def subject_ids(subjects: int) -> list[str]:
+    """Return the zero-padded identity names ``"001"``, ``"002"``, ... for ``subjects`` ids."""
+    width = max(3, len(str(subjects)))
+    return [f"{index:0{width}d}" for index in range(1, subjects + 1)]
+
+
+def check_count(name: str, value: int, minimum: int = 1) -> int:
+    """Return ``value`` if it is an integer >= ``minimum``, else raise a DataError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise DataError(
+            f"synthgait: '{name}' must be an integer >= {minimum}, got {value!r}; "
+            f"pass e.g. {name}={max(minimum, 2)}"
+        )
+    return value
+
+
+def parse_views(views: str | Iterable[str | int] | None) -> tuple[str, ...]:
+    """Normalise a view list to CASIA-B's 3-digit angle names.
+
+    Args:
+        views: ``None`` for the 11 CASIA-B views; a comma-separated string such as
+            ``"000,090"``; or a sequence of angle names or integers (degrees, 0 to 359).
+
+    Returns:
+        The views as 3-digit strings (``"000"``, ``"090"``), in the order given.
+
+    Raises:
+        DataError: a view is not an angle in degrees, is out of range, or is repeated.
+    """
+    if views is None:
+        return DEFAULT_VIEWS
+    items: Sequence[str | int]
+    if isinstance(views, str):
+        items = [item.strip() for item in views.split(",") if item.strip()]
+    else:
+        items = list(views)
+    if not items:
+        raise DataError("synthgait: the view list is empty; give angles such as 000,090,180")
+    parsed: list[str] = []
+    for item in items:
+        text = str(item).strip()
+        if isinstance(item, bool) or not text.isdigit() or not 0 <= int(text) < 360:
+            raise DataError(
+                f"synthgait: unknown view {item!r}; a view is an angle in degrees from 000 to "
+                "359, written as digits (CASIA-B uses 000,018,...,180)"
+            )
+        name = f"{int(text):03d}"
+        if name in parsed:
+            raise DataError(f"synthgait: view {name} is listed twice; list each view once")
+        parsed.append(name)
+    return tuple(parsed)

@@ -1,0 +1,168 @@
+"""Write a SynthGait dataset in OpenGait's layout, atomically and reproducibly.
+
+``<root>/<id>/<type>/<view>/<view>.pkl`` holds one uint8 array ``[t, 64, 64]`` pickled with
+protocol 4 (nothing else, so a safe unpickler that allows numpy arrays reads it), and
+``<root>/partition.json`` the split. The dataset is built in a hidden folder beside
+``root`` and renamed into place at the end: an interrupted run leaves no half-written
+dataset behind under ``root``. Each subject is one task, so ``workers > 1`` gives the same
+bytes as one worker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+from ..errors import DataError
+from .partition import make_partition
+from .progress import ProgressBar
+from .spec import (
+    DEFAULT_FRAMES,
+    DEFAULT_SUBJECTS,
+    check_count,
+    parse_views,
+    subject_ids,
+)
+
+GENERATOR_NAME = "synthgait"
+PARTITION_FILE = "partition.json"
+
+
+def _write_subject(task: tuple[Path, str, int, int, tuple[str, ...], int]) -> str:
+    """Generate and write every sequence of one subject (runs in a worker process)."""
+    import numpy as np
+
+    from .sequence import subject_sequences
+
+    folder, name, number, seed, views, frames = task
+    for (condition, view), silhouettes in subject_sequences(seed, number, views, frames).items():
+        target = folder / name / condition / view
+        target.mkdir(parents=True, exist_ok=True)
+        with open(target / f"{view}.pkl", "wb") as handle:
+            pickle.dump(np.ascontiguousarray(silhouettes, dtype=np.uint8), handle, protocol=4)
+    return name
+
+
+def _run_tasks(tasks: list, workers: int) -> Iterator[str]:
+    if workers == 1 or len(tasks) <= 1:
+        yield from map(_write_subject, tasks)
+        return
+    # spawn, not fork: the caller may be a training process with threads (torch, loaders)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        yield from pool.map(_write_subject, tasks)
+
+
+def _write_json_atomically(path: Path, content: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    temporary.write_text(json.dumps(content, indent=2) + "\n")
+    os.replace(temporary, path)
+
+
+def _check_target(root: Path, overwrite: bool) -> None:
+    if root.exists() and not root.is_dir():
+        raise DataError(f"synthgait: {root} exists and is not a folder; choose another output path")
+    if root.is_dir() and any(root.iterdir()) and not overwrite:
+        raise DataError(
+            f"synthgait: {root} already exists and is not empty; choose a new folder, or "
+            "overwrite it (gaitgen synth --force, or overwrite=True)"
+        )
+
+
+def _move_into_place(built: Path, root: Path) -> None:
+    """Rename the finished folder to ``root``, replacing an old ``root`` only at the end."""
+    old = None
+    if root.is_dir():
+        old = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".old", dir=root.parent))
+        os.rename(root, old / "dataset")
+    os.rename(built, root)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def generate_dataset(
+    root: Path | str,
+    *,
+    subjects: int = DEFAULT_SUBJECTS,
+    views: Sequence[str] | str | None = None,
+    frames: int = DEFAULT_FRAMES,
+    seed: int = 0,
+    workers: int = 1,
+    partition_path: Path | str | None = None,
+    progress: bool = False,
+    overwrite: bool = False,
+    generator: str = GENERATOR_NAME,
+) -> Path:
+    """Generate a SynthGait dataset under ``root`` and return the partition file's path.
+
+    The keyword names match the config block ``data_cfg.synthetic`` (``generator``,
+    ``subjects``, ``seed``, ``frames``, ``views``), so the runtime can pass it through.
+
+    Args:
+        root: dataset folder to create; must not exist or be empty unless ``overwrite``.
+        subjects: number of identities; the first ``round(0.6 * subjects)`` train.
+        views: 3-digit view angles (or a comma-separated string); ``None`` for CASIA-B's 11.
+        frames: frames per sequence.
+        seed: dataset seed; the same seed gives the same bytes.
+        workers: processes generating subjects in parallel (same bytes for any number).
+        partition_path: where to write the partition JSON; default ``root/partition.json``.
+        progress: draw a progress bar on stderr.
+        overwrite: replace an existing non-empty ``root`` (only once the new one is complete).
+        generator: must be ``"synthgait"`` (the only generator).
+
+    Returns:
+        The path of the partition JSON.
+
+    Raises:
+        DataError: a count, view or path is invalid, or ``root`` is in the way.
+    """
+    if generator != GENERATOR_NAME:
+        raise DataError(
+            f"data_cfg.synthetic.generator: unknown generator {generator!r}; "
+            f"the only one is {GENERATOR_NAME!r}"
+        )
+    check_count("subjects", subjects)
+    check_count("frames", frames)
+    check_count("workers", workers)
+    check_count("seed", seed, minimum=0)
+    view_names = parse_views(views)
+    root = Path(root).expanduser().absolute()
+    _check_target(root, overwrite)
+    partition_file = (
+        root / PARTITION_FILE if partition_path is None else Path(partition_path).absolute()
+    )
+    partition_inside = partition_file.parent == root
+
+    ids = subject_ids(subjects)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    built = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".partial", dir=root.parent))
+    try:
+        tasks = [
+            (built, name, number, seed, view_names, frames)
+            for number, name in enumerate(ids, start=1)
+        ]
+        bar = ProgressBar(len(tasks), "synthgait", "subjects") if progress else None
+        for _ in _run_tasks(tasks, workers):
+            if bar is not None:
+                bar.advance()
+        if bar is not None:
+            bar.close()
+        partition = make_partition(ids)
+        if partition_inside:
+            _write_json_atomically(built / partition_file.name, partition)
+        if root.is_dir() and not any(root.iterdir()):
+            root.rmdir()
+        _move_into_place(built, root)
+    finally:
+        if built.exists():
+            shutil.rmtree(built, ignore_errors=True)
+    if not partition_inside:
+        _write_json_atomically(partition_file, partition)
+    return partition_file
