@@ -13,7 +13,9 @@ def pairwise_euclidean(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     x2 = x.pow(2).sum(-1, keepdim=True)  # [p, n, 1]
     y2 = y.pow(2).sum(-1).unsqueeze(1)  # [p, 1, m]
     inner = torch.matmul(x, y.transpose(1, 2))  # [p, n, m]
-    return (x2 + y2 - 2 * inner).clamp_min(0).sqrt()
+    # Clamped above zero: sqrt has an infinite slope at 0, and rounding can make a sequence's
+    # squared distance to itself slightly negative; both would turn the gradient into NaN.
+    return (x2 + y2 - 2 * inner).clamp_min(1e-12).sqrt()
 
 
 class TripletLoss(BaseLoss):

@@ -1,0 +1,136 @@
+"""Checks that generated tests (and users' own tests) call: one line per model, loss, config.
+
+They build the real classes from the real config, feed a small random batch of the shapes
+the config implies, and assert the DESIGN section 2 contract: the three output dicts, a loss
+for every ``training_feat`` key, finite losses, gradients that reach the parameters, and
+embeddings of shape [n, c, p]. They need no dataset and run in seconds on a CPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .engine.build import build_losses
+from .engine.run import Run, load_run
+from .model import BaseModel, check_model_output
+from .registry import build_optimizer, build_scheduler, resolve
+
+
+def _input_size(cfgs: Mapping[str, Any]) -> tuple[int, int]:
+    """(h, w) the training transform produces from 64x64 silhouettes."""
+    text = repr(cfgs["trainer_cfg"].get("transform"))
+    return (64, 44) if "BaseSilCuttingTransform" in text else (64, 64)
+
+
+def random_batch(
+    cfgs: Mapping[str, Any],
+    identities: int = 2,
+    per_identity: int = 2,
+    frames: int = 8,
+    seed: int = 0,
+) -> list[Any]:
+    """OpenGait's ``[ipts, labs, typs, viws, seqL]`` with random silhouettes, fixed length."""
+    generator = torch.Generator().manual_seed(seed)
+    n = identities * per_identity
+    h, w = _input_size(cfgs)
+    sils = (torch.rand(n, frames, h, w, generator=generator) > 0.5).float()  # [n, s, h, w]
+    labs = torch.arange(identities).repeat_interleave(per_identity)
+    return [[sils], labs, ["nm-01"] * n, ["090"] * n, None]
+
+
+def _load(config_path: Path | str) -> Run:
+    return load_run(config_path)
+
+
+def check_model(model_cls: type | str, config_path: Path | str) -> dict[str, Any]:
+    """Build ``model_cls`` from the config and check one forward/backward pass.
+
+    Returns the model's output dict, for further assertions.
+    """
+    run = _load(config_path)
+    if isinstance(model_cls, str):
+        model_cls = resolve("model", model_cls, run.project)
+    assert issubclass(model_cls, BaseModel), f"{model_cls} is not a BaseModel subclass"
+    torch.manual_seed(0)
+    model = model_cls(run.cfgs, True)
+    losses = build_losses(run.cfgs, run.project)
+    batch = random_batch(run.cfgs)
+    output = model(batch)
+    check_model_output(output, model_cls.__name__)
+    loss, info = losses(output["training_feat"])
+    assert torch.isfinite(loss).all(), f"non-finite loss {loss} ({info})"
+    loss.backward()
+    with_grad = [
+        n for n, p in model.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0
+    ]
+    assert with_grad, "no parameter received a gradient"
+    embeddings = output["inference_feat"]["embeddings"]
+    assert (
+        embeddings.dim() == 3 and embeddings.shape[0] == batch[1].shape[0]
+    ), f"inference_feat['embeddings'] must be [n, c, p], got {list(embeddings.shape)}"
+    model.eval()
+    with torch.no_grad():
+        check_model_output(model(batch), model_cls.__name__)
+    return output
+
+
+def check_config(config_path: Path | str, steps: int = 2) -> list[float]:
+    """Build everything the config names and run ``steps`` optimiser steps on random batches.
+
+    Returns the losses, which must all be finite; the parameters must change.
+    """
+    run = _load(config_path)
+    torch.manual_seed(0)
+    model = resolve("model", run.cfgs["model_cfg"]["model"], run.project)(run.cfgs, True)
+    losses = build_losses(run.cfgs, run.project)
+    optimizer = build_optimizer(
+        run.cfgs["optimizer_cfg"], [p for p in model.parameters() if p.requires_grad]
+    )
+    scheduler = build_scheduler(run.cfgs["scheduler_cfg"], optimizer)
+    before = [p.detach().clone() for p in model.parameters()]
+    history = []
+    for step in range(steps):
+        output = model(random_batch(run.cfgs, seed=step))
+        check_model_output(output, type(model).__name__)
+        loss, info = losses(output["training_feat"])
+        assert torch.isfinite(loss).all(), f"step {step}: non-finite loss {loss} ({info})"
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        history.append(float(loss.detach()))
+    changed = any(not torch.equal(a, b.detach()) for a, b in zip(before, model.parameters()))
+    assert changed, "the optimiser steps did not change any parameter"
+    return history
+
+
+def check_loss(
+    loss_cls: type, pairwise: bool = True, **init_kwargs: Any
+) -> tuple[torch.Tensor, dict]:
+    """Call a loss on a small random batch and check its value, gradient and info.
+
+    Pairwise losses get ``embeddings`` [n, c, p] and ``labels``; the others ``logits``
+    [n, classes, p] and ``labels``.
+    """
+    from .losses.base import BaseLoss
+
+    assert issubclass(loss_cls, BaseLoss), f"{loss_cls} is not a BaseLoss subclass"
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.arange(4).repeat_interleave(2)  # P x K = 4 x 2
+    loss_fn = loss_cls(**init_kwargs)
+    if pairwise:
+        inputs = torch.randn(8, 16, 4, generator=generator, requires_grad=True)
+        loss, info = loss_fn(embeddings=inputs, labels=labels)
+    else:
+        inputs = torch.randn(8, 4, 4, generator=generator, requires_grad=True)
+        loss, info = loss_fn(logits=inputs, labels=labels)
+    assert isinstance(loss, torch.Tensor), f"{loss_cls.__name__} must return a tensor loss"
+    assert torch.isfinite(loss).all(), f"{loss_cls.__name__} returned a non-finite loss {loss}"
+    assert isinstance(info, Mapping), f"{loss_cls.__name__} must return (loss, self.info)"
+    loss.mean().backward()
+    assert inputs.grad is not None and torch.isfinite(inputs.grad).all(), "no finite gradient"
+    return loss, dict(info)
