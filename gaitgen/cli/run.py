@@ -1,7 +1,264 @@
-"""Commands of the 'run' group (to be filled in)."""
+"""``gaitgen train`` and ``gaitgen test``: one process here, or many through torchrun.
+
+With ``--nproc``/``--nnodes``/``--max-restarts`` the command starts
+``python -m torch.distributed.run ... -m gaitgen.runtime --cfgs CONFIG --phase PHASE``;
+otherwise (also when it is itself started by torchrun or srun) it runs the phase in this
+process, joining the launcher's process group if there is one.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import typer
 
+from gaitgen.cli.common import handle_errors
+from gaitgen.runtime.errors import ConfigError, GaitgenError
+
+PANEL = "Train and evaluate"
+
+
+@dataclass
+class LaunchOptions:
+    """How many processes, on how many machines (torchrun's options)."""
+
+    nproc: int = 1
+    nnodes: int = 1
+    node_rank: int | None = None
+    rdzv_endpoint: str | None = None
+    rdzv_id: str = "gaitgen"
+    master_addr: str | None = None
+    master_port: int = 29500
+    max_restarts: int = 0
+
+    @property
+    def needs_launcher(self) -> bool:
+        return self.nproc > 1 or self.nnodes > 1 or self.max_restarts > 0
+
+    def torchrun_args(self) -> list[str]:
+        """torchrun's command-line options for these settings."""
+        if self.nproc < 1 or self.nnodes < 1:
+            raise ConfigError("--nproc and --nnodes must be at least 1")
+        args = [
+            "--nproc-per-node",
+            str(self.nproc),
+            "--nnodes",
+            str(self.nnodes),
+            "--max-restarts",
+            str(self.max_restarts),
+        ]
+        if self.nnodes == 1 and not (self.rdzv_endpoint or self.master_addr):
+            return ["--standalone", *args]
+        if self.rdzv_endpoint:
+            args += [
+                "--rdzv-backend",
+                "c10d",
+                "--rdzv-endpoint",
+                self.rdzv_endpoint,
+                "--rdzv-id",
+                self.rdzv_id,
+            ]
+            if self.node_rank is not None:
+                args += ["--node-rank", str(self.node_rank)]
+            return args
+        if self.master_addr:
+            if self.node_rank is None:
+                raise ConfigError("--master-addr needs --node-rank (0 on the master machine)")
+            return args + [
+                "--node-rank",
+                str(self.node_rank),
+                "--master-addr",
+                self.master_addr,
+                "--master-port",
+                str(self.master_port),
+            ]
+        raise ConfigError(
+            f"--nnodes {self.nnodes} needs --rdzv-endpoint HOST:PORT (or "
+            "--master-addr and --node-rank) so the machines can find each other"
+        )
+
+
+def launched_by_torchrun_or_slurm() -> bool:
+    env = os.environ
+    return ("RANK" in env and "WORLD_SIZE" in env) or int(env.get("SLURM_NTASKS", "1")) > 1
+
+
+def run_or_launch(
+    phase: str,
+    config: Path,
+    overrides: list[str],
+    iteration: int,
+    device: str | None,
+    log_to_file: bool,
+    launch: LaunchOptions,
+) -> None:
+    """Check the config here, then run the phase in-process or under torchrun."""
+    from gaitgen.runtime.config import load_config
+
+    if not config.is_file():
+        raise ConfigError(f"config file not found: {config}")
+    load_config(config, overrides)  # one clear error here rather than one per process
+    if launch.needs_launcher and not launched_by_torchrun_or_slurm():
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            *launch.torchrun_args(),
+            "-m",
+            "gaitgen.runtime",
+            "--cfgs",
+            str(config),
+            "--phase",
+            phase,
+        ]
+        for override in overrides:
+            command += ["--set", override]
+        if iteration:
+            command += ["--iter", str(iteration)]
+        if device:
+            command += ["--device", device]
+        if log_to_file:
+            command.append("--log_to_file")
+        typer.echo("launching: " + " ".join(command[1:]), err=True)
+        code = subprocess.call(command)
+        if code != 0:
+            raise GaitgenError(
+                f"{phase} failed in the launched processes (exit code {code}); "
+                "their messages are above"
+            )
+        return
+    from gaitgen.runtime.main import run_phase
+
+    run_phase(config, phase, overrides, iteration, log_to_file, device)
+
+
+def _launch_options(
+    nproc: int,
+    nnodes: int,
+    node_rank: int | None,
+    rdzv_endpoint: str | None,
+    rdzv_id: str,
+    master_addr: str | None,
+    master_port: int,
+    max_restarts: int,
+) -> LaunchOptions:
+    return LaunchOptions(
+        nproc, nnodes, node_rank, rdzv_endpoint, rdzv_id, master_addr, master_port, max_restarts
+    )
+
+
+CONFIG = typer.Argument(..., help="The YAML config (OpenGait's schema).", show_default=False)
+SET = typer.Option(
+    None,
+    "--set",
+    metavar="KEY=VALUE",
+    help="Override a config value, e.g. trainer_cfg.total_iter=200 (repeatable).",
+)
+DEVICE = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available).")
+NPROC = typer.Option(
+    1,
+    "--nproc",
+    help="Processes on this machine (through torchrun).",
+    rich_help_panel="Distributed",
+)
+NNODES = typer.Option(1, "--nnodes", help="Number of machines.", rich_help_panel="Distributed")
+NODE_RANK = typer.Option(
+    None, "--node-rank", help="This machine's rank (0 = master).", rich_help_panel="Distributed"
+)
+RDZV = typer.Option(
+    None,
+    "--rdzv-endpoint",
+    help="HOST:PORT every machine can reach (c10d rendezvous).",
+    rich_help_panel="Distributed",
+)
+RDZV_ID = typer.Option(
+    "gaitgen", "--rdzv-id", help="Job id shared by the machines.", rich_help_panel="Distributed"
+)
+MASTER_ADDR = typer.Option(
+    None,
+    "--master-addr",
+    help="Static rendezvous: the master's address.",
+    rich_help_panel="Distributed",
+)
+MASTER_PORT = typer.Option(
+    29500,
+    "--master-port",
+    help="Static rendezvous: the master's port.",
+    rich_help_panel="Distributed",
+)
+MAX_RESTARTS = typer.Option(
+    0,
+    "--max-restarts",
+    help="Restart the workers up to K times after a failure; they resume "
+    "from the latest checkpoint.",
+    rich_help_panel="Distributed",
+)
+
+
+def train(
+    config: Path = CONFIG,
+    overrides: list[str] = SET,
+    iteration: int = typer.Option(0, "--iter", help="Resume from this iteration's checkpoint."),
+    device: str = DEVICE,
+    log_to_file: bool = typer.Option(False, "--log-to-file", help="Also log to <run>/logs/."),
+    nproc: int = NPROC,
+    nnodes: int = NNODES,
+    node_rank: int = NODE_RANK,
+    rdzv_endpoint: str = RDZV,
+    rdzv_id: str = RDZV_ID,
+    master_addr: str = MASTER_ADDR,
+    master_port: int = MASTER_PORT,
+    max_restarts: int = MAX_RESTARTS,
+) -> None:
+    """Train the model a config names (checkpoints in output/<dataset>/<model>/<save_name>/)."""
+    run_or_launch(
+        "train",
+        config,
+        overrides or [],
+        iteration,
+        device,
+        log_to_file,
+        _launch_options(
+            nproc, nnodes, node_rank, rdzv_endpoint, rdzv_id, master_addr, master_port, max_restarts
+        ),
+    )
+
+
+def test(
+    config: Path = CONFIG,
+    overrides: list[str] = SET,
+    iteration: int = typer.Option(
+        0, "--iter", help="Test this iteration's checkpoint (default: the latest)."
+    ),
+    device: str = DEVICE,
+    log_to_file: bool = typer.Option(False, "--log-to-file", help="Also log to <run>/logs/."),
+    nproc: int = NPROC,
+    nnodes: int = NNODES,
+    node_rank: int = NODE_RANK,
+    rdzv_endpoint: str = RDZV,
+    rdzv_id: str = RDZV_ID,
+    master_addr: str = MASTER_ADDR,
+    master_port: int = MASTER_PORT,
+) -> None:
+    """Evaluate a trained model: print the rank-1 table, write results.json and embeddings.npz."""
+    run_or_launch(
+        "test",
+        config,
+        overrides or [],
+        iteration,
+        device,
+        log_to_file,
+        _launch_options(
+            nproc, nnodes, node_rank, rdzv_endpoint, rdzv_id, master_addr, master_port, 0
+        ),
+    )
+
 
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to the app."""
+    """Add ``train`` and ``test``."""
+    app.command("train", rich_help_panel=PANEL)(handle_errors(train))
+    app.command("test", rich_help_panel=PANEL)(handle_errors(test))
