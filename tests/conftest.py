@@ -1,0 +1,78 @@
+"""Shared fixtures: a tiny dataset, a tiny project and a small CPU config."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(root, partition) of a tiny synthetic dataset: 6 ids (4 train), 3 views, 12 frames."""
+    from gaitgen.runtime.tiny_data import generate_dataset
+
+    root = tmp_path_factory.mktemp("data") / "tiny"
+    partition = generate_dataset(root, subjects=6, frames=12, seed=0)
+    return root, partition
+
+
+def small_config(
+    root: Path, partition: Path, model: str = "Baseline", total_iter: int = 4, extra: str = ""
+) -> str:
+    """A complete, CPU-sized config over the tiny dataset."""
+    return textwrap.dedent(f"""\
+        data_cfg:
+          dataset_name: tiny
+          dataset_root: {root}
+          dataset_partition: {partition}
+          num_workers: 0
+          test_dataset_name: CASIA-B
+        loss_cfg:
+          - {{type: TripletLoss, margin: 0.2, log_prefix: triplet, loss_term_weight: 1.0}}
+          - {{type: CrossEntropyLoss, scale: 16, log_prefix: softmax, log_accuracy: true}}
+        model_cfg:
+          model: {model}
+          backbone_cfg: {{type: ResNet9, block: BasicBlock, channels: [8, 16, 32, 64],
+                         layers: [1, 1, 1, 1], strides: [1, 2, 2, 1], maxpool: false}}
+          SeparateFCs: {{in_channels: 64, out_channels: 32, parts_num: 16}}
+          SeparateBNNecks: {{class_num: 4, in_channels: 32, parts_num: 16}}
+          bin_num: [16]
+        optimizer_cfg: {{solver: SGD, lr: 0.05, momentum: 0.9, weight_decay: 0.0005}}
+        scheduler_cfg: {{scheduler: MultiStepLR, milestones: [1000], gamma: 0.1}}
+        trainer_cfg:
+          enable_float16: false
+          log_iter: 2
+          save_iter: 2
+          save_name: small
+          total_iter: {total_iter}
+          sampler: {{type: TripletSampler, batch_size: [2, 2], frames_num_fixed: 8,
+                    sample_type: fixed_unordered}}
+          transform: [{{type: BaseSilCuttingTransform}}]
+        evaluator_cfg:
+          save_name: small
+          sampler: {{type: InferenceSampler, batch_size: 8, sample_type: all_ordered}}
+          transform: [{{type: BaseSilCuttingTransform}}]
+        """) + extra
+
+
+@pytest.fixture
+def small_config_file(tmp_path: Path, tiny_dataset: tuple[Path, Path]) -> Path:
+    root, partition = tiny_dataset
+    path = tmp_path / "small.yaml"
+    path.write_text(small_config(root, partition))
+    return path
+
+
+def make_project(root: Path, package: str = "mygait") -> Path:
+    """A minimal gaitgen project folder (pyproject with [tool.gaitgen])."""
+    (root / package / "models").mkdir(parents=True)
+    (root / package / "losses").mkdir(parents=True)
+    (root / "configs").mkdir()
+    (root / "pyproject.toml").write_text(
+        f'[project]\nname = "{package}"\nversion = "0"\n\n[tool.gaitgen]\npackage = "{package}"\n'
+    )
+    return root

@@ -1,0 +1,85 @@
+"""Checkpoints: atomic writes, safe loading, restore hints."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+from gaitgen.runtime.checkpoint import (
+    checkpoint_path,
+    latest_checkpoint,
+    load_checkpoint,
+    resolve_restore_hint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+from gaitgen.runtime.errors import CheckpointError
+
+MARKER: list[str] = []
+
+
+class Payload:
+    """Unpickling this would call MARKER.append: a stand-in for arbitrary code."""
+
+    def __reduce__(self):
+        return (MARKER.append, ("executed",))
+
+
+def test_save_is_atomic_and_latest_is_found(tmp_path: Path) -> None:
+    for iteration in (2, 10, 4):
+        save_checkpoint(
+            checkpoint_path(tmp_path, "run", iteration), {"model": {}, "iteration": iteration}
+        )
+    (tmp_path / ".run-00012.pt.abc.tmp").write_bytes(b"partial")  # a crashed write
+    assert latest_checkpoint(tmp_path, "run") == tmp_path / "run-00010.pt"
+    assert load_checkpoint(tmp_path / "run-00010.pt")["iteration"] == 10
+
+
+def test_failed_save_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken_save(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError):
+        save_checkpoint(tmp_path / "run-00001.pt", {"model": {}})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_loading_a_malicious_checkpoint_executes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "evil-00001.pt"
+    with open(path, "wb") as handle:
+        pickle.dump({"model": Payload()}, handle)
+    torch.save({"model": {"w": torch.zeros(1)}, "x": Payload()}, tmp_path / "evil-00002.pt")
+    for name in ("evil-00001.pt", "evil-00002.pt"):
+        with pytest.raises(CheckpointError, match="cannot be loaded as a checkpoint"):
+            load_checkpoint(tmp_path / name)
+    assert MARKER == []
+
+
+def test_restore_hint_forms(tmp_path: Path) -> None:
+    save_checkpoint(checkpoint_path(tmp_path, "run", 5), {"model": {}})
+    assert resolve_restore_hint(0, tmp_path, "run") is None
+    assert resolve_restore_hint(5, tmp_path, "run") == tmp_path / "run-00005.pt"
+    assert resolve_restore_hint("latest", tmp_path, "run") == tmp_path / "run-00005.pt"
+    assert resolve_restore_hint(str(tmp_path / "run-00005.pt"), tmp_path, "run").is_file()
+    with pytest.raises(CheckpointError, match=r"available iterations: \[5\]"):
+        resolve_restore_hint(7, tmp_path, "run")
+    with pytest.raises(CheckpointError, match="not found"):
+        resolve_restore_hint("missing.pt", tmp_path, "run")
+
+
+def test_rng_state_round_trips_through_a_safe_checkpoint(tmp_path: Path) -> None:
+    import random
+
+    import numpy as np
+
+    state = rng_state()
+    expected = (torch.rand(3), np.random.rand(3), random.random())
+    save_checkpoint(tmp_path / "r-00001.pt", {"model": {}, "rng": state})
+    set_rng_state(load_checkpoint(tmp_path / "r-00001.pt")["rng"])
+    assert torch.equal(torch.rand(3), expected[0])
+    assert np.array_equal(np.random.rand(3), expected[1])
+    assert random.random() == expected[2]
