@@ -1,7 +1,132 @@
-"""Commands of the 'generate' group (to be filled in)."""
+"""Commands of the 'generate' group: ``gaitgen init``, ``new-model`` and ``new-loss``.
+
+Each renders every file in memory, formats Python with black, prints one status line per
+file (create, identical, conflict, overwrite, update) and writes all files or none. Heavy
+imports (jinja2, black, copier) happen inside the commands.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import typer
+
+from gaitgen.cli.common import echo_status, handle_errors
+
+PANEL = "Generate code"
+
+
+def init(
+    dest: Path = typer.Argument(..., help="Folder of the new project (created if missing)."),
+    package: str | None = typer.Option(
+        None, "--package", help="Python package of the models and losses [default: from DEST]."
+    ),
+    name: str | None = typer.Option(
+        None, "--name", help="Distribution name in pyproject.toml [default: DEST's name]."
+    ),
+    description: str | None = typer.Option(
+        None, "--description", help="One line for pyproject.toml and the README."
+    ),
+    defaults: bool = typer.Option(
+        False, "--defaults", help="Ask nothing: take the default for every unanswered question."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Write into a non-empty DEST, overwriting files of the same name."
+    ),
+) -> None:
+    """Create a research project in DEST: configs, models, losses, tests, a working config.
+
+    Asks its questions interactively unless --defaults or an answer flag is given.
+    """
+    from gaitgen.generate.project import init_project
+
+    answered = any(value is not None for value in (package, name, description))
+    interactive = not (defaults or answered) and sys.stdin.isatty()
+    result = init_project(
+        dest,
+        name=name,
+        package=package,
+        description=description,
+        interactive=interactive,
+        force=force,
+    )
+    for path in result.files:
+        echo_status("create", str(dest / path))
+    typer.echo(
+        f"\nProject ready in {dest} (package {result.package}). Next:\n"
+        f"  cd {dest}\n"
+        f"  pytest                                 # the project's tests\n"
+        f"  gaitgen train configs/baseline.yaml    # GaitBase on the synthetic SynthGait data\n"
+        f"  gaitgen new-model MyGait               # add a model, its config and its test"
+    )
+
+
+def new_model(
+    name: str = typer.Argument(..., help="Class name of the model, e.g. MyGait."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be written; write nothing."),
+    force: bool = typer.Option(False, "--force", help="Overwrite files that exist."),
+) -> None:
+    """Add a model: <package>/models/<name>.py, configs/<name>.yaml, tests/test_<name>.py."""
+    from gaitgen.generate.model import model_files
+    from gaitgen.generate.names import module_name
+    from gaitgen.generate.plan import apply, plan
+    from gaitgen.runtime.project import require_project
+
+    project = require_project(Path.cwd())
+    files = model_files(project, name, force=force)
+    apply(plan(files, force=force), root=project.root, dry_run=dry_run, echo=echo_status)
+    if dry_run:
+        typer.echo("dry run: nothing was written")
+        return
+    typer.echo(f"next: gaitgen train configs/{module_name(name)}.yaml")
+
+
+def new_loss(
+    name: str = typer.Argument(..., help="Class name of the loss, e.g. MyLoss."),
+    pairwise: bool = typer.Option(
+        True,
+        "--pairwise/--no-pairwise",
+        help="Compare samples across the batch (takes embeddings, gathered across processes) "
+        "or score each sample alone (takes logits).",
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", help="Add the loss to this config's loss_cfg (comments are kept)."
+    ),
+    prefix: str | None = typer.Option(
+        None, "--prefix", help="The loss's log_prefix (its training_feat key) [default: name lowercased]."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be written; write nothing."),
+    force: bool = typer.Option(False, "--force", help="Overwrite files that exist."),
+) -> None:
+    """Add a loss: <package>/losses/<name>.py and tests/test_<name>.py; with --config, use it."""
+    from gaitgen.generate import yaml_edit
+    from gaitgen.generate.loss import loss_files
+    from gaitgen.generate.plan import apply, plan
+    from gaitgen.runtime.project import require_project
+
+    project = require_project(Path.cwd())
+    result = loss_files(
+        project, name, pairwise=pairwise, prefix=prefix, config=config, force=force
+    )
+    apply(plan(result.files, force=force), root=project.root, dry_run=dry_run, echo=echo_status)
+    entry_text = "".join(yaml_edit.mapping_lines(result.entry, 2, list_item=True))
+    prefix_used = result.entry["log_prefix"]
+    if config is None:
+        typer.echo(
+            f"\nadd to loss_cfg in your config:\n{entry_text}"
+            f"and feed it from the model: training_feat[\"{prefix_used}\"] = "
+            f"{{\"{result.model_input}\": ..., \"labels\": labs}} (for a model made by "
+            f"gaitgen new-model: '{prefix_used}: {result.model_input}' in model_cfg.loss_inputs)"
+        )
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+    if dry_run:
+        typer.echo("dry run: nothing was written")
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the app."""
+    app.command("init", rich_help_panel=PANEL)(handle_errors(init))
+    app.command("new-model", rich_help_panel=PANEL)(handle_errors(new_model))
+    app.command("new-loss", rich_help_panel=PANEL)(handle_errors(new_loss))

@@ -1,0 +1,144 @@
+"""Checking the names users give to generated classes, packages and loss prefixes."""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+from pathlib import Path
+
+from gaitgen.runtime.catalog import taken_names
+from gaitgen.runtime.errors import GenerateError
+from gaitgen.runtime.project import Project
+
+# ASCII only: the name also becomes a file name (<name lowercased>.py)
+_CLASS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_PACKAGE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
+
+# packages a project must not be called: importing them would pick the project instead
+_RESERVED_PACKAGES = {"gaitgen", "torch", "numpy", "yaml", "tests", "test", "configs", "data"}
+
+
+def _is_keyword(name: str) -> bool:
+    return keyword.iskeyword(name) or keyword.issoftkeyword(name)
+
+
+def validate_class_name(name: str, kind: str) -> str:
+    """Return ``name`` if it can be the class name of a new model or loss.
+
+    Args:
+        name: the name the user typed, e.g. ``MyGait``.
+        kind: ``"model"`` or ``"loss"``, for the message.
+
+    Raises:
+        GenerateError: not an ASCII identifier starting with a letter, a keyword, or the
+            name of a Python built-in.
+    """
+    if not _CLASS_NAME.fullmatch(name):
+        raise GenerateError(
+            f"{kind} name {name!r} is not a valid Python class name: use ASCII letters, digits "
+            f"and underscores, starting with a letter (for example 'MyGait')"
+        )
+    if _is_keyword(name):
+        raise GenerateError(f"{kind} name {name!r} is a Python keyword; choose another name")
+    if hasattr(builtins, name):
+        raise GenerateError(
+            f"{kind} name {name!r} would shadow Python's built-in {name!r}; choose another name"
+        )
+    return name
+
+
+def module_name(class_name: str) -> str:
+    """The file stem a class goes to: the class name lowercased (``MyGait`` -> ``mygait``)."""
+    return class_name.lower()
+
+
+def check_name_free(
+    name: str, project: Project, kind: str, replaceable: Path | None = None
+) -> None:
+    """Fail if a built-in or project model/loss already uses ``name``.
+
+    Args:
+        name: the new class name.
+        project: the project the class goes into.
+        kind: ``"model"`` or ``"loss"``, for the message.
+        replaceable: with ``--force``, the file the generator would overwrite: a class of
+            that name defined in this very file may be regenerated.
+
+    Raises:
+        GenerateError: the name is taken, naming the file that defines it.
+    """
+    taken = taken_names(project)
+    path = taken.get(name)
+    if path is None:
+        return
+    if replaceable is not None and path.resolve() == replaceable.resolve():
+        return
+    try:
+        where = path.resolve().relative_to(project.root)
+        where_text = f"the project's {where}"
+    except ValueError:
+        where_text = f"gaitgen's built-in {path.parent.name}/{path.name}"
+    hint = (
+        "choose another name"
+        if "built-in" in where_text
+        else "choose another name, or --force to regenerate it"
+    )
+    raise GenerateError(f"{kind} name {name!r} is taken: it is defined in {where_text}; {hint}")
+
+
+def validate_package_name(name: str) -> str:
+    """Return ``name`` if it can be a project's Python package (lowercase identifier).
+
+    Raises:
+        GenerateError: what is wrong with it and what to use instead.
+    """
+    if not _PACKAGE_NAME.fullmatch(name) or _is_keyword(name):
+        raise GenerateError(
+            f"package name {name!r} is not a lowercase Python identifier that is not a keyword "
+            f"(for example 'mygait_lab'); pass another with --package"
+        )
+    if name in _RESERVED_PACKAGES:
+        raise GenerateError(
+            f"package name {name!r} would hide a package the project needs; "
+            f"pass another with --package"
+        )
+    return name
+
+
+def validate_project_name(name: str) -> str:
+    """Return ``name`` if it is a valid distribution name for pyproject.toml (PEP 508).
+
+    Raises:
+        GenerateError: the name has characters a distribution name cannot have.
+    """
+    if not _PROJECT_NAME.fullmatch(name):
+        raise GenerateError(
+            f"project name {name!r} is not a valid distribution name: use letters, digits, "
+            f"'.', '-' and '_', starting and ending with a letter or digit (pass --name)"
+        )
+    return name
+
+
+def default_package_name(project_name: str) -> str:
+    """A package name derived from a folder or project name (``My-Gait`` -> ``my_gait``)."""
+    package = re.sub(r"[^a-z0-9_]+", "_", project_name.lower()).strip("_") or "gait_project"
+    if package[0].isdigit() or _is_keyword(package) or package in _RESERVED_PACKAGES:
+        package = f"gait_{package}"
+    return package
+
+
+def validate_prefix(prefix: str) -> str:
+    """Return ``prefix`` if it can be a loss ``log_prefix`` (an identifier-like key).
+
+    Raises:
+        GenerateError: the prefix has other characters.
+    """
+    if not _PREFIX.fullmatch(prefix):
+        raise GenerateError(
+            f"--prefix {prefix!r} is not a valid log_prefix: use ASCII letters, digits and "
+            f"underscores, not starting with a digit (for example 'myloss')"
+        )
+    return prefix

@@ -1,0 +1,156 @@
+"""What a project tells the generators: its package, default config and the data a new config uses.
+
+``[tool.gaitgen]`` in a project's pyproject.toml holds ``package`` (read by
+:mod:`gaitgen.runtime.project`) and, written by ``gaitgen init``, ``default_config``: the
+config whose ``data_cfg`` (comments included) and batch settings ``gaitgen new-model`` copies
+into the config of a new model, so a new model trains on the project's dataset.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gaitgen.runtime.errors import GenerateError
+from gaitgen.runtime.project import Project
+
+from . import yaml_edit
+from .render import render
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+DEFAULT_LINE_LENGTH = 100
+DEFAULT_SYNTH_SUBJECTS = 40
+DEFAULT_SYNTH_FRAMES = 30
+SYNTH_DATA_TEMPLATE = "project/includes/synthgait_data_cfg.yaml.jinja"
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    """A project and its generator settings.
+
+    Attributes:
+        project: the project found from the working folder.
+        default_config: the config new models copy their data settings from (absolute), or
+            None when ``[tool.gaitgen]`` names none.
+        line_length: black's line length for generated code (``[tool.black] line-length``).
+    """
+
+    project: Project
+    default_config: Path | None
+    line_length: int
+
+
+@dataclass(frozen=True)
+class ConfigDefaults:
+    """The dataset and batch settings a new model's config starts from.
+
+    Attributes:
+        data_cfg_block: the ``data_cfg:`` block as YAML text, comments kept.
+        dataset_name: ``data_cfg.dataset_name``.
+        class_num: number of training identities (``SeparateBNNecks.class_num``).
+        batch_size: ``trainer_cfg.sampler.batch_size`` as [P, K].
+        frames_num_fixed: frames per training sequence.
+        source: where these came from, for messages and the config's header comment.
+    """
+
+    data_cfg_block: str
+    dataset_name: str
+    class_num: int
+    batch_size: list[int]
+    frames_num_fixed: int
+    source: str
+
+
+def read_settings(project: Project) -> ProjectSettings:
+    """Read ``[tool.gaitgen]`` and ``[tool.black]`` from the project's pyproject.toml."""
+    data = tomllib.loads((project.root / "pyproject.toml").read_text(encoding="utf-8"))
+    tool = data.get("tool", {})
+    default_config = tool.get("gaitgen", {}).get("default_config")
+    line_length = tool.get("black", {}).get("line-length", DEFAULT_LINE_LENGTH)
+    return ProjectSettings(
+        project=project,
+        default_config=(project.root / default_config) if isinstance(default_config, str) else None,
+        line_length=int(line_length),
+    )
+
+
+def synthgait_data_block(subjects: int = DEFAULT_SYNTH_SUBJECTS) -> str:
+    """The ``data_cfg`` block of a project on the built-in SynthGait data (shared with init)."""
+    return render(SYNTH_DATA_TEMPLATE, synth_subjects=subjects, synth_frames=DEFAULT_SYNTH_FRAMES)
+
+
+def synthetic_train_ids(subjects: int) -> int:
+    """Training identities of a SynthGait dataset with ``subjects`` identities."""
+    from gaitgen.runtime.synth.partition import train_subject_count
+
+    return train_subject_count(subjects)
+
+
+def config_defaults(settings: ProjectSettings) -> ConfigDefaults:
+    """The data settings for a new config: from the project's default config when it has one.
+
+    Raises:
+        GenerateError: the default config cannot be read, or the number of training
+            identities cannot be found.
+    """
+    import yaml
+
+    path = settings.default_config
+    if path is None or not path.is_file():
+        block = synthgait_data_block()
+        source = "gaitgen's SynthGait defaults"
+        cfgs: dict[str, Any] = yaml.safe_load(block)
+    else:
+        text = path.read_text(encoding="utf-8")
+        source = str(path.relative_to(settings.project.root))
+        try:
+            cfgs = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise GenerateError(f"{source}: invalid YAML ({exc}); fix it or change "
+                                f"[tool.gaitgen] default_config in pyproject.toml") from None
+        block = yaml_edit.block_text(text, "data_cfg")
+        if not isinstance(cfgs.get("data_cfg"), dict) or block is None:
+            raise GenerateError(f"{source}: has no data_cfg mapping to copy into the new config; "
+                                f"add one or change [tool.gaitgen] default_config")
+        if yaml.safe_load(block) != {"data_cfg": cfgs["data_cfg"]}:
+            # unusual layout (flow style, anchors): fall back to a plain dump, losing comments
+            block = yaml.safe_dump({"data_cfg": cfgs["data_cfg"]}, sort_keys=False)
+    data_cfg = cfgs["data_cfg"]
+    sampler = (cfgs.get("trainer_cfg") or {}).get("sampler") or {}
+    return ConfigDefaults(
+        data_cfg_block=block.rstrip("\n") + "\n",
+        dataset_name=str(data_cfg.get("dataset_name", "SynthGait")),
+        class_num=_class_num(cfgs, settings.project.root, source),
+        batch_size=list(sampler.get("batch_size", [4, 4])),
+        frames_num_fixed=int(sampler.get("frames_num_fixed", 30)),
+        source=source,
+    )
+
+
+def _class_num(cfgs: dict[str, Any], root: Path, source: str) -> int:
+    """Training identities: from the partition file, the synthetic spec, or the old config."""
+    data_cfg = cfgs["data_cfg"]
+    partition = data_cfg.get("dataset_partition")
+    if isinstance(partition, str) and (root / partition).is_file():
+        try:
+            train_set = json.loads((root / partition).read_text(encoding="utf-8"))["TRAIN_SET"]
+            return len(train_set)
+        except (ValueError, KeyError, TypeError):
+            pass  # a broken partition is the data checker's business; try the other sources
+    synthetic = data_cfg.get("synthetic")
+    if isinstance(synthetic, dict) and isinstance(synthetic.get("subjects"), int):
+        return synthetic_train_ids(synthetic["subjects"])
+    necks = (cfgs.get("model_cfg") or {}).get("SeparateBNNecks") or {}
+    if isinstance(necks.get("class_num"), int):
+        return necks["class_num"]
+    raise GenerateError(
+        f"{source}: cannot tell how many training identities the dataset has (no readable "
+        f"dataset_partition, data_cfg.synthetic.subjects or model_cfg.SeparateBNNecks.class_num)"
+    )
