@@ -1,0 +1,128 @@
+"""``embeddings.npz``: a test set's features and labels, saved so it can be evaluated again.
+
+Arrays: ``feature`` ``[N, c, p]`` (float), ``label``, ``type``, ``view`` (unicode strings,
+length ``N``), and optionally ``dataset_name`` (a 0-d string). Loading uses
+``allow_pickle=False``, so an untrusted file can hold data but never run code.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from gaitgen.runtime.errors import DataError
+
+REQUIRED_ARRAYS = ("feature", "label", "type", "view")
+
+
+def _strings(values: Sequence[str], name: str) -> np.ndarray:
+    array = np.asarray([str(v) for v in values], dtype=str)
+    if array.ndim != 1:
+        raise DataError(f"{name}: expected a flat list of strings, got shape {array.shape}")
+    return array
+
+
+def save_embeddings(
+    path: str | Path,
+    feature,
+    label: Sequence[str],
+    type: Sequence[str],  # noqa: A002 - OpenGait's name for the sequence type
+    view: Sequence[str],
+    dataset_name: str | None = None,
+) -> Path:
+    """Write ``feature``, ``label``, ``type``, ``view`` to ``path`` (a ``.npz`` file).
+
+    Args:
+        path: the file to write (``.npz`` is not appended).
+        feature: ``[N, c, p]`` features (numpy array or torch tensor).
+        label, type, view: ``N`` strings each.
+        dataset_name: stored too, so ``gaitgen evaluate`` can pick the protocol itself.
+
+    Returns:
+        The path written.
+    """
+    if hasattr(feature, "detach"):
+        feature = feature.detach().cpu().numpy()
+    feature = np.asarray(feature)
+    arrays = {
+        "feature": feature,
+        "label": _strings(label, "label"),
+        "type": _strings(type, "type"),
+        "view": _strings(view, "view"),
+    }
+    if dataset_name is not None:
+        arrays["dataset_name"] = np.asarray(str(dataset_name))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "wb") as handle:
+        np.savez(handle, **arrays)
+    temporary.replace(path)
+    return path
+
+
+def load_embeddings(
+    path: str | Path,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Read ``(feature, label, type, view)`` from an ``embeddings.npz``; no code can run.
+
+    Raises:
+        DataError: the file is missing, not an ``.npz``, holds pickled objects, lacks an
+            array, or its arrays disagree in length or shape.
+    """
+    feature, label, type_, view, _ = load_embeddings_with_name(path)
+    return feature, label, type_, view
+
+
+def load_embeddings_with_name(
+    path: str | Path,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str | None]:
+    """Like :func:`load_embeddings`, also returning the stored dataset name (or ``None``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file; pass the embeddings.npz written by 'gaitgen test'")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise DataError(f"{path}: expected an .npz archive of arrays, found a single array")
+    with archive:
+        missing = [name for name in REQUIRED_ARRAYS if name not in archive.files]
+        if missing:
+            raise DataError(
+                f"{path}: missing array(s) {', '.join(missing)}; an embeddings file holds "
+                f"{', '.join(REQUIRED_ARRAYS)} (found: {', '.join(archive.files) or 'none'})"
+            )
+        arrays = {}
+        for name in (*REQUIRED_ARRAYS, "dataset_name"):
+            if name not in archive.files:
+                continue
+            try:
+                arrays[name] = archive[name]
+            except ValueError as exc:
+                raise DataError(
+                    f"{path}: array {name!r} holds pickled Python objects, which are not "
+                    f"loaded (they could run code); save plain numeric/string arrays ({exc})"
+                ) from None
+    feature = arrays["feature"]
+    if feature.dtype.kind != "f":
+        raise DataError(f"{path}: 'feature' must be floating point, got dtype {feature.dtype}")
+    if feature.ndim not in (2, 3):
+        raise DataError(f"{path}: 'feature' must be [N, c, p] (or [N, c]), got {feature.shape}")
+    strings = {}
+    for name in ("label", "type", "view"):
+        array = arrays[name]
+        if array.ndim != 1:
+            raise DataError(f"{path}: {name!r} must be 1-D, got shape {array.shape}")
+        strings[name] = array.astype(str)
+        if len(array) != len(feature):
+            raise DataError(
+                f"{path}: {name!r} has {len(array)} entries but 'feature' has {len(feature)} rows"
+            )
+    name = arrays.get("dataset_name")
+    dataset_name = str(name) if name is not None and name.ndim == 0 else None
+    return feature, strings["label"], strings["type"], strings["view"], dataset_name
