@@ -1,7 +1,78 @@
-"""Commands of the 'data' group (to be filled in)."""
+"""Commands of the 'data' group: ``gaitgen prepare`` and ``gaitgen check-data``.
+
+numpy, Pillow and the runtime's data modules are imported inside the command bodies, so
+``gaitgen --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import typer
+
+from gaitgen.cli.common import handle_errors
+
+PANEL = "Data"
+
+
+def prepare(
+    raw: Path = typer.Argument(..., help="Raw silhouettes: RAW/<id>/<type>/<view>/*.png."),
+    out: Path = typer.Argument(..., help="Output dataset folder (OpenGait layout, .pkl)."),
+    workers: int = typer.Option(4, "--workers", "-w", help="Processes working in parallel."),
+    img_size: int = typer.Option(64, "--img-size", help="Output frame size (square, even)."),
+    force: bool = typer.Option(False, "--force", help="Write into a non-empty OUT."),
+) -> None:
+    """Turn raw silhouette PNGs into OpenGait's layout (crop, resize, centre, pickle)."""
+    from gaitgen.runtime.data.prepare import find_raw_sequences, prepare_dataset
+    from gaitgen.runtime.errors import DataError
+
+    if not raw.is_dir():
+        raise DataError(
+            f"{raw}: raw folder does not exist; give the folder holding <id>/<type>/<view>/*.png"
+        )
+    total = len(find_raw_sequences(raw)[0])
+    with typer.progressbar(length=total, label="Preparing", file=None) as bar:
+        summary = prepare_dataset(
+            raw, out, workers=workers, img_size=img_size, force=force, progress=bar.update
+        )
+    dropped = sum(summary.dropped_frames.values())
+    reasons = ", ".join(f"{n} {r}" for r, n in sorted(summary.dropped_frames.items()))
+    typer.echo(
+        f"wrote {summary.sequences_written} sequences ({summary.frames_kept:,} of "
+        f"{summary.frames_in:,} frames) to {out}"
+    )
+    typer.echo(f"dropped frames: {dropped}" + (f" ({reasons})" if reasons else ""))
+    if summary.dropped_sequences:
+        typer.echo(f"dropped sequences (no frame left): {len(summary.dropped_sequences)}")
+        for name in summary.dropped_sequences:
+            typer.echo(f"  {name}")
+    if summary.short_sequences:
+        typer.echo(f"sequences with fewer than 5 frames: {len(summary.short_sequences)}")
+        for name, frames in summary.short_sequences:
+            typer.echo(f"  {name}: {frames} frame(s)")
+    for line in summary.unreadable:
+        typer.echo(f"unreadable: {line}", err=True)
+    if summary.ignored_files:
+        typer.echo(f"ignored {summary.ignored_files} PNG(s) not at RAW/<id>/<type>/<view>/*.png")
+
+
+def check_data(
+    root: Path = typer.Argument(..., help="Dataset folder: ROOT/<id>/<type>/<view>/<files>."),
+    partition: Path = typer.Option(None, "--partition", "-p", help="Partition JSON to check."),
+) -> None:
+    """Count ids, sequences and frames, and list every problem (exit code 1 if any)."""
+    from gaitgen.runtime.data.check import check_dataset, count_sequence_folders, format_report
+    from gaitgen.runtime.data.layout import require_root
+
+    total = count_sequence_folders(require_root(root, key="ROOT"))
+    with typer.progressbar(length=total, label="Checking", file=None) as bar:
+        report = check_dataset(root, partition, progress=bar.update)
+    typer.echo(format_report(report))
+    if not report.ok:
+        raise typer.Exit(code=1)
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the app."""
+    app.command("prepare", rich_help_panel=PANEL)(handle_errors(prepare))
+    app.command("check-data", rich_help_panel=PANEL)(handle_errors(check_data))

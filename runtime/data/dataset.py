@@ -1,0 +1,129 @@
+"""``GaitDataSet``: the sequences of one partition, with OpenGait's ``DataSet`` attributes.
+
+``dataset[i]`` returns ``(data_list, seq_info)``: one numpy array per modality (files of the
+sequence folder sorted by name, filtered by ``data_cfg.data_in_use``) and
+``[label, type, view, paths]``. Files are read with :func:`.io.load_sequence_file` (no code
+in a pickle ever runs) unless ``data_cfg.cache`` holds them in shared memory.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+from torch.utils.data import Dataset
+
+from ..errors import DataError
+from .cache import SequenceCache
+from .io import check_same_length, load_sequence_file
+from .layout import (
+    format_ids,
+    ids_on_disk,
+    read_partition,
+    require_root,
+    scan_sequences,
+    select_modalities,
+)
+
+
+def _data_in_use(data_cfg: dict[str, Any]) -> list | None:
+    value = data_cfg.get("data_in_use")
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or not all(isinstance(v, int) for v in value):
+        raise DataError(
+            f"data_cfg.data_in_use: expected a list of true/false (one per file) or of file "
+            f"indices, got {value!r}"
+        )
+    return value
+
+
+class GaitDataSet(Dataset):
+    """The training (``TRAIN_SET``) or test (``TEST_SET``) sequences of a dataset.
+
+    Args:
+        data_cfg: ``dataset_root``, ``dataset_partition`` (paths), optional ``dataset_name``,
+            ``data_in_use``, ``cache``.
+        training: use the partition's TRAIN_SET ids (else TEST_SET).
+
+    Raises:
+        DataError: a missing root or partition, partition ids missing on disk (named), an
+            empty sequence folder, modality counts that differ between sequences.
+    """
+
+    def __init__(self, data_cfg: dict[str, Any], training: bool) -> None:
+        self.dataset_name = str(data_cfg.get("dataset_name", ""))
+        root = require_root(data_cfg.get("dataset_root", ""))
+        partition_file = data_cfg.get("dataset_partition")
+        if not partition_file:
+            raise DataError(
+                "data_cfg.dataset_partition: not set; give the partition JSON file "
+                '{"TRAIN_SET": [...], "TEST_SET": [...]}'
+            )
+        partition = read_partition(partition_file)
+        set_name = "TRAIN_SET" if training else "TEST_SET"
+        labels = partition[set_name]
+        on_disk = set(ids_on_disk(root))
+        missing = [label for label in labels if label not in on_disk]
+        if missing:
+            raise DataError(
+                f"{partition_file}: {len(missing)} id(s) of {set_name} are not folders of "
+                f"{root}: {format_ids(missing)}; remove them from the partition or fix "
+                "data_cfg.dataset_root"
+            )
+        if not labels:
+            raise DataError(f"{partition_file}: {set_name} is empty; list the ids to use")
+        entries, empty = scan_sequences(root, labels)
+        if empty:
+            raise DataError(
+                f"{empty[0]}: sequence folder with no files ({len(empty)} such folder(s)); "
+                "delete them or re-run 'gaitgen prepare' ('gaitgen check-data' lists them all)"
+            )
+        if not entries:
+            raise DataError(f"{root}: the {set_name} ids hold no sequence folder <type>/<view>/")
+        self.data_in_use = _data_in_use(data_cfg)
+        self.seqs_info = [
+            [e.label, e.type, e.view, select_modalities(e.files, self.data_in_use, e.folder)]
+            for e in entries
+        ]
+        self._check_modality_counts()
+        self.label_list = [info[0] for info in self.seqs_info]
+        self.types_list = [info[1] for info in self.seqs_info]
+        self.views_list = [info[2] for info in self.seqs_info]
+        self.label_set = sorted(set(self.label_list))
+        self.types_set = sorted(set(self.types_list))
+        self.views_set = sorted(set(self.views_list))
+        self.indices_dict: dict[str, list[int]] = {label: [] for label in self.label_set}
+        for index, label in enumerate(self.label_list):
+            self.indices_dict[label].append(index)
+        self.cache = bool(data_cfg.get("cache", False))
+        self._cache = SequenceCache([info[3] for info in self.seqs_info]) if self.cache else None
+
+    def _check_modality_counts(self) -> None:
+        counts = [len(info[3]) for info in self.seqs_info]
+        if len(set(counts)) > 1:
+            expected = max(set(counts), key=counts.count)
+            odd = next(info for info in self.seqs_info if len(info[3]) != expected)
+            folder = os.path.dirname(odd[3][0])
+            raise DataError(
+                f"{folder}: holds {len(odd[3])} modality file(s) where most sequences hold "
+                f"{expected}; every sequence needs the same files (or set data_cfg.data_in_use)"
+            )
+
+    @property
+    def num_modalities(self) -> int:
+        """Files (modalities) used per sequence."""
+        return len(self.seqs_info[0][3])
+
+    def __len__(self) -> int:
+        return len(self.seqs_info)
+
+    def __getitem__(self, index: int) -> tuple[list[np.ndarray], list]:
+        info = self.seqs_info[index]
+        if self._cache is not None:
+            return self._cache.get(index), info
+        paths = info[3]
+        arrays = [load_sequence_file(p, mmap=True) for p in paths]
+        check_same_length(arrays, paths)
+        return arrays, info

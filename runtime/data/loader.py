@@ -1,0 +1,191 @@
+"""``build_loader``: the dataset, sampler, transforms and collate function of a run, wired.
+
+Training uses ``trainer_cfg.sampler``/``transform`` and the partition's TRAIN_SET; testing
+uses ``evaluator_cfg`` and TEST_SET. Frame sampling and transforms run in the DataLoader
+workers (``data_cfg.num_workers``); on CUDA batches are pinned and workers persist.
+
+Example::
+
+    loader = build_loader(cfgs, training=True, rank=rank, world_size=world, seed=seed)
+    for ipts, labs, typs, viws, seqL in loader:
+        ...
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader
+
+from ..errors import ConfigError, GaitgenError
+from .collate import GaitCollate
+from .dataset import GaitDataSet
+from .resolve import check_arguments, parameter_names, resolve_class
+from .sampler import CommonSampler, InferenceSampler, TripletSampler, _mix_seed
+from .transforms import get_transform
+
+logger = logging.getLogger(__name__)
+
+# sampler config keys read by the collate function or ignored by OpenGait's samplers
+_SAMPLING_KEYS = (
+    "type",
+    "sample_type",
+    "frames_num_fixed",
+    "frames_num_min",
+    "frames_num_max",
+    "frames_skip_num",
+    "frames_all_limit",
+    "points_in_use",
+    "batch_shuffle",
+)
+_RUN_ARGUMENTS = ("rank", "world_size", "seed", "start_iteration")
+
+
+def builtin_samplers() -> dict[str, type]:
+    """The samplers a config can name without a dotted path."""
+    return {c.__name__: c for c in (TripletSampler, InferenceSampler, CommonSampler)}
+
+
+def _worker_error_message(exc: GaitgenError) -> str:
+    """The original message of an error re-raised by a DataLoader worker (no traceback)."""
+    text = str(exc)
+    if "Original Traceback" not in text:
+        return text
+    last = text.rstrip().splitlines()[-1]
+    return re.sub(r"^[\w.]+Error: ", "", last)
+
+
+class GaitDataLoader(DataLoader):
+    """A DataLoader whose worker errors reach the user as one clear message.
+
+    ``loader.dataset`` is the :class:`GaitDataSet`; ``loader.batch_sampler`` the sampler
+    (``shard_indices`` for an InferenceSampler).
+    """
+
+    def __iter__(self) -> Iterator[Any]:
+        iterator = super().__iter__()
+        while True:
+            try:
+                batch = next(iterator)
+            except StopIteration:
+                return
+            except GaitgenError as exc:
+                raise type(exc)(_worker_error_message(exc)) from None
+            yield batch
+
+
+def build_sampler(
+    dataset: GaitDataSet,
+    sampler_cfg: dict[str, Any],
+    training: bool,
+    *,
+    key: str,
+    rank: int = 0,
+    world_size: int = 1,
+    seed: int = 0,
+    start_iteration: int = 0,
+) -> Any:
+    """Build the batch sampler a sampler config names.
+
+    As in OpenGait, the config's entries that the sampler's constructor accepts are passed
+    to it, and the frame-sampling keys are left to the collate function; ``rank``,
+    ``world_size``, ``seed`` and ``start_iteration`` are passed when the sampler accepts them.
+    """
+    default = "TripletSampler" if training else "InferenceSampler"
+    cls = resolve_class(
+        sampler_cfg.get("type", default), builtin_samplers(), "sampler", f"{key}.type"
+    )
+    kwargs = check_arguments(cls, sampler_cfg, key, ignored=_SAMPLING_KEYS)
+    accepted = set(parameter_names(cls))
+    for name in _RUN_ARGUMENTS:
+        if name in kwargs:
+            raise ConfigError(f"{key}.{name}: set by the run, not by the config; remove it")
+    run_values = dict(rank=rank, world_size=world_size, seed=seed, start_iteration=start_iteration)
+    kwargs.update({k: v for k, v in run_values.items() if k in accepted})
+    if world_size > 1 and "world_size" not in accepted:
+        raise ConfigError(
+            f"{key}.type: {cls.__name__} takes no rank/world_size, so it cannot shard batches "
+            f"over {world_size} processes; use a sampler that does"
+        )
+    unused = sorted(k for k in sampler_cfg if k == "batch_shuffle" and k not in accepted)
+    if unused:
+        logger.debug("%s: %s ignores %s", key, cls.__name__, ", ".join(unused))
+    return cls(dataset, **kwargs)
+
+
+def build_loader(
+    cfgs: dict[str, Any],
+    training: bool,
+    *,
+    rank: int = 0,
+    world_size: int = 1,
+    seed: int = 0,
+    start_iteration: int = 0,
+    device_type: str = "cpu",
+) -> GaitDataLoader:
+    """Build the training or test loader of a resolved config.
+
+    Args:
+        cfgs: the whole resolved config (``data_cfg``, ``trainer_cfg``, ``evaluator_cfg``);
+            paths in ``data_cfg`` already absolute.
+        training: training loader (TRAIN_SET, endless P x K batches) or test loader.
+        rank: this process's rank.
+        world_size: number of processes.
+        seed: the run's seed (batches and worker seeds derive from it).
+        start_iteration: first training iteration (for resumed runs).
+        device_type: ``"cuda"`` pins batches and keeps workers alive.
+
+    Returns:
+        A DataLoader yielding ``[ipts, labs, typs, viws, seqL]``.
+
+    Raises:
+        ConfigError, RegistryError, DataError: naming the key or file at fault.
+    """
+    section = "trainer_cfg" if training else "evaluator_cfg"
+    data_cfg = cfgs.get("data_cfg")
+    if not isinstance(data_cfg, dict):
+        raise ConfigError(
+            "data_cfg: missing; the config needs data_cfg with dataset_root and dataset_partition"
+        )
+    run_cfg = cfgs.get(section) or {}
+    sampler_cfg = run_cfg.get("sampler")
+    if not isinstance(sampler_cfg, dict):
+        raise ConfigError(f"{section}.sampler: missing; give type, batch_size and sample_type")
+    dataset = GaitDataSet(data_cfg, training)
+    sampler = build_sampler(
+        dataset,
+        sampler_cfg,
+        training,
+        key=f"{section}.sampler",
+        rank=rank,
+        world_size=world_size,
+        seed=seed,
+        start_iteration=start_iteration,
+    )
+    transforms = get_transform(run_cfg.get("transform"), f"{section}.transform")
+    collate = GaitCollate(
+        dataset.label_set,
+        sampler_cfg,
+        transforms,
+        modalities=dataset.num_modalities,
+        key=f"{section}.sampler",
+        transform_key=f"{section}.transform",
+    )
+    workers = data_cfg.get("num_workers", 1)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+        raise ConfigError(f"data_cfg.num_workers: expected a whole number >= 0, got {workers!r}")
+    cuda = device_type == "cuda"
+    generator = torch.Generator().manual_seed(_mix_seed(seed, rank + (1 << 20) * int(training)))
+    return GaitDataLoader(
+        dataset,
+        batch_sampler=sampler,
+        collate_fn=collate,
+        num_workers=workers,
+        pin_memory=cuda,
+        persistent_workers=cuda and workers > 0,
+        generator=generator,
+    )
