@@ -235,3 +235,14 @@ def test_preview_sheet(tmp_path: Path) -> None:
     with Image.open(path) as image:
         assert image.format == "PNG"
         assert image.size[0] > grid.shape[1]
+
+
+def test_a_dataset_finished_first_by_another_process_is_kept(tmp_path: Path) -> None:
+    root, built = tmp_path / "data", tmp_path / "built"
+    (root / "001").mkdir(parents=True)
+    (built / "001").mkdir(parents=True)
+    (built / "mine.txt").write_text("mine")
+    synth_writer._move_into_place(built, root, overwrite=False)
+    assert not (root / "mine.txt").exists() and (root / "001").is_dir()
+    synth_writer._move_into_place(built, root, overwrite=True)
+    assert (root / "mine.txt").exists()

@@ -76,13 +76,24 @@ def _check_target(root: Path, overwrite: bool) -> None:
         )
 
 
-def _move_into_place(built: Path, root: Path) -> None:
-    """Rename the finished folder to ``root``, replacing an old ``root`` only at the end."""
+def _move_into_place(built: Path, root: Path, overwrite: bool) -> None:
+    """Rename the finished folder to ``root``, replacing an old ``root`` only at the end.
+
+    If another process finished the same dataset first (two nodes sharing a file system),
+    its copy is kept: for one seed both hold the same bytes.
+    """
     old = None
     if root.is_dir():
-        old = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".old", dir=root.parent))
-        os.rename(root, old / "dataset")
-    os.rename(built, root)
+        if not any(root.iterdir()):
+            root.rmdir()
+        elif overwrite:
+            old = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".old", dir=root.parent))
+            os.rename(root, old / "dataset")
+    try:
+        os.rename(built, root)
+    except OSError:
+        if overwrite or not root.is_dir() or not any(root.iterdir()):
+            raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -157,9 +168,7 @@ def generate_dataset(
         partition = make_partition(ids)
         if partition_inside:
             _write_json_atomically(built / partition_file.name, partition)
-        if root.is_dir() and not any(root.iterdir()):
-            root.rmdir()
-        _move_into_place(built, root)
+        _move_into_place(built, root, overwrite)
     finally:
         if built.exists():
             shutil.rmtree(built, ignore_errors=True)
