@@ -1,0 +1,122 @@
+"""The collate function: every sample_type, OpenGait's batch format, modalities, config errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from gaitgen.runtime.data.collate import GaitCollate
+from gaitgen.runtime.data.frames import FrameSampling
+from gaitgen.runtime.data.transforms import get_transform
+from gaitgen.runtime.errors import ConfigError
+
+CUT = get_transform({"type": "BaseSilCuttingTransform"})
+
+
+def _sequence(length: int, label: str = "001", size: int = 64, offset: int = 0):
+    """A sequence whose frame i is filled with (i + offset) % 256, so frames can be identified."""
+    frames = (np.arange(length) + offset) % 256
+    data = np.broadcast_to(frames[:, None, None], (length, size, size)).astype(np.uint8)
+    return [data], [label, "nm-01", "090", [f"{label}.pkl"]]
+
+
+def _frame_ids(ipts: torch.Tensor) -> list[int]:
+    return [int(round(v)) for v in (ipts[..., 0, 0].flatten() * 255).tolist()]
+
+
+def test_fixed_unordered_batch_format():
+    collate = GaitCollate(
+        ["001", "002"], {"sample_type": "fixed_unordered", "frames_num_fixed": 5}, [CUT]
+    )
+    ipts, labs, typs, viws, seq_l = collate([_sequence(8, "002"), _sequence(3, "001")])
+    assert len(ipts) == 1 and ipts[0].shape == (2, 5, 64, 44) and ipts[0].dtype == torch.float32
+    assert float(ipts[0].max()) <= 1.0
+    assert labs.dtype == torch.long and labs.tolist() == [1, 0]
+    assert typs == ["nm-01", "nm-01"] and viws == ["090", "090"] and seq_l is None
+    first = _frame_ids(ipts[0][0])
+    assert len(set(first)) == 5 and set(first) <= set(range(8))  # no repeats when long enough
+    assert set(_frame_ids(ipts[0][1])) <= {0, 1, 2}  # repeats when shorter
+
+
+def test_fixed_ordered_takes_sorted_frames_from_a_window():
+    cfg = {"sample_type": "fixed_ordered", "frames_num_fixed": 4, "frames_skip_num": 2}
+    sampling = FrameSampling.from_config(cfg, "s")
+    for seed in range(20):
+        idx = sampling.indices(30, torch.Generator().manual_seed(seed)).tolist()
+        assert len(idx) == 4 and idx == sorted(idx) and idx[-1] - idx[0] <= 5
+    short = sampling.indices(3, torch.Generator().manual_seed(0)).tolist()
+    assert len(short) == 4 and set(short) <= {0, 1, 2}  # the sequence is repeated to fit
+
+
+def test_unfixed_lengths_vary_and_are_concatenated():
+    cfg = {"sample_type": "unfixed_unordered", "frames_num_min": 2, "frames_num_max": 6}
+    collate = GaitCollate(["001"], cfg, CUT)
+    torch.manual_seed(0)
+    lengths = set()
+    for _ in range(10):
+        ipts, _, _, _, seq_l = collate([_sequence(10), _sequence(10)])
+        assert seq_l.shape == (1, 2) and seq_l.dtype == torch.long
+        assert ipts[0].shape == (1, int(seq_l.sum()), 64, 44)
+        lengths.update(seq_l.flatten().tolist())
+    assert lengths <= set(range(2, 7)) and len(lengths) > 1
+
+
+def test_all_ordered_keeps_every_frame_in_order_and_limit():
+    collate = GaitCollate(["001"], {"sample_type": "all_ordered"}, CUT)
+    ipts, _, _, _, seq_l = collate([_sequence(4), _sequence(3, offset=100)])
+    assert seq_l.tolist() == [[4, 3]] and ipts[0].shape == (1, 7, 64, 44)
+    assert _frame_ids(ipts[0]) == [0, 1, 2, 3, 100, 101, 102]
+    limited = GaitCollate(["001"], {"sample_type": "all_ordered", "frames_all_limit": 2}, CUT)
+    _, _, _, _, seq_l = limited([_sequence(4), _sequence(1)])
+    assert seq_l.tolist() == [[2, 1]]
+
+
+def test_all_unordered_and_unfixed_ordered_are_valid():
+    for cfg in (
+        {"sample_type": "all_unordered"},
+        {
+            "sample_type": "unfixed_ordered",
+            "frames_num_min": 2,
+            "frames_num_max": 3,
+            "frames_skip_num": 1,
+        },
+    ):
+        ipts, _, _, _, seq_l = GaitCollate(["001"], cfg, CUT)([_sequence(6)])
+        assert ipts[0].shape[1] == int(seq_l.sum())
+
+
+def test_modalities_share_frame_indices_and_have_their_own_transforms():
+    data, info = _sequence(9)
+    second = data[0][:, :8, :8].copy()  # [T, 8, 8]
+    collate = GaitCollate(
+        ["001"],
+        {"sample_type": "fixed_unordered", "frames_num_fixed": 4},
+        [CUT, get_transform({"type": "BaseSilTransform", "divsor": 1.0})],
+        modalities=2,
+    )
+    ipts, *_ = collate([([data[0], second], info)])
+    assert ipts[0].shape == (1, 4, 64, 44) and ipts[1].shape == (1, 4, 8, 8)
+    assert _frame_ids(ipts[0]) == [int(v) for v in ipts[1][0, :, 0, 0].tolist()]
+
+
+def test_transform_count_must_match_modalities():
+    with pytest.raises(ConfigError, match="trainer_cfg.transform: 2 transforms for 1 modalities"):
+        GaitCollate(
+            ["001"], {"sample_type": "all_ordered"}, [CUT, CUT], 1, "s", "trainer_cfg.transform"
+        )
+
+
+@pytest.mark.parametrize(
+    "cfg, message",
+    [
+        ({"sample_type": "fixed_random"}, "sample_type"),
+        ({"sample_type": "fixed_unordered"}, "frames_num_fixed"),
+        ({"sample_type": "unfixed_unordered", "frames_num_min": 5, "frames_num_max": 2}, "exceeds"),
+        ({"sample_type": "fixed_unordered", "frames_num_fixed": 0}, "frames_num_fixed"),
+        ({"sample_type": "all_ordered", "frames_all_limit": 0}, "frames_all_limit"),
+    ],
+)
+def test_sample_type_errors_name_the_key(cfg, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        FrameSampling.from_config(cfg, "trainer_cfg.sampler")
+    assert str(info.value).startswith("trainer_cfg.sampler.")

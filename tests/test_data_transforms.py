@@ -1,0 +1,197 @@
+"""Transforms: shapes, dtypes, probabilities, seeds, config errors, and the uint8 pipeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from gaitgen.runtime.data.pipeline import SequencePipeline
+from gaitgen.runtime.data.transforms import (
+    BaseRgbTransform,
+    BaseSilCuttingTransform,
+    BaseSilTransform,
+    Compose,
+    NoOperation,
+    RandomAffine,
+    RandomErasing,
+    RandomHorizontalFlip,
+    RandomPerspective,
+    RandomRotate,
+    get_transform,
+)
+from gaitgen.runtime.errors import ConfigError, RegistryError
+
+RANDOM = {
+    "RandomHorizontalFlip": RandomHorizontalFlip,
+    "RandomErasing": RandomErasing,
+    "RandomErasingPerFrame": lambda prob: RandomErasing(prob, per_frame=True),
+    "RandomRotate": RandomRotate,
+    "RandomPerspective": RandomPerspective,
+    "RandomAffine": RandomAffine,
+}
+
+
+def _silhouettes(frames: int = 6, size: int = 64, seed: int = 0) -> torch.Tensor:
+    """Frames with a bright, asymmetric body so that every augmentation shows."""
+    generator = torch.Generator().manual_seed(seed)
+    seq = torch.randint(0, 256, (frames, size, size), dtype=torch.uint8, generator=generator)
+    seq[:, 10:50, 20:30] = 255
+    return seq  # [s, h, w]
+
+
+@pytest.mark.parametrize("name", sorted(RANDOM))
+def test_random_transform_keeps_shape_and_uint8(name):
+    seq = _silhouettes()
+    out = RANDOM[name](1.0)(seq, torch.Generator().manual_seed(1))
+    assert out.shape == seq.shape and out.dtype == torch.uint8
+
+
+@pytest.mark.parametrize("name", sorted(RANDOM))
+def test_probability_zero_is_identity(name):
+    seq = _silhouettes()
+    for seed in range(5):
+        out = RANDOM[name](0.0)(seq, torch.Generator().manual_seed(seed))
+        assert torch.equal(out, seq)
+
+
+@pytest.mark.parametrize("name", sorted(RANDOM))
+def test_probability_one_always_changes(name):
+    seq = _silhouettes()
+    original = seq.clone()
+    for seed in range(10):
+        out = RANDOM[name](1.0)(seq, torch.Generator().manual_seed(seed))
+        assert not torch.equal(out, seq), f"seed {seed} left the sequence unchanged"
+    assert torch.equal(seq, original), "a transform changed its input in place"
+
+
+@pytest.mark.parametrize("name", sorted(RANDOM))
+def test_same_seed_same_output(name):
+    seq = _silhouettes()
+    transform = RANDOM[name](0.5)
+    for seed in range(4):
+        first = transform(seq, torch.Generator().manual_seed(seed))
+        second = transform(seq, torch.Generator().manual_seed(seed))
+        assert torch.equal(first, second)
+    torch.manual_seed(3)
+    first = transform(seq)
+    torch.manual_seed(3)
+    assert torch.equal(first, transform(seq))  # the global RNG, as in DataLoader workers
+
+
+def test_float_input_stays_float():
+    seq = _silhouettes().float() / 255
+    for make in RANDOM.values():
+        out = make(1.0)(seq, torch.Generator().manual_seed(0))
+        assert out.dtype == torch.float32 and out.shape == seq.shape
+
+
+def test_flip_mirrors_columns_and_numpy_in_numpy_out():
+    seq = _silhouettes().numpy()
+    out = RandomHorizontalFlip(1.0)(seq)
+    assert isinstance(out, np.ndarray) and np.array_equal(out, seq[..., ::-1])
+
+
+def test_rotation_by_zero_degrees_is_exact_and_90_turns_a_bar():
+    seq = _silhouettes()
+    assert torch.equal(RandomRotate(1.0, degree=0)(seq), seq)
+    bar = torch.zeros(1, 9, 9, dtype=torch.uint8)
+    bar[0, :, 4] = 200  # a vertical bar through the centre
+    turned = RandomRotate(1.0, degree=90)
+    outs = [turned(bar, torch.Generator().manual_seed(s)) for s in range(20)]
+    # some angle near +-90 turns the bar horizontal: the middle row lights up
+    assert any(int(o[0, 4].gt(100).sum()) >= 7 for o in outs)
+
+
+def test_erasing_zeroes_one_rectangle_per_sequence():
+    seq = torch.full((5, 32, 32), 255, dtype=torch.uint8)
+    out = RandomErasing(1.0)(seq, torch.Generator().manual_seed(0))
+    zeros = out == 0
+    assert zeros.any()
+    assert all(torch.equal(zeros[0], zeros[i]) for i in range(5))  # same rectangle each frame
+    rows, cols = zeros[0].any(1).nonzero(), zeros[0].any(0).nonzero()
+    height, width = len(rows), len(cols)
+    assert int(zeros[0].sum()) == height * width  # a filled rectangle
+    assert 0.05 * 1024 * 0.5 <= height * width <= 0.2 * 1024 * 1.5
+
+
+def test_erasing_per_frame_differs_between_frames():
+    seq = torch.full((8, 32, 32), 255, dtype=torch.uint8)
+    out = RandomErasing(1.0, per_frame=True)(seq, torch.Generator().manual_seed(0))
+    masks = [out[i] == 0 for i in range(8)]
+    assert all(m.any() for m in masks)
+    assert any(not torch.equal(masks[0], m) for m in masks[1:])
+
+
+def test_normalisers_match_opengait():
+    seq = _silhouettes().numpy()
+    cut = BaseSilCuttingTransform()(seq)
+    assert cut.shape == (6, 64, 44) and cut.dtype == np.float32
+    assert np.allclose(cut, seq[..., 10:-10] / 255.0)
+    assert BaseSilCuttingTransform(cutting=4)(seq).shape == (6, 64, 56)
+    sil = BaseSilTransform(divsor=2.0, img_shape=[32, 128])(seq)
+    assert sil.shape == (6, 32, 128) and np.allclose(sil.reshape(6, 64, 64), seq / 2.0)
+    rgb = np.random.default_rng(0).integers(0, 256, (2, 3, 4, 4)).astype(np.uint8)
+    out = BaseRgbTransform(mean=[1, 2, 3], std=[2, 4, 8])(rgb)
+    expected = (rgb - np.array([1, 2, 3]).reshape(1, 3, 1, 1)) / np.array([2, 4, 8]).reshape(
+        1, 3, 1, 1
+    )
+    assert np.allclose(out, expected)
+    assert np.array_equal(NoOperation()(seq), seq)
+
+
+def test_pipeline_keeps_uint8_and_defers_scaling():
+    seq = _silhouettes()
+    transform = get_transform(
+        {
+            "type": "Compose",
+            "trf_cfg": [
+                {"type": "BaseSilCuttingTransform"},
+                {"type": "RandomHorizontalFlip", "prob": 1.0},
+                {"type": "RandomErasing", "prob": 1.0},
+            ],
+        }
+    )
+    out, maps = SequencePipeline(transform).run(seq, torch.Generator().manual_seed(0))
+    assert out.dtype == torch.uint8 and out.shape == (6, 64, 44)
+    batch = maps[0].apply_(out.float())
+    eager = transform(seq, torch.Generator().manual_seed(0))  # OpenGait order: scale first
+    assert torch.allclose(batch, eager)
+
+
+def test_pipeline_applies_offset_normaliser_before_zero_fill():
+    rgb = torch.full((2, 3, 8, 8), 100, dtype=torch.uint8)
+    transform = Compose([])
+    transform.transforms = [
+        BaseRgbTransform(mean=[100, 100, 100], std=[1, 1, 1]),
+        RandomRotate(1.0, 45),
+    ]
+    out, maps = SequencePipeline(transform).run(rgb, torch.Generator().manual_seed(0))
+    assert maps == () and out.dtype == torch.float32
+    assert torch.allclose(out, torch.zeros_like(out))  # (100 - 100) then zeros at the borders
+
+
+def test_get_transform_builds_lists_and_none():
+    built = get_transform([{"type": "BaseSilCuttingTransform"}, None])
+    assert isinstance(built[0], BaseSilCuttingTransform) and isinstance(built[1], NoOperation)
+    compose = get_transform({"type": "Compose", "trf_cfg": [{"type": "RandomRotate", "prob": 0.2}]})
+    assert isinstance(compose, Compose) and compose.transforms[0].prob == 0.2
+
+
+def test_unknown_type_lists_close_matches():
+    with pytest.raises(RegistryError, match="RandomRotate") as info:
+        get_transform([{"type": "RandomRotat"}], "trainer_cfg.transform")
+    assert "trainer_cfg.transform[0].type" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "cfg, message",
+    [
+        ({"type": "RandomRotate", "probb": 0.3}, r"trainer_cfg.transform.probb.*'prob'"),
+        ({"type": "RandomErasing", "prob": 1.5}, r"trainer_cfg.transform.prob"),
+        ({"prob": 0.5}, "needs a 'type'"),
+        ({"type": "Compose"}, "trf_cfg"),
+    ],
+)
+def test_bad_transform_config(cfg, message):
+    with pytest.raises(ConfigError, match=message):
+        get_transform(cfg, "trainer_cfg.transform")
