@@ -24,7 +24,7 @@ import torch
 from ..errors import ConfigError
 from .resolve import check_arguments, resolve_class
 from .transform_base import SequenceTransform, ValueMap, coin, integers, uniform
-from .warp import invert_affine, rotation_matrix, solve_affine, solve_homography, warp
+from .warp import rotation_matrix, solve_affine, solve_homography, warp
 
 
 def _probability(value: Any, name: str = "prob") -> float:
@@ -201,8 +201,8 @@ class RandomRotate(SequenceTransform):
             return seq
         height, width = seq.shape[-2:]
         degrees = float(uniform(-self.degree, self.degree, generator).item())
-        forward = rotation_matrix(width // 2, height // 2, degrees)
-        return warp(seq, invert_affine(forward))
+        # reading each output pixel from the source turned the opposite way = the inverse map
+        return warp(seq, rotation_matrix(width // 2, height // 2, -degrees))
 
 
 class RandomPerspective(SequenceTransform):

@@ -48,10 +48,20 @@ def rotation_matrix(center_x: float, center_y: float, degrees: float) -> torch.T
     )
 
 
-def invert_affine(matrix: torch.Tensor) -> torch.Tensor:
-    """Invert a 2x3 affine matrix."""
-    full = torch.cat([matrix, torch.tensor([[0.0, 0.0, 1.0]], dtype=matrix.dtype)])
-    return torch.linalg.inv(full)[:2]
+_BASE_GRIDS: dict[tuple[int, int], torch.Tensor] = {}
+
+
+def _base_grid(height: int, width: int) -> torch.Tensor:
+    """Homogeneous pixel coordinates ``[h, w, 3]`` (x, y, 1), cached per frame size."""
+    grid = _BASE_GRIDS.get((height, width))
+    if grid is None:
+        ys, xs = torch.meshgrid(
+            torch.arange(height, dtype=torch.float64),
+            torch.arange(width, dtype=torch.float64),
+            indexing="ij",
+        )
+        grid = _BASE_GRIDS[(height, width)] = torch.stack([xs, ys, torch.ones_like(xs)], dim=-1)
+    return grid
 
 
 def warp(seq: torch.Tensor, output_to_source: torch.Tensor) -> torch.Tensor:
@@ -69,12 +79,7 @@ def warp(seq: torch.Tensor, output_to_source: torch.Tensor) -> torch.Tensor:
     matrix = output_to_source.to(torch.float64)
     if matrix.shape[0] == 2:
         matrix = torch.cat([matrix, torch.tensor([[0.0, 0.0, 1.0]], dtype=torch.float64)])
-    ys, xs = torch.meshgrid(
-        torch.arange(height, dtype=torch.float64),
-        torch.arange(width, dtype=torch.float64),
-        indexing="ij",
-    )
-    points = torch.stack([xs, ys, torch.ones_like(xs)], dim=-1) @ matrix.T  # [h, w, 3]
+    points = _base_grid(height, width) @ matrix.T  # [h, w, 3]
     source = points[..., :2] / points[..., 2:].clamp_min(1e-12)
     scale = torch.tensor([max(width - 1, 1), max(height - 1, 1)], dtype=torch.float64)
     grid = (source / scale * 2 - 1).to(torch.float32).unsqueeze(0)  # [1, h, w, 2]
