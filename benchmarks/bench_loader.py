@@ -69,21 +69,25 @@ def config(root: Path, partition: Path, workers: int, transform: list) -> dict:
     }
 
 
-def measure(cfgs: dict, batches: int, warmup: int) -> float:
-    """Sequences per second over ``batches`` batches after ``warmup`` batches."""
+def measure(cfgs: dict, batches: int, warmup: int) -> tuple[float, float]:
+    """Sequences per second (wall clock, and per CPU second of this process) after warm-up.
+
+    The CPU-time rate is meaningful with 0 workers (all work in this process): it is what
+    one worker delivers on an otherwise idle core, whatever else the machine is doing.
+    """
     loader = build_loader(cfgs, training=True, seed=0)
     iterator = iter(loader)
     for _ in range(warmup):
         next(iterator)
     sequences = 0
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     for _ in range(batches):
         ipts, labs, *_ = next(iterator)
         assert ipts[0].shape == (128, 30, 64, 44) and ipts[0].dtype == torch.float32
         sequences += len(labs)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     del iterator
-    return sequences / elapsed
+    return sequences / elapsed, sequences / cpu
 
 
 def main() -> None:
@@ -92,7 +96,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=40, help="timed batches per run")
     parser.add_argument("--warmup", type=int, default=4, help="untimed batches per run")
     parser.add_argument("--repeats", type=int, default=3, help="runs per setting (median)")
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
     args = parser.parse_args()
     torch.set_num_threads(1)  # the workers do the work; keep the main process light
     with tempfile.TemporaryDirectory() as folder:
@@ -111,17 +115,26 @@ def main() -> None:
             f"batches: P x K = 8 x 16, fixed_unordered 30 frames -> [128, 30, 64, 44] float32; "
             f"median of {args.repeats} runs of {args.batches} batches"
         )
-        print(f"{'transforms':<42} {'workers':>7} {'seq/s':>8} {'OpenGait':>9} {'ratio':>6}")
+        print("workers 0 = in the training process; 'seq/CPU-s' = sequences per CPU second")
+        print(
+            f"{'transforms':<42} {'workers':>7} {'seq/s':>8} {'seq/CPU-s':>9} {'OpenGait':>9} {'ratio':>6}"
+        )
         for name, transform in TRANSFORMS.items():
             for workers in args.workers:
-                rates = [
+                runs = [
                     measure(config(root, partition, workers, transform), args.batches, args.warmup)
                     for _ in range(args.repeats)
                 ]
-                rate = statistics.median(rates)
-                reference = REFERENCE[name][min(workers, 2) - 1] if workers >= 1 else None
-                ratio = f"{rate / reference:5.1f}x" if reference else "   -"
-                print(f"{name:<42} {workers:>7} {rate:>8.0f} {reference or '-':>9} {ratio:>6}")
+                rate = statistics.median(r[0] for r in runs)
+                cpu_rate = (
+                    f"{statistics.median(r[1] for r in runs):9.0f}" if workers == 0 else f"{'-':>9}"
+                )
+                reference = REFERENCE[name][workers - 1] if workers in (1, 2) else None
+                ratio = f"{rate / reference:5.1f}x" if reference else f"{'-':>6}"
+                print(
+                    f"{name:<42} {workers:>7} {rate:>8.0f} {cpu_rate} {reference or '-':>9} {ratio:>6}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":
