@@ -8,7 +8,7 @@ import torch
 from gaitgen.runtime.data.collate import GaitCollate
 from gaitgen.runtime.data.frames import FrameSampling
 from gaitgen.runtime.data.transforms import get_transform
-from gaitgen.runtime.errors import ConfigError
+from gaitgen.runtime.errors import ConfigError, DataError
 
 CUT = get_transform({"type": "BaseSilCuttingTransform"})
 
@@ -120,3 +120,9 @@ def test_sample_type_errors_name_the_key(cfg, message):
     with pytest.raises(ConfigError, match=message) as info:
         FrameSampling.from_config(cfg, "trainer_cfg.sampler")
     assert str(info.value).startswith("trainer_cfg.sampler.")
+
+
+def test_frames_of_different_sizes_in_a_batch_name_the_file():
+    collate = GaitCollate(["001"], {"sample_type": "fixed_unordered", "frames_num_fixed": 2}, CUT)
+    with pytest.raises(DataError, match=r"odd.pkl: frames of shape \(32, 44\)"):
+        collate([_sequence(4), ([np.zeros((4, 32, 64), np.uint8)], ["001", "a", "b", ["odd.pkl"]])])

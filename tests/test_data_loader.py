@@ -146,6 +146,8 @@ def test_missing_root_and_partition(dataset, tmp_path):
     root, partition = dataset
     with pytest.raises(DataError, match="data_cfg.dataset_root"):
         GaitDataSet(_cfgs(tmp_path / "nope", partition)["data_cfg"], True)
+    with pytest.raises(DataError, match="data_cfg.dataset_root: not set"):
+        GaitDataSet(_cfgs("", partition)["data_cfg"], True)
     with pytest.raises(DataError, match="data_cfg.dataset_partition"):
         GaitDataSet(_cfgs(root, tmp_path / "nope.json")["data_cfg"], True)
     bad = tmp_path / "bad.json"

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import get_worker_info
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from .frames import FrameSampling
 from .pipeline import SequencePipeline
 
@@ -67,7 +67,9 @@ class GaitCollate:
         self.pipelines = [SequencePipeline(t) for t in transforms]
         self.generator: torch.Generator | None = None  # None: the worker's global torch RNG
 
-    def _modality(self, frames: list[np.ndarray], pipeline: SequencePipeline) -> torch.Tensor:
+    def _modality(
+        self, frames: list[np.ndarray], pipeline: SequencePipeline, infos: list[list]
+    ) -> torch.Tensor:
         """Transform the sampled frames of one modality and stack them into a float32 batch."""
         out: torch.Tensor | None = None
         maps = None
@@ -81,6 +83,12 @@ class GaitCollate:
                 else:
                     total = sum(len(f) for f in frames)
                     out = _empty_batch((1, total, *seq.shape[1:]), torch.float32)  # [1, Σs, ...]
+            if seq.shape[1:] != out.shape[2:]:
+                raise DataError(
+                    f"{infos[i][3][0]}: frames of shape {tuple(seq.shape[1:])} in a batch of "
+                    f"{tuple(out.shape[2:])} frames; every sequence needs the same frame size "
+                    "('gaitgen check-data' lists the odd ones)"
+                )
             if self.frames.fixed_length:
                 out[i].copy_(seq)
             else:
@@ -101,7 +109,8 @@ class GaitCollate:
             lengths.append(len(indices))
             for m in range(modalities):
                 sampled[m].append(np.asarray(data_list[m][indices]))  # [s, ...], a copy
-        ipts = [self._modality(sampled[m], self.pipelines[m]) for m in range(modalities)]
+        infos = [info for _, info in batch]
+        ipts = [self._modality(sampled[m], self.pipelines[m], infos) for m in range(modalities)]
         labs = torch.tensor([self.label_index[info[0]] for _, info in batch], dtype=torch.long)
         typs = [info[1] for _, info in batch]
         viws = [info[2] for _, info in batch]

@@ -54,7 +54,12 @@ class GaitDataSet(Dataset):
 
     def __init__(self, data_cfg: dict[str, Any], training: bool) -> None:
         self.dataset_name = str(data_cfg.get("dataset_name", ""))
-        root = require_root(data_cfg.get("dataset_root", ""))
+        if not data_cfg.get("dataset_root"):
+            raise DataError(
+                "data_cfg.dataset_root: not set; give the dataset folder that holds "
+                "<id>/<type>/<view>/ (make one with 'gaitgen prepare RAW OUT')"
+            )
+        root = require_root(data_cfg["dataset_root"])
         partition_file = data_cfg.get("dataset_partition")
         if not partition_file:
             raise DataError(
