@@ -64,7 +64,9 @@ def init(
 
 def new_model(
     name: str = typer.Argument(..., help="Class name of the model, e.g. MyGait."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be written; write nothing."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show what would be written; write nothing."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite files that exist."),
 ) -> None:
     """Add a model: <package>/models/<name>.py, configs/<name>.yaml, tests/test_<name>.py."""
@@ -94,9 +96,13 @@ def new_loss(
         None, "--config", help="Add the loss to this config's loss_cfg (comments are kept)."
     ),
     prefix: str | None = typer.Option(
-        None, "--prefix", help="The loss's log_prefix (its training_feat key) [default: name lowercased]."
+        None,
+        "--prefix",
+        help="The loss's log_prefix (its training_feat key) [default: name lowercased].",
     ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be written; write nothing."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show what would be written; write nothing."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite files that exist."),
 ) -> None:
     """Add a loss: <package>/losses/<name>.py and tests/test_<name>.py; with --config, use it."""
@@ -106,17 +112,15 @@ def new_loss(
     from gaitgen.runtime.project import require_project
 
     project = require_project(Path.cwd())
-    result = loss_files(
-        project, name, pairwise=pairwise, prefix=prefix, config=config, force=force
-    )
+    result = loss_files(project, name, pairwise=pairwise, prefix=prefix, config=config, force=force)
     apply(plan(result.files, force=force), root=project.root, dry_run=dry_run, echo=echo_status)
     entry_text = "".join(yaml_edit.mapping_lines(result.entry, 2, list_item=True))
     prefix_used = result.entry["log_prefix"]
     if config is None:
         typer.echo(
             f"\nadd to loss_cfg in your config:\n{entry_text}"
-            f"and feed it from the model: training_feat[\"{prefix_used}\"] = "
-            f"{{\"{result.model_input}\": ..., \"labels\": labs}} (for a model made by "
+            f'and feed it from the model: training_feat["{prefix_used}"] = '
+            f'{{"{result.model_input}": ..., "labels": labs}} (for a model made by '
             f"gaitgen new-model: '{prefix_used}: {result.model_input}' in model_cfg.loss_inputs)"
         )
     for note in result.notes:

@@ -142,8 +142,10 @@ def add_loss_to_config(
     old_losses = cfgs.get("loss_cfg")
     if old_losses is None:
         old_losses = []
-        notes.append(f"{where} had no loss_cfg (so it trained with gaitgen's default "
-                     f"TripletLoss); now {entry['type']} is its only loss")
+        notes.append(
+            f"{where} had no loss_cfg (so it trained with gaitgen's default "
+            f"TripletLoss); now {entry['type']} is its only loss"
+        )
     elif isinstance(old_losses, dict):
         old_losses = [old_losses]
     prefix = entry["log_prefix"]
@@ -164,8 +166,10 @@ def add_loss_to_config(
             new_text, ("model_cfg", "loss_inputs"), prefix, model_input, where
         )
         if edited is None:
-            raise GenerateError(f"{where}: cannot find the model_cfg.loss_inputs block to edit; "
-                                f"add '{prefix}: {model_input}' to it by hand")
+            raise GenerateError(
+                f"{where}: cannot find the model_cfg.loss_inputs block to edit; "
+                f"add '{prefix}: {model_input}' to it by hand"
+            )
         new_text = edited
         expected["model_cfg"]["loss_inputs"][prefix] = model_input
     else:
@@ -174,8 +178,10 @@ def add_loss_to_config(
             notes.append(note)
 
     if yaml.safe_load(new_text) != expected:
-        raise GenerateError(f"{where}: gaitgen could not add the entry without changing other "
-                            f"settings (unusual YAML layout); add it to loss_cfg by hand")
+        raise GenerateError(
+            f"{where}: gaitgen could not add the entry without changing other "
+            f"settings (unusual YAML layout); add it to loss_cfg by hand"
+        )
     return new_text, notes
 
 
@@ -189,14 +195,18 @@ def _model_note(model: Any, prefix: str, model_input: str, project: Project) -> 
         text = source.path.read_text(encoding="utf-8")
         if f'"{prefix}"' in text or f"'{prefix}'" in text:
             return None
-        where = f"gaitgen's built-in {source.path.name}" if source.builtin else str(
-            source.path.relative_to(project.root)
+        where = (
+            f"gaitgen's built-in {source.path.name}"
+            if source.builtin
+            else str(source.path.relative_to(project.root))
         )
     else:
         where = "its file"
-    copy_hint = " (copy it into your project first)" if source is not None and source.builtin else ""
+    copy_hint = (
+        " (copy it into your project first)" if source is not None and source.builtin else ""
+    )
     return (
         f"model {model} ({where}) does not put {prefix!r} in training_feat, so the new loss "
-        f"will not run: add \"{prefix}\": {{\"{model_input}\": ..., \"labels\": labs}} to the "
+        f'will not run: add "{prefix}": {{"{model_input}": ..., "labels": labs}} to the '
         f"training_feat its forward returns{copy_hint}"
     )

@@ -135,6 +135,8 @@ def _write_all(files: list[PlannedFile]) -> None:
         for folder in reversed(created_dirs):
             with contextlib.suppress(OSError):
                 folder.rmdir()
-        raise GenerateError(f"cannot write {exc.filename}: {exc.strerror}; nothing was written")
+        raise GenerateError(
+            f"cannot write {exc.filename}: {exc.strerror}; nothing was written"
+        ) from None
     for temporary, target in temporaries:
         os.replace(temporary, target)

@@ -113,12 +113,16 @@ def config_defaults(settings: ProjectSettings) -> ConfigDefaults:
         try:
             cfgs = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:
-            raise GenerateError(f"{source}: invalid YAML ({exc}); fix it or change "
-                                f"[tool.gaitgen] default_config in pyproject.toml") from None
+            raise GenerateError(
+                f"{source}: invalid YAML ({exc}); fix it or change "
+                f"[tool.gaitgen] default_config in pyproject.toml"
+            ) from None
         block = yaml_edit.block_text(text, "data_cfg")
         if not isinstance(cfgs.get("data_cfg"), dict) or block is None:
-            raise GenerateError(f"{source}: has no data_cfg mapping to copy into the new config; "
-                                f"add one or change [tool.gaitgen] default_config")
+            raise GenerateError(
+                f"{source}: has no data_cfg mapping to copy into the new config; "
+                f"add one or change [tool.gaitgen] default_config"
+            )
         if yaml.safe_load(block) != {"data_cfg": cfgs["data_cfg"]}:
             # unusual layout (flow style, anchors): fall back to a plain dump, losing comments
             block = yaml.safe_dump({"data_cfg": cfgs["data_cfg"]}, sort_keys=False)
