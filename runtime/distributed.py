@@ -124,14 +124,37 @@ def setup(device: str | None = None, timeout_minutes: float = 30.0) -> DistConte
         local = torch.device("cpu")
         backend = "gloo"
     if not dist.is_initialized():
-        kwargs: dict[str, Any] = {
-            "backend": backend,
-            "timeout": datetime.timedelta(minutes=timeout_minutes),
-        }
+        timeout = datetime.timedelta(minutes=timeout_minutes)
+        kwargs: dict[str, Any] = {"backend": backend, "timeout": timeout}
         if backend == "nccl":
             kwargs["device_id"] = local
-        dist.init_process_group(**kwargs)
+        dist.init_process_group(**kwargs, **_restart_safe_store(rank, world_size, timeout))
     return DistContext(rank, local_rank, world_size, local, backend)
+
+
+def _restart_safe_store(rank: int, world_size: int, timeout: datetime.timedelta) -> dict[str, Any]:
+    """After a torchrun restart, a key-value store with a fresh namespace for this attempt.
+
+    torchrun keeps one store for the whole job; without a new prefix, restarted workers read
+    the addresses their dead predecessors published and fail to connect. The first attempt
+    uses the default ``env://`` rendezvous unchanged.
+    """
+    restart = int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0"))
+    if restart == 0:
+        return {}
+    agent_store = os.environ.get("TORCHELASTIC_USE_AGENT_STORE", "").lower() == "true"
+    store = dist.TCPStore(
+        os.environ["MASTER_ADDR"],
+        int(os.environ["MASTER_PORT"]),
+        world_size,
+        is_master=not agent_store and rank == 0,
+        timeout=timeout,
+    )
+    return {
+        "store": dist.PrefixStore(f"gaitgen/attempt-{restart}", store),
+        "rank": rank,
+        "world_size": world_size,
+    }
 
 
 def cleanup() -> None:
