@@ -1,0 +1,346 @@
+"""``gaitgen init``, ``new-model``, ``new-loss`` and ``list`` through the real CLI (CliRunner).
+
+The tests assert exit codes and the files on disk, not help text.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from gaitgen.cli.app import app
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@pytest.fixture(scope="module")
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory, runner) -> Path:
+    """A project made once by ``gaitgen init demo --defaults``; tests work on copies."""
+    parent = tmp_path_factory.mktemp("init")
+    result = runner.invoke(app, ["init", str(parent / "demo"), "--defaults"])
+    assert result.exit_code == 0, result.output
+    return parent / "demo"
+
+
+@pytest.fixture
+def project(pristine, tmp_path, monkeypatch) -> Path:
+    root = tmp_path / "demo"
+    shutil.copytree(pristine, root)
+    monkeypatch.chdir(root)
+    return root
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(root)): path.read_text()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
+def statuses(output: str) -> dict[str, str]:
+    """``{path: status}`` from the generator's status lines."""
+    found = {}
+    for line in output.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] in {
+            "create",
+            "identical",
+            "conflict",
+            "overwrite",
+            "update",
+        }:
+            found[parts[1]] = parts[0]
+    return found
+
+
+# --- init ----------------------------------------------------------------------------------
+
+
+def test_init_defaults_makes_the_documented_layout(pristine):
+    files = set(snapshot(pristine))
+    assert {
+        ".copier-answers.yml",
+        ".gitignore",
+        "README.md",
+        "pyproject.toml",
+        "configs/baseline.yaml",
+        "demo/__init__.py",
+        "demo/models/__init__.py",
+        "demo/losses/__init__.py",
+        "tests/test_project.py",
+    } <= files
+    pyproject = tomllib.loads((pristine / "pyproject.toml").read_text())
+    assert pyproject["tool"]["gaitgen"] == {
+        "package": "demo",
+        "default_config": "configs/baseline.yaml",
+    }
+    assert any(dep.startswith("gaitgen") for dep in pyproject["project"]["dependencies"])
+    answers = yaml.safe_load((pristine / ".copier-answers.yml").read_text())
+    assert answers["package"] == "demo" and answers["project_name"] == "demo"
+    assert "_src_path" in answers
+    ignored = (pristine / ".gitignore").read_text().splitlines()
+    assert "data/" in ignored and "output/" in ignored
+
+
+def test_init_starter_config_is_a_small_baseline_on_synthgait(pristine):
+    cfgs = yaml.safe_load((pristine / "configs" / "baseline.yaml").read_text())
+    assert cfgs["model_cfg"]["model"] == "Baseline"
+    assert cfgs["data_cfg"]["synthetic"]["subjects"] == 40
+    assert cfgs["model_cfg"]["SeparateBNNecks"]["class_num"] == 24  # round(0.6 * 40)
+    assert [loss["log_prefix"] for loss in cfgs["loss_cfg"]] == ["triplet", "softmax"]
+    assert cfgs["trainer_cfg"]["total_iter"] <= 1000
+
+
+def test_init_answer_flags_are_used_without_questions(runner, tmp_path):
+    dest = tmp_path / "My Lab"
+    result = runner.invoke(
+        app, ["init", str(dest), "--package", "gaitlab", "--name", "gait-lab", "--description", "X"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (dest / "gaitlab" / "models" / "__init__.py").is_file()
+    pyproject = tomllib.loads((dest / "pyproject.toml").read_text())
+    assert pyproject["project"]["name"] == "gait-lab"
+    assert pyproject["project"]["description"] == "X"
+    assert pyproject["tool"]["gaitgen"]["package"] == "gaitlab"
+
+
+@pytest.mark.parametrize("args", [["--package", "Bad-Name"], ["--name", "bad name!"]])
+def test_init_bad_answers_fail_with_one_line_and_no_folder(runner, tmp_path, args):
+    result = runner.invoke(app, ["init", str(tmp_path / "p"), *args])
+    assert result.exit_code != 0
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert not (tmp_path / "p").exists()
+
+
+def test_init_refuses_a_non_empty_folder_unless_forced(runner, tmp_path):
+    dest = tmp_path / "busy"
+    dest.mkdir()
+    (dest / "notes.txt").write_text("mine")
+    result = runner.invoke(app, ["init", str(dest), "--defaults"])
+    assert result.exit_code != 0 and "not empty" in result.stderr
+    assert sorted(p.name for p in dest.iterdir()) == ["notes.txt"]
+    result = runner.invoke(app, ["init", str(dest), "--defaults", "--force"])
+    assert result.exit_code == 0, result.output
+    assert (dest / "configs" / "baseline.yaml").is_file()
+    assert (dest / "notes.txt").read_text() == "mine"
+
+
+# --- new-model -----------------------------------------------------------------------------
+
+
+def test_new_model_writes_model_config_and_test(runner, project):
+    result = runner.invoke(app, ["new-model", "MyGait"])
+    assert result.exit_code == 0, result.output
+    assert statuses(result.output) == {
+        "demo/models/mygait.py": "create",
+        "configs/mygait.yaml": "create",
+        "tests/test_mygait.py": "create",
+    }
+    assert "class MyGait(BaseModel):" in (project / "demo/models/mygait.py").read_text()
+    assert "from demo.models.mygait import MyGait" in (project / "tests/test_mygait.py").read_text()
+    cfgs = yaml.safe_load((project / "configs/mygait.yaml").read_text())
+    assert cfgs["model_cfg"]["model"] == "MyGait"
+    # data_cfg is copied, comments included, from the project's default config
+    assert (
+        "# relative paths resolve against the project root"
+        in (project / "configs/mygait.yaml").read_text()
+    )
+    baseline = yaml.safe_load((project / "configs/baseline.yaml").read_text())
+    assert cfgs["data_cfg"] == baseline["data_cfg"]
+    assert (
+        cfgs["trainer_cfg"]["sampler"]["batch_size"]
+        == baseline["trainer_cfg"]["sampler"]["batch_size"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("3D", "not a valid Python class name"),
+        ("class", "keyword"),
+        ("../x", "not a valid Python class name"),
+        ("Baseline", "taken"),
+        ("TripletLoss", "taken"),
+    ],
+)
+def test_new_model_bad_names_fail_with_one_line_and_change_nothing(runner, project, name, message):
+    before = snapshot(project)
+    result = runner.invoke(app, ["new-model", name])
+    assert result.exit_code != 0
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+    assert result.stderr.startswith("error: ")
+    assert snapshot(project) == before
+
+
+def test_second_new_model_of_a_name_fails_and_changes_nothing(runner, project):
+    assert runner.invoke(app, ["new-model", "MyGait"]).exit_code == 0
+    (project / "demo/models/mygait.py").write_text("class MyGait:\n    'edited'\n")
+    before = snapshot(project)
+    result = runner.invoke(app, ["new-model", "MyGait"])
+    assert result.exit_code != 0
+    assert result.stderr.count("\n") == 1 and "taken" in result.stderr
+    assert snapshot(project) == before
+
+
+def test_new_model_dry_run_writes_nothing(runner, project):
+    before = snapshot(project)
+    result = runner.invoke(app, ["new-model", "MyGait", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert set(statuses(result.output).values()) == {"create"}
+    assert snapshot(project) == before
+
+
+def test_new_model_force_overwrites_changed_files_only(runner, project):
+    assert runner.invoke(app, ["new-model", "MyGait"]).exit_code == 0
+    generated = (project / "demo/models/mygait.py").read_text()
+    (project / "demo/models/mygait.py").write_text(generated + "# my edit\n")
+    result = runner.invoke(app, ["new-model", "MyGait", "--force"])
+    assert result.exit_code == 0, result.output
+    assert statuses(result.output) == {
+        "demo/models/mygait.py": "overwrite",
+        "configs/mygait.yaml": "identical",
+        "tests/test_mygait.py": "identical",
+    }
+    assert (project / "demo/models/mygait.py").read_text() == generated
+
+
+def test_new_model_conflict_writes_none_of_the_files(runner, project):
+    (project / "tests/test_other.py").write_text("# someone's test\n")
+    before = snapshot(project)
+    result = runner.invoke(app, ["new-model", "Other"])
+    assert result.exit_code != 0
+    assert statuses(result.output)["tests/test_other.py"] == "conflict"
+    assert "nothing was written" in result.stderr
+    assert snapshot(project) == before
+
+
+def test_generators_outside_a_project_say_how_to_make_one(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for args in (["new-model", "MyGait"], ["new-loss", "MyLoss"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code != 0
+        assert "gaitgen init" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- new-loss ------------------------------------------------------------------------------
+
+
+def test_new_loss_without_config_prints_the_entry(runner, project):
+    result = runner.invoke(app, ["new-loss", "MyLoss"])
+    assert result.exit_code == 0, result.output
+    assert statuses(result.output) == {
+        "demo/losses/myloss.py": "create",
+        "tests/test_myloss.py": "create",
+    }
+    entry = result.output.split("add to loss_cfg in your config:\n")[1].split("and feed")[0]
+    assert yaml.safe_load(entry) == [
+        {"type": "MyLoss", "log_prefix": "myloss", "loss_term_weight": 1.0, "margin": 1.0}
+    ]
+    assert "@gather_and_scale_wrapper" in (project / "demo/losses/myloss.py").read_text()
+
+
+def test_new_loss_with_config_edits_it_keeping_comments(runner, project):
+    assert runner.invoke(app, ["new-model", "MyGait"]).exit_code == 0
+    config = project / "configs/mygait.yaml"
+    config.write_text(config.read_text().replace("  margin: 0.2", "  margin: 0.2  # tuned"))
+    old_text = config.read_text()
+    result = runner.invoke(
+        app, ["new-loss", "MyLoss", "--config", "configs/mygait.yaml", "--prefix", "myloss"]
+    )
+    assert result.exit_code == 0, result.output
+    assert statuses(result.output)["configs/mygait.yaml"] == "update"
+    text = config.read_text()
+    assert all(line in text.splitlines() for line in old_text.splitlines())  # nothing lost
+    cfgs = yaml.safe_load(text)
+    assert cfgs["loss_cfg"][-1]["type"] == "MyLoss"
+    assert cfgs["model_cfg"]["loss_inputs"]["myloss"] == "embeddings"
+    assert "note:" not in result.output  # the generated model feeds the new loss itself
+
+
+def test_new_loss_per_sample_gets_the_logits(runner, project):
+    assert runner.invoke(app, ["new-model", "MyGait"]).exit_code == 0
+    args = ["new-loss", "Focal", "--no-pairwise", "--config", "configs/mygait.yaml"]
+    assert runner.invoke(app, args).exit_code == 0
+    cfgs = yaml.safe_load((project / "configs/mygait.yaml").read_text())
+    assert cfgs["model_cfg"]["loss_inputs"]["focal"] == "logits"
+    assert cfgs["loss_cfg"][-1] == {
+        "type": "Focal",
+        "log_prefix": "focal",
+        "loss_term_weight": 1.0,
+        "scale": 16.0,
+        "gamma": 2.0,
+    }
+    assert "@gather_and_scale_wrapper" not in (project / "demo/losses/focal.py").read_text()
+
+
+def test_new_loss_on_a_model_without_loss_inputs_says_what_to_add(runner, project):
+    args = ["new-loss", "MyLoss", "--config", "configs/baseline.yaml", "--prefix", "extra"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "note: model Baseline" in result.output and '"extra"' in result.output
+    assert (
+        yaml.safe_load((project / "configs/baseline.yaml").read_text())["loss_cfg"][-1][
+            "log_prefix"
+        ]
+        == "extra"
+    )
+
+
+def test_new_loss_with_a_taken_prefix_fails_and_changes_nothing(runner, project):
+    before = snapshot(project)
+    args = ["new-loss", "MyLoss", "--config", "configs/baseline.yaml", "--prefix", "triplet"]
+    result = runner.invoke(app, args)
+    assert result.exit_code != 0
+    assert "already uses log_prefix 'triplet'" in result.stderr
+    assert snapshot(project) == before
+
+
+def test_new_loss_dry_run_with_config_writes_nothing(runner, project):
+    before = snapshot(project)
+    args = ["new-loss", "MyLoss", "--config", "configs/baseline.yaml", "--dry-run"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert statuses(result.output)["configs/baseline.yaml"] == "update"
+    assert snapshot(project) == before
+
+
+# --- list ----------------------------------------------------------------------------------
+
+
+def test_list_shows_builtin_and_project_components(runner, project):
+    assert runner.invoke(app, ["new-model", "MyGait"]).exit_code == 0
+    result = runner.invoke(app, ["list"])
+    assert result.exit_code == 0, result.output
+    lines = [line.split() for line in result.output.splitlines()]
+    assert ["MyGait", "project", "demo/models/mygait.py"] in lines
+    assert any(
+        line[:2] == ["Baseline", "built-in"] and line[2].endswith("baseline.py")
+        for line in lines
+        if len(line) == 3
+    )
+    assert any(line[:2] == ["TripletLoss", "built-in"] for line in lines)
+    for header in ("models", "losses", "samplers", "transforms"):
+        assert any(line and line[0] == header for line in lines)
+
+
+def test_list_kind_filter_and_bad_kind(runner, project):
+    result = runner.invoke(app, ["list", "--kind", "loss"])
+    assert result.exit_code == 0
+    assert "TripletLoss" in result.output and "Baseline" not in result.output
+    result = runner.invoke(app, ["list", "--kind", "optimizer"])
+    assert result.exit_code != 0 and "--kind" in result.stderr
