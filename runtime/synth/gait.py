@@ -112,7 +112,11 @@ def walk_joints(identity: Identity, walk: Walk, frames: int) -> dict[str, np.nda
         abduction = body.arm_abduction
         elbow_bend = body.elbow_flex + body.elbow_amplitude * 0.5 * (1.0 + np.sin(arm_phase))
         if hand_bag and side == body.bag_side:
-            amplitude, abduction, elbow_bend = 0.2 * amplitude, abduction + 0.12, 0.1 + 0 * phase
+            amplitude, abduction, elbow_bend = (
+                0.2 * amplitude,
+                abduction + 0.12,
+                np.full_like(phase, 0.1),
+            )
         swing = amplitude * np.sin(arm_phase) + wobble[4 + index]
         shoulder = (
             neck
