@@ -101,10 +101,15 @@ def test_different_seed_different_bytes(small_dataset: Path, tmp_path: Path) -> 
     assert all(first[name] != second[name] for name in first)
 
 
-def test_subset_of_views_gives_the_same_sequences() -> None:
+def test_subsets_of_views_and_conditions_give_the_same_sequences(small_dataset: Path) -> None:
+    """The preview (a subset) shows exactly what the dataset holds."""
     both = subject_sequences(3, 2, ("000", "090"), 5, ("nm-01",))
     one = subject_sequences(3, 2, ("090",), 5, ("nm-01",))
     assert np.array_equal(both[("nm-01", "090")], one[("nm-01", "090")])
+    subset = subject_sequences(5, 3, ("090",), 6, ("cl-02", "bg-01"))
+    for condition in ("cl-02", "bg-01"):
+        written = pickle.loads((small_dataset / "003" / condition / "090" / "090.pkl").read_bytes())
+        assert np.array_equal(subset[(condition, "090")], written)
 
 
 def test_frames_are_normalised_like_the_pretreatment() -> None:

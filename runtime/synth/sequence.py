@@ -48,7 +48,11 @@ def subject_sequences(
     """
     identity = sample_identity(_rng(seed, subject, _IDENTITY))
     result: dict[tuple[str, str], np.ndarray] = {}
-    for condition_index, name in enumerate(conditions):
+    for name in conditions:
+        if name not in CONDITIONS:
+            raise ValueError(f"unknown condition {name!r}; expected one of {CONDITIONS}")
+        # keyed by the position in CONDITIONS, so a subset draws the same walks
+        condition_index = CONDITIONS.index(name)
         walk = sample_walk(_rng(seed, subject, _WALK, condition_index), name.split("-")[0])
         capsules = build_capsules(identity, walk, walk_joints(identity, walk, frames))
         for view in views:
