@@ -6,9 +6,9 @@ OpenGait's ``cuda_dist`` on features ``[n, c, p]`` (``p`` horizontal parts):
 - ``cos``: each part L2-normalised over ``c``, then ``1 - mean over parts of x.y``.
 
 For ``euc`` the square root is per part, so the parts cannot be folded into one long dot
-product; each tile is one batched matrix multiply over the parts (``torch.baddbmm``, with
-``|y|^2`` as the added term), followed by three in-place passes (add ``|x|^2``, clamp,
-sqrt) and a sum over parts. ``cos`` is one plain matrix multiply over the flattened
+product; each tile is one batched matrix multiply over the parts (``baddbmm_`` into a buffer
+holding ``|x|^2 + |y|^2``), a square root in place and a NaN-ignoring sum over parts
+(a NaN there is the square root of a rounding-negative value, i.e. a clamped 0). ``cos`` is one plain matrix multiply over the flattened
 ``c * p`` dims. Features stay where they are (host memory or the GPU); only the rows a
 block needs are gathered, so memory is bounded by the block sizes, not by ``N``.
 """
@@ -80,31 +80,58 @@ class FeatureDistances:
         self.metric = metric
         self.device = device
         self.num_parts = feature.shape[2]
+        self.scale = float(self.num_parts)  # tile() returns distances times this
+        self._parts_tensor = torch.tensor(self.scale, device=device)
 
-    def prepare(self, rows: torch.Tensor) -> PreparedRows:
-        """Gather ``rows`` (int64 indices into the features) and lay them out for tiles."""
-        block = self.feature.index_select(0, rows.to(self.feature.device))
-        block = block.to(self.device, torch.float32, non_blocking=True)  # [n, c, p]
+    def prepare(self, rows: torch.Tensor, pool=None, chunk: int = 1024) -> PreparedRows:
+        """Gather ``rows`` (int64 indices into the features) and lay them out for tiles.
+
+        With a :class:`~gaitgen.runtime.evaluation.ranking.WorkerPool`, chunks of rows are
+        laid out in parallel, straight into the result (no extra copy).
+        """
+        n, channels = len(rows), self.feature.shape[1]
         if self.metric == "cos":
-            block = F.normalize(block, p=2, dim=1)
-            return PreparedRows(flat=block.reshape(block.shape[0], -1))  # [n, c*p]
-        parts = block.permute(2, 0, 1).contiguous()  # [p, n, c]
-        return PreparedRows(parts=parts, squared_norms=parts.pow(2).sum(2))  # [p, n]
+            prepared = PreparedRows(flat=torch.empty(n, channels * self.num_parts, device=self.device))  # fmt: skip
+        else:
+            prepared = PreparedRows(
+                parts=torch.empty(self.num_parts, n, channels, device=self.device),
+                squared_norms=torch.empty(self.num_parts, n, device=self.device),
+            )
+
+        def work(start: int) -> None:
+            stop = min(start + chunk, n)
+            index = rows[start:stop].to(self.feature.device)
+            block = self.feature.index_select(0, index).to(self.device, torch.float32)  # [b, c, p]
+            if self.metric == "cos":
+                normalised = F.normalize(block, p=2, dim=1)
+                prepared.flat[start:stop] = normalised.reshape(stop - start, -1)  # [b, c*p]
+            else:
+                parts = prepared.parts[:, start:stop]  # [p, b, c]
+                parts.copy_(block.permute(2, 0, 1))
+                torch.sum(parts * parts, 2, out=prepared.squared_norms[:, start:stop])
+
+        if pool is None:
+            for start in range(0, n, chunk):
+                work(start)
+        else:
+            pool.run(work, range(0, n, chunk))
+        return prepared
 
     def tile(self, probes: PreparedRows, gallery: PreparedRows) -> torch.Tensor:
-        """Distances ``[len(probes), len(gallery)]`` between prepared rows."""
+        """Distances times :attr:`scale` (``p``), ``[len(probes), len(gallery)]``.
+
+        Rankings only need the order, so the division by the number of parts is left out
+        (one pass less over each tile); :meth:`matrix` returns true distances.
+        """
         if self.metric == "cos":
-            similarity = torch.mm(probes.flat, gallery.flat.t())  # [np, ng]
-            return similarity.mul_(-1.0 / self.num_parts).add_(1.0)
-        # [p, np, ng] = |y|^2 - 2 x.y, then + |x|^2, clamp, sqrt, mean over parts
-        out = torch.baddbmm(
-            gallery.squared_norms.unsqueeze(1),
-            probes.parts,
-            gallery.parts.transpose(1, 2),
-            alpha=-2.0,
-        )
-        out.add_(probes.squared_norms.unsqueeze(2)).clamp_(min=0).sqrt_()
-        return out.sum(0).div_(self.num_parts)
+            # p - sum over parts of x.y = p * (1 - mean similarity), in the multiply itself
+            return torch.addmm(self._parts_tensor, probes.flat, gallery.flat.t(), alpha=-1.0)
+        # [p, np, ng] = |x|^2 + |y|^2, then - 2 x.y inside the matrix multiply
+        out = torch.add(probes.squared_norms.unsqueeze(2), gallery.squared_norms.unsqueeze(1))
+        out.baddbmm_(probes.parts, gallery.parts.transpose(1, 2), alpha=-2.0)
+        # sqrt of a rounding-negative value is NaN and nansum counts it as 0 = sqrt(max(v, 0)):
+        # the clamp without its own pass over memory
+        return torch.nansum(out.sqrt_(), 0)
 
     def matrix(self, rows_a: torch.Tensor, rows_b: torch.Tensor, block: int = 1024) -> torch.Tensor:
         """The full distance matrix ``[len(rows_a), len(rows_b)]`` (for small sets only)."""
@@ -113,7 +140,7 @@ class FeatureDistances:
             a = self.prepare(rows_a[i : i + block])
             for j in range(0, len(rows_b), block):
                 out[i : i + block, j : j + block] = self.tile(a, self.prepare(rows_b[j : j + block]))
-        return out
+        return out.div_(self.scale)
 
 
 class MatrixDistances:
@@ -130,13 +157,14 @@ class MatrixDistances:
     ) -> None:
         self.matrix = matrix
         self.device = matrix.device
+        self.scale = 1.0
         size = int(max(probe_rows.max(), gallery_rows.max())) + 1
         self._probe_position = torch.full((size,), -1, dtype=torch.long)
         self._probe_position[probe_rows] = torch.arange(len(probe_rows))
         self._gallery_position = torch.full((size,), -1, dtype=torch.long)
         self._gallery_position[gallery_rows] = torch.arange(len(gallery_rows))
 
-    def prepare(self, rows: torch.Tensor) -> PreparedRows:
+    def prepare(self, rows: torch.Tensor, pool=None) -> PreparedRows:
         """Map feature rows to their matrix row (as probes) and column (as gallery)."""
         probe = self._probe_position[rows]
         gallery = self._gallery_position[rows]

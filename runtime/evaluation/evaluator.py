@@ -362,6 +362,7 @@ def _evaluate_views(context: _Context, cross_view: bool, remove: bool) -> Evalua
         metric=context.metric,
         kind=VIEW,
         views=view_list,
+        exclude_identical_view=protocol.exclude_identical_view or cross_view,
     )
     for name, mask in condition_masks.items():
         in_condition = mask[probe_rows]

@@ -43,6 +43,7 @@ def save_heatmap(
     title: str,
     low: float | None = None,
     high: float = 100.0,
+    diagonal_note: bool = True,
 ) -> Path:
     """Draw ``matrix`` (percentages, rows = probe views, columns = gallery views) to a PNG.
 
@@ -53,6 +54,7 @@ def save_heatmap(
         title: the line drawn above the grid.
         low: value of the darkest colour (default: the smallest value, rounded down to 10).
         high: value of the brightest colour.
+        diagonal_note: outline the identical-view cells and say they are not averaged.
 
     Returns:
         The path written.
@@ -89,6 +91,8 @@ def save_heatmap(
             colour = _MISSING if missing else _colour((value - low) / (high - low))
             x0, y0 = probe_width + j * cell, margin_top + i * cell
             draw.rectangle([x0, y0, x0 + cell - 1, y0 + cell - 1], fill=colour, outline="white")
+            if i == j and diagonal_note:
+                draw.rectangle([x0 + 2, y0 + 2, x0 + cell - 3, y0 + cell - 3], outline="black")
             text = "-" if missing else f"{value:.1f}"
             luminance = 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2]
             w, h = _text_size(draw, text, small)
@@ -109,7 +113,10 @@ def save_heatmap(
         y = bar_bottom - fraction * (bar_bottom - bar_top)
         value = low + fraction * (high - low)
         draw.text((bar_x + 24, y - 7), f"{value:.0f}%", fill="black", font=small)
-    draw.text((probe_width, bar_bottom + 15), "cells: rank-1 accuracy (%)", fill="black", font=small)
+    caption = "cells: rank-1 accuracy (%)"
+    if diagonal_note:
+        caption += "; outlined: identical views, left out of the means"
+    draw.text((probe_width, bar_bottom + 15), caption, fill="black", font=small)
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

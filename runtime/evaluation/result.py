@@ -72,6 +72,7 @@ class EvaluationResult:
     views: list[str] = field(default_factory=list)
     conditions: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    exclude_identical_view: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of ``gaitgen evaluate --json`` and ``results.json``."""
@@ -92,7 +93,8 @@ class EvaluationResult:
         title = f"{self.protocol} (metric {self.metric})"
         if self.kind != "view":
             return "\n".join([title, _real_scene_table(self.conditions), *self.notes])
-        blocks = [title + ", percentages, identical-view cases excluded"]
+        excluded = ", identical-view cases excluded" if self.exclude_identical_view else ""
+        blocks = [title + ", percentages" + excluded]
         for name, condition in self.conditions.items():
             blocks.append(_view_table(name, condition, self.views))
         return "\n\n".join(blocks + (["\n".join(self.notes)] if self.notes else []))
@@ -118,6 +120,7 @@ class EvaluationResult:
                     condition.per_pair,
                     self.views,
                     title=f"{self.protocol} {name}: rank-1 (%), metric {self.metric}",
+                    diagonal_note=self.exclude_identical_view,
                 )
                 written.append(png)
         return written
