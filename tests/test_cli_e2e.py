@@ -27,19 +27,11 @@ def walked(tmp_path_factory) -> Path:
         ["new-loss", "MyLoss", "--config", "configs/mygait.yaml", "--prefix", "myloss"],
         ["new-loss", "Focal", "--no-pairwise", "--config", "configs/mygait.yaml"],
     ]
-    cwd = Path.cwd()
-    try:
+    with pytest.MonkeyPatch.context() as patch:
         for step in steps:
             result = runner.invoke(app, step)
             assert result.exit_code == 0, (step, result.output)
-            if step[0] == "init":
-                import os
-
-                os.chdir(root)
-    finally:
-        import os
-
-        os.chdir(cwd)
+            patch.chdir(root)  # the generators run inside the new project
     return root
 
 

@@ -118,6 +118,13 @@ def test_init_answer_flags_are_used_without_questions(runner, tmp_path):
     assert pyproject["tool"]["gaitgen"]["package"] == "gaitlab"
 
 
+def test_init_defaults_derive_a_valid_package_from_the_folder(runner, tmp_path):
+    result = runner.invoke(app, ["init", str(tmp_path / "3d-lab"), "--defaults"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "3d-lab" / "gait_3d_lab" / "models").is_dir()
+    assert "package gait_3d_lab" in result.output
+
+
 @pytest.mark.parametrize("args", [["--package", "Bad-Name"], ["--name", "bad name!"]])
 def test_init_bad_answers_fail_with_one_line_and_no_folder(runner, tmp_path, args):
     result = runner.invoke(app, ["init", str(tmp_path / "p"), *args])

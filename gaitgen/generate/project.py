@@ -40,27 +40,35 @@ class InitResult:
 
 
 def _answers(
-    dest: Path, name: str | None, package: str | None, description: str | None
+    dest: Path,
+    name: str | None,
+    package: str | None,
+    description: str | None,
+    interactive: bool,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Split the answers into given ones (not asked) and defaults (asked interactively)."""
+    """Split the answers into given ones (``data``: not asked) and defaults for the questions.
+
+    Asked interactively, the package defaults to the template's expression over the answered
+    project name; without questions it is derived here (and validated) from the name.
+    """
     data: dict[str, Any] = {
         "gaitgen_version": __version__,
         "synth_subjects": DEFAULT_SYNTH_SUBJECTS,
         "synth_frames": DEFAULT_SYNTH_FRAMES,
         "train_ids": synthetic_train_ids(DEFAULT_SYNTH_SUBJECTS),
     }
-    if name is not None:
-        data["project_name"] = validate_project_name(name)
-    if package is not None:
-        data["package"] = validate_package_name(package)
     if description is not None:
         data["description"] = description
-    project_name = name or dest.resolve().name
-    user_defaults = {
-        "project_name": project_name,
-        "package": default_package_name(project_name),
-    }
-    return data, user_defaults
+    project_name = validate_project_name(name) if name is not None else None
+    if package is not None:
+        data["package"] = validate_package_name(package)
+    if interactive:
+        if project_name is not None:
+            data["project_name"] = project_name
+        return data, {"project_name": dest.resolve().name}
+    data["project_name"] = validate_project_name(project_name or dest.resolve().name)
+    data.setdefault("package", validate_package_name(default_package_name(data["project_name"])))
+    return data, {}
 
 
 def init_project(
@@ -93,11 +101,7 @@ def init_project(
             f"{dest} exists and is not empty; choose a new folder, or --force to write the "
             f"project's files into it (overwriting files of the same name)"
         )
-    data, user_defaults = _answers(dest, name, package, description)
-    if not interactive:
-        # copier validates answers given in `data`; defaults it fills in are checked here
-        validate_project_name(data.get("project_name", user_defaults["project_name"]))
-        validate_package_name(data.get("package", user_defaults["package"]))
+    data, user_defaults = _answers(dest, name, package, description, interactive)
     before = _files(dest)
 
     import copier
@@ -117,8 +121,7 @@ def init_project(
         raise GenerateError("init cancelled; nothing was written") from None
     except (copier.errors.UserMessageError, ValueError) as exc:
         raise GenerateError(f"init: {exc}") from None
-    answers = worker.answers.combined
-    package_name = str(answers.get("package", data.get("package", user_defaults["package"])))
+    package_name = str(worker.answers.combined.get("package", data.get("package")))
     files = sorted(path for path in _files(dest) if path not in before or force)
     return InitResult(root=dest, package=package_name, files=files)
 
