@@ -81,7 +81,6 @@ def matmul_floor(total: int, device: str, budget: float) -> tuple[float, bool]:
 def run_case(name: str, ids: int, cross_view: bool, device: str, budget: float) -> dict:
     """One case in this process: evaluation time, floor, peak memory."""
     import torch
-
     from gaitgen.runtime.evaluation import evaluate
 
     feature, label, type_, view = make_set(name, ids)
@@ -128,7 +127,9 @@ def main() -> None:
     cases += [("OU-MVLP", ids) for ids in sizes]
     print(f"device {args.device}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
           f"features [N, {CHANNELS}, {PARTS}] float32, metric euc")  # fmt: skip
-    header = f"{'set':<22}{'gallery':<13}{'N':>8}{'eval s':>10}{'floor s':>10}{'ratio':>7}{'peak GB':>9}"
+    header = (
+        f"{'set':<22}{'gallery':<13}{'N':>8}{'eval s':>10}{'floor s':>10}{'ratio':>7}{'peak GB':>9}"
+    )
     print(header)
     print("-" * len(header))
     for name, ids in cases:

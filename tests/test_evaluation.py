@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from gaitgen.runtime.evaluation import PROTOCOLS, evaluate
 from gaitgen.runtime.evaluation import ranking as ranking_module
 from gaitgen.runtime.evaluation.ranking import BlockSizes
@@ -138,7 +137,9 @@ def make_data(ids, types, views, seed=0, drop=0.0, channels=8, parts=4, noise=1.
     if drop:
         rows = [r for r in rows if rng.random() >= drop]
     centres = {i: rng.normal(size=(channels, parts)) for i in ids}
-    feature = np.stack([centres[i] + noise * rng.normal(size=(channels, parts)) for i, _, _ in rows])
+    feature = np.stack(
+        [centres[i] + noise * rng.normal(size=(channels, parts)) for i, _, _ in rows]
+    )
     label, type_, view = (np.array([r[k] for r in rows]) for k in range(3))
     return feature.astype(np.float32), label, type_, view
 
@@ -211,7 +212,10 @@ def test_oumvlp_with_missing_sequences_single_and_cross_view():
     removed = evaluate(*data, dataset_name="OUMVLP", remove_no_gallery=True)
     check_single_view(removed, reference_single_view(data, protocol, "euc", remove=True))
     # leaving out probes without gallery can only raise the accuracy
-    assert removed.to_dict()["conditions"]["NM"]["rank1"] > result.to_dict()["conditions"]["NM"]["rank1"]
+    assert (
+        removed.to_dict()["conditions"]["NM"]["rank1"]
+        > result.to_dict()["conditions"]["NM"]["rank1"]
+    )
     cross = evaluate(*data, protocol="OU-MVLP", cross_view=True).to_dict()["conditions"]["NM"]
     mean, _, mean_ap = reference_cross_view(data, protocol, "euc")["NM"]
     assert abs(cross["rank1"] - mean) <= TOLERANCE and abs(cross["mAP"] - mean_ap) <= TOLERANCE
@@ -260,7 +264,9 @@ def test_real_scene_presets_match_reference(name):
 
 
 def test_gait3d_uses_probe_set_and_skips_probes_without_gallery():
-    data = make_data([f"{i:04d}" for i in range(1, 21)], ["cam1", "cam2"], ["s1", "s2", "s3"], seed=6)
+    data = make_data(
+        [f"{i:04d}" for i in range(1, 21)], ["cam1", "cam2"], ["s1", "s2", "s3"], seed=6
+    )
     feature, label, type_, view = data
     names = np.array([f"{a}-{b}-{c}" for a, b, c in zip(label, type_, view)])
     rng = np.random.default_rng(6)
@@ -297,4 +303,6 @@ def test_feature_on_other_layouts_and_dtypes_give_same_numbers():
     as_tensor = evaluate(torch.from_numpy(data[0]), *data[1:], dataset_name="CASIA-B").to_dict()
     as_double = evaluate(data[0].astype(np.float64), *data[1:], dataset_name="CASIA-B").to_dict()
     assert base == as_tensor
-    assert abs(base["conditions"]["NM"]["rank1"] - as_double["conditions"]["NM"]["rank1"]) <= TOLERANCE
+    assert (
+        abs(base["conditions"]["NM"]["rank1"] - as_double["conditions"]["NM"]["rank1"]) <= TOLERANCE
+    )

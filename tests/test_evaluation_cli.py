@@ -7,10 +7,10 @@ import zipfile
 
 import numpy as np
 import pytest
+from gaitgen.runtime.evaluation import evaluate, load_embeddings, save_embeddings
 from typer.testing import CliRunner
 
 from gaitgen.cli.app import app
-from gaitgen.runtime.evaluation import evaluate, load_embeddings, save_embeddings
 
 TYPES = [f"nm-0{i}" for i in range(1, 7)] + ["bg-01", "bg-02", "cl-01", "cl-02"]
 VIEWS = ["000", "090", "180"]
@@ -74,7 +74,13 @@ def test_protocol_option_overrides_the_stored_dataset(runner, tmp_path):
     assert code != 0 and "--protocol" in err
     code, out, _ = run(runner, path, "--protocol", "grew", "--json")
     assert code == 0
-    assert set(json.loads(out)["conditions"]["overall"]) == {"rank1", "rank5", "rank10", "mAP", "mINP"}
+    assert set(json.loads(out)["conditions"]["overall"]) == {
+        "rank1",
+        "rank5",
+        "rank10",
+        "mAP",
+        "mINP",
+    }
 
 
 def one_error_line(code, out, err):
@@ -142,7 +148,9 @@ def test_embeddings_round_trip(tmp_path):
     path = save_embeddings(tmp_path / "x" / "embeddings.npz", feature, label, type_, view)
     loaded = load_embeddings(path)
     np.testing.assert_array_equal(loaded[0], feature)
-    assert loaded[1].tolist() == label and loaded[2].tolist() == type_ and loaded[3].tolist() == view
+    assert (
+        loaded[1].tolist() == label and loaded[2].tolist() == type_ and loaded[3].tolist() == view
+    )
     # plain arrays only: the archive holds no object (pickle) arrays
     with zipfile.ZipFile(path) as archive:
         assert sorted(archive.namelist()) == ["feature.npy", "label.npy", "type.npy", "view.npy"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
+from gaitgen.runtime.errors import DataError
 
 METRICS = ("euc", "cos")
 
@@ -64,6 +64,15 @@ class PreparedRows:
         )
 
 
+def _check_finite(norms: torch.Tensor) -> None:
+    """NaN or inf in a feature makes its norm non-finite: one cheap check per block."""
+    if not bool(torch.isfinite(norms).all()):
+        raise DataError(
+            "feature: contains NaN or infinite values (did training diverge?); "
+            "evaluation needs finite embeddings"
+        )
+
+
 class FeatureDistances:
     """Distances between rows of a feature tensor ``[N, c, p]``.
 
@@ -103,12 +112,16 @@ class FeatureDistances:
             index = rows[start:stop].to(self.feature.device)
             block = self.feature.index_select(0, index).to(self.device, torch.float32)  # [b, c, p]
             if self.metric == "cos":
-                normalised = F.normalize(block, p=2, dim=1)
+                norms = block.norm(p=2, dim=1, keepdim=True)  # [b, 1, p]
+                _check_finite(norms)
+                normalised = block / norms.clamp_min(1e-12)  # F.normalize's definition
                 prepared.flat[start:stop] = normalised.reshape(stop - start, -1)  # [b, c*p]
             else:
                 parts = prepared.parts[:, start:stop]  # [p, b, c]
                 parts.copy_(block.permute(2, 0, 1))
-                torch.sum(parts * parts, 2, out=prepared.squared_norms[:, start:stop])
+                squared_norms = prepared.squared_norms[:, start:stop]
+                torch.sum(parts * parts, 2, out=squared_norms)
+                _check_finite(squared_norms)
 
         if pool is None:
             for start in range(0, n, chunk):
@@ -139,7 +152,9 @@ class FeatureDistances:
         for i in range(0, len(rows_a), block):
             a = self.prepare(rows_a[i : i + block])
             for j in range(0, len(rows_b), block):
-                out[i : i + block, j : j + block] = self.tile(a, self.prepare(rows_b[j : j + block]))
+                out[i : i + block, j : j + block] = self.tile(
+                    a, self.prepare(rows_b[j : j + block])
+                )
         return out.div_(self.scale)
 
 

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-
 from gaitgen.runtime.errors import DataError
 
 REQUIRED_ARRAYS = ("feature", "label", "type", "view")

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import torch
-
 from gaitgen.runtime.errors import ConfigError, DataError, did_you_mean
 from gaitgen.runtime.evaluation.distance import (
     METRICS,
@@ -192,12 +191,7 @@ def _check_feature(feature) -> torch.Tensor:
         raise DataError(f"feature: expected [N, c, p] embeddings, got shape {tuple(tensor.shape)}")
     if len(tensor) == 0:
         raise DataError("feature: no embeddings (N = 0)")
-    for start in range(0, len(tensor), 8192):
-        if not bool(torch.isfinite(tensor[start : start + 8192]).all()):
-            raise DataError(
-                "feature: contains NaN or infinite values (did training diverge?); "
-                "evaluation needs finite embeddings"
-            )
+    # NaN/inf are caught where rows are gathered (distance.FeatureDistances.prepare)
     return tensor
 
 
@@ -411,7 +405,9 @@ def _pair_matrix(
         for v2 in range(num_views):
             if remove:
                 keep = selected & has_match[:, v2]
-                matrix[v1, v2] = _percent(hits[keep, v2], int(keep.sum()), protocol.round_to_hundredths)
+                matrix[v1, v2] = _percent(
+                    hits[keep, v2], int(keep.sum()), protocol.round_to_hundredths
+                )
             else:
                 total = int(selected.sum())
                 matrix[v1, v2] = _percent(hits[selected, v2], total, protocol.round_to_hundredths)

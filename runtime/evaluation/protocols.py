@@ -145,7 +145,9 @@ PROTOCOLS: dict[str, Protocol] = {
             type_match="substring",
             ranks=(1, 5),
         ),
-        Protocol(name="GREW", kind=REAL_SCENE, conditions={"overall": ("02",)}, gallery_types=("01",)),
+        Protocol(
+            name="GREW", kind=REAL_SCENE, conditions={"overall": ("02",)}, gallery_types=("01",)
+        ),
         Protocol(
             name="Gait3D",
             kind=REAL_SCENE,
@@ -154,7 +156,9 @@ PROTOCOLS: dict[str, Protocol] = {
             remove_no_gallery=True,
             round_to_hundredths=False,
         ),
-        Protocol(name="HID2021", kind=REAL_SCENE, conditions={"overall": ("1",)}, gallery_types=("0",)),
+        Protocol(
+            name="HID2021", kind=REAL_SCENE, conditions={"overall": ("1",)}, gallery_types=("0",)
+        ),
         Protocol(
             name="0001-1000",
             kind=REAL_SCENE,
@@ -287,7 +291,9 @@ def protocol_from_dict(spec: Mapping[str, Any], where: str = "evaluator_cfg.prot
     )
     type_match = spec.get("type_match", "exact")
     if type_match not in ("exact", "substring"):
-        raise ConfigError(f"{where}.type_match: expected 'exact' or 'substring', got {type_match!r}")
+        raise ConfigError(
+            f"{where}.type_match: expected 'exact' or 'substring', got {type_match!r}"
+        )
     ranks = spec.get("ranks", [1])
     if (
         not isinstance(ranks, list | tuple)

@@ -140,7 +140,11 @@ def count_ranks(
     order = torch.argsort(probe_labels, stable=True)
     p_rows, p_labels, p_views = probe_rows[order], probe_labels[order], probe_views[order]
     g_order = torch.argsort(gallery_labels, stable=True)
-    g_rows, g_labels, g_views = gallery_rows[g_order], gallery_labels[g_order], gallery_views[g_order]
+    g_rows, g_labels, g_views = (
+        gallery_rows[g_order],
+        gallery_labels[g_order],
+        gallery_views[g_order],
+    )
 
     with WorkerPool(device) as pool:
         counts = _thresholds(
@@ -220,7 +224,9 @@ def _view_segments(views: torch.Tensor, tile: int) -> list[tuple[int, int, int]]
     return segments
 
 
-def _superblocks(segments: list[tuple[int, int, int]], size: int) -> list[list[tuple[int, int, int]]]:
+def _superblocks(
+    segments: list[tuple[int, int, int]], size: int
+) -> list[list[tuple[int, int, int]]]:
     """Consecutive segments grouped into blocks of at most ``size`` rows (at least one each)."""
     groups: list[list[tuple[int, int, int]]] = [[]]
     for segment in segments:

@@ -20,7 +20,6 @@ number of sequences is capped (:data:`MAX_SEQUENCES`). Arithmetic is float32 thr
 from __future__ import annotations
 
 import torch
-
 from gaitgen.runtime.errors import DataError
 
 MAX_SEQUENCES = 15_000
