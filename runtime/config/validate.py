@@ -20,19 +20,21 @@ SAMPLER_KEYS = {
     "frames_all_limit",
 }
 
+REQUIRED_SECTIONS = (
+    "data_cfg",
+    "loss_cfg",
+    "model_cfg",
+    "optimizer_cfg",
+    "scheduler_cfg",
+    "trainer_cfg",
+    "evaluator_cfg",
+)
+
 # Section -> the keys it may hold. Sections not listed (model_cfg, loss_cfg entries,
 # optimizer_cfg, scheduler_cfg, transforms) belong to a class and are checked against that
 # class's signature when it is built.
 KNOWN_KEYS: dict[str, set[str]] = {
-    "": {
-        "data_cfg",
-        "loss_cfg",
-        "model_cfg",
-        "optimizer_cfg",
-        "scheduler_cfg",
-        "trainer_cfg",
-        "evaluator_cfg",
-    },
+    "": set(REQUIRED_SECTIONS),
     "data_cfg": {
         "dataset_name",
         "dataset_root",
@@ -81,16 +83,6 @@ KNOWN_KEYS: dict[str, set[str]] = {
     "trainer_cfg.sampler": SAMPLER_KEYS,
     "evaluator_cfg.sampler": SAMPLER_KEYS,
 }
-
-REQUIRED_SECTIONS = (
-    "data_cfg",
-    "loss_cfg",
-    "model_cfg",
-    "optimizer_cfg",
-    "scheduler_cfg",
-    "trainer_cfg",
-    "evaluator_cfg",
-)
 
 
 def check_known_keys(cfgs: Mapping[str, Any], source: str, complete: bool = False) -> None:
