@@ -79,6 +79,7 @@ KNOWN_KEYS: dict[str, set[str]] = {
         "cross_view_gallery",
         "protocol",
         "rerank",
+        "probe_set",
     },
     "trainer_cfg.sampler": SAMPLER_KEYS,
     "evaluator_cfg.sampler": SAMPLER_KEYS,

@@ -106,7 +106,16 @@ def run_inference_and_evaluate(run: Run, ctx: DistContext, model: BaseModel) -> 
     run_dir = run.run_dir("test")
     print(result.format_table(), flush=True)
     written = result.save(run_dir)
-    save_embeddings(run_dir / "embeddings.npz", features.numpy(), labels, types, views)
+    data_cfg = run.cfgs["data_cfg"]
+    dataset_name = data_cfg.get("test_dataset_name") or data_cfg["dataset_name"]
+    save_embeddings(
+        run_dir / "embeddings.npz",
+        features.numpy(),
+        labels,
+        types,
+        views,
+        dataset_name=dataset_name,
+    )
     log.info("wrote %s and %s", ", ".join(str(p) for p in written), run_dir / "embeddings.npz")
     return result
 
