@@ -99,7 +99,7 @@ def make_config(data_root: Path, subjects: int, frames: int, iters: int) -> dict
         },
         "trainer_cfg": {
             "total_iter": iters,
-            "save_iter": iters,
+            "save_iter": max(1, iters // 4),
             "log_iter": 50,
             "save_name": "learnability",
             "with_test": False,
