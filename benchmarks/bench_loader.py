@@ -4,8 +4,10 @@ Builds, in a temporary folder, a CASIA-B-layout dataset of 1,760 training sequen
 (16 ids x 10 types x 11 views) of 60-100 frames of 64x64 uint8 pickles, then times the
 training loader (TripletSampler P x K = 8 x 16, fixed_unordered, 30 frames) with 1 and 2
 workers for two transform sets: GaitBase-DA (BaseSilCuttingTransform, RandomRotate p=0.3,
-RandomErasing p=0.3) and none (BaseSilCuttingTransform only). Compare with OpenGait's figures
-in REFERENCE.md (719/686 and 884/880 sequences/s on 2 cores).
+RandomErasing p=0.3) and none (BaseSilCuttingTransform only), and for two delivery paths:
+uint8 batches finished (float32 / 255) in the training process by ``loader.to_device`` (the
+engine's path; the conversion is timed) and float32 batches made in the workers. Compare with
+OpenGait's figures in REFERENCE.md (719/686 and 884/880 sequences/s on 2 cores).
 
 Run::
 
@@ -16,6 +18,8 @@ Run::
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import statistics
 import tempfile
 import time
@@ -69,25 +73,42 @@ def config(root: Path, partition: Path, workers: int, transform: list) -> dict:
     }
 
 
-def measure(cfgs: dict, batches: int, warmup: int) -> tuple[float, float]:
-    """Sequences per second (wall clock, and per CPU second of this process) after warm-up.
+def measure(cfgs: dict, batches: int, warmup: int, fast: bool) -> tuple[float, float]:
+    """Sequences per second (wall clock) and per CPU second (all processes) after warm-up.
 
-    The CPU-time rate is meaningful with 0 workers (all work in this process): it is what
-    one worker delivers on an otherwise idle core, whatever else the machine is doing.
+    ``fast``: the loader delivers uint8 batches and each is finished here with
+    ``loader.to_device(batch, "cpu")`` (float32 / 255, what the engine's ``move_inputs``
+    does), timed: a sequence counts once it is a float32 batch in this process, as OpenGait's
+    figure counts it after ``inputs_pretreament``. Else the loader's workers deliver float32.
+
+    The CPU rate divides every sequence the workers made (timed, warm-up and prefetched
+    batches) by the CPU time of this process and its workers from the loader's creation to
+    its shutdown: what one core delivers, whatever else the machine is doing.
     """
-    loader = build_loader(cfgs, training=True, seed=0)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start_cpu = time.process_time()
+    loader = build_loader(cfgs, training=True, seed=0, float_inputs=not fast)
+    device = torch.device("cpu")
     iterator = iter(loader)
     for _ in range(warmup):
-        next(iterator)
+        batch = next(iterator)
+        if fast:
+            loader.to_device(batch, device)
     sequences = 0
-    start, start_cpu = time.perf_counter(), time.process_time()
+    start = time.perf_counter()
     for _ in range(batches):
-        ipts, labs, *_ = next(iterator)
+        batch = next(iterator)
+        ipts, labs, *_ = loader.to_device(batch, device) if fast else batch
         assert ipts[0].shape == (128, 30, 64, 44) and ipts[0].dtype == torch.float32
         sequences += len(labs)
-    elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
-    del iterator
-    return sequences / elapsed, sequences / cpu
+    elapsed = time.perf_counter() - start
+    workers = loader.num_workers
+    del iterator, batch, ipts  # joins the workers, so their CPU time is counted below
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    worker_cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+    cpu = time.process_time() - start_cpu + worker_cpu
+    made = (warmup + batches + 2 * workers) * 128  # prefetch_factor 2 per worker
+    return sequences / elapsed, made / cpu
 
 
 def main() -> None:
@@ -97,6 +118,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=4, help="untimed batches per run")
     parser.add_argument("--repeats", type=int, default=3, help="runs per setting (median)")
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--paths", nargs="+", default=["uint8", "float32"], choices=["uint8", "float32"]
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)  # the workers do the work; keep the main process light
     with tempfile.TemporaryDirectory() as folder:
@@ -112,29 +136,44 @@ def main() -> None:
             f"(written in {time.perf_counter() - start:.1f} s)"
         )
         print(
-            f"batches: P x K = 8 x 16, fixed_unordered 30 frames -> [128, 30, 64, 44] float32; "
-            f"median of {args.repeats} runs of {args.batches} batches"
+            "batches: P x K = 8 x 16, fixed_unordered 30 frames -> [128, 30, 64, 44] float32 in "
+            f"the training process; median of {args.repeats} runs of {args.batches} batches"
         )
-        print("workers 0 = in the training process; 'seq/CPU-s' = sequences per CPU second")
         print(
-            f"{'transforms':<42} {'workers':>7} {'seq/s':>8} {'seq/CPU-s':>9} {'OpenGait':>9} {'ratio':>6}"
+            "path uint8 = the loader delivers uint8, finished by loader.to_device(batch, 'cpu') "
+            "in the training process (timed); float32 = workers deliver float32"
+        )
+        print(
+            "workers 0 = all in the training process; seq/CPU-s = sequences per CPU second of "
+            "all processes; ratio = seq/s / OpenGait's seq/s"
+        )
+        print(f"load before: {_load()}")
+        print(
+            f"{'transforms':<42} {'path':>7} {'workers':>7} {'seq/s':>7} {'seq/CPU-s':>9} "
+            f"{'OpenGait':>8} {'ratio':>6}  load"
         )
         for name, transform in TRANSFORMS.items():
-            for workers in args.workers:
-                runs = [
-                    measure(config(root, partition, workers, transform), args.batches, args.warmup)
-                    for _ in range(args.repeats)
-                ]
-                rate = statistics.median(r[0] for r in runs)
-                cpu_rate = (
-                    f"{statistics.median(r[1] for r in runs):9.0f}" if workers == 0 else f"{'-':>9}"
-                )
-                reference = REFERENCE[name][workers - 1] if workers in (1, 2) else None
-                ratio = f"{rate / reference:5.1f}x" if reference else f"{'-':>6}"
-                print(
-                    f"{name:<42} {workers:>7} {rate:>8.0f} {cpu_rate} {reference or '-':>9} {ratio:>6}",
-                    flush=True,
-                )
+            for path in args.paths:
+                for workers in args.workers:
+                    cfgs = config(root, partition, workers, transform)
+                    runs = [
+                        measure(cfgs, args.batches, args.warmup, path == "uint8")
+                        for _ in range(args.repeats)
+                    ]
+                    rate = statistics.median(r[0] for r in runs)
+                    cpu_rate = statistics.median(r[1] for r in runs)
+                    reference = REFERENCE[name][workers - 1] if workers in (1, 2) else None
+                    ratio = f"{rate / reference:5.1f}x" if reference else f"{'-':>6}"
+                    print(
+                        f"{name:<42} {path:>7} {workers:>7} {rate:>7.0f} {cpu_rate:>9.0f} "
+                        f"{reference or '-':>8} {ratio:>6}  {_load()}",
+                        flush=True,
+                    )
+
+
+def _load() -> str:
+    """The 1-minute load average and the number of CPUs (the machine may be shared)."""
+    return f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
 
 
 if __name__ == "__main__":

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import torch
-from gaitgen.runtime.data.collate import GaitCollate
+from gaitgen.runtime.data import collate as collate_module
 from gaitgen.runtime.data.frames import FrameSampling
 from gaitgen.runtime.data.transforms import get_transform
 from gaitgen.runtime.errors import ConfigError, DataError
 
+# these tests check OpenGait's float32 batches; tests/test_data_batch.py checks the uint8 path
+GaitCollate = functools.partial(collate_module.GaitCollate, float_inputs=True)
 CUT = get_transform({"type": "BaseSilCuttingTransform"})
 
 

@@ -74,10 +74,17 @@ def test_dataset_attributes_match_opengait(dataset):
 def test_training_loader_yields_model_input(dataset):
     root, partition = dataset
     loader = build_loader(_cfgs(root, partition), training=True, seed=3)
-    ipts, labs, typs, viws, seq_l = next(iter(loader))
+    torch.manual_seed(0)  # frames are drawn from the global RNG in the training process
+    batch = next(iter(loader))
     assert isinstance(loader.dataset, GaitDataSet)
+    assert batch[0][0].shape == (4, 5, 16, 12) and batch[0][0].dtype == torch.uint8
+    ipts, labs, typs, viws, seq_l = loader.to_device(batch, "cpu")
     assert ipts[0].shape == (4, 5, 16, 12) and ipts[0].dtype == torch.float32
+    assert torch.equal(ipts[0], batch[0][0].float() / 255)
     assert labs.shape == (4,) and seq_l is None and len(typs) == len(viws) == 4
+    floats = build_loader(_cfgs(root, partition), training=True, seed=3, float_inputs=True)
+    torch.manual_seed(0)
+    assert torch.equal(next(iter(floats))[0][0], ipts[0])  # same batch, finished in the loader
 
 
 def test_training_loader_with_a_worker_and_sharding(dataset):

@@ -1,11 +1,17 @@
 """Turn the sequences of a batch into OpenGait's model input, inside a DataLoader worker.
 
 The collate function samples frames (:mod:`.frames`), runs each modality's transforms on each
-sequence (:mod:`.pipeline`, uint8 kept), writes the frames straight into one float32 batch
-tensor per modality (in shared memory when running in a worker, so handing the batch to the
-training process copies nothing) and applies the normalisers' value maps to the whole batch.
+sequence (:mod:`.pipeline`, uint8 kept) and writes the frames straight into one batch tensor
+per modality (in shared memory when running in a worker, so handing the batch to the
+training process copies nothing).
 
-Output: ``[ipts, labs, typs, viws, seqL]`` with ``ipts`` one float32 tensor per modality,
+By default a modality whose frames are still uint8 stays uint8: ``ipts`` is then a
+:class:`.batch.PendingInputs` holding the normalisers' value maps, which
+:func:`.batch.finish_inputs` applies on the training device (the engine's ``move_inputs`` does
+so). With ``float_inputs=True`` the value maps are applied here, to a float32 batch, as
+OpenGait's loader delivers it; both give bit-identical float32 values.
+
+Output: ``[ipts, labs, typs, viws, seqL]`` with ``ipts`` one tensor per modality,
 ``[n, s, ...]`` for ``fixed`` sampling, ``[1, sum(s), ...]`` otherwise (``seqL`` a LongTensor
 ``[1, n]`` of the lengths, else None); ``labs`` a LongTensor ``[n]`` of label indices.
 """
@@ -20,8 +26,10 @@ import torch
 from torch.utils.data import get_worker_info
 
 from ..errors import ConfigError, DataError
+from .batch import PendingInputs
 from .frames import FrameSampling
 from .pipeline import SequencePipeline
+from .transform_base import ValueMap
 
 
 def _empty_batch(shape: Sequence[int], dtype: torch.dtype) -> torch.Tensor:
@@ -43,6 +51,8 @@ class GaitCollate:
         modalities: number of modalities per sequence.
         key: the sampler config's name, for error messages.
         transform_key: the transform config's name, for error messages.
+        float_inputs: deliver finished float32 batches (else uint8 ones with pending maps,
+            finished by :func:`.batch.finish_inputs`).
     """
 
     def __init__(
@@ -53,7 +63,9 @@ class GaitCollate:
         modalities: int = 1,
         key: str = "sampler",
         transform_key: str = "transform",
+        float_inputs: bool = False,
     ) -> None:
+        self.float_inputs = float_inputs
         self.label_index = {label: i for i, label in enumerate(label_set)}
         self.frames = FrameSampling.from_config(sampler_cfg, key)
         if not isinstance(transforms, list):
@@ -69,35 +81,41 @@ class GaitCollate:
 
     def _modality(
         self, frames: list[np.ndarray], pipeline: SequencePipeline, infos: list[list]
-    ) -> torch.Tensor:
-        """Transform the sampled frames of one modality and stack them into a float32 batch."""
-        out: torch.Tensor | None = None
-        maps = None
-        position = 0
+    ) -> tuple[torch.Tensor, tuple[ValueMap, ...]]:
+        """Transform the sampled frames of one modality and stack them into one batch tensor.
+
+        Returns:
+            The batch and the value maps still to apply to it (none when finished here).
+        """
+        seqs = []
+        maps: tuple[ValueMap, ...] = ()
         for i, sampled in enumerate(frames):
-            seq, seq_maps = pipeline.run(torch.from_numpy(sampled), self.generator)
-            if out is None:
-                maps = seq_maps
-                if self.frames.fixed_length:
-                    out = _empty_batch((len(frames), *seq.shape), torch.float32)  # [n, s, ...]
-                else:
-                    total = sum(len(f) for f in frames)
-                    out = _empty_batch((1, total, *seq.shape[1:]), torch.float32)  # [1, Σs, ...]
-            if seq.shape[1:] != out.shape[2:]:
+            seq, maps = pipeline.run(torch.from_numpy(sampled), self.generator)
+            if seqs and seq.shape[1:] != seqs[0].shape[1:]:
                 raise DataError(
                     f"{infos[i][3][0]}: frames of shape {tuple(seq.shape[1:])} in a batch of "
-                    f"{tuple(out.shape[2:])} frames; every sequence needs the same frame size "
-                    "('gaitgen check-data' lists the odd ones)"
+                    f"{tuple(seqs[0].shape[1:])} frames; every sequence needs the same frame "
+                    "size ('gaitgen check-data' lists the odd ones)"
                 )
-            if self.frames.fixed_length:
+            seqs.append(seq)
+        keep_uint8 = not self.float_inputs and all(s.dtype == torch.uint8 for s in seqs)
+        dtype = torch.uint8 if keep_uint8 else torch.float32
+        if self.frames.fixed_length:
+            out = _empty_batch((len(seqs), *seqs[0].shape), dtype)  # [n, s, ...]
+            for i, seq in enumerate(seqs):
                 out[i].copy_(seq)
-            else:
+        else:
+            total = sum(len(s) for s in seqs)
+            out = _empty_batch((1, total, *seqs[0].shape[1:]), dtype)  # [1, Σs, ...]
+            position = 0
+            for seq in seqs:
                 out[0, position : position + len(seq)].copy_(seq)
                 position += len(seq)
-        assert out is not None and maps is not None
+        if keep_uint8:
+            return out, maps
         for value_map in maps:
             value_map.apply_(out)
-        return out
+        return out, ()
 
     def __call__(self, batch: list[tuple[list[np.ndarray], list]]) -> list:
         """Collate ``[(data_list, seq_info), ...]`` into ``[ipts, labs, typs, viws, seqL]``."""
@@ -110,7 +128,9 @@ class GaitCollate:
             for m in range(modalities):
                 sampled[m].append(np.asarray(data_list[m][indices]))  # [s, ...], a copy
         infos = [info for _, info in batch]
-        ipts = [self._modality(sampled[m], self.pipelines[m], infos) for m in range(modalities)]
+        done = [self._modality(sampled[m], self.pipelines[m], infos) for m in range(modalities)]
+        tensors = [tensor for tensor, _ in done]
+        ipts = tensors if self.float_inputs else PendingInputs(tensors, [m for _, m in done])
         labs = torch.tensor([self.label_index[info[0]] for _, info in batch], dtype=torch.long)
         typs = [info[1] for _, info in batch]
         viws = [info[2] for _, info in batch]

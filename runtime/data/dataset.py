@@ -3,7 +3,10 @@
 ``dataset[i]`` returns ``(data_list, seq_info)``: one numpy array per modality (files of the
 sequence folder sorted by name, filtered by ``data_cfg.data_in_use``) and
 ``[label, type, view, paths]``. Files are read with :func:`.io.load_sequence_file` (no code
-in a pickle ever runs) unless ``data_cfg.cache`` holds them in shared memory.
+in a pickle ever runs) unless ``data_cfg.cache`` holds them in shared memory. A pickle loaded
+once is returned as a :class:`.frame_file.FrameFile` afterwards, which reads only the frames
+the batch samples; the layouts found are kept in a table in shared memory, so every
+DataLoader worker benefits from what any of them found.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ import os
 from typing import Any
 
 import numpy as np
+import torch
 from torch.utils.data import Dataset
 
 from ..errors import DataError
 from .cache import SequenceCache
+from .frame_file import FRAME_READS, FrameFile, load_pickle_located
 from .io import check_same_length, load_sequence_file
 from .layout import (
     format_ids,
@@ -25,6 +30,8 @@ from .layout import (
     scan_sequences,
     select_modalities,
 )
+
+_MAX_DIMS = 5  # frames [T, ...] of up to 5 dimensions can be read frame by frame
 
 
 def _data_in_use(data_cfg: dict[str, Any]) -> list | None:
@@ -104,6 +111,9 @@ class GaitDataSet(Dataset):
             self.indices_dict[label].append(index)
         self.cache = bool(data_cfg.get("cache", False))
         self._cache = SequenceCache([info[3] for info in self.seqs_info]) if self.cache else None
+        # per sequence and modality: data offset (-1 unknown, -2 load in full), file size, shape
+        self._layouts = torch.full((len(self), self.num_modalities, 2 + _MAX_DIMS), -1)
+        self._layouts.share_memory_()
 
     def _check_modality_counts(self) -> None:
         counts = [len(info[3]) for info in self.seqs_info]
@@ -115,6 +125,11 @@ class GaitDataSet(Dataset):
                 f"{folder}: holds {len(odd[3])} modality file(s) where most sequences hold "
                 f"{expected}; every sequence needs the same files (or set data_cfg.data_in_use)"
             )
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_layout_rows", None)  # the shared tensor travels, not a copy of it
+        return state
 
     @property
     def num_modalities(self) -> int:
@@ -129,6 +144,29 @@ class GaitDataSet(Dataset):
         if self._cache is not None:
             return self._cache.get(index), info
         paths = info[3]
-        arrays = [load_sequence_file(p, mmap=True) for p in paths]
+        arrays = [self._load(index, m, p) for m, p in enumerate(paths)]
         check_same_length(arrays, paths)
         return arrays, info
+
+    def _load(self, index: int, modality: int, path: str) -> np.ndarray | FrameFile:
+        """One modality of a sequence: frames read on demand once the file's layout is known."""
+        if not FRAME_READS or not path.endswith(".pkl"):
+            return load_sequence_file(path, mmap=True)
+        table = self.__dict__.get("_layout_rows")
+        if table is None:  # a numpy view of the shared table, made in each process
+            table = self._layout_rows = self._layouts.numpy()
+        row = table[index, modality]  # [offset, size, *shape]
+        offset = int(row[0])
+        if offset >= 0:
+            shape = tuple(int(d) for d in row[2:] if d >= 0)
+            return FrameFile(path, offset, shape, int(row[1]))
+        if offset == -2:
+            return load_sequence_file(path)
+        array, offset, size = load_pickle_located(path)
+        if offset < 0 or array.ndim > _MAX_DIMS:
+            row[0] = -2
+        else:
+            row[2 : 2 + array.ndim] = array.shape
+            row[1] = size
+            row[0] = offset  # written last: a reader that sees it sees the rest
+        return array

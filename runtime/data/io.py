@@ -15,7 +15,7 @@ import pickle
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -62,8 +62,11 @@ class _ArrayUnpickler(pickle.Unpickler):
         raise _RefusedGlobal("<persistent id>", str(pid)[:40])
 
 
-def _load_pickle(path: Path) -> Any:
+def _load_pickle(path: Path, source: BinaryIO | None = None) -> Any:
+    """Unpickle ``path`` (or ``source``, the bytes read from it) with the restricted unpickler."""
     try:
+        if source is not None:
+            return _ArrayUnpickler(source).load()
         with open(path, "rb") as file:
             return _ArrayUnpickler(file).load()
     except _RefusedGlobal as exc:

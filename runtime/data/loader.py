@@ -4,11 +4,16 @@ Training uses ``trainer_cfg.sampler``/``transform`` and the partition's TRAIN_SE
 uses ``evaluator_cfg`` and TEST_SET. Frame sampling and transforms run in the DataLoader
 workers (``data_cfg.num_workers``); on CUDA batches are pinned and workers persist.
 
+Silhouette batches arrive uint8 (a quarter of the memory to fill, share, pin and copy);
+``loader.to_device(inputs, device)`` (or :func:`.batch.finish_inputs`, which the engine's
+``move_inputs`` uses) moves them and divides by 255 there, bit-identical to OpenGait's float
+path, which ``build_loader(..., float_inputs=True)`` keeps in the workers.
+
 Example::
 
     loader = build_loader(cfgs, training=True, rank=rank, world_size=world, seed=seed)
-    for ipts, labs, typs, viws, seqL in loader:
-        ...
+    for inputs in loader:
+        ipts, labs, typs, viws, seqL = loader.to_device(inputs, device)
 """
 
 from __future__ import annotations
@@ -22,11 +27,13 @@ import torch
 from torch.utils.data import DataLoader
 
 from ..errors import ConfigError, GaitgenError
+from .batch import finish_inputs
 from .collate import GaitCollate
 from .dataset import GaitDataSet
 from .resolve import check_arguments, parameter_names, resolve_class
 from .sampler import CommonSampler, InferenceSampler, TripletSampler, _mix_seed
 from .transforms import get_transform
+from .workers import worker_init
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +84,26 @@ class GaitDataLoader(DataLoader):
                 raise type(exc)(_worker_error_message(exc)) from None
             yield batch
 
+    @staticmethod
+    def to_device(inputs: list[Any], device: torch.device | str) -> list[Any]:
+        """Finish a batch on the training device: ``[ipts, labs, typs, viws, seqL]`` moved there,
+        ``ipts`` converted to float32 with the transforms' value maps (``x / 255``...).
+
+        Args:
+            inputs: a batch of this loader (uint8 or float ``ipts``).
+            device: the training device.
+
+        Returns:
+            The batch with float32 ``ipts`` (as OpenGait's) on ``device``.
+        """
+        ipts, labs, typs, viws, seq_l = inputs
+        device = torch.device(device)
+        non_blocking = device.type == "cuda"
+        labs = labs.to(device, non_blocking=non_blocking)
+        if seq_l is not None:
+            seq_l = seq_l.to(device, non_blocking=non_blocking)
+        return [finish_inputs(ipts, device), labs, typs, viws, seq_l]
+
 
 def build_sampler(
     dataset: GaitDataSet,
@@ -126,6 +153,7 @@ def build_loader(
     seed: int = 0,
     start_iteration: int = 0,
     device_type: str = "cpu",
+    float_inputs: bool = False,
 ) -> GaitDataLoader:
     """Build the training or test loader of a resolved config.
 
@@ -138,6 +166,8 @@ def build_loader(
         seed: the run's seed (batches and worker seeds derive from it).
         start_iteration: first training iteration (for resumed runs).
         device_type: ``"cuda"`` pins batches and keeps workers alive.
+        float_inputs: deliver finished float32 ``ipts`` (OpenGait's). By default uint8
+            batches come with pending value maps: finish them with ``loader.to_device``.
 
     Returns:
         A DataLoader yielding ``[ipts, labs, typs, viws, seqL]``.
@@ -174,6 +204,7 @@ def build_loader(
         modalities=dataset.num_modalities,
         key=f"{section}.sampler",
         transform_key=f"{section}.transform",
+        float_inputs=float_inputs,
     )
     workers = data_cfg.get("num_workers", 1)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
@@ -188,4 +219,5 @@ def build_loader(
         pin_memory=cuda,
         persistent_workers=cuda and workers > 0,
         generator=generator,
+        worker_init_fn=worker_init if workers > 0 else None,
     )

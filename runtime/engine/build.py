@@ -23,10 +23,16 @@ def build_losses(cfgs: dict[str, Any], project: Project | None) -> LossAggregato
 
 
 def move_inputs(inputs: list[Any], device: torch.device) -> list[Any]:
-    """Move OpenGait's ``[ipts, labs, typs, viws, seqL]`` tensors to ``device``."""
+    """Move OpenGait's ``[ipts, labs, typs, viws, seqL]`` tensors to ``device``.
+
+    The loader's uint8 ``ipts`` are converted to float32 there (``x / 255``...: the value
+    maps they carry), bit-identical to a float batch; float ``ipts`` are only moved.
+    """
+    from ..data.batch import finish_inputs
+
     ipts, labs, typs, viws, seqL = inputs
     non_blocking = device.type == "cuda"
-    ipts = [t.to(device, non_blocking=non_blocking) for t in ipts]
+    ipts = finish_inputs(ipts, device)
     labs = labs.to(device, non_blocking=non_blocking)
     if seqL is not None:
         seqL = seqL.to(device, non_blocking=non_blocking)

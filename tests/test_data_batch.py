@@ -1,0 +1,184 @@
+"""uint8 batches finished on the device, frame-by-frame pickle reads, reused CPU buffers."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from gaitgen.runtime.data import build_loader
+from gaitgen.runtime.data.batch import PendingInputs, finish_inputs
+from gaitgen.runtime.data.collate import GaitCollate
+from gaitgen.runtime.data.dataset import GaitDataSet
+from gaitgen.runtime.data.dummy import write_dummy_dataset
+from gaitgen.runtime.data.frame_file import FrameFile, load_pickle_located, locate_array_data
+from gaitgen.runtime.data.transforms import get_transform
+from gaitgen.runtime.engine.build import move_inputs
+
+DA = {
+    "type": "Compose",
+    "trf_cfg": [
+        {"type": "BaseSilCuttingTransform"},
+        {"type": "RandomRotate", "prob": 0.5},
+        {"type": "RandomErasing", "prob": 0.5},
+    ],
+}
+RGB_ERASE = {
+    "type": "Compose",
+    "trf_cfg": [{"type": "BaseRgbTransform"}, {"type": "RandomErasing", "prob": 1.0}],
+}
+
+
+def _batch(count: int, shape: tuple[int, ...], seed: int = 0) -> list:
+    rng = np.random.default_rng(seed)
+    return [
+        (
+            [rng.integers(0, 256, (int(rng.integers(6, 12)), *shape), dtype=np.uint8)],
+            ["001", "nm-01", "000", [f"{i}.pkl"]],
+        )
+        for i in range(count)
+    ]
+
+
+def _both(sampler_cfg: dict, transform: dict, batch: list) -> tuple[list, list]:
+    """The same batch through the float path and through the uint8 path (finished on CPU)."""
+    results = []
+    for float_inputs in (True, False):
+        collate = GaitCollate(
+            ["001"], sampler_cfg, get_transform(transform), float_inputs=float_inputs
+        )
+        collate.generator = torch.Generator().manual_seed(7)
+        results.append(collate(batch))
+    return results[0], results[1]
+
+
+@pytest.mark.parametrize(
+    "sampler_cfg",
+    [
+        {"sample_type": "fixed_unordered", "frames_num_fixed": 5},
+        {"sample_type": "unfixed_ordered", "frames_num_min": 2, "frames_num_max": 6},
+        {"sample_type": "all_ordered"},
+    ],
+)
+def test_uint8_path_is_bit_identical_to_the_float_path(sampler_cfg):
+    floats, raw = _both(sampler_cfg, DA, _batch(6, (64, 64)))
+    assert isinstance(raw[0], PendingInputs) and raw[0][0].dtype == torch.uint8
+    assert floats[0][0].dtype == torch.float32
+    finished = finish_inputs(raw[0], torch.device("cpu"))
+    assert finished[0].dtype == torch.float32
+    assert torch.equal(finished[0].view(torch.int32), floats[0][0].view(torch.int32))  # bits
+    assert torch.equal(raw[1], floats[1]) and (raw[4] is None) == (floats[4] is None)
+
+
+def test_a_modality_that_needed_floats_is_finished_in_the_worker():
+    # RGB: the mean is subtracted before erasing writes zeros, so the frames are float already
+    floats, raw = _both(
+        {"sample_type": "fixed_unordered", "frames_num_fixed": 3}, RGB_ERASE, _batch(3, (3, 8, 8))
+    )
+    assert raw[0][0].dtype == torch.float32 and raw[0].value_maps == [()]
+    assert torch.equal(finish_inputs(raw[0])[0], floats[0][0])
+
+
+def test_pending_inputs_survive_pickling_and_copy():
+    value_map = get_transform({"type": "BaseSilTransform"}).value_map
+    ipts = PendingInputs([torch.full((2, 3), 255, dtype=torch.uint8)], [(value_map,)])
+    for clone in (pickle.loads(pickle.dumps(ipts)), copy.copy(ipts)):
+        assert isinstance(clone, PendingInputs) and clone.value_maps == ipts.value_maps
+        assert torch.equal(finish_inputs(clone)[0], torch.ones(2, 3))
+
+
+def test_move_inputs_finishes_uint8_and_moves_floats():
+    floats, raw = _both(
+        {"sample_type": "fixed_unordered", "frames_num_fixed": 4}, DA, _batch(4, (64, 64))
+    )
+    moved = move_inputs(raw, torch.device("cpu"))
+    assert torch.equal(moved[0][0], floats[0][0]) and torch.equal(moved[1], floats[1])
+    plain = [[torch.randn(2, 4, 8, 8)], torch.tensor([0, 1]), ["a", "b"], ["0", "1"], None]
+    same = move_inputs(plain, torch.device("cpu"))
+    assert same[0][0] is plain[0][0] or torch.equal(same[0][0], plain[0][0])
+
+
+def test_cpu_buffers_are_never_overwritten_while_held():
+    maps = [(get_transform({"type": "BaseSilTransform"}).value_map,)]
+    first = finish_inputs(PendingInputs([torch.full((4, 5), 51, dtype=torch.uint8)], maps))[0]
+    held = first[1:]  # a view keeps the memory in use too
+    del first
+    outputs = [
+        finish_inputs(PendingInputs([torch.full((4, 5), v, dtype=torch.uint8)], maps))[0]
+        for v in (102, 153, 204, 255)
+    ]
+    assert torch.equal(held, torch.full((3, 5), 0.2))
+    assert [float(o[0, 0]) for o in outputs] == pytest.approx([0.4, 0.6, 0.8, 1.0])
+    reused = finish_inputs(PendingInputs([torch.zeros(4, 5, dtype=torch.uint8)], maps))[0]
+    assert float(reused.sum()) == 0.0 and torch.equal(held, torch.full((3, 5), 0.2))
+
+
+def test_pickle_layout_is_found_and_frames_read_match(tmp_path):
+    array = np.random.default_rng(1).integers(0, 256, (9, 6, 5), dtype=np.uint8)
+    path = tmp_path / "seq.pkl"
+    path.write_bytes(pickle.dumps(array, protocol=4))
+    loaded, offset, size = load_pickle_located(path)
+    assert np.array_equal(loaded, array) and offset > 0 and size == path.stat().st_size
+    frames = FrameFile(str(path), offset, array.shape, size)
+    assert len(frames) == 9 and frames.shape == (9, 6, 5) and frames.dtype == np.uint8
+    for index in ([3, 4, 5, 0, 8, 8], np.array([7, 1]), slice(2, 6), -1):
+        assert np.array_equal(frames[index], array[index])
+    assert np.array_equal(np.asarray(frames), array)
+    # rewritten with another length: read in full again, never at the stale offset
+    other = array[:4][::-1].copy()
+    path.write_bytes(pickle.dumps(other, protocol=4))
+    assert np.array_equal(frames[[0, 1]], other[[0, 1]])
+    # arrays whose bytes are not one raw block are not read frame by frame
+    assert locate_array_data(pickle.dumps(array.astype(np.float32)), array.astype(np.float32)) == -1
+    assert locate_array_data(pickle.dumps(array, protocol=2), array) == -1
+
+
+def test_dataset_reads_frames_of_known_pickles_with_identical_values(tmp_path):
+    partition = write_dummy_dataset(
+        tmp_path, ["001", "002"], views=("000", "090"), train_ids=["001", "002"]
+    )
+    data_cfg = {"dataset_root": str(tmp_path), "dataset_partition": str(partition)}
+    dataset = GaitDataSet(data_cfg, training=True)
+    first, _ = dataset[1]
+    again, _ = dataset[1]
+    assert isinstance(first[0], np.ndarray) and isinstance(again[0], FrameFile)
+    assert np.array_equal(again[0][[0, 2, 1]], first[0][[0, 2, 1]])
+    assert int(dataset._layouts[1, 0, 0]) > 0  # in shared memory, seen by every worker
+    assert dataset._layouts.is_shared()
+    state = dataset.__getstate__()
+    assert "_layout_rows" not in state and state["_layouts"] is dataset._layouts
+
+
+def test_loader_with_a_worker_delivers_uint8_that_finishes_to_the_float_batch(tmp_path):
+    ids = ["001", "002", "003"]
+    partition = write_dummy_dataset(
+        tmp_path, ids, types=("nm-01", "nm-02"), frames=(8, 12), size=(16, 16), train_ids=ids
+    )
+    cfgs = {
+        "data_cfg": {
+            "dataset_root": str(tmp_path),
+            "dataset_partition": str(partition),
+            "num_workers": 1,
+        },
+        "trainer_cfg": {
+            "sampler": {
+                "type": "TripletSampler",
+                "batch_size": [2, 2],
+                "sample_type": "fixed_unordered",
+                "frames_num_fixed": 4,
+            },
+            "transform": [{"type": "BaseSilCuttingTransform", "cutting": 2}],
+        },
+    }
+    batches = []
+    for float_inputs in (False, True):
+        loader = build_loader(cfgs, training=True, seed=5, float_inputs=float_inputs)
+        iterator = iter(loader)
+        batches.append([next(iterator) for _ in range(3)])  # later batches read frames only
+        del iterator
+    for raw, floats in zip(*batches):
+        assert raw[0][0].dtype == torch.uint8 and isinstance(raw[0], PendingInputs)
+        finished = loader.to_device(raw, "cpu")
+        assert torch.equal(finished[0][0], floats[0][0]) and torch.equal(finished[1], floats[1])
