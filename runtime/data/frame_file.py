@@ -126,19 +126,18 @@ class FrameFile:
         try:
             if os.fstat(fd).st_size != self.file_size:  # rewritten since: load it again
                 return np.asarray(_reload(self.path)[frames])
-            k = 0
-            while k < len(frames):  # one read per run of consecutive frames
-                end = k + 1
-                while end < len(frames) and frames[end] == frames[end - 1] + 1:
-                    end += 1
-                wanted = (end - k) * frame_bytes
-                got = os.preadv(fd, [flat[k:end]], self.offset + frames[k] * frame_bytes)
-                if got != wanted:
-                    raise DataError(f"{self.path}: the file was truncated while reading it")
-                k = end
+            # one read per run of consecutive frames (measured faster than reading the span
+            # of scattered frames into a scratch buffer and gathering them)
+            runs = [0] + [k for k in range(1, len(frames)) if frames[k] != frames[k - 1] + 1]
+            for k, end in zip(runs, runs[1:] + [len(frames)]):
+                self._pread(fd, flat[k:end], frames[k] * frame_bytes)
         finally:
             os.close(fd)
         return out
+
+    def _pread(self, fd: int, buffer: np.ndarray, position: int) -> None:
+        if os.preadv(fd, [buffer], self.offset + position) != buffer.nbytes:
+            raise DataError(f"{self.path}: the file was truncated while reading it")
 
 
 def _reload(path: str) -> np.ndarray:
