@@ -149,10 +149,14 @@ CASIA_B_VIEWS = [f"{v:03d}" for v in range(0, 181, 18)]
 OUMVLP_VIEWS = ["000", "015", "030", "045", "060", "075", "090", "180", "195", "210", "225"]
 
 
-@pytest.fixture(autouse=True)
-def tiny_blocks(monkeypatch):
-    """Blocks of a few rows, so every code path crosses block edges."""
-    sizes = BlockSizes(superblock=48, probe_tile=16, gallery_tile=8, threshold_tile=8)
+@pytest.fixture(autouse=True, params=["gallery-in-blocks", "gallery-whole"])
+def tiny_blocks(request, monkeypatch):
+    """Blocks of a few rows, so every code path crosses block edges; the gallery either in
+    blocks (threshold pass, then counts per block) or laid out whole (one band pass)."""
+    gallery_block = 40 if request.param == "gallery-in-blocks" else 10**6
+    sizes = BlockSizes(
+        superblock=48, gallery_block=gallery_block, probe_tile=16, gallery_tile=8, threshold_tile=8
+    )
     monkeypatch.setattr(ranking_module.BlockSizes, "for_device", classmethod(lambda cls, d: sizes))
 
 

@@ -62,11 +62,19 @@ def test_parallel_prepare_in_chunks_equals_one_block():
     feature = torch.randn(50, 6, 3)
     rows = torch.randperm(50)[:37]
     distances = FeatureDistances(feature, "euc", torch.device("cpu"))
-    whole = distances.prepare(rows)
-    with WorkerPool(torch.device("cpu")) as pool:
-        chunked = distances.prepare(rows, pool, chunk=5)
-    assert torch.equal(whole.parts, chunked.parts)
-    assert torch.allclose(whole.squared_norms, chunked.squared_norms)
+    for gallery in (False, True):
+        whole = distances.prepare(rows, gallery=gallery)
+        with WorkerPool(torch.device("cpu")) as pool:
+            chunked = distances.prepare(rows, pool, chunk=5, gallery=gallery)
+        assert torch.equal(whole.parts, chunked.parts)
+    # [n, p, c + 2]: the features, then |x|^2 and 1 (probes) or -1/2 and -|y|^2/2 (gallery)
+    probes, gallery = distances.prepare(rows), distances.prepare(rows, gallery=True)
+    squared = feature[rows].square().sum(1)  # [n, p]
+    assert torch.equal(probes.parts[:, :, :6], feature[rows].transpose(1, 2))
+    assert torch.allclose(probes.parts[:, :, 6], squared)
+    assert torch.all(probes.parts[:, :, 7] == 1)
+    assert torch.all(gallery.parts[:, :, 6] == -0.5)
+    assert torch.allclose(gallery.parts[:, :, 7], -0.5 * squared)
 
 
 def test_worker_pool_restores_threads_and_raises_worker_errors():

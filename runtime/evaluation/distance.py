@@ -6,11 +6,15 @@ OpenGait's ``cuda_dist`` on features ``[n, c, p]`` (``p`` horizontal parts):
 - ``cos``: each part L2-normalised over ``c``, then ``1 - mean over parts of x.y``.
 
 For ``euc`` the square root is per part, so the parts cannot be folded into one long dot
-product; each tile is one batched matrix multiply over the parts (``baddbmm_`` into a buffer
-holding ``|x|^2 + |y|^2``), a square root in place and a NaN-ignoring sum over parts
-(a NaN there is the square root of a rounding-negative value, i.e. a clamped 0). ``cos`` is one plain matrix multiply over the flattened
-``c * p`` dims. Features stay where they are (host memory or the GPU); only the rows a
-block needs are gathered, so memory is bounded by the block sizes, not by ``N``.
+product; each tile is one batched matrix multiply over the parts, a square root in place and
+a NaN-ignoring sum over parts (a NaN there is the square root of a rounding-negative value,
+i.e. a clamped 0). The squared norms ride inside the multiply: a probe part ``x`` is laid
+out as ``[x, |x|^2, 1]`` and a gallery part ``y`` as ``[y, -1/2, -|y|^2/2]``, so ``-2`` times
+their dot product is ``|x|^2 + |y|^2 - 2 x.y`` (no pass over the tile to add them). Rows are
+laid out ``[n, p, c + 2]`` (one cheap transposition per row); the per-part matrices are
+strided views of it, which the batched multiply reads directly. ``cos`` is one plain matrix multiply over the
+flattened ``c * p`` dims. Features stay where they are (host memory or the GPU); only the
+rows a block needs are gathered, so memory is bounded by the block sizes, not by ``N``.
 """
 
 from __future__ import annotations
@@ -38,29 +42,36 @@ def choose_device(feature: torch.Tensor, device: str | torch.device | None) -> t
 class PreparedRows:
     """Rows of the feature matrix laid out for the tile kernel (on the compute device).
 
-    For ``euc``: ``parts`` ``[p, n, c]`` and ``squared_norms`` ``[p, n]``; for ``cos``:
-    ``flat`` ``[n, c * p]`` (parts normalised). ``positions`` holds row numbers into a
-    precomputed matrix (re-ranked distances) instead: ``[n, 2]``, row as probe and as gallery.
+    For ``euc``: ``parts`` ``[n, p, c + 2]``, each part followed by its squared norm and 1
+    (probes) or by -1/2 and minus half its squared norm (gallery); for ``cos``: ``flat``
+    ``[n, c * p]`` (parts normalised). ``positions`` holds row numbers into a precomputed
+    matrix (re-ranked distances) instead: ``[n, 2]``, row as probe and as gallery.
     """
 
     parts: torch.Tensor | None = None
-    squared_norms: torch.Tensor | None = None
     flat: torch.Tensor | None = None
     positions: torch.Tensor | None = None
 
     def __len__(self) -> int:
-        for tensor, axis in ((self.parts, 1), (self.flat, 0), (self.positions, 0)):
+        for tensor in (self.parts, self.flat, self.positions):
             if tensor is not None:
-                return tensor.shape[axis]
+                return tensor.shape[0]
         return 0
 
     def slice(self, start: int, stop: int) -> PreparedRows:
         """Rows ``start:stop`` (views, no copy)."""
         return PreparedRows(
-            parts=None if self.parts is None else self.parts[:, start:stop],
-            squared_norms=None if self.squared_norms is None else self.squared_norms[:, start:stop],
+            parts=None if self.parts is None else self.parts[start:stop],
             flat=None if self.flat is None else self.flat[start:stop],
             positions=None if self.positions is None else self.positions[start:stop],
+        )
+
+    def take(self, index: torch.Tensor) -> PreparedRows:
+        """Rows ``index`` (int64, on the rows' device), copied."""
+        return PreparedRows(
+            parts=None if self.parts is None else self.parts.index_select(0, index),
+            flat=None if self.flat is None else self.flat.index_select(0, index),
+            positions=None if self.positions is None else self.positions.index_select(0, index),
         )
 
 
@@ -90,10 +101,15 @@ class FeatureDistances:
         self.device = device
         self.num_parts = feature.shape[2]
         self.scale = float(self.num_parts)  # tile() returns distances times this
+        # euc tiles are sums of square roots: never negative, never -0.0 (see ranking.py)
+        self.nonnegative = metric == "euc"
         self._parts_tensor = torch.tensor(self.scale, device=device)
 
-    def prepare(self, rows: torch.Tensor, pool=None, chunk: int = 1024) -> PreparedRows:
-        """Gather ``rows`` (int64 indices into the features) and lay them out for tiles.
+    def prepare(
+        self, rows: torch.Tensor, pool=None, chunk: int = 1024, *, gallery: bool = False
+    ) -> PreparedRows:
+        """Gather ``rows`` (int64 indices into the features) and lay them out for tiles, as
+        probes (the first argument of :meth:`tile`) or as ``gallery`` (the second).
 
         With a :class:`~gaitgen.runtime.evaluation.ranking.WorkerPool`, chunks of rows are
         laid out in parallel, straight into the result (no extra copy).
@@ -103,25 +119,36 @@ class FeatureDistances:
             prepared = PreparedRows(flat=torch.empty(n, channels * self.num_parts, device=self.device))  # fmt: skip
         else:
             prepared = PreparedRows(
-                parts=torch.empty(self.num_parts, n, channels, device=self.device),
-                squared_norms=torch.empty(self.num_parts, n, device=self.device),
+                parts=torch.empty(n, self.num_parts, channels + 2, device=self.device)
             )
+        # rows can be gathered straight into the [n, p, c] layout (one pass, no temporary)
+        direct = self.feature.dtype == torch.float32 and self.feature.device == self.device
 
         def work(start: int) -> None:
             stop = min(start + chunk, n)
             index = rows[start:stop].to(self.feature.device)
-            block = self.feature.index_select(0, index).to(self.device, torch.float32)  # [b, c, p]
             if self.metric == "cos":
+                block = self.feature.index_select(0, index).to(self.device, torch.float32)
                 norms = block.norm(p=2, dim=1, keepdim=True)  # [b, 1, p]
                 _check_finite(norms)
                 normalised = block / norms.clamp_min(1e-12)  # F.normalize's definition
                 prepared.flat[start:stop] = normalised.reshape(stop - start, -1)  # [b, c*p]
             else:
-                parts = prepared.parts[:, start:stop]  # [p, b, c]
-                parts.copy_(block.permute(2, 0, 1))
-                squared_norms = prepared.squared_norms[:, start:stop]
-                torch.sum(parts * parts, 2, out=squared_norms)
-                _check_finite(squared_norms)
+                parts = prepared.parts[start:stop, :, :channels]  # [b, p, c]
+                if direct:
+                    torch.index_select(self.feature.transpose(1, 2), 0, index, out=parts)
+                else:
+                    block = self.feature.index_select(0, index).to(self.device, torch.float32)
+                    parts.copy_(block.transpose(1, 2))
+                squared = torch.linalg.vector_norm(parts, dim=2).square_()  # [b, p]
+                _check_finite(squared)
+                extra = prepared.parts[start:stop, :, channels:]  # [b, p, 2]
+                if gallery:
+                    extra[:, :, 0] = -0.5
+                    torch.mul(squared, -0.5, out=extra[:, :, 1])
+                else:
+                    extra[:, :, 0] = squared
+                    extra[:, :, 1] = 1.0
 
         if pool is None:
             for start in range(0, n, chunk):
@@ -130,21 +157,28 @@ class FeatureDistances:
             pool.run(work, range(0, n, chunk))
         return prepared
 
-    def tile(self, probes: PreparedRows, gallery: PreparedRows) -> torch.Tensor:
+    def tile(
+        self, probes: PreparedRows, gallery: PreparedRows, out: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Distances times :attr:`scale` (``p``), ``[len(probes), len(gallery)]``.
 
         Rankings only need the order, so the division by the number of parts is left out
-        (one pass less over each tile); :meth:`matrix` returns true distances.
+        (one pass less over each tile); :meth:`matrix` returns true distances. ``out``
+        receives the result (it may be a column slice of a larger buffer).
         """
         if self.metric == "cos":
             # p - sum over parts of x.y = p * (1 - mean similarity), in the multiply itself
-            return torch.addmm(self._parts_tensor, probes.flat, gallery.flat.t(), alpha=-1.0)
-        # [p, np, ng] = |x|^2 + |y|^2, then - 2 x.y inside the matrix multiply
-        out = torch.add(probes.squared_norms.unsqueeze(2), gallery.squared_norms.unsqueeze(1))
-        out.baddbmm_(probes.parts, gallery.parts.transpose(1, 2), alpha=-2.0)
+            flat_out = torch.addmm(self._parts_tensor, probes.flat, gallery.flat.t(), alpha=-1.0)
+            return flat_out if out is None else out.copy_(flat_out)
+        # [p, np, ng] = |x|^2 + |y|^2 - 2 x.y = -2 [x, |x|^2, 1].[y, -1/2, -|y|^2/2]:
+        # [p, np, c+2] x [p, c+2, ng], strided views of the [n, p, c+2] rows (the output is
+        # contiguous: baddbmm falls back to a slow per-part loop on any other layout)
+        parts_out = torch.empty(self.num_parts, len(probes), len(gallery), device=self.device)
+        probe_parts, gallery_parts = probes.parts.transpose(0, 1), gallery.parts.permute(1, 2, 0)
+        torch.baddbmm(parts_out, probe_parts, gallery_parts, beta=0.0, alpha=-2.0, out=parts_out)
         # sqrt of a rounding-negative value is NaN and nansum counts it as 0 = sqrt(max(v, 0)):
         # the clamp without its own pass over memory
-        return torch.nansum(out.sqrt_(), 0)
+        return torch.nansum(parts_out.sqrt_(), 0, out=out)
 
     def matrix(self, rows_a: torch.Tensor, rows_b: torch.Tensor, block: int = 1024) -> torch.Tensor:
         """The full distance matrix ``[len(rows_a), len(rows_b)]`` (for small sets only)."""
@@ -153,7 +187,7 @@ class FeatureDistances:
             a = self.prepare(rows_a[i : i + block])
             for j in range(0, len(rows_b), block):
                 out[i : i + block, j : j + block] = self.tile(
-                    a, self.prepare(rows_b[j : j + block])
+                    a, self.prepare(rows_b[j : j + block], gallery=True)
                 )
         return out.div_(self.scale)
 
@@ -173,18 +207,22 @@ class MatrixDistances:
         self.matrix = matrix
         self.device = matrix.device
         self.scale = 1.0
+        self.nonnegative = False  # compared as floats (ranking.py)
         size = int(max(probe_rows.max(), gallery_rows.max())) + 1
         self._probe_position = torch.full((size,), -1, dtype=torch.long)
         self._probe_position[probe_rows] = torch.arange(len(probe_rows))
         self._gallery_position = torch.full((size,), -1, dtype=torch.long)
         self._gallery_position[gallery_rows] = torch.arange(len(gallery_rows))
 
-    def prepare(self, rows: torch.Tensor, pool=None) -> PreparedRows:
+    def prepare(self, rows: torch.Tensor, pool=None, *, gallery: bool = False) -> PreparedRows:
         """Map feature rows to their matrix row (as probes) and column (as gallery)."""
         probe = self._probe_position[rows]
         gallery = self._gallery_position[rows]
         return PreparedRows(positions=torch.stack([probe, gallery], dim=1).to(self.device))
 
-    def tile(self, probes: PreparedRows, gallery: PreparedRows) -> torch.Tensor:
-        """The looked-up distances ``[len(probes), len(gallery)]``."""
-        return self.matrix[probes.positions[:, 0]][:, gallery.positions[:, 1]]
+    def tile(
+        self, probes: PreparedRows, gallery: PreparedRows, out: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The looked-up distances ``[len(probes), len(gallery)]`` (into ``out`` if given)."""
+        found = self.matrix[probes.positions[:, 0]][:, gallery.positions[:, 1]]
+        return found if out is None else out.copy_(found)

@@ -3,20 +3,31 @@
 Rank-k, mAP and mINP only need, for each probe, the positions of its *relevant* gallery
 sequences (same subject, not excluded) in the ranking by distance. With the relevant
 distances ``r_0 <= r_1 <= ...`` known, the position of ``r_k`` is ``1 + k + (number of
-non-relevant gallery sequences closer than r_k)``. So the work is two passes:
+non-relevant gallery sequences closer than r_k)``. The gallery is gathered and laid out once
+when it has at most ``gallery_block`` rows (else block by block for every probe superblock);
+probes are taken in superblocks, each gathered and laid out once; for each superblock:
 
-1. thresholds: probes and gallery are ordered by subject, so each small block of probes
-   finds all its relevant sequences in one contiguous slice of the gallery; their
-   distances are computed there (a few per cent of the full cost);
-2. counts: every probe block against every gallery block, tile by tile; each tile's
-   distances are compared with the thresholds (``torch.searchsorted`` for the full ranking,
-   one comparison per tile for the single-view gallery) and the counts added up.
+1. thresholds: probes and gallery are ordered by subject, so each tile of probes finds all
+   its relevant sequences in one contiguous slice of the gallery; their distances are
+   computed there (a few per cent of the full cost);
+2. counts: every probe tile against every gallery tile; each tile's distances are compared
+   with the thresholds and the counts added up.
+
+Counting is a strict comparison with a handful of thresholds per probe. Euclidean tile
+distances are never negative, so their float32 bit patterns read as int32 are ordered like
+the floats: ``(d - r) >> 31`` is ``-1`` exactly when ``d < r`` and a row sum counts them --
+three vectorised integer operations per threshold instead of a binary search per distance.
+The probe's own subject is masked out only in the tiles where probe and gallery subject
+ranges overlap (masking is needed even for the single-view gallery: a threshold computed in
+pass 1 and the same distance computed again in a tile of another shape may differ in the
+last bit).
 
 Nothing of size probes x gallery is ever held, and there is no per-probe Python loop.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,18 +39,30 @@ INF = float("inf")
 
 @dataclass
 class BlockSizes:
-    """Block sizes: ``superblock`` rows are gathered at once, tiles are computed at once."""
+    """Block sizes: ``superblock`` rows are gathered at once, tiles are computed at once.
 
-    superblock: int = 4096
-    probe_tile: int = 512
-    gallery_tile: int = 256
+    A gallery of at most ``gallery_block`` rows is gathered once for all probes (512 MB for
+    ``[*, 256, 16]`` features); ``threshold_tile`` probes share one gallery slice in the
+    threshold pass.
+    """
+
+    superblock: int = 8192
+    gallery_block: int = 32768
+    probe_tile: int = 128
+    gallery_tile: int = 512
     threshold_tile: int = 128
 
     @classmethod
     def for_device(cls, device: torch.device) -> BlockSizes:
         """Tiles that keep a CPU's caches warm, or a GPU busy."""
         if device.type == "cuda":
-            return cls(superblock=16384, probe_tile=2048, gallery_tile=2048, threshold_tile=1024)
+            return cls(
+                superblock=16384,
+                gallery_block=65536,
+                probe_tile=2048,
+                gallery_tile=4096,
+                threshold_tile=1024,
+            )
         return cls()
 
 
@@ -121,7 +144,8 @@ def count_ranks(
 
     Args:
         distances: a :class:`~gaitgen.runtime.evaluation.distance.FeatureDistances` (or
-            ``MatrixDistances``) with ``prepare(rows)`` and ``tile(a, b)``.
+            ``MatrixDistances``) with ``prepare(rows, pool)``, ``tile(a, b)`` and
+            ``nonnegative``.
         probe_rows, gallery_rows: int64 feature rows.
         probe_labels, gallery_labels: int64 subject codes.
         probe_views, gallery_views: int64 view codes in ``[0, num_views)``.
@@ -140,18 +164,28 @@ def count_ranks(
     order = torch.argsort(probe_labels, stable=True)
     p_rows, p_labels, p_views = probe_rows[order], probe_labels[order], probe_views[order]
     g_order = torch.argsort(gallery_labels, stable=True)
-    g_rows, g_labels, g_views = (
-        gallery_rows[g_order],
-        gallery_labels[g_order],
-        gallery_views[g_order],
+    gallery = _Gallery(
+        gallery_rows[g_order], gallery_labels[g_order], gallery_views[g_order], device
     )
+    counts = _allocate(p_labels, gallery.labels, num_views, full, per_view, device)
+    p_labels_device, p_views_device = p_labels.to(device), p_views.to(device)
 
     with WorkerPool(device) as pool:
-        counts = _thresholds(
-            distances, pool, p_rows, p_labels, p_views, g_rows, g_labels, g_views, num_views,
-            exclude_same_view=exclude_same_view, full=full, per_view=per_view, sizes=sizes,
-        )  # fmt: skip
-        _count_closer(distances, pool, counts, p_rows, p_labels, g_rows, g_labels, g_views, sizes)
+        if len(gallery.rows) <= sizes.gallery_block:  # gathered once, for every probe block
+            gallery.prepared = distances.prepare(gallery.by_view_rows, pool, gallery=True)
+        for p_block in range(0, len(p_rows), sizes.superblock):
+            block = _ProbeBlock(
+                distances.prepare(p_rows[p_block : p_block + sizes.superblock], pool),
+                p_block,
+                p_labels[p_block : p_block + sizes.superblock],
+                p_labels_device[p_block : p_block + sizes.superblock],
+                p_views_device[p_block : p_block + sizes.superblock],
+            )
+            if gallery.prepared is not None:
+                _band_pass(distances, pool, counts, block, gallery, exclude_same_view, sizes)
+            else:
+                _thresholds(distances, pool, counts, block, gallery, exclude_same_view, sizes)
+                _count_closer(distances, pool, counts, block, gallery, sizes)
 
     # back to the caller's probe order, on the CPU
     inverse = torch.empty_like(order)
@@ -163,121 +197,258 @@ def count_ranks(
     return counts
 
 
-def _thresholds(
-    distances, pool, p_rows, p_labels, p_views, g_rows, g_labels, g_views, num_views,
-    *, exclude_same_view, full, per_view, sizes,
-) -> RankCounts:  # fmt: skip
-    """Pass 1: the relevant distances of each probe (probes and gallery sorted by subject)."""
-    device = distances.device
-    num_probes = len(p_rows)
+class _Gallery:
+    """The gallery ordered by subject (threshold pass) and by view (count pass)."""
+
+    def __init__(self, rows, labels, views, device) -> None:
+        self.rows, self.labels, self.views = rows, labels, views
+        self.labels_device, self.views_device = labels.to(device), views.to(device)
+        by_view = torch.argsort(views, stable=True)  # subjects stay sorted within a view
+        self.by_view_rows = rows[by_view]
+        self.by_view_labels = labels[by_view]
+        self.by_view_labels_device = self.by_view_labels.to(device)
+        self.by_view_views = views[by_view]
+        # position in view order of each row in subject order
+        self.view_position = torch.empty_like(by_view)
+        self.view_position[by_view] = torch.arange(len(by_view))
+        self.view_position = self.view_position.to(device)
+        self.prepared = None  # the whole gallery in view order, when it is gathered at once
+
+    def subject_slice(self, labels: torch.Tensor) -> tuple[int, int]:
+        """The slice of the subject-ordered gallery holding the subjects of sorted ``labels``."""
+        start = int(torch.searchsorted(self.labels, labels[:1]))
+        return start, int(torch.searchsorted(self.labels, labels[-1:], right=True))
+
+
+@dataclass
+class _ProbeBlock:
+    """A superblock of probes (sorted by subject), gathered and laid out once."""
+
+    prepared: object  # PreparedRows
+    start: int
+    labels: torch.Tensor  # CPU
+    labels_device: torch.Tensor
+    views_device: torch.Tensor
+
+    @property
+    def stop(self) -> int:
+        return self.start + len(self.labels)
+
+
+def _allocate(p_labels, g_labels, num_views, full, per_view, device) -> RankCounts:
+    num_probes = len(p_labels)
     per_label = torch.bincount(g_labels, minlength=int(p_labels.max()) + 1 if num_probes else 1)
     max_relevant = max(int(per_label[p_labels].max()) if num_probes else 0, 1)
     counts = RankCounts(excluded=torch.zeros(num_probes, dtype=torch.long, device=device))
     if full:
         counts.relevant = torch.full((num_probes, max_relevant), INF, device=device)
+        counts.closer = torch.zeros(num_probes, max_relevant, dtype=torch.long, device=device)
     if per_view:
         counts.view_relevant = torch.full((num_probes, num_views), INF, device=device)
-
-    def work(start: int) -> None:
-        stop = min(start + sizes.threshold_tile, num_probes)
-        labels = p_labels[start:stop]
-        g_start = int(torch.searchsorted(g_labels, labels[:1]))
-        g_stop = int(torch.searchsorted(g_labels, labels[-1:], right=True))
-        if g_stop <= g_start:
-            return
-        probes = distances.prepare(p_rows[start:stop])
-        chunks = []
-        for chunk in range(g_start, g_stop, sizes.superblock):
-            gallery = distances.prepare(g_rows[chunk : min(chunk + sizes.superblock, g_stop)])
-            chunks.append(distances.tile(probes, gallery))
-        dist = torch.cat(chunks, 1) if len(chunks) > 1 else chunks[0]  # [tile, slice]
-        same = labels.to(device)[:, None] == g_labels[g_start:g_stop].to(device)[None, :]
-        if exclude_same_view:
-            probe_views = p_views[start:stop].to(device)[:, None]
-            same_view = probe_views == g_views[g_start:g_stop].to(device)[None, :]
-            counts.excluded[start:stop] = (same & same_view).sum(1)
-            same &= ~same_view
-        dist = dist.masked_fill(~same, INF)
-        if full:
-            k = min(max_relevant, dist.shape[1])
-            counts.relevant[start:stop, :k] = torch.topk(dist, k, dim=1, largest=False).values
-        if per_view:
-            index = g_views[g_start:g_stop].to(device).expand(stop - start, -1)
-            counts.view_relevant[start:stop].scatter_reduce_(1, index, dist, "amin")
-
-    pool.run(work, range(0, num_probes, sizes.threshold_tile))
-    if full:
-        counts.closer = torch.zeros(num_probes, max_relevant + 1, device=device)
-    if per_view:
         counts.view_closer = torch.zeros(num_probes, num_views, dtype=torch.long, device=device)
     return counts
 
 
-def _view_segments(views: torch.Tensor, tile: int) -> list[tuple[int, int, int]]:
-    """``(start, stop, view)`` chunks of a view-sorted gallery, none crossing a view edge."""
-    segments, start = [], 0
-    values, lengths = torch.unique_consecutive(views, return_counts=True)
-    for view, length in zip(values.tolist(), lengths.tolist(), strict=True):
-        for chunk in range(start, start + length, tile):
-            segments.append((chunk, min(chunk + tile, start + length), view))
-        start += length
+def _thresholds(distances, pool, counts, block, gallery, exclude_same_view, sizes) -> None:
+    """Pass 1 (gallery in blocks): the relevant distances of each probe of the block."""
+
+    def work(span: tuple[int, int]) -> None:
+        start, stop = span
+        local = slice(start - block.start, stop - block.start)
+        g_start, g_stop = gallery.subject_slice(block.labels[local])
+        if g_stop <= g_start:
+            return
+        probes = block.prepared.slice(local.start, local.stop)
+        chunks = []
+        for chunk in range(g_start, g_stop, sizes.superblock):
+            rows = distances.prepare(
+                gallery.rows[chunk : min(chunk + sizes.superblock, g_stop)], gallery=True
+            )
+            chunks.append(distances.tile(probes, rows))
+        dist = torch.cat(chunks, 1) if len(chunks) > 1 else chunks[0]  # [tile, slice]
+        _record_thresholds(counts, block, gallery, start, stop, g_start, g_stop, dist, exclude_same_view)  # fmt: skip
+
+    pool.run(work, _spans(block.start, block.stop, sizes.threshold_tile, pool.workers))
+
+
+def _record_thresholds(
+    counts, block, gallery, start, stop, g_start, g_stop, dist, exclude_same_view
+) -> torch.Tensor:
+    """Relevant distances of probes ``start:stop`` from their distances ``dist`` to the
+    subject-ordered gallery slice ``g_start:g_stop``; returns the same-subject mask."""
+    local = slice(start - block.start, stop - block.start)
+    same = block.labels_device[local, None] == gallery.labels_device[None, g_start:g_stop]
+    relevant = same
+    if exclude_same_view:
+        same_view = block.views_device[local, None] == gallery.views_device[None, g_start:g_stop]
+        counts.excluded[start:stop] = (same & same_view).sum(1)
+        relevant = same & ~same_view
+    dist = dist.masked_fill(~relevant, INF)
+    if counts.relevant is not None:
+        k = min(counts.relevant.shape[1], dist.shape[1])
+        counts.relevant[start:stop, :k] = torch.topk(dist, k, dim=1, largest=False).values
+    if counts.view_relevant is not None:
+        index = gallery.views_device[g_start:g_stop].expand(stop - start, -1)
+        counts.view_relevant[start:stop].scatter_reduce_(1, index, dist, "amin")
+    return same
+
+
+def _spans(start: int, stop: int, size: int, workers: int) -> list[tuple[int, int]]:
+    """``start:stop`` cut into near-equal spans of at most ``size``, their number a multiple
+    of ``workers`` when there are few (so that no core idles at the end)."""
+    count = -(-(stop - start) // size)
+    if count < 8 * workers:
+        count = -(-count // workers) * workers
+    count = max(min(count, stop - start), 1)
+    edges = [start + (stop - start) * k // count for k in range(count + 1)]
+    return [(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+
+
+def _band_pass(distances, pool, counts, block, gallery, exclude_same_view, sizes) -> None:
+    """Thresholds and counts in one pass (the gallery is laid out whole).
+
+    Each probe tile computes its band of distances to the whole gallery once; the
+    thresholds are read from the band's own-subject columns, which are then masked, and the
+    band is compared with them chunk by chunk.
+    """
+    prepared, size = gallery.prepared, len(gallery.rows)
+    tiles = [(j, min(j + sizes.gallery_tile, size)) for j in range(0, size, sizes.gallery_tile)]
+    segments = _view_segments(gallery.by_view_views.tolist())
+    buffers = threading.local()
+
+    def work(span: tuple[int, int]) -> None:
+        start, stop = span
+        local = slice(start - block.start, stop - block.start)
+        probes = block.prepared.slice(local.start, local.stop)
+        band = getattr(buffers, "band", None)
+        if band is None or band.shape[0] < stop - start:
+            band = buffers.band = torch.empty(stop - start, size, device=distances.device)
+        band = band[: stop - start]  # [b, G]: distances times scale, gallery in view order
+        for j, j_stop in tiles:
+            distances.tile(probes, prepared.slice(j, j_stop), out=band[:, j:j_stop])
+        g_start, g_stop = gallery.subject_slice(block.labels[local])
+        if g_stop > g_start:
+            columns = gallery.view_position[g_start:g_stop]
+            own = band.index_select(1, columns)  # [b, m] the probes' subjects' columns
+            same = _record_thresholds(counts, block, gallery, start, stop, g_start, g_stop, own, exclude_same_view)  # fmt: skip
+            band.index_copy_(1, columns, own.masked_fill_(same, INF))
+        _count_band(distances, counts, start, stop, band, segments, sizes.gallery_tile)
+
+    pool.run(work, _spans(block.start, block.stop, sizes.probe_tile, pool.workers))
+
+
+def _view_segments(views: list[int]) -> list[tuple[int, int, int]]:
+    """``(a, b, view)`` runs of equal view codes."""
+    segments, a = [], 0
+    while a < len(views):
+        b = a + 1
+        while b < len(views) and views[b] == views[a]:
+            b += 1
+        segments.append((a, b, views[a]))
+        a = b
     return segments
 
 
-def _superblocks(
-    segments: list[tuple[int, int, int]], size: int
-) -> list[list[tuple[int, int, int]]]:
-    """Consecutive segments grouped into blocks of at most ``size`` rows (at least one each)."""
-    groups: list[list[tuple[int, int, int]]] = [[]]
-    for segment in segments:
-        if groups[-1] and segment[1] - groups[-1][0][0] > size:
-            groups.append([])
-        groups[-1].append(segment)
-    return groups
+def _count_band(distances, counts, start, stop, band, segments, chunk) -> None:
+    """Add the counts of probes ``start:stop`` for a band ``[b, g]`` (own subject masked)."""
+    nonnegative = distances.nonnegative
+    if counts.view_relevant is not None:
+        nearest = counts.view_relevant[start:stop]
+        for a, b, view in segments:
+            found = count_below(band[:, a:b], nearest[:, view : view + 1], nonnegative)
+            counts.view_closer[start:stop, view] += found[:, 0]
+    if counts.relevant is not None:
+        used = int(torch.isfinite(counts.relevant[start:stop]).sum(1).max())
+        if used:  # columns past it are inf for every row
+            relevant = counts.relevant[start:stop, :used]
+            for j in range(0, band.shape[1], chunk):
+                counts.closer[start:stop, :used] += count_below(
+                    band[:, j : j + chunk], relevant, nonnegative
+                )
 
 
-def _count_closer(
-    distances, pool, counts, p_rows, p_labels, g_rows, g_labels, g_views, sizes
-) -> None:
-    """Pass 2: count the non-relevant gallery sequences closer than each threshold.
+def _gallery_tiles(views: list[int], start: int, stop: int, tile: int) -> list[tuple]:
+    """``(j, j_stop, pieces)`` tiles of a view-sorted gallery range; ``pieces`` lists the
+    ``(a, b, view)`` column ranges (relative to ``j``) of each view inside the tile."""
+    tiles = []
+    for j in range(start, stop, tile):
+        j_stop = min(j + tile, stop)
+        pieces, a = [], j
+        while a < j_stop:
+            b = a + 1
+            while b < j_stop and views[b] == views[a]:
+                b += 1
+            pieces.append((a - j, b - j, views[a]))
+            a = b
+        tiles.append((j, j_stop, pieces))
+    return tiles
 
-    The gallery is walked in view order, in tiles that stay within one view, so a tile's
-    per-view threshold is one column and its count one sum.
+
+def count_below(values: torch.Tensor, thresholds: torch.Tensor, nonnegative: bool) -> torch.Tensor:
+    """``[b, k]``: how many of each row's ``values`` ``[b, g]`` are strictly below each of its
+    ``thresholds`` ``[b, k]``.
+
+    With ``nonnegative`` (every value and threshold ``>= +0.0`` or ``+inf``, none NaN) the
+    floats are compared through their int32 bit patterns, which are ordered the same way.
     """
-    device = distances.device
-    num_probes = len(p_rows)
-    max_relevant = counts.relevant.shape[1] if counts.relevant is not None else 0
-    ones = torch.ones(sizes.probe_tile, sizes.gallery_tile, device=device)
-    by_view = torch.argsort(g_views, stable=True)
-    g_rows, g_labels, g_views = g_rows[by_view], g_labels[by_view], g_views[by_view]
-    segments = _view_segments(g_views, sizes.gallery_tile)
-    p_labels, g_labels = p_labels.to(device), g_labels.to(device)
-    for p_block in range(0, num_probes, sizes.superblock):
-        p_stop = min(p_block + sizes.superblock, num_probes)
-        probes = distances.prepare(p_rows[p_block:p_stop], pool)
-        for group in _superblocks(segments, sizes.superblock):
-            g_block = group[0][0]
-            gallery = distances.prepare(g_rows[g_block : group[-1][1]], pool)
+    rows, columns = values.shape
+    if not nonnegative:
+        out = torch.empty(rows, thresholds.shape[1], dtype=torch.long, device=values.device)
+        for k in range(thresholds.shape[1]):
+            torch.sum(values < thresholds[:, k : k + 1], 1, out=out[:, k])
+        return out
+    keys, limits = values.view(torch.int32), thresholds.contiguous().view(torch.int32)
+    difference = torch.empty(rows, columns, dtype=torch.int32, device=values.device)
+    out = torch.empty(thresholds.shape[1], rows, dtype=torch.int32, device=values.device)
+    for k in range(thresholds.shape[1]):
+        torch.sub(keys, limits[:, k : k + 1], out=difference)  # no overflow: both in [0, 2^31)
+        difference.bitwise_right_shift_(31)  # -1 where value < threshold, else 0
+        torch.sum(difference, 1, dtype=torch.int32, out=out[k])
+    return out.t().neg()
 
-            def work(i: int, p_block=p_block, p_stop=p_stop, group=group, g_block=g_block,
-                     probes=probes, gallery=gallery) -> None:  # fmt: skip
-                i_stop = min(i + sizes.probe_tile, p_stop)
-                probe_tile = probes.slice(i - p_block, i_stop - p_block)
-                labels = p_labels[i:i_stop, None]
-                for j, j_stop, view in group:
-                    dist = distances.tile(probe_tile, gallery.slice(j - g_block, j_stop - g_block))
-                    # the probe's own subject is never a "closer" sequence
-                    dist.masked_fill_(labels == g_labels[None, j:j_stop], INF)
-                    if counts.view_closer is not None:
-                        nearest = counts.view_relevant[i:i_stop, view : view + 1]
-                        counts.view_closer[i:i_stop, view] += (dist < nearest).sum(1)
-                    if counts.closer is not None:
-                        bins = torch.searchsorted(counts.relevant[i:i_stop], dist, right=True)
-                        counts.closer[i:i_stop].scatter_add_(
-                            1, bins, ones[: i_stop - i, : j_stop - j]
-                        )
 
-            pool.run(work, range(p_block, p_stop, sizes.probe_tile))
-    if counts.closer is not None:
-        # bin m holds sequences with exactly m thresholds <= d: closer than r_k = bins 0..k
-        counts.closer = counts.closer.cumsum(1)[:, :max_relevant].round().long()
+def _count_closer(distances, pool, counts, block, gallery, sizes) -> None:
+    """Pass 2 (gallery in blocks): count the non-relevant gallery sequences closer than each
+    threshold, gallery block by gallery block."""
+    nonnegative = distances.nonnegative
+    num_relevant = (
+        torch.isfinite(counts.relevant[block.start : block.stop]).sum(1).cpu()
+        if counts.relevant is not None
+        else None
+    )
+    views = gallery.by_view_views.tolist()
+    labels = gallery.by_view_labels
+    for g_block in range(0, len(views), sizes.gallery_block):
+        g_stop = min(g_block + sizes.gallery_block, len(views))
+        prepared = distances.prepare(gallery.by_view_rows[g_block:g_stop], pool, gallery=True)
+        tiles = _gallery_tiles(views, g_block, g_stop, sizes.gallery_tile)
+        # subject range of each tile: the own-subject mask is needed only where they overlap
+        ranges = [(int(labels[j:k].min()), int(labels[j:k].max())) for j, k, _ in tiles]
+
+        def work(span, prepared=prepared, tiles=tiles, ranges=ranges, g_block=g_block) -> None:
+            i, i_stop = span
+            local = slice(i - block.start, i_stop - block.start)
+            probe_tile = block.prepared.slice(local.start, local.stop)
+            low, high = int(block.labels[local.start]), int(block.labels[local.stop - 1])
+            relevant = None
+            if num_relevant is not None:
+                used = int(num_relevant[local].max())  # columns past it are inf for all rows
+                relevant = counts.relevant[i:i_stop, :used] if used else None
+            nearest = counts.view_relevant[i:i_stop] if counts.view_relevant is not None else None
+            for (j, j_stop, pieces), (g_low, g_high) in zip(tiles, ranges, strict=True):
+                dist = distances.tile(probe_tile, prepared.slice(j - g_block, j_stop - g_block))
+                if g_low <= high and low <= g_high:  # the probe's own subject is never closer
+                    same = block.labels_device[local, None] == (
+                        gallery.by_view_labels_device[None, j:j_stop]
+                    )
+                    dist.masked_fill_(same, INF)
+                if nearest is not None:
+                    for a, b, view in pieces:
+                        found = count_below(dist[:, a:b], nearest[:, view : view + 1], nonnegative)
+                        counts.view_closer[i:i_stop, view] += found[:, 0]
+                if relevant is not None:
+                    counts.closer[i:i_stop, : relevant.shape[1]] += count_below(
+                        dist, relevant, nonnegative
+                    )
+
+        pool.run(work, _spans(block.start, block.stop, sizes.probe_tile, pool.workers))
