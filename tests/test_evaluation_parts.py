@@ -12,7 +12,13 @@ from gaitgen.runtime.evaluation import PROTOCOLS, evaluate, evaluate_from_config
 from gaitgen.runtime.evaluation.distance import FeatureDistances
 from gaitgen.runtime.evaluation.heatmap import save_heatmap
 from gaitgen.runtime.evaluation.protocols import protocol_from_dict
-from gaitgen.runtime.evaluation.ranking import WorkerPool
+from gaitgen.runtime.evaluation.ranking import (
+    BlockSizes,
+    WorkerPool,
+    _spans,
+    count_below,
+    count_ranks,
+)
 from gaitgen.runtime.evaluation.rerank import k_reciprocal_rerank
 from PIL import Image
 
@@ -75,6 +81,85 @@ def test_parallel_prepare_in_chunks_equals_one_block():
     assert torch.all(probes.parts[:, :, 7] == 1)
     assert torch.all(gallery.parts[:, :, 6] == -0.5)
     assert torch.allclose(gallery.parts[:, :, 7], -0.5 * squared)
+
+
+def test_take_copies_the_chosen_rows():
+    feature = torch.randn(20, 6, 3)
+    distances = FeatureDistances(feature, "euc", torch.device("cpu"))
+    prepared = distances.prepare(torch.arange(20), gallery=True)
+    index = torch.tensor([7, 2, 2, 19])
+    taken = prepared.take(index)
+    assert torch.equal(taken.parts, prepared.parts[index])
+    taken.parts.zero_()  # a copy: the source is untouched
+    assert prepared.parts.abs().sum() > 0
+
+
+@pytest.mark.parametrize("nonnegative", [True, False])
+def test_count_below_is_a_strict_count(nonnegative):
+    """Zeros, ties with a threshold, inf values and inf thresholds; both comparison paths."""
+    generator = torch.Generator().manual_seed(0)
+    values = torch.rand(7, 50, generator=generator) * 4  # [b, g] >= 0
+    values[:, :5] = 0.0
+    values[:, 5:9] = float("inf")
+    values[:, 9:12] = values[:, 12:13]  # ties
+    thresholds = torch.rand(7, 4, generator=generator) * 4
+    thresholds[:, 0] = values[:, 12]  # equal to some values: they are not below it
+    thresholds[:, 1] = 0.0
+    thresholds[3, 2] = float("inf")
+    expected = (values[:, None, :] < thresholds[:, :, None]).sum(2)
+    found = count_below(values, thresholds, nonnegative)
+    assert torch.equal(found.long(), expected)
+    # a column slice of a wider band, as the band pass uses it
+    band = torch.cat([values, values], 1)
+    assert torch.equal(count_below(band[:, 50:], thresholds, nonnegative).long(), expected)
+
+
+def test_count_below_float_path_handles_negative_values():
+    values = torch.tensor([[-1.0, -0.5, 0.0, 0.5]])
+    thresholds = torch.tensor([[-0.75, 0.25]])
+    assert count_below(values, thresholds, nonnegative=False).tolist() == [[1, 3]]
+
+
+@pytest.mark.parametrize(
+    "rows, size, workers", [(100, 16, 2), (10, 16, 2), (1, 16, 4), (97, 10, 3)]
+)
+def test_spans_cover_the_range_evenly(rows, size, workers):
+    spans = _spans(5, 5 + rows, size, workers)
+    assert spans[0][0] == 5 and spans[-1][1] == 5 + rows
+    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+    lengths = [b - a for a, b in spans]
+    assert max(lengths) <= size and max(lengths) - min(lengths) <= 1
+    if rows >= workers:
+        assert len(spans) % workers == 0
+
+
+@pytest.mark.parametrize("exclude_same_view, full", [(False, False), (True, True)])
+def test_band_pass_equals_gallery_in_blocks(exclude_same_view, full):
+    """The one-pass band (gallery laid out whole) and the two-pass blocked gallery agree."""
+    generator = torch.Generator().manual_seed(3)
+    feature = torch.randn(120, 8, 4, generator=generator)
+    labels = torch.arange(120) // 10
+    views = torch.arange(120) % 5
+    probe_rows, gallery_rows = torch.arange(0, 120, 2), torch.arange(1, 120, 2)
+    distances = FeatureDistances(feature, "euc", torch.device("cpu"))
+    results = []
+    for gallery_block in (7, 1000):
+        sizes = BlockSizes(superblock=16, gallery_block=gallery_block, probe_tile=6,
+                           gallery_tile=5, threshold_tile=4, count_chunk=9)  # fmt: skip
+        results.append(
+            count_ranks(
+                distances, probe_rows, labels[probe_rows], views[probe_rows], gallery_rows,
+                labels[gallery_rows], views[gallery_rows], 5,
+                exclude_same_view=exclude_same_view, full=full, per_view=True, sizes=sizes,
+            )  # fmt: skip
+        )
+    blocked, band = results
+    for name in ("relevant", "closer", "excluded", "view_relevant", "view_closer"):
+        a, b = getattr(blocked, name), getattr(band, name)
+        assert (a is None) == (b is None), name
+        if a is not None:
+            assert torch.allclose(a, b), name
+    assert int(band.view_closer.sum()) > 0  # not a trivial case
 
 
 def test_worker_pool_restores_threads_and_raises_worker_errors():

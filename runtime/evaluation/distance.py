@@ -106,7 +106,7 @@ class FeatureDistances:
         self._parts_tensor = torch.tensor(self.scale, device=device)
 
     def prepare(
-        self, rows: torch.Tensor, pool=None, chunk: int = 1024, *, gallery: bool = False
+        self, rows: torch.Tensor, pool=None, chunk: int = 128, *, gallery: bool = False
     ) -> PreparedRows:
         """Gather ``rows`` (int64 indices into the features) and lay them out for tiles, as
         probes (the first argument of :meth:`tile`) or as ``gallery`` (the second).

@@ -41,16 +41,18 @@ INF = float("inf")
 class BlockSizes:
     """Block sizes: ``superblock`` rows are gathered at once, tiles are computed at once.
 
-    A gallery of at most ``gallery_block`` rows is gathered once for all probes (512 MB for
+    A gallery of at most ``gallery_block`` rows is gathered once for all probes (270 MB for
     ``[*, 256, 16]`` features); ``threshold_tile`` probes share one gallery slice in the
-    threshold pass.
+    threshold pass; a band of distances is compared with thresholds ``count_chunk`` columns
+    at a time.
     """
 
     superblock: int = 8192
-    gallery_block: int = 32768
-    probe_tile: int = 128
-    gallery_tile: int = 512
+    gallery_block: int = 16384
+    probe_tile: int = 256
+    gallery_tile: int = 256
     threshold_tile: int = 128
+    count_chunk: int = 256
 
     @classmethod
     def for_device(cls, device: torch.device) -> BlockSizes:
@@ -332,7 +334,7 @@ def _band_pass(distances, pool, counts, block, gallery, exclude_same_view, sizes
             own = band.index_select(1, columns)  # [b, m] the probes' subjects' columns
             same = _record_thresholds(counts, block, gallery, start, stop, g_start, g_stop, own, exclude_same_view)  # fmt: skip
             band.index_copy_(1, columns, own.masked_fill_(same, INF))
-        _count_band(distances, counts, start, stop, band, segments, sizes.gallery_tile)
+        _count_band(distances, counts, start, stop, band, segments, sizes.count_chunk)
 
     pool.run(work, _spans(block.start, block.stop, sizes.probe_tile, pool.workers))
 
@@ -452,3 +454,4 @@ def _count_closer(distances, pool, counts, block, gallery, sizes) -> None:
                     )
 
         pool.run(work, _spans(block.start, block.stop, sizes.probe_tile, pool.workers))
+        del work, prepared  # freed before the next block is gathered: one block at a time
