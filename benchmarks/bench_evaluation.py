@@ -4,6 +4,7 @@
     python benchmarks/bench_evaluation.py --sizes 250 1000     # chosen OU-MVLP sizes
     python benchmarks/bench_evaluation.py --full               # adds all 5,153 OU-MVLP subjects
     python benchmarks/bench_evaluation.py --modes single       # only the single-view gallery
+    python benchmarks/bench_evaluation.py --threads 1          # evaluation and floor on 1 thread
 
 For each set (random features ``[N, 256, 16]`` float32, metric euc) it prints the
 evaluation time, the *floor* -- the time of plain ``torch.matmul`` calls doing the same
@@ -11,7 +12,9 @@ number of multiply-adds (probes x gallery x c x p), measured in the same run -- 
 and the peak resident memory of the process that ran the case (features included). Each
 case runs in a fresh subprocess so one case's peak does not hide another's. When the floor
 would take longer than ``--floor-budget`` seconds, it is measured on part of the work and
-scaled (marked ``~``). Compare with ../shared/REFERENCE.md (OpenGait on 2 CPU cores).
+scaled (marked ``~``). ``--threads`` sets torch's thread count for both the evaluation and
+the floor (default: torch's default). Compare with ../shared/REFERENCE.md (OpenGait on 2 CPU
+cores).
 """
 
 from __future__ import annotations
@@ -110,12 +113,18 @@ def main() -> None:
     parser.add_argument("--no-casia-b", action="store_true", help="skip the CASIA-B-sized set")
     parser.add_argument("--modes", nargs="*", default=["single", "cross"], choices=["single", "cross"])  # fmt: skip
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads for evaluation and floor (default: torch's default)")  # fmt: skip
     parser.add_argument("--floor-budget", type=float, default=60.0,
                         help="seconds of floor matmul before scaling the rest")  # fmt: skip
     parser.add_argument("--case", nargs=3, metavar=("NAME", "IDS", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.case:  # child process: run one case, print its JSON
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
         name, ids, mode = args.case
         print(json.dumps(run_case(name, int(ids), mode == "cross", args.device, args.floor_budget)))
         return
@@ -125,7 +134,8 @@ def main() -> None:
     cases = [] if args.no_casia_b else [("CASIA-B", 50)]
     sizes = list(args.sizes) + ([5153] if args.full and 5153 not in args.sizes else [])
     cases += [("OU-MVLP", ids) for ids in sizes]
-    print(f"device {args.device}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
+    threads = args.threads or torch.get_num_threads()
+    print(f"device {args.device}, torch {torch.__version__}, {threads} threads; "
           f"features [N, {CHANNELS}, {PARTS}] float32, metric euc")  # fmt: skip
     header = (
         f"{'set':<22}{'gallery':<13}{'N':>8}{'eval s':>10}{'floor s':>10}{'ratio':>7}{'peak GB':>9}"
@@ -135,7 +145,8 @@ def main() -> None:
     for name, ids in cases:
         for mode in args.modes:
             command = [sys.executable, __file__, "--case", name, str(ids), mode,
-                       "--device", args.device, "--floor-budget", str(args.floor_budget)]  # fmt: skip
+                       "--device", args.device, "--floor-budget", str(args.floor_budget),
+                       "--threads", str(args.threads)]  # fmt: skip
             done = subprocess.run(command, capture_output=True, text=True)
             label = f"{name} {ids} ids"
             if done.returncode != 0:
