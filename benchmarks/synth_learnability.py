@@ -1,6 +1,6 @@
 """Is SynthGait learnable but not trivial? Train a small GaitBase on it and compare with GEI.
 
-    python benchmarks/synth_learnability.py                      # default dataset, 1200 iterations
+    python benchmarks/synth_learnability.py                      # default dataset, 500 iterations
     python benchmarks/synth_learnability.py --iters 400 --workdir /tmp/learn
     python benchmarks/synth_learnability.py --gei-only           # the GEI baseline alone
 
@@ -150,7 +150,7 @@ def main() -> None:
     from gaitgen.runtime.synth import DEFAULT_FRAMES, DEFAULT_SUBJECTS, generate_dataset
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iters", type=int, default=1200, help="training iterations")
+    parser.add_argument("--iters", type=int, default=500, help="training iterations")
     parser.add_argument("--subjects", type=int, default=DEFAULT_SUBJECTS)
     parser.add_argument("--frames", type=int, default=DEFAULT_FRAMES)
     parser.add_argument("--workers", type=int, default=2, help="generator processes")
