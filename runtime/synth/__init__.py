@@ -15,8 +15,9 @@ reads :func:`train_subject_count` and the defaults without paying for it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ..lazy import lazy_exports
 from .partition import train_subject_count
 from .spec import CONDITIONS, DEFAULT_FRAMES, DEFAULT_SUBJECTS, DEFAULT_VIEWS, parse_views
 
@@ -42,15 +43,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'gaitgen.runtime.synth' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module_name, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
