@@ -83,17 +83,6 @@ def test_parallel_prepare_in_chunks_equals_one_block():
     assert torch.allclose(gallery.parts[:, :, 7], -0.5 * squared)
 
 
-def test_take_copies_the_chosen_rows():
-    feature = torch.randn(20, 6, 3)
-    distances = FeatureDistances(feature, "euc", torch.device("cpu"))
-    prepared = distances.prepare(torch.arange(20), gallery=True)
-    index = torch.tensor([7, 2, 2, 19])
-    taken = prepared.take(index)
-    assert torch.equal(taken.parts, prepared.parts[index])
-    taken.parts.zero_()  # a copy: the source is untouched
-    assert prepared.parts.abs().sum() > 0
-
-
 @pytest.mark.parametrize("nonnegative", [True, False])
 def test_count_below_is_a_strict_count(nonnegative):
     """Zeros, ties with a threshold, inf values and inf thresholds; both comparison paths."""

@@ -66,14 +66,6 @@ class PreparedRows:
             positions=None if self.positions is None else self.positions[start:stop],
         )
 
-    def take(self, index: torch.Tensor) -> PreparedRows:
-        """Rows ``index`` (int64, on the rows' device), copied."""
-        return PreparedRows(
-            parts=None if self.parts is None else self.parts.index_select(0, index),
-            flat=None if self.flat is None else self.flat.index_select(0, index),
-            positions=None if self.positions is None else self.positions.index_select(0, index),
-        )
-
 
 def _check_finite(norms: torch.Tensor) -> None:
     """NaN or inf in a feature makes its norm non-finite: one cheap check per block."""

@@ -61,9 +61,10 @@ class BlockSizes:
             return cls(
                 superblock=16384,
                 gallery_block=65536,
-                probe_tile=2048,
+                probe_tile=1024,
                 gallery_tile=4096,
                 threshold_tile=1024,
+                count_chunk=8192,
             )
         return cls()
 
