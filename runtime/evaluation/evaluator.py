@@ -309,8 +309,10 @@ def _describe(types: Sequence[str]) -> str:
 def _evaluate_views(context: _Context, cross_view: bool, remove: bool) -> EvaluationResult:
     protocol = context.protocol
     view_list = sorted(set(context.views.tolist()) - set(protocol.ignored_views))
-    code_of = {v: i for i, v in enumerate(view_list)}
-    view_codes = np.array([code_of.get(v, -1) for v in context.views], dtype=np.int64)
+    known = np.asarray(view_list, dtype=context.views.dtype)
+    position = np.minimum(np.searchsorted(known, context.views), max(len(known) - 1, 0))
+    found = known[position] == context.views if len(known) else np.zeros(len(context.views), bool)
+    view_codes = np.where(found, position, -1).astype(np.int64)
     in_views = view_codes >= 0
     conditions = protocol.probe_conditions(cross_view)
     gallery_types = protocol.gallery(cross_view)
@@ -395,22 +397,20 @@ def _pair_matrix(
     remove: bool,
 ) -> np.ndarray:
     """Rank-k (%) of each probe view against each gallery view, NaN where undefined."""
-    matrix = np.full((num_views, num_views), np.nan)
-    has_match = np.isfinite(view_relevant)
-    hits = has_match & (view_closer < rank)  # [P, V]
-    for v1 in range(num_views):
-        selected = in_condition & (probe_view == v1)
-        if not selected.any():
-            continue
-        for v2 in range(num_views):
-            if remove:
-                keep = selected & has_match[:, v2]
-                matrix[v1, v2] = _percent(
-                    hits[keep, v2], int(keep.sum()), protocol.round_to_hundredths
-                )
-            else:
-                total = int(selected.sum())
-                matrix[v1, v2] = _percent(hits[selected, v2], total, protocol.round_to_hundredths)
+    has_match = np.isfinite(view_relevant[in_condition])  # [n, V]
+    hits = has_match & (view_closer[in_condition] < rank)
+    one_hot = probe_view[in_condition][:, None] == np.arange(num_views)[None, :]  # [n, V]
+    one_hot = one_hot.astype(np.float64)
+    hit_counts = one_hot.T @ hits  # [probe view, gallery view]
+    if remove:  # only probes with a match in that gallery view count
+        totals = one_hot.T @ has_match
+    else:
+        totals = np.repeat(one_hot.sum(0)[:, None], num_views, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        matrix = hit_counts * 100.0 / totals
+    if protocol.round_to_hundredths:
+        matrix = np.round(matrix, 2)
+    matrix[totals == 0] = np.nan
     return matrix
 
 
