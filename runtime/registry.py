@@ -39,18 +39,17 @@ def add_project_to_path(project: Project | None) -> None:
         sys.path.insert(0, str(project.root))
 
 
-def _import_dotted(path: str, kind: str) -> type:
+def import_dotted(path: str, where: str) -> Any:
+    """The object a dotted path ``package.module.Name`` names; errors start with ``where``."""
     module_name, _, attribute = path.rpartition(".")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise RegistryError(
-            f"{kind} {path!r}: cannot import module {module_name!r}: {exc}"
-        ) from None
+        raise RegistryError(f"{where}: cannot import module {module_name!r}: {exc}") from None
     if not hasattr(module, attribute):
         candidates = [n for n in dir(module) if not n.startswith("_")]
         raise RegistryError(
-            f"{kind} {path!r}: module {module_name!r} has no {attribute!r}"
+            f"{where}: module {module_name!r} has no {attribute!r}"
             f"{did_you_mean(attribute, candidates)}"
         )
     return getattr(module, attribute)
@@ -75,7 +74,7 @@ def resolve(kind: str, name: str, project: Project | None) -> type:
     add_project_to_path(project)
     base = _base_class(kind)
     if "." in name:
-        cls = _import_dotted(name, kind)
+        cls = import_dotted(name, f"{kind} {name!r}")
     else:
         sources = builtin_components(kind)
         if project is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -21,16 +20,11 @@ def resolve_class(name: Any, builtins: Mapping[str, type], kind: str, key: str) 
     if name in builtins:
         return builtins[name]
     if "." in name:
-        module_name, _, class_name = name.rpartition(".")
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise RegistryError(
-                f"{key}: cannot import {module_name} for {kind} {name!r} ({exc})"
-            ) from None
-        found = getattr(module, class_name, None)
+        from ..registry import import_dotted
+
+        found = import_dotted(name, f"{key}: {kind} {name!r}")
         if not isinstance(found, type):
-            raise RegistryError(f"{key}: {module_name} has no {kind} class {class_name!r}")
+            raise RegistryError(f"{key}: {name!r} is not a {kind} class")
         return found
     raise RegistryError(
         f"{key}: unknown {kind} {name!r}{did_you_mean(name, builtins)}; built-in {kind}s: "
