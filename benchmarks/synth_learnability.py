@@ -42,11 +42,11 @@ CONDITIONS = ("NM", "BG", "CL")
 # The small GaitBase recipe for SynthGait on a CPU (also the project template's starter config,
 # templates/project/template/configs/baseline.yaml.jinja): measured by this script.
 RECIPE = {
-    "channels": [8, 16, 32, 64],  # GaitBase: [64, 128, 256, 512]
+    "channels": [16, 32, 64, 128],  # GaitBase: [64, 128, 256, 512]
     "frames": 16,  # frames per training sequence (testing uses all of them)
     "batch_size": [8, 4],  # P identities x K sequences
     "lr": 2.0e-3,  # Adam
-    "iters": 720,
+    "iters": 360,
     "lr_drop": 0.75,  # x0.1 at this fraction of the iterations
 }
 
