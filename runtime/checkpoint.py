@@ -9,6 +9,7 @@ so a crash leaves either the old set of checkpoints or the new one. Loading uses
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import re
@@ -20,6 +21,8 @@ import numpy as np
 import torch
 
 from .errors import CheckpointError
+
+log = logging.getLogger("gaitgen")
 
 _NAME = re.compile(r"^(?P<save_name>.+)-(?P<iteration>\d+)\.pt$")
 
@@ -112,6 +115,29 @@ def load_checkpoint(path: Path, map_location: Any = "cpu") -> dict[str, Any]:
     if not isinstance(state, dict) or "model" not in state:
         raise CheckpointError(f"{path}: not a checkpoint (no 'model' entry)")
     return state
+
+
+def load_model_weights(
+    model: torch.nn.Module, state: dict[str, Any], path: Path, strict: bool
+) -> None:
+    """Load a checkpoint's model weights (``restore_ckpt_strict`` = ``strict``).
+
+    Raises:
+        CheckpointError: the weights do not fit the model (names the file and the fix).
+    """
+    try:
+        result = model.load_state_dict(state["model"], strict=strict)
+    except RuntimeError as exc:
+        raise CheckpointError(
+            f"{path}: does not match model {type(model).__name__}: {str(exc).splitlines()[0]} "
+            "(set restore_ckpt_strict: false to load the matching parameters only)"
+        ) from None
+    if not strict:
+        log.info(
+            "restored with restore_ckpt_strict=false; missing: %s, unexpected: %s",
+            result.missing_keys,
+            result.unexpected_keys,
+        )
 
 
 def resolve_restore_hint(

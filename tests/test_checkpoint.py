@@ -83,3 +83,18 @@ def test_rng_state_round_trips_through_a_safe_checkpoint(tmp_path: Path) -> None
     assert torch.equal(torch.rand(3), expected[0])
     assert np.array_equal(np.random.rand(3), expected[1])
     assert random.random() == expected[2]
+
+
+def test_weights_that_do_not_fit_the_model_are_a_clear_error(tmp_path: Path) -> None:
+    from gaitgen.runtime.checkpoint import load_model_weights
+
+    state = {"model": torch.nn.Linear(3, 2).state_dict()}
+    with pytest.raises(
+        CheckpointError, match=r"does not match model Linear.*restore_ckpt_strict: false"
+    ):
+        load_model_weights(torch.nn.Linear(4, 2), state, tmp_path / "x.pt", strict=True)
+    partial = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1))
+    load_model_weights(
+        partial, {"model": {"0.weight": state["model"]["weight"]}}, tmp_path / "x.pt", strict=False
+    )
+    assert torch.equal(partial[0].weight, state["model"]["weight"])

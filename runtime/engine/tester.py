@@ -13,7 +13,13 @@ from typing import Any
 
 import torch
 
-from ..checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint, resolve_restore_hint
+from ..checkpoint import (
+    latest_checkpoint,
+    list_checkpoints,
+    load_checkpoint,
+    load_model_weights,
+    resolve_restore_hint,
+)
 from ..distributed import DistContext, all_gather_with_grad
 from ..errors import CheckpointError, TrainingError
 from ..model import BaseModel
@@ -43,14 +49,7 @@ def restore_for_test(run: Run, model: BaseModel, iteration: int | None) -> int:
             "to a checkpoint file"
         )
     state = load_checkpoint(path)
-    strict = bool(engine_cfg["restore_ckpt_strict"])
-    try:
-        model.load_state_dict(state["model"], strict=strict)
-    except RuntimeError as exc:
-        raise CheckpointError(
-            f"{path}: does not match model {run.cfgs['model_cfg']['model']}: "
-            f"{str(exc).splitlines()[0]}"
-        ) from None
+    load_model_weights(model, state, path, bool(engine_cfg["restore_ckpt_strict"]))
     found = {p: i for i, p in list_checkpoints(folder, save_name).items()}
     return int(state.get("iteration", found.get(path, 0)))
 

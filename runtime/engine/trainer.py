@@ -26,6 +26,7 @@ from ..checkpoint import (
     checkpoint_path,
     latest_checkpoint,
     load_checkpoint,
+    load_model_weights,
     resolve_restore_hint,
     rng_state,
     save_checkpoint,
@@ -33,7 +34,7 @@ from ..checkpoint import (
 )
 from ..config import save_config
 from ..distributed import DistContext
-from ..errors import CheckpointError, TrainingError
+from ..errors import TrainingError
 from ..model import check_model_output
 from ..registry import build_optimizer, build_scheduler
 from .build import build_losses, build_model, move_inputs, set_batchnorm_eval
@@ -95,21 +96,7 @@ class Trainer:
         if path is None:
             return
         state = load_checkpoint(path, map_location=self.ctx.device)
-        strict = bool(self.engine_cfg["restore_ckpt_strict"])
-        try:
-            result = self.model.load_state_dict(state["model"], strict=strict)
-        except RuntimeError as exc:
-            raise CheckpointError(
-                f"{path}: does not match model {self.cfgs['model_cfg']['model']}: "
-                f"{str(exc).splitlines()[0]} (set restore_ckpt_strict: false to "
-                "load the matching parameters only)"
-            ) from None
-        if not strict:
-            log.info(
-                "restored with restore_ckpt_strict=false; missing: %s, unexpected: %s",
-                result.missing_keys,
-                result.unexpected_keys,
-            )
+        load_model_weights(self.model, state, path, bool(self.engine_cfg["restore_ckpt_strict"]))
         if not self.engine_cfg["optimizer_reset"] and "optimizer" in state:
             self.optimizer.load_state_dict(state["optimizer"])
         if not self.engine_cfg["scheduler_reset"] and "scheduler" in state:
