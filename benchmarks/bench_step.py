@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import resource
 import statistics
@@ -250,36 +251,41 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     batches = [tuple(b) for b in args.batch] if args.batch else [(8, 16), (4, 4)]
     amp = args.device == "cuda" if args.amp is None else args.amp
-    device = torch.device("cuda", torch.cuda.current_device()) if args.device == "cuda" else None
-    device = device or torch.device("cpu")
+    if args.device == "cuda":
+        device = torch.device("cuda", torch.cuda.current_device())
+    else:
+        device = torch.device("cpu")
     torch.backends.cudnn.benchmark = args.cudnn_benchmark
     overrides = model_overrides(args.channels, amp)
-    with tempfile.TemporaryDirectory() as folder:  # the run folder: nothing is written there
-        trainer = build_trainer(args.config, overrides, device, Path(folder))
-    if args.channels_last:
-        trainer.model.to(memory_format=torch.channels_last)
-    channels = trainer.cfgs["model_cfg"]["backbone_cfg"]["channels"]
-    parameters = sum(p.numel() for p in trainer.model.parameters())
-    print(
-        f"device: {describe_device(device)}; torch {torch.__version__}; python {sys.version.split()[0]}"
-    )
-    print(
-        f"model: {trainer.cfgs['model_cfg']['model']} channels {channels}, "
-        f"{parameters / 1e6:.2f} M parameters, from {args.config.name}; "
-        f"amp {'on' if trainer.use_amp else 'off'}, cudnn.benchmark {args.cudnn_benchmark}, "
-        f"channels_last {args.channels_last}; median of {args.steps} steps after {args.warmup}"
-    )
-    full_size = list(channels) == [64, 128, 256, 512]
+    python = sys.version.split()[0]
+    print(f"device: {describe_device(device)}; torch {torch.__version__}; python {python}")
     results = []
-    for batch_size in batches:
-        result = measure(trainer, batch_size, args.frames, args.steps, args.warmup)
-        results.append(result)
-        print(report_line(result, full_size), flush=True)
+    with tempfile.TemporaryDirectory() as folder:  # the run folder: nothing is written there
+        for batch_size in batches:
+            # a fresh trainer per batch size: every measurement starts from the same weights
+            trainer = build_trainer(args.config, overrides, device, Path(folder))
+            if args.channels_last:
+                trainer.model.to(memory_format=torch.channels_last)
+            if not results:
+                channels = list(trainer.cfgs["model_cfg"]["backbone_cfg"]["channels"])
+                parameters = sum(p.numel() for p in trainer.model.parameters())
+                print(
+                    f"model: {trainer.cfgs['model_cfg']['model']} channels {channels}, "
+                    f"{parameters / 1e6:.2f} M parameters, from {args.config.name}; "
+                    f"amp {'on' if trainer.use_amp else 'off'}, cudnn.benchmark "
+                    f"{args.cudnn_benchmark}, channels_last {args.channels_last}; "
+                    f"median of {args.steps} steps after {args.warmup}"
+                )
+            result = measure(trainer, batch_size, args.frames, args.steps, args.warmup)
+            results.append(result)
+            print(report_line(result, channels == [64, 128, 256, 512]), flush=True)
+            del trainer
+            gc.collect()  # free its weights before the next trainer's peak is measured
     figures = {
         "device": describe_device(device),
         "torch": torch.__version__,
-        "amp": trainer.use_amp,
-        "channels": list(channels),
+        "amp": amp and device.type == "cuda",
+        "channels": channels,
         "parameters": parameters,
         "cudnn_benchmark": args.cudnn_benchmark,
         "channels_last": args.channels_last,
