@@ -12,7 +12,8 @@ OpenGait's figures in REFERENCE.md (719/686 and 884/880 sequences/s on 2 cores).
 Run::
 
     python benchmarks/bench_loader.py            # full size (~600 MB of pickles in /tmp)
-    python benchmarks/bench_loader.py --batches 10 --ids 4   # quick check
+    python benchmarks/bench_loader.py --batches 10 --ids 8   # quick check
+    python benchmarks/bench_loader.py --device cuda --workers 1 2 4   # finished on a GPU
 """
 
 from __future__ import annotations
@@ -74,62 +75,100 @@ def config(root: Path, partition: Path, workers: int, transform: list) -> dict:
     }
 
 
-def make_loader(cfgs: dict, fast: bool, warm: bool) -> Any:
+def make_loader(cfgs: dict, fast: bool, warm: bool, device: str) -> Any:
     """The training loader; ``warm``: every sequence loaded once first (a run after 1 epoch).
 
     A pickle is unpickled in full the first time a process loads it; afterwards only its
     sampled frames are read (the layouts found are shared with the workers).
     """
-    loader = build_loader(cfgs, training=True, seed=0, float_inputs=not fast)
+    loader = build_loader(
+        cfgs, training=True, seed=0, float_inputs=not fast, device_type=torch.device(device).type
+    )
     if warm:
         for index in range(len(loader.dataset)):
             loader.dataset[index]
     return loader
 
 
-def measure(loader: Any, batches: int, warmup: int, fast: bool) -> tuple[float, float]:
-    """Sequences per second (wall clock) and per CPU second (all processes) after warm-up.
+def _children() -> list[int]:
+    """The live child processes of this process (the loader's workers), from /proc."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as file:
+                fields = file.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid():  # ppid
+            pids.append(int(entry))
+    return pids
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a live process (0 once it has exited)."""
+    try:
+        with open(f"/proc/{pid}/stat") as file:
+            fields = file.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def measure(
+    loader: Any, batches: int, warmup: int, repeats: int, fast: bool, device: torch.device
+) -> list[tuple[float, float]]:
+    """Sequences per second (wall clock) and per CPU second, for ``repeats`` windows of
+    ``batches`` batches of one iterator, after ``warmup`` batches.
 
     ``fast``: the loader delivers uint8 batches and each is finished here with
-    ``loader.to_device(batch, "cpu")`` (float32 / 255, what the engine's ``move_inputs``
-    does), timed: a sequence counts once it is a float32 batch in this process, as OpenGait's
-    figure counts it after ``inputs_pretreament``. Else the loader's workers deliver float32.
+    ``loader.to_device(batch, device)`` (float32 / 255, what the engine's ``move_inputs``
+    does), timed: a sequence counts once it is a float32 batch on the device, as OpenGait's
+    figure counts it after ``inputs_pretreament``. Else the workers deliver float32 (moved to
+    the device, timed).
 
-    The CPU rate divides every sequence the workers made (timed, warm-up and prefetched
-    batches) by the CPU time of this process and its workers from the iterator's creation to
-    its shutdown: what one core delivers, whatever else the machine is doing.
+    The CPU rate divides the sequences of a window by the CPU time that this process and its
+    workers spent in it: what one core delivers, whatever else the machine is doing.
     """
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start_cpu = time.process_time()
-    device = torch.device("cpu")
     iterator = iter(loader)
     for _ in range(warmup):
-        batch = next(iterator)
-        if fast:
-            loader.to_device(batch, device)
-    sequences = 0
-    start = time.perf_counter()
-    for _ in range(batches):
-        batch = next(iterator)
-        ipts, labs, *_ = loader.to_device(batch, device) if fast else batch
-        assert ipts[0].shape == (128, 30, 64, 44) and ipts[0].dtype == torch.float32
-        sequences += len(labs)
-    elapsed = time.perf_counter() - start
-    workers = loader.num_workers
-    del iterator, batch, ipts  # joins the workers, so their CPU time is counted below
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    worker_cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
-    cpu = time.process_time() - start_cpu + worker_cpu
-    made = (warmup + batches + 2 * workers) * 128  # prefetch_factor 2 per worker
-    return sequences / elapsed, made / cpu
+        loader.to_device(next(iterator), device) if fast else next(iterator)
+    results = []
+    width = loader.collate_fn.frames.frames_num_fixed
+    for _ in range(repeats):
+        sequences = 0
+        start, start_cpu = time.perf_counter(), time.process_time()
+        workers_before = {pid: _cpu_seconds(pid) for pid in _children()}  # none before a start
+        for _ in range(batches):
+            batch = next(iterator)
+            ipts, labs, *_ = loader.to_device(batch, device) if fast else batch
+            if not fast:
+                ipts = [t.to(device, non_blocking=True) for t in ipts]
+            assert ipts[0].shape[:2] == (128, width) and ipts[0].dtype == torch.float32
+            sequences += len(labs)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        elapsed = time.perf_counter() - start
+        cpu = time.process_time() - start_cpu
+        cpu += sum(_cpu_seconds(pid) - workers_before.get(pid, 0.0) for pid in _children())
+        results.append((sequences / elapsed, sequences / cpu))
+    del iterator
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ids", type=int, default=16, help="training ids (x 110 sequences)")
-    parser.add_argument("--batches", type=int, default=40, help="timed batches per run")
-    parser.add_argument("--warmup", type=int, default=4, help="untimed batches per run")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per setting (median)")
+    parser.add_argument("--batches", type=int, default=30, help="timed batches per window")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=None,
+        help="untimed batches first (default: 20 per worker, 0 with --cold)",
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="timed windows (median)")
+    parser.add_argument("--device", default="cpu", help="where batches are finished: cpu, cuda")
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument(
         "--cold",
@@ -154,23 +193,25 @@ def main() -> None:
             f"(written in {time.perf_counter() - start:.1f} s)"
         )
         print(
-            "batches: P x K = 8 x 16, fixed_unordered 30 frames -> [128, 30, 64, 44] float32 in "
-            f"the training process; median of {args.repeats} runs of {args.batches} batches"
+            "batches: P x K = 8 x 16, fixed_unordered 30 frames -> [128, 30, 64, 44] float32 on "
+            f"{args.device}; median of {args.repeats} windows of {args.batches} batches of one "
+            "iterator"
         )
         print(
-            "path uint8 = the loader delivers uint8, finished by loader.to_device(batch, 'cpu') "
-            "in the training process (timed); float32 = workers deliver float32"
+            f"path uint8 = the loader delivers uint8, finished by loader.to_device(batch, "
+            f"'{args.device}') in the training process (timed); float32 = workers deliver float32"
         )
         print(
             "workers 0 = all in the training process; seq/CPU-s = sequences per CPU second of "
             "all processes; ratio = seq/s / OpenGait's seq/s"
         )
         state = (
-            "cold: no sequence loaded before"
+            "cold: no sequence loaded before, no warm-up batch (a run's first batches)"
             if args.cold
             else (
-                "warm: every sequence loaded once before (as after a run's first epoch: later "
-                "loads of a pickle read only its sampled frames); --cold for the first epoch"
+                "steady state: every sequence loaded once before and 20 warm-up batches per "
+                "worker (as after a run's first epoch: later loads of a pickle copy only its "
+                "sampled frames, from files the worker has mapped); --cold for the first batches"
             )
         )
         print(state)
@@ -183,11 +224,18 @@ def main() -> None:
             for path in args.paths:
                 for workers in args.workers:
                     cfgs = config(root, partition, workers, transform)
-                    loader = make_loader(cfgs, path == "uint8", warm=not args.cold)
-                    runs = [
-                        measure(loader, args.batches, args.warmup, path == "uint8")
-                        for _ in range(args.repeats)
-                    ]
+                    loader = make_loader(cfgs, path == "uint8", not args.cold, args.device)
+                    warmup = args.warmup
+                    if warmup is None:
+                        warmup = 0 if args.cold else 20 * max(workers, 1)
+                    runs = measure(
+                        loader,
+                        args.batches,
+                        warmup,
+                        args.repeats,
+                        path == "uint8",
+                        torch.device(args.device),
+                    )
                     rate = statistics.median(r[0] for r in runs)
                     cpu_rate = statistics.median(r[1] for r in runs)
                     reference = REFERENCE[name][workers - 1] if workers in (1, 2) else None

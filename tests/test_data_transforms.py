@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from gaitgen.runtime.data.pipeline import SequencePipeline
+from gaitgen.runtime.data.pipeline import BatchPipeline
 from gaitgen.runtime.data.transforms import (
     BaseRgbTransform,
     BaseSilCuttingTransform,
@@ -151,8 +151,10 @@ def test_pipeline_keeps_uint8_and_defers_scaling():
             ],
         }
     )
-    out, maps = SequencePipeline(transform).run(seq, torch.Generator().manual_seed(0))
-    assert out.dtype == torch.uint8 and out.shape == (6, 64, 44)
+    out, lengths, maps = BatchPipeline(transform).run(
+        seq.clone(), [len(seq)], torch.Generator().manual_seed(0)
+    )
+    assert out.dtype == torch.uint8 and out.shape == (6, 64, 44) and lengths == [6]
     batch = maps[0].apply_(out.float())
     eager = transform(seq, torch.Generator().manual_seed(0))  # OpenGait order: scale first
     assert torch.allclose(batch, eager)
@@ -165,7 +167,7 @@ def test_pipeline_applies_offset_normaliser_before_zero_fill():
         BaseRgbTransform(mean=[100, 100, 100], std=[1, 1, 1]),
         RandomRotate(1.0, 45),
     ]
-    out, maps = SequencePipeline(transform).run(rgb, torch.Generator().manual_seed(0))
+    out, _, maps = BatchPipeline(transform).run(rgb, [2], torch.Generator().manual_seed(0))
     assert maps == () and out.dtype == torch.float32
     assert torch.allclose(out, torch.zeros_like(out))  # (100 - 100) then zeros at the borders
 

@@ -30,23 +30,27 @@ class PendingInputs(list):
     Args:
         tensors: one tensor per modality (uint8 where maps are pending).
         value_maps: per modality, the maps to apply in order (empty: already finished).
+        slots: per modality, the tag of the worker's reusable shared block holding the tensor
+            (:mod:`.shared_batches`), or None.
     """
 
     def __init__(
         self,
         tensors: Sequence[torch.Tensor] = (),
         value_maps: Sequence[tuple[ValueMap, ...]] = (),
+        slots: Sequence[tuple | None] | None = None,
     ) -> None:
         super().__init__(tensors)
         self.value_maps = [tuple(maps) for maps in value_maps]
+        self.slots = list(slots) if slots is not None else [None] * len(self)
 
     def __reduce__(self) -> tuple:
         # pickled between DataLoader workers and the training process
-        return (PendingInputs, (list(self), self.value_maps))
+        return (PendingInputs, (list(self), self.value_maps, self.slots))
 
     def __copy__(self) -> PendingInputs:
         # torch's pin_memory copies the list and then replaces its items
-        return PendingInputs(list(self), self.value_maps)
+        return PendingInputs(list(self), self.value_maps, self.slots)
 
 
 class _BufferPool:

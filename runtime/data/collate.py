@@ -1,9 +1,15 @@
 """Turn the sequences of a batch into OpenGait's model input, inside a DataLoader worker.
 
-The collate function samples frames (:mod:`.frames`), runs each modality's transforms on each
-sequence (:mod:`.pipeline`, uint8 kept) and writes the frames straight into one batch tensor
-per modality (in shared memory when running in a worker, so handing the batch to the
-training process copies nothing).
+The collate function works on the whole batch at each stage:
+
+1. it samples each sequence's frames (:mod:`.frames`) and reads them straight into one
+   reused buffer per modality, ``[F, ...]`` (a pickle already seen is read frame by frame
+   with :class:`.frame_file.FrameFile`, a cached or memory-mapped one is gathered);
+2. it runs the modality's transforms on that buffer (:mod:`.pipeline`): every random
+   transform draws its parameters for all sequences at once and changes the chosen ones
+   together, uint8 kept;
+3. it copies the result into the batch tensor, in shared memory when running in a worker
+   (so handing the batch to the training process copies nothing).
 
 By default a modality whose frames are still uint8 stays uint8: ``ipts`` is then a
 :class:`.batch.PendingInputs` holding the normalisers' value maps, which
@@ -18,6 +24,7 @@ Output: ``[ipts, labs, typs, viws, seqL]`` with ``ipts`` one tensor per modality
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,8 +34,10 @@ from torch.utils.data import get_worker_info
 
 from ..errors import ConfigError, DataError
 from .batch import PendingInputs
+from .frame_file import FrameFile
 from .frames import FrameSampling
-from .pipeline import SequencePipeline
+from .pipeline import BatchPipeline
+from .shared_batches import SharedBatchPool
 from .transform_base import ValueMap
 
 
@@ -76,63 +85,105 @@ class GaitCollate:
                 "give one transform per modality (data_cfg.data_in_use selects the modalities) "
                 "or a single transform for all"
             )
-        self.pipelines = [SequencePipeline(t) for t in transforms]
+        self.pipelines = [BatchPipeline(t) for t in transforms]
+        self.transform_key = transform_key
+        self._buffers: dict[int, np.ndarray] = {}  # per modality, reused between batches
+        self.pool: SharedBatchPool | None = None  # set by build_loader for worker processes
         self.generator: torch.Generator | None = None  # None: the worker's global torch RNG
 
-    def _modality(
-        self, frames: list[np.ndarray], pipeline: SequencePipeline, infos: list[list]
-    ) -> tuple[torch.Tensor, tuple[ValueMap, ...]]:
-        """Transform the sampled frames of one modality and stack them into one batch tensor.
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_buffers"] = {}  # each process grows its own
+        return state
+
+    def _scratch(self, modality: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """A reused, uninitialised array of ``shape`` (one buffer per modality, grown as needed)."""
+        nbytes = math.prod(shape) * dtype.itemsize
+        buffer = self._buffers.get(modality)
+        if buffer is None or buffer.nbytes < nbytes:
+            buffer = self._buffers[modality] = np.empty(nbytes, dtype=np.uint8)
+        return buffer[:nbytes].view(dtype).reshape(shape)
+
+    def _gather(
+        self,
+        modality: int,
+        sources: list[Any],
+        indices: list[np.ndarray],
+        infos: list[list],
+    ) -> torch.Tensor:
+        """The sampled frames of every sequence of one modality, one after another ``[F, ...]``."""
+        frame_shape = tuple(sources[0].shape[1:])
+        dtype = np.dtype(sources[0].dtype)
+        frames = self._scratch(modality, (sum(len(i) for i in indices), *frame_shape), dtype)
+        position = 0
+        for source, index, info in zip(sources, indices, infos):
+            if tuple(source.shape[1:]) != frame_shape:
+                raise DataError(
+                    f"{info[3][modality]}: frames of shape {tuple(source.shape[1:])} in a batch "
+                    f"of {frame_shape} frames; every sequence needs the same frame size "
+                    "('gaitgen check-data' lists the odd ones)"
+                )
+            part = frames[position : position + len(index)]
+            if isinstance(source, FrameFile):
+                source.read_into(index, part)
+            elif source.dtype == dtype:
+                np.take(source, index, axis=0, out=part, mode="clip")  # unbuffered
+            else:
+                part[...] = source[index]
+            position += len(index)
+        return torch.from_numpy(frames)
+
+    def _batch_tensor(
+        self, frames: torch.Tensor, lengths: list[int], maps: tuple[ValueMap, ...], where: str
+    ) -> tuple[torch.Tensor, tuple[ValueMap, ...], tuple | None]:
+        """Copy transformed frames into the batch tensor; apply the maps unless kept pending.
 
         Returns:
-            The batch and the value maps still to apply to it (none when finished here).
+            The batch tensor, the maps still pending and its shared block's tag (or None).
         """
-        seqs = []
-        maps: tuple[ValueMap, ...] = ()
-        for i, sampled in enumerate(frames):
-            seq, maps = pipeline.run(torch.from_numpy(sampled), self.generator)
-            if seqs and seq.shape[1:] != seqs[0].shape[1:]:
-                raise DataError(
-                    f"{infos[i][3][0]}: frames of shape {tuple(seq.shape[1:])} in a batch of "
-                    f"{tuple(seqs[0].shape[1:])} frames; every sequence needs the same frame "
-                    "size ('gaitgen check-data' lists the odd ones)"
-                )
-            seqs.append(seq)
-        keep_uint8 = not self.float_inputs and all(s.dtype == torch.uint8 for s in seqs)
+        keep_uint8 = not self.float_inputs and frames.dtype == torch.uint8
         dtype = torch.uint8 if keep_uint8 else torch.float32
         if self.frames.fixed_length:
-            out = _empty_batch((len(seqs), *seqs[0].shape), dtype)  # [n, s, ...]
-            for i, seq in enumerate(seqs):
-                out[i].copy_(seq)
+            if len(set(lengths)) > 1:
+                raise DataError(
+                    f"{where}: a transform changed the number of frames of some sequences "
+                    f"({sorted(set(lengths))}) under sample_type fixed_*"
+                )
+            shape = (len(lengths), lengths[0], *frames.shape[1:])  # [n, s, ...]
         else:
-            total = sum(len(s) for s in seqs)
-            out = _empty_batch((1, total, *seqs[0].shape[1:]), dtype)  # [1, Σs, ...]
-            position = 0
-            for seq in seqs:
-                out[0, position : position + len(seq)].copy_(seq)
-                position += len(seq)
+            shape = (1, sum(lengths), *frames.shape[1:])  # [1, Σs, ...]
+        tag = None
+        if self.pool is not None and not self.float_inputs:
+            out, tag = self.pool.empty(shape, dtype)
+        else:
+            out = _empty_batch(shape, dtype)
+        out.view(-1, *frames.shape[1:]).copy_(frames)
         if keep_uint8:
-            return out, maps
+            return out, maps, tag
         for value_map in maps:
             value_map.apply_(out)
-        return out, ()
+        return out, (), tag
 
-    def __call__(self, batch: list[tuple[list[np.ndarray], list]]) -> list:
+    def __call__(self, batch: list[tuple[list[Any], list]]) -> list:
         """Collate ``[(data_list, seq_info), ...]`` into ``[ipts, labs, typs, viws, seqL]``."""
         modalities = len(batch[0][0])
-        sampled: list[list[np.ndarray]] = [[] for _ in range(modalities)]
-        lengths = []
-        for data_list, _ in batch:
-            indices = self.frames.indices(len(data_list[0]), self.generator).numpy()
-            lengths.append(len(indices))
-            for m in range(modalities):
-                sampled[m].append(np.asarray(data_list[m][indices]))  # [s, ...], a copy
+        indices = [
+            self.frames.indices(len(data_list[0]), self.generator).numpy() for data_list, _ in batch
+        ]
         infos = [info for _, info in batch]
-        done = [self._modality(sampled[m], self.pipelines[m], infos) for m in range(modalities)]
-        tensors = [tensor for tensor, _ in done]
-        ipts = tensors if self.float_inputs else PendingInputs(tensors, [m for _, m in done])
-        labs = torch.tensor([self.label_index[info[0]] for _, info in batch], dtype=torch.long)
-        typs = [info[1] for _, info in batch]
-        viws = [info[2] for _, info in batch]
+        tensors, value_maps, tags, lengths = [], [], [], []
+        for m in range(modalities):
+            frames = self._gather(m, [data_list[m] for data_list, _ in batch], indices, infos)
+            frames, lengths, maps = self.pipelines[m].run(
+                frames, [len(i) for i in indices], self.generator
+            )
+            tensor, maps, tag = self._batch_tensor(frames, lengths, maps, self.transform_key)
+            tensors.append(tensor)
+            value_maps.append(maps)
+            tags.append(tag)
+        ipts = tensors if self.float_inputs else PendingInputs(tensors, value_maps, tags)
+        labs = torch.tensor([self.label_index[info[0]] for info in infos], dtype=torch.long)
+        typs = [info[1] for info in infos]
+        viws = [info[2] for info in infos]
         seq_l = None if self.frames.fixed_length else torch.tensor([lengths], dtype=torch.long)
         return [ipts, labs, typs, viws, seq_l]

@@ -3,17 +3,22 @@
 A sequence pickle of a numpy array stores the frames as one block of raw bytes. The first
 time a sequence is loaded it goes through the restricted unpickler in full
 (:func:`load_pickle_located`), which also finds where that block starts in the file. Later
-loads return a :class:`FrameFile`: indexing it reads just the frames asked for with
-``os.preadv`` (30 of ~80 frames for a typical training sample) and never unpickles again, so
-nothing in the file is ever executed. The block is verified byte for byte against the
-unpickled array before its offset is trusted; a file whose size changed since is loaded in
-full again.
+loads return a :class:`FrameFile`: indexing it copies just the frames asked for (30 of ~80
+frames for a typical training sample) and never unpickles again, so nothing in the file is
+ever executed. The block is verified byte for byte against the unpickled array before its
+offset is trusted; a file whose size changed since is loaded in full again.
+
+Each process keeps its files memory-mapped (read-only, up to :data:`MAX_MAPPED_FILES`): once
+a file's pages are mapped, taking frames from it is a plain memory copy with no system call
+but the size check. Files beyond that number are read with one ``os.preadv`` per run of
+consecutive frames.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import mmap
 import os
 import struct
 from pathlib import Path
@@ -26,6 +31,41 @@ from .io import _as_array, _load_pickle, validate_sequence_array
 
 FRAME_READS = hasattr(os, "preadv")  # POSIX; elsewhere pickles are always loaded in full
 _HEADERS = ((b"B", "<I"), (b"\x8e", "<Q"))  # BINBYTES, BINBYTES8 opcodes and length formats
+MAX_MAPPED_FILES = 8192  # per process; well under Linux's default of 65530 mappings
+
+
+class _MappedFiles:
+    """Read-only memory maps of sequence files, opened on first use and kept (per process;
+    a forked worker inherits its parent's).
+
+    Nothing is evicted: once :data:`MAX_MAPPED_FILES` files are mapped, others are read with
+    ``preadv`` instead (no thrashing on datasets larger than that).
+    """
+
+    def __init__(self) -> None:
+        self.maps: dict[str, tuple[mmap.mmap, int]] = {}
+
+    def get(self, path: str, size: int) -> mmap.mmap | None:
+        """The map of ``path`` if it has ``size`` bytes (re-mapped after a change); else None."""
+        entry = self.maps.get(path)
+        if entry is not None:
+            if entry[1] == size:
+                return entry[0]
+            del self.maps[path]  # changed on disk; the old map is closed when unreferenced
+        if len(self.maps) >= MAX_MAPPED_FILES or size == 0:
+            return None
+        try:
+            with open(path, "rb") as file:
+                mapping = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):
+            return None
+        if len(mapping) != size:
+            return None
+        self.maps[path] = (mapping, size)
+        return mapping
+
+
+_MAPPED = _MappedFiles()
 
 
 def locate_array_data(raw: bytes, array: np.ndarray) -> int:
@@ -116,16 +156,35 @@ class FrameFile:
         frames = np.arange(self.shape[0])[index]  # bounds and negative indices as numpy
         if frames.ndim == 0:
             return self[[int(frames)]][0]
-        return self._read(frames.tolist())
-
-    def _read(self, frames: list[int]) -> np.ndarray:
-        frame_bytes = math.prod(self.shape[1:])
         out = np.empty((len(frames), *self.shape[1:]), dtype=np.uint8)
-        flat = out.reshape(len(frames), frame_bytes)
+        self.read_into(frames, out)
+        return out
+
+    def read_into(self, frames: np.ndarray | list[int], out: np.ndarray) -> None:
+        """Copy the frames ``frames`` (indices in ``[0, T)``) into ``out`` ``[len, ...]`` uint8.
+
+        Raises:
+            DataError: the file shrank while reading it.
+        """
+        if not out.flags.c_contiguous:
+            raise ValueError("FrameFile.read_into needs a C-contiguous output array")
+        try:
+            size = os.stat(self.path).st_size
+        except OSError as exc:
+            raise DataError(f"{self.path}: cannot read the file ({exc})") from None
+        if size != self.file_size:  # rewritten since: load it again
+            out[...] = _reload(self.path)[np.asarray(frames)]
+            return
+        mapping = _MAPPED.get(self.path, size)
+        if mapping is not None:
+            data = np.frombuffer(mapping, np.uint8, math.prod(self.shape), self.offset)
+            np.take(data.reshape(self.shape), frames, axis=0, out=out, mode="clip")
+            return
+        frames = frames.tolist() if isinstance(frames, np.ndarray) else list(frames)
+        frame_bytes = math.prod(self.shape[1:])
+        flat = out.reshape(len(frames), frame_bytes)  # a view: out is C-contiguous
         fd = os.open(self.path, os.O_RDONLY)
         try:
-            if os.fstat(fd).st_size != self.file_size:  # rewritten since: load it again
-                return np.asarray(_reload(self.path)[frames])
             # one read per run of consecutive frames (measured faster than reading the span
             # of scattered frames into a scratch buffer and gathering them)
             runs = [0] + [k for k in range(1, len(frames)) if frames[k] != frames[k - 1] + 1]
@@ -133,7 +192,6 @@ class FrameFile:
                 self._pread(fd, flat[k:end], frames[k] * frame_bytes)
         finally:
             os.close(fd)
-        return out
 
     def _pread(self, fd: int, buffer: np.ndarray, position: int) -> None:
         if os.preadv(fd, [buffer], self.offset + position) != buffer.nbytes:

@@ -32,6 +32,7 @@ from .collate import GaitCollate
 from .dataset import GaitDataSet
 from .resolve import check_arguments, parameter_names, resolve_class
 from .sampler import CommonSampler, InferenceSampler, TripletSampler, _mix_seed
+from .shared_batches import SharedBatchPool
 from .transforms import get_transform
 from .workers import worker_init
 
@@ -74,6 +75,10 @@ class GaitDataLoader(DataLoader):
     """
 
     def __iter__(self) -> Iterator[Any]:
+        pool = getattr(self.collate_fn, "pool", None)
+        starts_workers = not (self.persistent_workers and self._iterator is not None)
+        if pool is not None and self.num_workers > 0 and starts_workers:
+            pool.new_generation()  # before the workers start: they take these flags
         iterator = super().__iter__()
         while True:
             try:
@@ -82,6 +87,10 @@ class GaitDataLoader(DataLoader):
                 return
             except GaitgenError as exc:
                 raise type(exc)(_worker_error_message(exc)) from None
+            if pool is not None:
+                ipts = batch[0]
+                pool.received(ipts, getattr(ipts, "slots", [None] * len(ipts)))
+                pool.release_free()
             yield batch
 
     @staticmethod
@@ -209,6 +218,8 @@ def build_loader(
     workers = data_cfg.get("num_workers", 1)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
         raise ConfigError(f"data_cfg.num_workers: expected a whole number >= 0, got {workers!r}")
+    if workers > 0 and not float_inputs:
+        collate.pool = SharedBatchPool(workers)
     cuda = device_type == "cuda"
     generator = torch.Generator().manual_seed(_mix_seed(seed, rank + (1 << 20) * int(training)))
     return GaitDataLoader(

@@ -1,22 +1,27 @@
 """What the built-in transforms share: the sequence transform protocol and value maps.
 
-A transform works on one whole sequence at once, ``[s, h, w]`` (or ``[s, c, h, w]``), as a
-torch tensor; it never loops over frames in Python and never changes its input in place
-(the input may be a view of the shared cache).
+A transform changes whole sequences with tensor operations, never a Python loop over frames.
+The loader hands it a whole batch at once (:meth:`SequenceTransform.apply_batch`): the frames
+of every sequence one after another, ``[F, h, w]`` (or ``[F, c, h, w]``), with each sequence's
+length. Random transforms draw their parameters per sequence, for all sequences in one go,
+and change the chosen ones together (one ``grid_sample`` call warps them all).
 
 The loader keeps silhouettes uint8 until the batch is built. To do so a transform is split in
 two parts:
 
-- :meth:`SequenceTransform.apply` changes geometry or content and keeps the dtype (uint8 in,
-  uint8 out; interpolation is computed in float32 and rounded back);
+- :meth:`SequenceTransform.apply_batch` changes geometry or content and keeps the dtype (uint8
+  in, uint8 out; interpolation is computed in float32 and rounded back);
 - :attr:`SequenceTransform.value_map` (normalisers only) is the change of values, e.g.
   ``x / 255``. The loader applies it once to the whole float32 batch.
 
-Calling a transform (``t(seq)``) runs both parts, as OpenGait's transforms do.
+Calling a transform (``t(seq)``) transforms one sequence and runs both parts, as OpenGait's
+transforms do; it never changes its input in place.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,18 +62,45 @@ class ValueMap:
 class SequenceTransform:
     """Base of the built-in transforms (subclass it for your own vectorised transform).
 
-    Subclasses override :meth:`apply` (and set :attr:`value_map` if they normalise values).
-    Set ``fills_zero = True`` when :meth:`apply` writes zeros (erasing, warping borders):
-    the loader then applies an earlier offset-changing normaliser first, so that the zeros
-    land in normalised space as they do in OpenGait.
+    The loader calls :meth:`apply_batch` once per batch with the frames of all its sequences;
+    eager calls (``t(seq)``) and :meth:`apply` work on one sequence. Override either:
+
+    - :meth:`apply_batch` (the built-ins do): draw per-sequence parameters for the whole batch
+      and transform every sequence in a few tensor operations;
+    - :meth:`apply` only: the loader then calls it once per sequence of the batch.
+
+    Set ``fills_zero = True`` when the transform writes zeros (erasing, warping borders): the
+    loader then applies an earlier offset-changing normaliser first, so that the zeros land in
+    normalised space as they do in OpenGait. Set :attr:`value_map` if it normalises values.
     """
 
     value_map: ValueMap | None = None
     fills_zero: bool = False
 
+    def apply_batch(
+        self, frames: torch.Tensor, lengths: Sequence[int], generator: torch.Generator | None
+    ) -> torch.Tensor:
+        """Transform a batch of sequences, each with its own random draws; keep the dtype.
+
+        Args:
+            frames: ``[F, ..., h, w]``, the frames of the batch's sequences one after another.
+                The loader owns this tensor: it may be changed in place (and may be a view).
+            lengths: the frame count of each sequence (summing to ``F``).
+            generator: source of random numbers (the global torch RNG when None).
+
+        Returns:
+            The transformed frames ``[F, ..., h', w']`` (``frames`` itself, a view of it or a
+            new tensor).
+        """
+        if type(self).apply is SequenceTransform.apply:
+            return frames
+        return torch.cat([self.apply(seq, generator) for seq in frames.split(list(lengths))])
+
     def apply(self, seq: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Transform one sequence ``[s, ..., h, w]``, keeping its dtype; never in place."""
-        return seq
+        if type(self).apply_batch is SequenceTransform.apply_batch:
+            return seq
+        return self.apply_batch(seq.clone(), (len(seq),), generator)
 
     def __call__(self, seq: Any, generator: torch.Generator | None = None) -> Any:
         """Apply the transform as OpenGait does (values normalised, float32 if so).
@@ -96,16 +128,67 @@ class SequenceTransform:
         return f"{type(self).__name__}({params})"
 
 
+def starts(lengths: Sequence[int]) -> list[int]:
+    """The index of each sequence's first frame in the batch's frames."""
+    return list(itertools.accumulate(lengths, initial=0))[:-1]
+
+
+def chosen_sequences(prob: float, count: int, generator: torch.Generator | None) -> list[int]:
+    """The sequences (of ``count``) a transform applied with probability ``prob`` changes.
+
+    As OpenGait, a sequence is changed when ``uniform(0, 1) < prob``.
+    """
+    if prob <= 0:
+        return []
+    draws = torch.rand(count, generator=generator, dtype=torch.float64)
+    return (draws < prob).nonzero().flatten().tolist()
+
+
+def map_sequences(
+    frames: torch.Tensor,
+    lengths: Sequence[int],
+    chosen: list[int],
+    function: Callable[[torch.Tensor, slice], torch.Tensor],
+    dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """Replace the ``chosen`` sequences of a batch by ``function`` of them, in place.
+
+    Args:
+        frames: the batch's frames ``[F, ..., h, w]``.
+        lengths: frames per sequence.
+        chosen: the sequences to change (ascending).
+        function: takes a stack ``[k, s, ..., h, w]`` of k of the chosen sequences (all of
+            one length) and which of the chosen they are (a slice of ``chosen``), and returns
+            their new frames, same shape. Called once when the chosen sequences have one
+            length, else once per chosen sequence. Its result is copied into ``frames`` with
+            ``copy_``: a float result for uint8 frames is truncated, so round it first.
+        dtype: stack the sequences as this dtype (the conversion is done by the copy).
+
+    Returns:
+        ``frames``, changed.
+    """
+    if not chosen:
+        return frames
+    first = starts(lengths)
+    parts = [frames[first[i] : first[i] + lengths[i]] for i in chosen]
+    if len({len(part) for part in parts}) == 1:
+        groups = [(parts, slice(0, len(parts)))]
+    else:
+        groups = [([part], slice(j, j + 1)) for j, part in enumerate(parts)]
+    for group, which in groups:
+        stack = torch.empty((len(group), *group[0].shape), dtype=dtype or frames.dtype)
+        for target, part in zip(stack, group):
+            target.copy_(part)
+        for part, new in zip(group, function(stack, which)):
+            part.copy_(new)
+    return frames
+
+
 def uniform(
     low: float, high: float, generator: torch.Generator | None, size: int = 1
 ) -> torch.Tensor:
     """``size`` floats drawn uniformly from ``[low, high)`` (float64)."""
     return torch.rand(size, generator=generator, dtype=torch.float64) * (high - low) + low
-
-
-def coin(prob: float, generator: torch.Generator | None) -> bool:
-    """True with probability ``prob`` (OpenGait: applied when ``uniform(0, 1) < prob``)."""
-    return bool(torch.rand(1, generator=generator, dtype=torch.float64).item() < prob)
 
 
 def integers(low: int, high: int, generator: torch.Generator | None, size: int = 1) -> torch.Tensor:

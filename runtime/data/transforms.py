@@ -1,11 +1,13 @@
-"""Sequence transforms with OpenGait's names and parameters, vectorised over frames.
+"""Sequence transforms with OpenGait's names and parameters, vectorised over frames and batches.
 
 Every class here is a transform users can name in a config (``trainer_cfg.transform`` /
-``evaluator_cfg.transform``: one entry per modality, or one for all). Each works on a whole
-sequence ``[s, h, w]`` at once with torch ops, keeps uint8 input uint8 (see
-:mod:`.transform_base`) and never changes its input in place. The random ones draw from a
-``torch.Generator`` when given one, else from the global torch RNG (seeded per DataLoader
-worker by torch).
+``evaluator_cfg.transform``: one entry per modality, or one for all). The loader runs each on
+a whole batch at once (:meth:`~.transform_base.SequenceTransform.apply_batch`): random ones
+draw their parameters for every sequence together and change the chosen sequences in a few
+tensor operations (one ``grid_sample`` warps every rotated sequence of a batch). uint8 input
+stays uint8 (see :mod:`.transform_base`). Called on one sequence (``t(seq)``), a transform
+never changes its input in place. The random ones draw from a ``torch.Generator`` when given
+one, else from the global torch RNG (seeded per DataLoader worker by torch).
 
 Deliberate differences from OpenGait (identical results on square 64x64 frames):
 ``RandomRotate`` turns about the frame centre (OpenGait passes (h//2, w//2) as (x, y)), and
@@ -17,14 +19,23 @@ Interpolated uint8 frames are rounded back to uint8 (OpenCV does the same).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 
 from ..errors import ConfigError
 from .resolve import check_arguments, resolve_class
-from .transform_base import SequenceTransform, ValueMap, coin, integers, uniform
-from .warp import rotation_matrix, solve_affine, solve_homography, warp
+from .transform_base import (
+    SequenceTransform,
+    ValueMap,
+    chosen_sequences,
+    integers,
+    map_sequences,
+    starts,
+    uniform,
+)
+from .warp import rotation_matrix, solve_affine, solve_homography, warp_values
 
 
 def _probability(value: Any, name: str = "prob") -> float:
@@ -56,10 +67,10 @@ class BaseSilTransform(SequenceTransform):
         self.img_shape = list(img_shape) if img_shape is not None else None
         self.value_map = ValueMap(divisor=self.divsor)
 
-    def apply(self, seq: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def apply_batch(self, frames, lengths, generator):
         if self.img_shape is None:
-            return seq
-        return seq.reshape(seq.shape[0], *self.img_shape)
+            return frames
+        return frames.reshape(frames.shape[0], *self.img_shape)
 
 
 class BaseSilCuttingTransform(SequenceTransform):
@@ -77,17 +88,17 @@ class BaseSilCuttingTransform(SequenceTransform):
         self.cutting = cutting
         self.value_map = ValueMap(divisor=self.divsor)
 
-    def apply(self, seq: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        width = seq.shape[-1]
+    def apply_batch(self, frames, lengths, generator):
+        width = frames.shape[-1]
         cutting = self.cutting if self.cutting is not None else (width // 64) * 10
         if cutting == 0:
-            return seq
+            return frames
         if 2 * cutting >= width:
             raise ConfigError(
                 f"BaseSilCuttingTransform: cutting {cutting} columns from each side of "
                 f"{width}-pixel-wide frames leaves nothing; lower 'cutting'"
             )
-        return seq[..., cutting:-cutting]  # [s, h, w - 2 * cutting]
+        return frames[..., cutting:-cutting]  # a view [F, h, w - 2 * cutting]
 
 
 class BaseRgbTransform(SequenceTransform):
@@ -107,26 +118,25 @@ class BaseRgbTransform(SequenceTransform):
 
 
 class RandomHorizontalFlip(SequenceTransform):
-    """Mirror every frame of the sequence left-right with probability ``prob``."""
+    """Mirror every frame of a sequence left-right with probability ``prob``."""
 
     def __init__(self, prob: float = 0.5) -> None:
         self.prob = _probability(prob)
 
-    def apply(self, seq: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        if not coin(self.prob, generator):
-            return seq
-        return seq.flip(-1)
+    def apply_batch(self, frames, lengths, generator):
+        chosen = chosen_sequences(self.prob, len(lengths), generator)
+        return map_sequences(frames, lengths, chosen, lambda seqs, _: seqs.flip(-1))
 
 
 class RandomErasing(SequenceTransform):
     """Zero a random rectangle (area ``sl..sh`` of the frame, aspect ``r1..1/r1``).
 
-    With probability ``prob`` one rectangle is erased from every frame of the sequence; with
+    With probability ``prob`` one rectangle is erased from every frame of a sequence; with
     ``per_frame=True`` each frame decides and draws its own rectangle.
     """
 
     fills_zero = True
-    _ATTEMPTS = 100  # as OpenGait: give up on a frame after 100 rectangles that do not fit
+    _ATTEMPTS = 100  # as OpenGait: give up after 100 rectangles that do not fit
 
     def __init__(
         self,
@@ -144,49 +154,78 @@ class RandomErasing(SequenceTransform):
             raise ConfigError(f"sl/sh: sl ({sl}) must not exceed sh ({sh})")
         self.per_frame = bool(per_frame)
 
-    def _mask(self, count: int, height: int, width: int, generator) -> torch.Tensor:
-        """``count`` erasing masks ``[count, h, w]`` (all False where no rectangle fits)."""
+    def _rectangles(self, count: int, height: int, width: int, generator) -> torch.Tensor:
+        """``count`` rectangles ``[count, 4]`` (top, left, height, width); 0x0 where none fits."""
         draws = count * self._ATTEMPTS
         area = uniform(self.sl, self.sh, generator, draws) * (height * width)
         aspect = uniform(self.r1, 1 / self.r1, generator, draws)
         heights = torch.round(torch.sqrt(area * aspect)).view(count, -1)  # [count, attempts]
         widths = torch.round(torch.sqrt(area / aspect)).view(count, -1)
         fits = (heights < height) & (widths < width)
-        first = fits.to(torch.int8).argmax(dim=1, keepdim=True)  # first rectangle that fits
-        rect_h = heights.gather(1, first).view(-1)  # [count]
-        rect_w = widths.gather(1, first).view(-1)
+        first = fits.to(torch.int8).argmax(dim=1, keepdim=True)  # the first rectangle that fits
         fitted = fits.any(dim=1)
+        rect_h = heights.gather(1, first).view(-1) * fitted
+        rect_w = widths.gather(1, first).view(-1) * fitted
         top = torch.floor(
             torch.rand(count, generator=generator, dtype=torch.float64) * (height - rect_h + 1)
         )
         left = torch.floor(
             torch.rand(count, generator=generator, dtype=torch.float64) * (width - rect_w + 1)
         )
-        rows = torch.arange(height, dtype=torch.float64).view(1, -1, 1)
-        cols = torch.arange(width, dtype=torch.float64).view(1, 1, -1)
-        top, left = top.view(-1, 1, 1), left.view(-1, 1, 1)
-        inside = (rows >= top) & (rows < top + rect_h.view(-1, 1, 1))
-        inside = inside & (cols >= left) & (cols < left + rect_w.view(-1, 1, 1))
-        return inside & fitted.view(-1, 1, 1)  # [count, h, w]
+        return torch.stack([top, left, rect_h, rect_w], dim=1).to(torch.int64)
 
-    def apply(self, seq: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        frames = seq.shape[0]
-        height, width = seq.shape[-2:]
-        middle = [1] * (seq.dim() - 3)  # channel dims between frames and (h, w)
-        if not self.per_frame:
-            if not coin(self.prob, generator):
-                return seq
-            mask = self._mask(1, height, width, generator)  # [1, h, w]
-        else:
-            chosen = torch.rand(frames, generator=generator, dtype=torch.float64) < self.prob
-            if not bool(chosen.any()):
-                return seq
-            mask = self._mask(frames, height, width, generator) & chosen.view(-1, 1, 1)
-        return seq.masked_fill(mask.view(mask.shape[0], *middle, height, width), 0)
+    def apply_batch(self, frames, lengths, generator):
+        height, width = frames.shape[-2:]
+        if self.per_frame:
+            return self._erase_frames(frames, generator)
+        chosen = chosen_sequences(self.prob, len(lengths), generator)
+        if not chosen:
+            return frames
+        first = starts(lengths)
+        boxes = self._rectangles(len(chosen), height, width, generator).tolist()
+        for i, (top, left, rect_h, rect_w) in zip(chosen, boxes):
+            part = frames[first[i] : first[i] + lengths[i]]
+            part[..., top : top + rect_h, left : left + rect_w] = 0
+        return frames
+
+    def _erase_frames(self, frames: torch.Tensor, generator) -> torch.Tensor:
+        """Per-frame erasing: each chosen frame gets its own rectangle."""
+        height, width = frames.shape[-2:]
+        draws = torch.rand(len(frames), generator=generator, dtype=torch.float64)
+        chosen = (draws < self.prob).nonzero().flatten()
+        if len(chosen) == 0:
+            return frames
+        top, left, rect_h, rect_w = self._rectangles(len(chosen), height, width, generator).T
+        rows = torch.arange(height).view(1, -1)
+        cols = torch.arange(width).view(1, -1)
+        in_rows = (rows >= top.view(-1, 1)) & (rows < (top + rect_h).view(-1, 1))  # [k, h]
+        in_cols = (cols >= left.view(-1, 1)) & (cols < (left + rect_w).view(-1, 1))  # [k, w]
+        mask = in_rows.unsqueeze(2) & in_cols.unsqueeze(1)  # [k, h, w]
+        middle = [1] * (frames.dim() - 3)  # channel dims between frames and (h, w)
+        frames[chosen] = frames[chosen].masked_fill(
+            mask.view(len(chosen), *middle, height, width), 0
+        )
+        return frames
+
+
+def _warp_sequences(
+    frames: torch.Tensor, lengths: Sequence[int], chosen: list[int], matrices: torch.Tensor
+) -> torch.Tensor:
+    """Warp the ``chosen`` sequences of a batch in place, sequence ``chosen[j]`` by
+    ``matrices[j]`` (output pixel -> source pixel), all in one ``grid_sample`` call."""
+
+    def function(seqs: torch.Tensor, which: slice) -> torch.Tensor:
+        planes = seqs.view(len(seqs), -1, *seqs.shape[-2:])  # [k, s * c, h, w]
+        values = warp_values(planes, matrices[which])  # float32
+        if frames.dtype == torch.uint8:
+            values.add_(0.5)  # copied back into uint8 by truncation: rounds, as warp() does
+        return values.view(seqs.shape)
+
+    return map_sequences(frames, lengths, chosen, function, dtype=torch.float32)
 
 
 class RandomRotate(SequenceTransform):
-    """Rotate the whole sequence by one angle in ``[-degree, degree]`` with probability ``prob``."""
+    """Rotate a sequence by one angle in ``[-degree, degree]`` with probability ``prob``."""
 
     fills_zero = True
 
@@ -196,13 +235,15 @@ class RandomRotate(SequenceTransform):
             raise ConfigError(f"degree: expected a number >= 0, got {degree!r}")
         self.degree = float(degree)
 
-    def apply(self, seq: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        if not coin(self.prob, generator):
-            return seq
-        height, width = seq.shape[-2:]
-        degrees = float(uniform(-self.degree, self.degree, generator).item())
+    def apply_batch(self, frames, lengths, generator):
+        chosen = chosen_sequences(self.prob, len(lengths), generator)
+        if not chosen:
+            return frames
+        height, width = frames.shape[-2:]
+        degrees = uniform(-self.degree, self.degree, generator, len(chosen))
         # reading each output pixel from the source turned the opposite way = the inverse map
-        return warp(seq, rotation_matrix(width // 2, height // 2, -degrees))
+        matrices = rotation_matrix(width // 2, height // 2, -degrees)
+        return _warp_sequences(frames, lengths, chosen, matrices)
 
 
 class RandomPerspective(SequenceTransform):
@@ -213,23 +254,29 @@ class RandomPerspective(SequenceTransform):
     def __init__(self, prob: float = 0.5) -> None:
         self.prob = _probability(prob)
 
-    def apply(self, seq: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        if not coin(self.prob, generator):
-            return seq
-        height, width = seq.shape[-2:]
+    def apply_batch(self, frames, lengths, generator):
+        chosen = chosen_sequences(self.prob, len(lengths), generator)
+        height, width = frames.shape[-2:]
         cutting = (width // 44) * 10
-        if cutting == 0:
-            return seq
-        left = integers(0, cutting, generator, 2).to(torch.float64)  # top-left, bottom-left x
-        right = integers(width - cutting, width, generator, 2).to(torch.float64)
-        quad = torch.tensor(
-            [[left[0], 0], [right[0], 0], [right[1], height], [left[1], height]],
-            dtype=torch.float64,
-        )
-        canvas = torch.tensor(
-            [[0, 0], [width, 0], [width, height], [0, height]], dtype=torch.float64
-        )
-        return warp(seq, solve_homography(canvas, quad))  # output pixel -> source pixel
+        if not chosen or cutting == 0:
+            return frames
+        count = len(chosen)
+        left = integers(0, cutting, generator, 2 * count).view(count, 2)  # top/bottom-left x
+        right = integers(width - cutting, width, generator, 2 * count).view(count, 2)
+        zero = torch.zeros(count, dtype=torch.int64)
+        bottom = torch.full((count,), height, dtype=torch.int64)
+        quad = torch.stack(
+            [
+                torch.stack([left[:, 0], zero], dim=1),
+                torch.stack([right[:, 0], zero], dim=1),
+                torch.stack([right[:, 1], bottom], dim=1),
+                torch.stack([left[:, 1], bottom], dim=1),
+            ],
+            dim=1,
+        )  # [k, 4, 2]
+        canvas = torch.tensor([[0, 0], [width, 0], [width, height], [0, height]])
+        matrices = solve_homography(canvas.expand(count, 4, 2), quad)  # output -> source
+        return _warp_sequences(frames, lengths, chosen, matrices)
 
 
 class RandomAffine(SequenceTransform):
@@ -244,26 +291,23 @@ class RandomAffine(SequenceTransform):
         self.prob = _probability(prob)
         self.degree = degree
 
-    def apply(self, seq: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        if not coin(self.prob, generator):
-            return seq
-        height, width = seq.shape[-2:]
+    def apply_batch(self, frames, lengths, generator):
+        chosen = chosen_sequences(self.prob, len(lengths), generator)
+        height, width = frames.shape[-2:]
         max_shift = int(height // 64 * 10)
-        if max_shift == 0:
-            return seq
-        s = integers(0, max_shift, generator, 12).to(torch.float64).view(2, 6)
+        if not chosen or max_shift == 0:
+            return frames
+        count = len(chosen)
+        shifts = integers(0, max_shift, generator, 12 * count).view(count, 2, 6)
 
-        def anchors(d: torch.Tensor) -> torch.Tensor:
-            return torch.stack(
-                [
-                    torch.stack([d[0], d[1]]),
-                    torch.stack([width - d[2], d[3]]),
-                    torch.stack([d[4], height - d[5]]),
-                ]
-            )
+        def anchors(d: torch.Tensor) -> torch.Tensor:  # d: [k, 6] -> points [k, 3, 2]
+            x = torch.stack([d[:, 0], width - d[:, 2], d[:, 4]], dim=1)
+            y = torch.stack([d[:, 1], d[:, 3], height - d[:, 5]], dim=1)
+            return torch.stack([x, y], dim=2)
 
-        source, target = anchors(s[0]), anchors(s[1])
-        return warp(seq, solve_affine(target, source))  # output pixel -> source pixel
+        source, target = anchors(shifts[:, 0]), anchors(shifts[:, 1])
+        matrices = solve_affine(target, source)  # output pixel -> source pixel
+        return _warp_sequences(frames, lengths, chosen, matrices)
 
 
 class Compose:

@@ -1,9 +1,10 @@
-"""Geometric warps of whole sequences: one matrix for every frame, one ``grid_sample`` call.
+"""Geometric warps of whole sequences: one matrix per sequence, one ``grid_sample`` per batch.
 
-The frames of a sequence share the warp, so they are passed to ``grid_sample`` as channels
-of a single image: the sampling grid and weights are computed once per sequence. Matrices
-follow OpenCV's pixel convention (pixel centres at integer coordinates, bilinear
-interpolation, zeros outside), as OpenGait's cv2-based transforms do.
+The frames of a sequence share its warp, so they are passed to ``grid_sample`` as the
+channels of one image: the sampling grid and weights are computed once per sequence, and the
+sequences of a batch that are warped go through a single call. Matrices follow OpenCV's pixel
+convention (pixel centres at integer coordinates, bilinear interpolation, zeros outside), as
+OpenGait's cv2-based transforms do. Every function takes a batch of matrices ``[k, ...]``.
 """
 
 from __future__ import annotations
@@ -13,38 +14,52 @@ import torch.nn.functional as F
 
 
 def solve_affine(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """The 2x3 affine matrix that maps 3 ``source`` points (x, y) onto ``target`` points."""
-    ones = torch.ones(3, 1, dtype=torch.float64)
-    src = torch.cat([source.to(torch.float64), ones], dim=1)  # [3, 3]
-    solution = torch.linalg.solve(src, target.to(torch.float64))  # [3, 2]
-    return solution.T  # [2, 3]
+    """The 2x3 affine matrices ``[k, 2, 3]`` mapping 3 ``source`` points onto ``target`` ones.
+
+    Args:
+        source: points (x, y) ``[k, 3, 2]``.
+        target: points (x, y) ``[k, 3, 2]``.
+    """
+    src = source.to(torch.float64)
+    ones = torch.ones(*src.shape[:-1], 1, dtype=torch.float64)
+    solution = torch.linalg.solve(torch.cat([src, ones], dim=-1), target.to(torch.float64))
+    return solution.transpose(-1, -2)  # [k, 2, 3]
 
 
 def solve_homography(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """The 3x3 homography that maps 4 ``source`` points (x, y) onto ``target`` points."""
+    """The 3x3 homographies ``[k, 3, 3]`` mapping 4 ``source`` points onto ``target`` ones.
+
+    Args:
+        source: points (x, y) ``[k, 4, 2]``.
+        target: points (x, y) ``[k, 4, 2]``.
+    """
     src = source.to(torch.float64)
     dst = target.to(torch.float64)
-    rows = torch.zeros(8, 8, dtype=torch.float64)
-    rhs = torch.zeros(8, dtype=torch.float64)
-    for i in range(4):  # 4 point pairs, 2 equations each (a fixed 8x8 system, not per frame)
-        x, y = src[i]
-        u, v = dst[i]
-        rows[2 * i] = torch.tensor([x, y, 1, 0, 0, 0, -u * x, -u * y])
-        rows[2 * i + 1] = torch.tensor([0, 0, 0, x, y, 1, -v * x, -v * y])
-        rhs[2 * i], rhs[2 * i + 1] = u, v
-    h = torch.linalg.solve(rows, rhs)
-    return torch.cat([h, torch.ones(1, dtype=torch.float64)]).view(3, 3)
+    x, y = src[..., 0], src[..., 1]  # [k, 4]
+    u, v = dst[..., 0], dst[..., 1]
+    one, zero = torch.ones_like(x), torch.zeros_like(x)
+    # two equations per point pair: a fixed 8x8 system per sequence
+    rows_u = torch.stack([x, y, one, zero, zero, zero, -u * x, -u * y], dim=-1)  # [k, 4, 8]
+    rows_v = torch.stack([zero, zero, zero, x, y, one, -v * x, -v * y], dim=-1)
+    system = torch.stack([rows_u, rows_v], dim=-2).flatten(-3, -2)  # [k, 8, 8]
+    rhs = torch.stack([u, v], dim=-1).flatten(-2)  # [k, 8]
+    h = torch.linalg.solve(system, rhs)  # [k, 8]
+    return torch.cat([h, torch.ones(*h.shape[:-1], 1, dtype=torch.float64)], -1).unflatten(
+        -1, (3, 3)
+    )
 
 
-def rotation_matrix(center_x: float, center_y: float, degrees: float) -> torch.Tensor:
-    """The 2x3 matrix of a rotation by ``degrees`` (counter-clockwise) about a point."""
-    angle = torch.deg2rad(torch.tensor(degrees, dtype=torch.float64))
+def rotation_matrix(center_x: float, center_y: float, degrees: torch.Tensor) -> torch.Tensor:
+    """The 2x3 matrices ``[k, 2, 3]`` of rotations by ``degrees`` ``[k]`` (counter-clockwise)
+    about one point, as OpenCV's ``getRotationMatrix2D`` with scale 1."""
+    angle = torch.deg2rad(torch.as_tensor(degrees, dtype=torch.float64).reshape(-1))
     alpha, beta = torch.cos(angle), torch.sin(angle)
     return torch.stack(
         [
-            torch.stack([alpha, beta, (1 - alpha) * center_x - beta * center_y]),
-            torch.stack([-beta, alpha, beta * center_x + (1 - alpha) * center_y]),
-        ]
+            torch.stack([alpha, beta, (1 - alpha) * center_x - beta * center_y], dim=-1),
+            torch.stack([-beta, alpha, beta * center_x + (1 - alpha) * center_y], dim=-1),
+        ],
+        dim=-2,
     )
 
 
@@ -52,40 +67,61 @@ _BASE_GRIDS: dict[tuple[int, int], torch.Tensor] = {}
 
 
 def _base_grid(height: int, width: int) -> torch.Tensor:
-    """Homogeneous pixel coordinates ``[h, w, 3]`` (x, y, 1), cached per frame size."""
+    """Homogeneous pixel coordinates ``[h * w, 3]`` (x, y, 1) in float32, cached per size."""
     grid = _BASE_GRIDS.get((height, width))
     if grid is None:
         ys, xs = torch.meshgrid(
-            torch.arange(height, dtype=torch.float64),
-            torch.arange(width, dtype=torch.float64),
+            torch.arange(height, dtype=torch.float32),
+            torch.arange(width, dtype=torch.float32),
             indexing="ij",
         )
-        grid = _BASE_GRIDS[(height, width)] = torch.stack([xs, ys, torch.ones_like(xs)], dim=-1)
+        grid = torch.stack([xs, ys, torch.ones_like(xs)], dim=-1).view(-1, 3)
+        _BASE_GRIDS[(height, width)] = grid
     return grid
 
 
-def warp(seq: torch.Tensor, output_to_source: torch.Tensor) -> torch.Tensor:
-    """Warp every frame of ``seq`` ``[s, ..., h, w]`` with one projective map.
+def sampling_grid(output_to_source: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """``grid_sample``'s grids ``[k, h, w, 2]`` for matrices ``[k, 2 or 3, 3]``."""
+    matrix = output_to_source.to(torch.float32)
+    points = torch.matmul(_base_grid(height, width), matrix.transpose(-1, -2))  # [k, h*w, 2|3]
+    source = points[..., :2]
+    if matrix.shape[-2] == 3:  # projective: divide by the third coordinate
+        source = source / points[..., 2:].clamp_min(1e-12)
+    scale = torch.tensor([2 / max(width - 1, 1), 2 / max(height - 1, 1)])
+    return (source * scale - 1).view(-1, height, width, 2)
+
+
+def warp_values(planes: torch.Tensor, output_to_source: torch.Tensor) -> torch.Tensor:
+    """:func:`warp` without the conversion back: the warped values in float32."""
+    height, width = planes.shape[-2:]
+    grid = sampling_grid(output_to_source, height, width)
+    return F.grid_sample(
+        planes.to(torch.float32), grid, mode="bilinear", padding_mode="zeros", align_corners=True
+    )
+
+
+def to_dtype_of(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Warped float32 ``values`` in ``like``'s dtype, rounded for uint8.
+
+    Bilinear weights sum to at most 1, so uint8 values stay within [0, 255]: +0.5 then the
+    conversion's truncation rounds them, as OpenCV's fixed-point warp does.
+    """
+    if like.dtype == torch.uint8:
+        return values.add_(0.5).to(torch.uint8)
+    return values.to(like.dtype)
+
+
+def warp(planes: torch.Tensor, output_to_source: torch.Tensor) -> torch.Tensor:
+    """Warp ``k`` stacks of frames, each with its own projective map.
 
     Args:
-        seq: the frames; uint8 stays uint8 (rounded), float stays float.
-        output_to_source: 2x3 (affine) or 3x3 (projective) matrix taking an output pixel
-            (x, y) to the source pixel it is read from.
+        planes: ``[k, p, h, w]``: the ``p`` planes (frames x channels) of ``k`` sequences;
+            uint8 stays uint8 (rounded), float stays float.
+        output_to_source: ``[k, 2, 3]`` (affine) or ``[k, 3, 3]`` (projective) matrices taking
+            an output pixel (x, y) to the source pixel it is read from.
 
     Returns:
-        The warped frames, same shape and dtype; pixels read from outside are 0.
+        The warped planes, a new tensor of the same shape and dtype; pixels read from outside
+        the frame are 0.
     """
-    height, width = seq.shape[-2:]
-    matrix = output_to_source.to(torch.float64)
-    if matrix.shape[0] == 2:
-        matrix = torch.cat([matrix, torch.tensor([[0.0, 0.0, 1.0]], dtype=torch.float64)])
-    points = _base_grid(height, width) @ matrix.T  # [h, w, 3]
-    source = points[..., :2] / points[..., 2:].clamp_min(1e-12)
-    scale = torch.tensor([max(width - 1, 1), max(height - 1, 1)], dtype=torch.float64)
-    grid = (source / scale * 2 - 1).to(torch.float32).unsqueeze(0)  # [1, h, w, 2]
-    planes = seq.reshape(1, -1, height, width).to(torch.float32)  # [1, s*c, h, w]
-    out = F.grid_sample(planes, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
-    out = out.reshape(seq.shape)
-    if seq.dtype == torch.uint8:
-        return out.round_().clamp_(0, 255).to(torch.uint8)
-    return out.to(seq.dtype)
+    return to_dtype_of(warp_values(planes, output_to_source), planes)
