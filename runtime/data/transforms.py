@@ -35,7 +35,7 @@ from .transform_base import (
     starts,
     uniform,
 )
-from .warp import rotation_matrix, solve_affine, solve_homography, warp_values
+from .warp import rotation_matrix, rounded_for, solve_affine, solve_homography, warp_values
 
 
 def _probability(value: Any, name: str = "prob") -> float:
@@ -216,10 +216,8 @@ def _warp_sequences(
 
     def function(seqs: torch.Tensor, which: slice) -> torch.Tensor:
         planes = seqs.view(len(seqs), -1, *seqs.shape[-2:])  # [k, s * c, h, w]
-        values = warp_values(planes, matrices[which])  # float32
-        if frames.dtype == torch.uint8:
-            values.add_(0.5)  # copied back into uint8 by truncation: rounds, as warp() does
-        return values.view(seqs.shape)
+        values = warp_values(planes, matrices[which])  # float32, copied back by truncation
+        return rounded_for(values, frames.dtype).view(seqs.shape)
 
     return map_sequences(frames, lengths, chosen, function, dtype=torch.float32)
 

@@ -100,15 +100,13 @@ def warp_values(planes: torch.Tensor, output_to_source: torch.Tensor) -> torch.T
     )
 
 
-def to_dtype_of(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """Warped float32 ``values`` in ``like``'s dtype, rounded for uint8.
+def rounded_for(values: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Warped float32 ``values``, made ready for a truncating conversion to ``dtype``.
 
-    Bilinear weights sum to at most 1, so uint8 values stay within [0, 255]: +0.5 then the
-    conversion's truncation rounds them, as OpenCV's fixed-point warp does.
+    Bilinear weights sum to at most 1, so uint8 values stay within [0, 255]: +0.5 (in place)
+    then truncation rounds them, as OpenCV's fixed-point warp does. Other dtypes: unchanged.
     """
-    if like.dtype == torch.uint8:
-        return values.add_(0.5).to(torch.uint8)
-    return values.to(like.dtype)
+    return values.add_(0.5) if dtype == torch.uint8 else values
 
 
 def warp(planes: torch.Tensor, output_to_source: torch.Tensor) -> torch.Tensor:
@@ -124,4 +122,4 @@ def warp(planes: torch.Tensor, output_to_source: torch.Tensor) -> torch.Tensor:
         The warped planes, a new tensor of the same shape and dtype; pixels read from outside
         the frame are 0.
     """
-    return to_dtype_of(warp_values(planes, output_to_source), planes)
+    return rounded_for(warp_values(planes, output_to_source), planes.dtype).to(planes.dtype)
