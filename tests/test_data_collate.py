@@ -128,5 +128,7 @@ def test_sample_type_errors_name_the_key(cfg, message):
 
 def test_frames_of_different_sizes_in_a_batch_name_the_file():
     collate = GaitCollate(["001"], {"sample_type": "fixed_unordered", "frames_num_fixed": 2}, CUT)
-    with pytest.raises(DataError, match=r"odd.pkl: frames of shape \(32, 64\) in a batch of \(64, 64\)"):
+    with pytest.raises(
+        DataError, match=r"odd.pkl: frames of shape \(32, 64\) in a batch of \(64, 64\)"
+    ):
         collate([_sequence(4), ([np.zeros((4, 32, 64), np.uint8)], ["001", "a", "b", ["odd.pkl"]])])

@@ -60,7 +60,14 @@ class Trainer:
         torch.manual_seed(int(self.engine_cfg.get("seed", 0)))
         self.model = build_model(self.cfgs, run.project, is_training=True).to(ctx.device)
         if self.engine_cfg["sync_BN"] and ctx.distributed:
-            self.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
+            if ctx.device.type == "cuda":
+                self.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
+            else:  # torch's SyncBatchNorm runs on GPUs only
+                log.warning(
+                    "trainer_cfg.sync_BN: ignored on %s (SyncBatchNorm needs CUDA); each "
+                    "process normalises its own share of the batch",
+                    ctx.device.type,
+                )
         self.losses = build_losses(self.cfgs, run.project).to(ctx.device)
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = build_optimizer(self.cfgs["optimizer_cfg"], params)
