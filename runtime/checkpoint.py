@@ -65,10 +65,22 @@ def rng_state() -> dict[str, Any]:
     return state
 
 
+def _on_cpu(value: Any) -> Any:
+    """``value`` with every tensor in it (nested in dicts, lists, tuples) moved to the CPU."""
+    if isinstance(value, torch.Tensor):
+        return value.cpu()
+    if isinstance(value, dict):
+        return {key: _on_cpu(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_on_cpu(item) for item in value)
+    return value
+
+
 def set_rng_state(state: dict[str, Any]) -> None:
-    # a checkpoint loaded with map_location on a GPU carries its states there; torch's
-    # setters take CPU byte tensors
-    torch.set_rng_state(state["torch"].cpu())
+    # a checkpoint loaded with map_location on a GPU carries its states there; torch's setters
+    # and numpy take CPU tensors
+    state = _on_cpu(state)
+    torch.set_rng_state(state["torch"])
     numpy_state = state["numpy"]
     np.random.set_state(
         (
@@ -82,7 +94,7 @@ def set_rng_state(state: dict[str, Any]) -> None:
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
+        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> Path:

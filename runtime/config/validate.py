@@ -66,6 +66,7 @@ KNOWN_KEYS: dict[str, set[str]] = {
         "transform",
         "seed",
         "log_to_file",
+        "channels_last",
     },
     "evaluator_cfg": {
         "enable_float16",

@@ -59,6 +59,12 @@ class Trainer:
 
         torch.manual_seed(int(self.engine_cfg.get("seed", 0)))
         self.model = build_model(self.cfgs, run.project, is_training=True).to(ctx.device)
+        if ctx.device.type == "cuda":
+            # cuDNN picks its fastest kernels per input shape: worth it when shapes repeat
+            sampling = str(self.engine_cfg["sampler"].get("sample_type", "fixed_unordered"))
+            torch.backends.cudnn.benchmark = sampling.startswith("fixed")
+            if self.engine_cfg.get("channels_last"):
+                self.model.to(memory_format=torch.channels_last)
         if self.engine_cfg["sync_BN"] and ctx.distributed:
             if ctx.device.type == "cuda":
                 self.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
@@ -276,7 +282,12 @@ class Trainer:
         from .tester import headline_scalars, run_inference_and_evaluate
 
         self.network.eval()
-        result = run_inference_and_evaluate(self.run, self.ctx, self.model)
+        benchmark = torch.backends.cudnn.benchmark
+        torch.backends.cudnn.benchmark = False  # test sequences come in many lengths
+        try:
+            result = run_inference_and_evaluate(self.run, self.ctx, self.model)
+        finally:
+            torch.backends.cudnn.benchmark = benchmark
         if result is not None:
             summary.write(
                 {f"scalar/test/{k}": v for k, v in headline_scalars(result).items()}, self.iteration
