@@ -92,22 +92,18 @@ def test_rotation_gives_each_sequence_its_own_angle_as_one_warp_would():
         assert torch.equal(out[6 * i : 6 * (i + 1)], expected)
 
 
-def test_map_sequences_groups_equal_lengths_and_loops_otherwise():
+def test_map_sequences_changes_only_the_chosen_sequences_in_place():
     calls = []
 
-    def double(seqs, which):
-        calls.append((tuple(seqs.shape), which))
-        return seqs * 2
+    def double(sequence, j):
+        calls.append((tuple(sequence.shape), sequence.dtype, j))
+        return sequence * 2
 
     frames = torch.ones(9, 2, 2, dtype=torch.uint8)
-    map_sequences(frames, [3, 3, 3], [0, 2], double)
-    assert calls == [((2, 3, 2, 2), slice(0, 2))]
-    assert frames[:3].eq(2).all() and frames[3:6].eq(1).all() and frames[6:].eq(2).all()
-    calls.clear()
-    frames = torch.ones(9, 2, 2, dtype=torch.uint8)
-    map_sequences(frames, [2, 3, 4], [1, 2], double)
-    assert calls == [((1, 3, 2, 2), slice(0, 1)), ((1, 4, 2, 2), slice(1, 2))]
-    assert frames[:2].eq(1).all() and frames[2:].eq(2).all()
+    out = map_sequences(frames, [2, 3, 4], [0, 2], double, dtype=torch.float32)
+    assert out is frames
+    assert calls == [((1, 2, 2, 2), torch.float32, 0), ((1, 4, 2, 2), torch.float32, 1)]
+    assert frames[:2].eq(2).all() and frames[2:5].eq(1).all() and frames[5:].eq(2).all()
 
 
 def test_erasing_batch_zeroes_one_rectangle_per_chosen_sequence():

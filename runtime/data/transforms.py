@@ -4,7 +4,7 @@ Every class here is a transform users can name in a config (``trainer_cfg.transf
 ``evaluator_cfg.transform``: one entry per modality, or one for all). The loader runs each on
 a whole batch at once (:meth:`~.transform_base.SequenceTransform.apply_batch`): random ones
 draw their parameters for every sequence together and change the chosen sequences in a few
-tensor operations (one ``grid_sample`` warps every rotated sequence of a batch). uint8 input
+tensor operations (the warps of all rotated sequences are set up at once). uint8 input
 stays uint8 (see :mod:`.transform_base`). Called on one sequence (``t(seq)``), a transform
 never changes its input in place. The random ones draw from a ``torch.Generator`` when given
 one, else from the global torch RNG (seeded per DataLoader worker by torch).
@@ -35,7 +35,14 @@ from .transform_base import (
     starts,
     uniform,
 )
-from .warp import rotation_matrix, rounded_for, solve_affine, solve_homography, warp_values
+from .warp import (
+    rotation_matrix,
+    rounded_for,
+    sample,
+    sampling_grid,
+    solve_affine,
+    solve_homography,
+)
 
 
 def _probability(value: Any, name: str = "prob") -> float:
@@ -212,12 +219,13 @@ def _warp_sequences(
     frames: torch.Tensor, lengths: Sequence[int], chosen: list[int], matrices: torch.Tensor
 ) -> torch.Tensor:
     """Warp the ``chosen`` sequences of a batch in place, sequence ``chosen[j]`` by
-    ``matrices[j]`` (output pixel -> source pixel), all in one ``grid_sample`` call."""
+    ``matrices[j]`` (output pixel -> source pixel); the grids of all are computed at once."""
+    grids = sampling_grid(matrices, *frames.shape[-2:])  # [k, h, w, 2]
 
-    def function(seqs: torch.Tensor, which: slice) -> torch.Tensor:
-        planes = seqs.view(len(seqs), -1, *seqs.shape[-2:])  # [k, s * c, h, w]
-        values = warp_values(planes, matrices[which])  # float32, copied back by truncation
-        return rounded_for(values, frames.dtype).view(seqs.shape)
+    def function(sequence: torch.Tensor, j: int) -> torch.Tensor:
+        planes = sequence.view(1, -1, *sequence.shape[-2:])  # [1, s * c, h, w]
+        values = sample(planes, grids[j : j + 1])  # float32, copied back by truncation
+        return rounded_for(values, frames.dtype).view(sequence.shape)
 
     return map_sequences(frames, lengths, chosen, function, dtype=torch.float32)
 

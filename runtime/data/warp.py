@@ -1,8 +1,8 @@
-"""Geometric warps of whole sequences: one matrix per sequence, one ``grid_sample`` per batch.
+"""Geometric warps of whole sequences: one matrix per sequence, all frames in one call.
 
 The frames of a sequence share its warp, so they are passed to ``grid_sample`` as the
 channels of one image: the sampling grid and weights are computed once per sequence, and the
-sequences of a batch that are warped go through a single call. Matrices follow OpenCV's pixel
+grids of all the sequences a batch warps are computed together. Matrices follow OpenCV's pixel
 convention (pixel centres at integer coordinates, bilinear interpolation, zeros outside), as
 OpenGait's cv2-based transforms do. Every function takes a batch of matrices ``[k, ...]``.
 """
@@ -91,10 +91,9 @@ def sampling_grid(output_to_source: torch.Tensor, height: int, width: int) -> to
     return (source * scale - 1).view(-1, height, width, 2)
 
 
-def warp_values(planes: torch.Tensor, output_to_source: torch.Tensor) -> torch.Tensor:
-    """:func:`warp` without the conversion back: the warped values in float32."""
-    height, width = planes.shape[-2:]
-    grid = sampling_grid(output_to_source, height, width)
+def sample(planes: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """Bilinear samples of float ``planes`` ``[k, p, h, w]`` at ``grid`` ``[k, h, w, 2]``
+    (zeros outside), in float32."""
     return F.grid_sample(
         planes.to(torch.float32), grid, mode="bilinear", padding_mode="zeros", align_corners=True
     )
@@ -122,4 +121,5 @@ def warp(planes: torch.Tensor, output_to_source: torch.Tensor) -> torch.Tensor:
         The warped planes, a new tensor of the same shape and dtype; pixels read from outside
         the frame are 0.
     """
-    return rounded_for(warp_values(planes, output_to_source), planes.dtype).to(planes.dtype)
+    grid = sampling_grid(output_to_source, *planes.shape[-2:])
+    return rounded_for(sample(planes, grid), planes.dtype).to(planes.dtype)
