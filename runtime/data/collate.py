@@ -153,7 +153,7 @@ class GaitCollate:
         else:
             shape = (1, sum(lengths), *frames.shape[1:])  # [1, Σs, ...]
         tag = None
-        if self.pool is not None and not self.float_inputs:
+        if self.pool is not None:
             out, tag = self.pool.empty(shape, dtype)
         else:
             out = _empty_batch(shape, dtype)
@@ -181,7 +181,8 @@ class GaitCollate:
             tensors.append(tensor)
             value_maps.append(maps)
             tags.append(tag)
-        ipts = tensors if self.float_inputs else PendingInputs(tensors, value_maps, tags)
+        # a list of tensors; with float_inputs every value map is already applied
+        ipts = PendingInputs(tensors, value_maps, tags)
         labs = torch.tensor([self.label_index[info[0]] for info in infos], dtype=torch.long)
         typs = [info[1] for info in infos]
         viws = [info[2] for info in infos]

@@ -218,7 +218,7 @@ def build_loader(
     workers = data_cfg.get("num_workers", 1)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
         raise ConfigError(f"data_cfg.num_workers: expected a whole number >= 0, got {workers!r}")
-    if workers > 0 and not float_inputs:
+    if workers > 0:
         collate.pool = SharedBatchPool(workers)
     cuda = device_type == "cuda"
     generator = torch.Generator().manual_seed(_mix_seed(seed, rank + (1 << 20) * int(training)))
