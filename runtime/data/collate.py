@@ -30,24 +30,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import get_worker_info
 
 from ..errors import ConfigError, DataError
 from .batch import PendingInputs
 from .frame_file import FrameFile
 from .frames import FrameSampling
 from .pipeline import BatchPipeline
-from .shared_batches import SharedBatchPool
+from .shared_batches import SharedBatchPool, empty_batch
 from .transform_base import ValueMap
-
-
-def _empty_batch(shape: Sequence[int], dtype: torch.dtype) -> torch.Tensor:
-    """An uninitialised tensor, allocated in shared memory when inside a DataLoader worker."""
-    if get_worker_info() is None:
-        return torch.empty(shape, dtype=dtype)
-    numel = int(np.prod(shape))
-    storage = torch.UntypedStorage._new_shared(numel * dtype.itemsize)
-    return torch.empty(0, dtype=dtype).set_(storage, 0, tuple(shape))
 
 
 class GaitCollate:
@@ -156,7 +146,7 @@ class GaitCollate:
         if self.pool is not None:
             out, tag = self.pool.empty(shape, dtype)
         else:
-            out = _empty_batch(shape, dtype)
+            out = empty_batch(shape, dtype)
         out.view(-1, *frames.shape[1:]).copy_(frames)
         if keep_uint8:
             return out, maps, tag

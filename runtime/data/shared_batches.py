@@ -33,6 +33,15 @@ Tag = tuple[int, int, int, int]  # flags id, worker, slot, serial
 _GENERATIONS = itertools.count(1)
 
 
+def empty_batch(shape: Sequence[int], dtype: torch.dtype) -> torch.Tensor:
+    """An uninitialised tensor, in a fresh shared-memory block when inside a DataLoader worker
+    (handing it to the training process then copies nothing)."""
+    if get_worker_info() is None:
+        return torch.empty(tuple(shape), dtype=dtype)
+    block = torch.UntypedStorage._new_shared(math.prod(shape) * dtype.itemsize)
+    return torch.empty(0, dtype=dtype).set_(block, 0, tuple(shape))
+
+
 def _use_count(storage: torch.UntypedStorage) -> int | None:
     """References to a storage from tensors and storage objects (None: cannot tell)."""
     count = getattr(torch._C, "_storage_Use_Count", None)
@@ -103,8 +112,7 @@ class SharedBatchPool:
             row[slot] = serial
             tensor = torch.empty(0, dtype=dtype).set_(block, 0, tuple(shape))
             return tensor, (self.flags_id, info.id % self.workers, slot, serial)
-        block = torch.UntypedStorage._new_shared(nbytes)  # all taken: a block for this batch
-        return torch.empty(0, dtype=dtype).set_(block, 0, tuple(shape)), None
+        return empty_batch(shape, dtype), None  # all taken: a fresh block for this batch
 
     # --- in the training process ---------------------------------------------------------
 
