@@ -105,14 +105,15 @@ class EvaluationResult:
         Returns:
             The paths written.
         """
-        from gaitgen.runtime.evaluation.heatmap import save_heatmap
-
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         path = run_dir / "results.json"
         path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
         written = [path]
         if self.kind == "view":
+            # imported here: the figures are written once the numbers are safe on disk
+            from gaitgen.runtime.evaluation.heatmap import save_heatmap
+
             for name, condition in self.conditions.items():
                 png = run_dir / f"heatmap_{_file_safe(self.protocol)}_{_file_safe(name)}.png"
                 save_heatmap(
