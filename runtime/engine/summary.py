@@ -48,7 +48,7 @@ class SummaryWriter:
             if key.startswith("scalar/"):
                 scalars[key[len("scalar/") :]] = _to_float(value)
             elif images and key.startswith("image/") and self._tensorboard is not None:
-                grid = value.detach().float().cpu()[:64]  # [n, c, h, w], at most 64 frames
+                grid = value.detach()[:64].float().cpu()  # [n, c, h, w], at most 64 frames
                 self._tensorboard.add_images(key[len("image/") :], grid.clamp(0, 1), iteration)
         if self._tensorboard is not None:
             for key, value in scalars.items():
