@@ -2,7 +2,9 @@
 
 Training uses ``trainer_cfg.sampler``/``transform`` and the partition's TRAIN_SET; testing
 uses ``evaluator_cfg`` and TEST_SET. Frame sampling and transforms run in the DataLoader
-workers (``data_cfg.num_workers``); on CUDA batches are pinned and workers persist.
+workers (``data_cfg.num_workers``), a whole batch at a time; each worker writes its batches
+into a few shared-memory blocks that it reuses once this process has let go of them
+(:mod:`.shared_batches`). On CUDA batches are pinned and workers persist.
 
 Silhouette batches arrive uint8 (a quarter of the memory to fill, share, pin and copy);
 ``loader.to_device(inputs, device)`` (or :func:`.batch.finish_inputs`, which the engine's
