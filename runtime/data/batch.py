@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 import torch
 
+from .shared_batches import storage_use_count
 from .transform_base import ValueMap
 
 
@@ -68,11 +69,10 @@ class _BufferPool:
 
     @staticmethod
     def _free(buffer: torch.Tensor) -> bool:
-        use_count = getattr(torch._C, "_storage_Use_Count", None)
-        if use_count is None:  # pragma: no cover - no way to tell: never reuse
-            return False
-        # references: the pooled tensor and the temporary storage object of this call
-        return use_count(buffer.untyped_storage()._cdata) <= 2
+        count = storage_use_count(buffer.untyped_storage())
+        # references: the pooled tensor and the temporary storage object of this call (no
+        # count: no way to tell, never reuse)
+        return count is not None and count <= 2
 
     def get(self, shape: torch.Size) -> torch.Tensor:
         """An uninitialised float32 tensor of ``shape`` that nothing else references."""

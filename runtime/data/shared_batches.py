@@ -38,12 +38,21 @@ def empty_batch(shape: Sequence[int], dtype: torch.dtype) -> torch.Tensor:
     (handing it to the training process then copies nothing)."""
     if get_worker_info() is None:
         return torch.empty(tuple(shape), dtype=dtype)
-    block = torch.UntypedStorage._new_shared(math.prod(shape) * dtype.itemsize)
+    return _in_block(_new_block(shape, dtype), shape, dtype)
+
+
+def _new_block(shape: Sequence[int], dtype: torch.dtype) -> torch.UntypedStorage:
+    return torch.UntypedStorage._new_shared(math.prod(shape) * dtype.itemsize)
+
+
+def _in_block(block: torch.UntypedStorage, shape: Sequence[int], dtype: torch.dtype):
+    """A tensor of ``shape`` at the start of ``block``."""
     return torch.empty(0, dtype=dtype).set_(block, 0, tuple(shape))
 
 
-def _use_count(storage: torch.UntypedStorage) -> int | None:
-    """References to a storage from tensors and storage objects (None: cannot tell)."""
+def storage_use_count(storage: torch.UntypedStorage) -> int | None:
+    """References to a storage from tensors and storage objects (None: this torch cannot
+    tell, so callers must treat the storage as in use)."""
     count = getattr(torch._C, "_storage_Use_Count", None)
     return None if count is None else int(count(storage._cdata))
 
@@ -60,8 +69,6 @@ class SharedBatchPool:
     def __init__(self, workers: int, slots: int = 6) -> None:
         self.workers = max(workers, 1)
         self.slots = slots
-        self.flags = torch.zeros(0, dtype=torch.int64)
-        self.flags_id = 0
         # in the training process: per (flags id, worker, slot), the serial it holds (0 once
         # released), the block, and the flags it belongs to
         self._held: dict[tuple[int, int, int], list[Any]] = {}
@@ -107,11 +114,15 @@ class SharedBatchPool:
                 continue
             block = self._blocks.get(slot)
             if block is None or block.nbytes() < nbytes:
-                block = self._blocks[slot] = torch.UntypedStorage._new_shared(nbytes)
+                block = self._blocks[slot] = _new_block(shape, dtype)
             serial = next(self._serials)
             row[slot] = serial
-            tensor = torch.empty(0, dtype=dtype).set_(block, 0, tuple(shape))
-            return tensor, (self.flags_id, info.id % self.workers, slot, serial)
+            return _in_block(block, shape, dtype), (
+                self.flags_id,
+                info.id % self.workers,
+                slot,
+                serial,
+            )
         return empty_batch(shape, dtype), None  # all taken: a fresh block for this batch
 
     # --- in the training process ---------------------------------------------------------
@@ -146,7 +157,7 @@ class SharedBatchPool:
             serial, storage, flags = held
             if serial == 0:
                 continue
-            count = _use_count(storage)
+            count = storage_use_count(storage)
             if count is not None and count <= 1:  # only the reference held here
                 self._release(flags, worker, slot, serial)
                 held[0] = 0

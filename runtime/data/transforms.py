@@ -182,12 +182,12 @@ class RandomErasing(SequenceTransform):
         return torch.stack([top, left, rect_h, rect_w], dim=1).to(torch.int64)
 
     def apply_batch(self, frames, lengths, generator):
-        height, width = frames.shape[-2:]
         if self.per_frame:
             return self._erase_frames(frames, generator)
         chosen = chosen_sequences(self.prob, len(lengths), generator)
         if not chosen:
             return frames
+        height, width = frames.shape[-2:]
         first = starts(lengths)
         boxes = self._rectangles(len(chosen), height, width, generator).tolist()
         for i, (top, left, rect_h, rect_w) in zip(chosen, boxes):
@@ -198,8 +198,7 @@ class RandomErasing(SequenceTransform):
     def _erase_frames(self, frames: torch.Tensor, generator) -> torch.Tensor:
         """Per-frame erasing: each chosen frame gets its own rectangle."""
         height, width = frames.shape[-2:]
-        draws = torch.rand(len(frames), generator=generator, dtype=torch.float64)
-        chosen = (draws < self.prob).nonzero().flatten()
+        chosen = torch.tensor(chosen_sequences(self.prob, len(frames), generator), dtype=torch.long)
         if len(chosen) == 0:
             return frames
         top, left, rect_h, rect_w = self._rectangles(len(chosen), height, width, generator).T
