@@ -1,19 +1,23 @@
-"""uint8 batches finished on the device, frame-by-frame pickle reads, reused CPU buffers."""
+"""uint8 batches finished on the device, frame-by-frame pickle reads (mapped or not), reused
+CPU buffers and reused shared blocks."""
 
 from __future__ import annotations
 
 import copy
 import pickle
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
-from gaitgen.runtime.data import build_loader
+from gaitgen.runtime.data import build_loader, shared_batches
+from gaitgen.runtime.data import frame_file as frame_file_module
 from gaitgen.runtime.data.batch import PendingInputs, finish_inputs
 from gaitgen.runtime.data.collate import GaitCollate
 from gaitgen.runtime.data.dataset import GaitDataSet
 from gaitgen.runtime.data.dummy import write_dummy_dataset
 from gaitgen.runtime.data.frame_file import FrameFile, load_pickle_located, locate_array_data
+from gaitgen.runtime.data.shared_batches import SharedBatchPool
 from gaitgen.runtime.data.transforms import get_transform
 from gaitgen.runtime.engine.build import move_inputs
 
@@ -182,3 +186,69 @@ def test_loader_with_a_worker_delivers_uint8_that_finishes_to_the_float_batch(tm
         assert raw[0][0].dtype == torch.uint8 and isinstance(raw[0], PendingInputs)
         finished = loader.to_device(raw, "cpu")
         assert torch.equal(finished[0][0], floats[0][0]) and torch.equal(finished[1], floats[1])
+
+
+@pytest.mark.parametrize("mapped", [True, False])
+def test_frame_file_reads_the_sampled_frames_mapped_or_not(tmp_path, monkeypatch, mapped):
+    if not mapped:
+        monkeypatch.setattr(frame_file_module, "MAX_MAPPED_FILES", 0)
+        monkeypatch.setattr(frame_file_module, "_MAPPED", frame_file_module._MappedFiles())
+    array = np.random.default_rng(0).integers(0, 256, (12, 8, 8), dtype=np.uint8)
+    path = tmp_path / "seq.pkl"
+    path.write_bytes(pickle.dumps(array, protocol=4))
+    loaded, offset, size = load_pickle_located(path)
+    frames = FrameFile(str(path), offset, loaded.shape, size)
+    wanted = np.array([7, 2, 3, 11, 0])
+    out = np.empty((5, 8, 8), np.uint8)
+    frames.read_into(wanted, out)
+    assert np.array_equal(out, array[wanted])
+    assert (str(path) in frame_file_module._MAPPED.maps) == mapped
+
+
+def _fake_worker(monkeypatch, worker_id: int = 0) -> None:
+    info = SimpleNamespace(id=worker_id, num_workers=1)
+    monkeypatch.setattr(shared_batches, "get_worker_info", lambda: info)
+
+
+def test_pool_outside_workers_gives_plain_tensors():
+    tensor, tag = SharedBatchPool(1).empty((2, 3), torch.uint8)
+    assert tag is None and tensor.shape == (2, 3) and not tensor.is_shared()
+
+
+def test_pool_reuses_a_block_only_once_the_training_process_let_it_go(monkeypatch):
+    pool = SharedBatchPool(1, slots=2)
+    _fake_worker(monkeypatch)
+    first, tag1 = pool.empty((4, 5), torch.uint8)
+    second, tag2 = pool.empty((4, 5), torch.uint8)
+    assert first.is_shared() and tag1[2] == 0 and tag2[2] == 1
+    assert pool.flags[0].tolist() == [tag1[3], tag2[3]]
+    third, tag3 = pool.empty((4, 5), torch.uint8)  # both blocks taken: a fresh one
+    assert tag3 is None and third.data_ptr() not in (first.data_ptr(), second.data_ptr())
+    # the training process receives both; it keeps the first and drops the second
+    pool.received([first, second], [tag1, tag2])
+    address = second.data_ptr()
+    del second
+    pool.release_free()
+    assert pool.flags[0].tolist() == [tag1[3], 0]
+    again, tag4 = pool.empty((2, 5), torch.uint8)  # smaller fits the freed block
+    assert tag4[2] == 1 and again.data_ptr() == address
+    first_copy = first.clone()
+    pool.release_free()
+    assert pool.flags[0, 0] == tag1[3] and torch.equal(first, first_copy)
+
+
+def test_pool_frees_a_block_that_was_pinned_on_arrival(monkeypatch):
+    pool = SharedBatchPool(1, slots=1)
+    _fake_worker(monkeypatch)
+    block, tag = pool.empty((3,), torch.uint8)
+    pool.received([block.clone()], [tag])  # not shared: a copy made on arrival
+    assert pool.flags[0, 0] == 0
+
+
+def test_pool_ignores_tags_of_an_earlier_generation(monkeypatch):
+    pool = SharedBatchPool(1, slots=1)
+    _fake_worker(monkeypatch)
+    block, tag = pool.empty((3,), torch.uint8)
+    pool.new_generation()
+    pool.received([block], [tag])
+    assert pool.flags[0, 0] == 0 and not pool._held

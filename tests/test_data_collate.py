@@ -132,3 +132,23 @@ def test_frames_of_different_sizes_in_a_batch_name_the_file():
         DataError, match=r"odd.pkl: frames of shape \(32, 64\) in a batch of \(64, 64\)"
     ):
         collate([_sequence(4), ([np.zeros((4, 32, 64), np.uint8)], ["001", "a", "b", ["odd.pkl"]])])
+
+
+def test_collate_runs_random_transforms_on_sequences_of_different_lengths():
+    data = [np.full((n, 64, 64), 200, np.uint8) for n in (7, 9, 12)]
+    batch = [([d], ["001", "nm-01", "000", [f"{i}.pkl"]]) for i, d in enumerate(data)]
+    transform = get_transform(
+        {
+            "type": "Compose",
+            "trf_cfg": [
+                {"type": "BaseSilCuttingTransform"},
+                {"type": "RandomRotate", "prob": 1.0},
+                {"type": "RandomErasing", "prob": 1.0},
+            ],
+        }
+    )
+    collate = collate_module.GaitCollate(["001"], {"sample_type": "all_ordered"}, transform)
+    torch.manual_seed(0)
+    ipts, _, _, _, seq_l = collate(batch)
+    assert seq_l.tolist() == [[7, 9, 12]] and ipts[0].shape == (1, 28, 64, 44)
+    assert ipts[0].dtype == torch.uint8 and (ipts[0] == 0).any()  # borders and rectangles

@@ -208,3 +208,42 @@ def test_sampler_config_errors(dataset):
     cfgs["trainer_cfg"]["sampler"]["batch_sise"] = 3
     with pytest.raises(ConfigError, match="batch_sise.*'batch_size'"):
         build_loader(cfgs, True)
+
+
+def test_batches_held_by_the_training_process_are_never_overwritten(dataset):
+    root, partition = dataset
+    loader = build_loader(_cfgs(root, partition, workers=1), training=True, seed=1)
+    iterator = iter(loader)
+    kept, copies = [], []
+    for step in range(30):
+        ipts, labs, *_ = next(iterator)
+        if step % 3 == 0:  # hold on to every third batch (more than the blocks per worker)
+            kept.append(ipts[0])
+            copies.append(ipts[0].clone())
+        del ipts
+    del iterator
+    assert len(kept) > loader.collate_fn.pool.slots
+    for batch, copy in zip(kept, copies):
+        assert torch.equal(batch, copy)
+
+
+def test_batches_let_go_are_written_into_the_same_blocks_again(dataset):
+    root, partition = dataset
+    loader = build_loader(_cfgs(root, partition, workers=1), training=True, seed=1)
+    iterator = iter(loader)
+    addresses, tags = set(), []
+    for _ in range(30):
+        ipts, *_ = next(iterator)
+        addresses.add(ipts[0].data_ptr())
+        tags.append(ipts.slots[0])
+        del ipts
+    del iterator
+    assert all(tag is not None for tag in tags)
+    assert len(addresses) <= loader.collate_fn.pool.slots
+
+
+def test_single_process_loader_has_no_pool(dataset):
+    root, partition = dataset
+    loader = build_loader(_cfgs(root, partition), training=True, seed=1)
+    ipts, *_ = next(iter(loader))
+    assert loader.collate_fn.pool is None and ipts.slots == [None]

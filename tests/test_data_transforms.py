@@ -1,4 +1,4 @@
-"""Transforms: shapes, dtypes, probabilities, seeds, config errors, and the uint8 pipeline."""
+"""Transforms: shapes, dtypes, probabilities, seeds, batches, config errors, the uint8 pipeline."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from gaitgen.runtime.data.pipeline import BatchPipeline
+from gaitgen.runtime.data.transform_base import chosen_sequences, map_sequences, uniform
 from gaitgen.runtime.data.transforms import (
     BaseRgbTransform,
     BaseSilCuttingTransform,
@@ -19,6 +20,7 @@ from gaitgen.runtime.data.transforms import (
     RandomRotate,
     get_transform,
 )
+from gaitgen.runtime.data.warp import rotation_matrix, warp
 from gaitgen.runtime.errors import ConfigError, RegistryError
 
 RANDOM = {
@@ -76,6 +78,74 @@ def test_same_seed_same_output(name):
     first = transform(seq)
     torch.manual_seed(3)
     assert torch.equal(first, transform(seq))  # the global RNG, as in DataLoader workers
+
+
+def _split(frames: torch.Tensor, lengths: list[int]) -> list[torch.Tensor]:
+    return list(frames.split(lengths))
+
+
+@pytest.mark.parametrize("name", sorted(RANDOM))
+@pytest.mark.parametrize("lengths", [[4, 4, 4, 4], [3, 5, 2, 4]])
+def test_batch_probability_zero_is_identity_and_one_changes_every_sequence(name, lengths):
+    original = _silhouettes(sum(lengths))
+    same = RANDOM[name](0.0).apply_batch(original.clone(), lengths, torch.Generator())
+    assert torch.equal(same, original)
+    changed = RANDOM[name](1.0).apply_batch(
+        original.clone(), lengths, torch.Generator().manual_seed(3)
+    )
+    assert changed.shape == original.shape and changed.dtype == torch.uint8
+    for before, after in zip(_split(original, lengths), _split(changed, lengths)):
+        assert not torch.equal(before, after)
+
+
+@pytest.mark.parametrize("name", sorted(RANDOM))
+def test_batch_same_seed_same_output(name):
+    lengths = [5, 5, 5]
+    frames = _silhouettes(sum(lengths))
+    transform = RANDOM[name](0.5)
+    first = transform.apply_batch(frames.clone(), lengths, torch.Generator().manual_seed(7))
+    second = transform.apply_batch(frames.clone(), lengths, torch.Generator().manual_seed(7))
+    assert torch.equal(first, second)
+
+
+def test_rotation_gives_each_sequence_its_own_angle_as_one_warp_would():
+    lengths = [6, 6, 6]
+    frames = _silhouettes(sum(lengths))
+    out = RandomRotate(1.0, degree=10).apply_batch(
+        frames.clone(), lengths, torch.Generator().manual_seed(11)
+    )
+    # the same draws, in the same order: which sequences, then one angle per chosen sequence
+    generator = torch.Generator().manual_seed(11)
+    chosen = chosen_sequences(1.0, 3, generator)
+    degrees = uniform(-10, 10, generator, len(chosen))
+    assert chosen == [0, 1, 2] and len(set(degrees.tolist())) == 3
+    for i, seq in enumerate(_split(frames, lengths)):
+        matrix = rotation_matrix(32, 32, -degrees[i : i + 1])
+        expected = warp(seq.unsqueeze(0), matrix)[0]
+        assert torch.equal(out[6 * i : 6 * (i + 1)], expected)
+
+
+def test_map_sequences_changes_only_the_chosen_sequences_in_place():
+    calls = []
+
+    def double(sequence, j):
+        calls.append((tuple(sequence.shape), sequence.dtype, j))
+        return sequence * 2
+
+    frames = torch.ones(9, 2, 2, dtype=torch.uint8)
+    out = map_sequences(frames, [2, 3, 4], [0, 2], double, dtype=torch.float32)
+    assert out is frames
+    assert calls == [((1, 2, 2, 2), torch.float32, 0), ((1, 4, 2, 2), torch.float32, 1)]
+    assert frames[:2].eq(2).all() and frames[2:5].eq(1).all() and frames[5:].eq(2).all()
+
+
+def test_erasing_batch_zeroes_one_rectangle_per_chosen_sequence():
+    lengths = [3, 4]
+    frames = torch.full((7, 32, 32), 255, dtype=torch.uint8)
+    out = RandomErasing(1.0).apply_batch(frames, lengths, torch.Generator().manual_seed(0))
+    first, second = out[:3] == 0, out[3:] == 0
+    assert all(torch.equal(first[0], f) for f in first) and first[0].any()
+    assert all(torch.equal(second[0], f) for f in second) and second[0].any()
 
 
 def test_float_input_stays_float():
