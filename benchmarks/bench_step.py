@@ -51,10 +51,14 @@ HEIGHT, WIDTH = 64, 44  # 64x64 silhouettes after BaseSilCuttingTransform
 REFERENCE_CPU = {(4, 4): (42.4, 15.9)}  # OpenGait on 2 cores: (step s, forward s), REFERENCE.md
 
 
-def model_overrides(channels: list[int] | None, amp: bool) -> list[str]:
-    """``--set`` overrides: the backbone's channels (and the heads that follow them), AMP."""
+def model_overrides(
+    channels: list[int] | None, amp: bool, channels_last: bool = False
+) -> list[str]:
+    """``--set`` overrides: the backbone's channels (and the heads that follow them), AMP and
+    the trainer's channels_last layout (CUDA only, as in training)."""
     overrides = [
         f"trainer_cfg.enable_float16={str(amp).lower()}",
+        f"trainer_cfg.channels_last={str(channels_last).lower()}",
         "trainer_cfg.restore_hint=0",
     ]
     if channels:
@@ -231,11 +235,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="backbone channels (default: the config's 64 128 256 512); smaller for the CPU",
     )
-    parser.add_argument("--channels-last", action="store_true", help="model in channels_last")
+    parser.add_argument(
+        "--channels-last",
+        action="store_true",
+        help="trainer_cfg.channels_last: the model in NHWC layout (CUDA only, as in training)",
+    )
     parser.add_argument(
         "--cudnn-benchmark",
-        action="store_true",
-        help="torch.backends.cudnn.benchmark = True (the trainer leaves it off)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="torch.backends.cudnn.benchmark (default: the trainer's choice, on for CUDA "
+        "training with fixed-length sampling)",
     )
     parser.add_argument("--config", type=Path, default=GAITBASE_CONFIG, help="OpenGait config")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
@@ -255,8 +265,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         device = torch.device("cuda", torch.cuda.current_device())
     else:
         device = torch.device("cpu")
-    torch.backends.cudnn.benchmark = args.cudnn_benchmark
-    overrides = model_overrides(args.channels, amp)
+    overrides = model_overrides(args.channels, amp, args.channels_last)
     python = sys.version.split()[0]
     print(f"device: {describe_device(device)}; torch {torch.__version__}; python {python}")
     results = []
@@ -264,8 +273,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for batch_size in batches:
             # a fresh trainer per batch size: every measurement starts from the same weights
             trainer = build_trainer(args.config, overrides, device, Path(folder))
-            if args.channels_last:
-                trainer.model.to(memory_format=torch.channels_last)
+            if args.cudnn_benchmark is not None:  # else as the trainer set it
+                torch.backends.cudnn.benchmark = args.cudnn_benchmark
+            cudnn_benchmark = torch.backends.cudnn.benchmark
+            channels_last = args.channels_last and device.type == "cuda"
             if not results:
                 channels = list(trainer.cfgs["model_cfg"]["backbone_cfg"]["channels"])
                 parameters = sum(p.numel() for p in trainer.model.parameters())
@@ -273,7 +284,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     f"model: {trainer.cfgs['model_cfg']['model']} channels {channels}, "
                     f"{parameters / 1e6:.2f} M parameters, from {args.config.name}; "
                     f"amp {'on' if trainer.use_amp else 'off'}, cudnn.benchmark "
-                    f"{args.cudnn_benchmark}, channels_last {args.channels_last}; "
+                    f"{cudnn_benchmark}, channels_last {channels_last}; "
                     f"median of {args.steps} steps after {args.warmup}"
                 )
             result = measure(trainer, batch_size, args.frames, args.steps, args.warmup)
@@ -287,8 +298,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "amp": amp and device.type == "cuda",
         "channels": channels,
         "parameters": parameters,
-        "cudnn_benchmark": args.cudnn_benchmark,
-        "channels_last": args.channels_last,
+        "cudnn_benchmark": cudnn_benchmark,
+        "channels_last": channels_last,
         "results": results,
     }
     if args.json:
