@@ -7,6 +7,7 @@ checkpoint must restart, resume from that checkpoint and finish.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -219,6 +220,18 @@ def test_two_process_test_phase_matches_one_process(tmp_path: Path, tiny_dataset
         assert f"world size {nproc}" in tested.stdout
         with np.load(run_dir / "embeddings.npz", allow_pickle=False) as saved:
             results[nproc] = {key: saved[key] for key in saved.files}
-    assert np.allclose(results["1"]["feature"], results["2"]["feature"], atol=1e-5)
+        results[nproc]["evaluation"] = json.loads((run_dir / "results.json").read_text())
+    # same sequences in the same order: labels, types and views equal element for element
     for key in ("label", "type", "view"):
         assert np.array_equal(results["1"][key], results["2"][key])
+    # Same embeddings up to float32 rounding. A rank sees test batches of another size (3
+    # instead of 5 sequences), so CPU kernels sum in another order: differences of a few ulps of
+    # the largest feature (a 2-iteration model's features reach ~1e5). A fixed atol cannot hold
+    # across scales; a shard joined in the wrong order or twice differs by the scale itself.
+    one, two = results["1"]["feature"], results["2"]["feature"]
+    scale = float(np.abs(one).max())
+    assert scale > 0
+    worst = float(np.abs(one - two).max())
+    assert worst <= 1e-5 * scale, f"max difference {worst} on features up to {scale}"
+    # and what the user reads: the evaluation result itself
+    assert results["1"]["evaluation"] == results["2"]["evaluation"]
