@@ -22,6 +22,11 @@ class BaseModel(nn.Module):
     Training loops, optimisers, checkpoints and devices belong to the runtime's engine, not
     to the model, so a model is an ordinary ``nn.Module`` that tests can build and call.
 
+    What a model written for OpenGait touches is here under OpenGait's names:
+    ``self.cfgs`` (the whole config), ``self.engine_cfg`` (``trainer_cfg`` when built for
+    training, else ``evaluator_cfg``), ``self.iteration`` (the trainer's current iteration,
+    kept up to date before every forward), :meth:`get_backbone` and :meth:`init_parameters`.
+
     Args:
         cfgs: the whole resolved config (``model_cfg`` is passed to build_network).
         is_training: True when the model is built for training (OpenGait's ``training`` flag).
@@ -31,6 +36,8 @@ class BaseModel(nn.Module):
         super().__init__()
         self.cfgs = cfgs
         self.is_training = bool(is_training)
+        self.engine_cfg = cfgs.get("trainer_cfg" if is_training else "evaluator_cfg") or {}
+        self.iteration = 0
         if "model_cfg" not in cfgs:
             raise TrainingError(f"{type(self).__name__}: the config has no model_cfg")
         result = self.build_network(cfgs["model_cfg"])
@@ -48,6 +55,18 @@ class BaseModel(nn.Module):
 
     def forward(self, inputs: list[Any]) -> dict[str, dict[str, Any]]:
         raise NotImplementedError(f"{type(self).__name__} must implement forward(inputs)")
+
+    def get_backbone(self, backbone_cfg: Any) -> nn.Module:
+        """Build a backbone from ``{"type": name, **params}``, or a ModuleList from a list of them.
+
+        ``type`` names a backbone of :mod:`gaitgen.runtime.modules.backbones` (``ResNet9``,
+        ``Plain``, ...), as OpenGait's ``get_backbone`` names one of its ``backbones`` package.
+        """
+        from .modules.backbones import build_backbone
+
+        if isinstance(backbone_cfg, (list, tuple)):
+            return nn.ModuleList(build_backbone(cfg) for cfg in backbone_cfg)
+        return build_backbone(backbone_cfg)
 
     def init_parameters(self) -> None:
         """Initialise convolutions and linears (Xavier) and normalisation layers (weight ~ N(1, 0.02), bias 0).

@@ -223,6 +223,7 @@ class Trainer:
     def step(self, inputs: list[Any]) -> tuple[torch.Tensor, dict[str, Any], dict[str, Any]]:
         """One optimisation step; raises TrainingError when the loss is not finite."""
         inputs = move_inputs(inputs, self.ctx.device)
+        self.model.iteration = self.iteration  # OpenGait's models read it (steps completed)
         autocast = (
             torch.autocast("cuda", dtype=torch.float16)
             if self.use_amp

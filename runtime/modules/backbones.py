@@ -92,11 +92,29 @@ class ResNet9(nn.Module):
         return self.layer4(self.layer3(self.layer2(self.layer1(x))))
 
 
-BACKBONES = {"ResNet9": ResNet9}
+# backbone name -> the module of this package that defines a class of that name, imported
+# when a config names it (so building GaitBase does not import every backbone)
+BACKBONES: dict[str, str] = {
+    "ResNet9": ".backbones",
+    "Plain": ".plain",
+}
+
+
+def backbone_class(name: str) -> type:
+    """The backbone class called ``name`` (a key of BACKBONES)."""
+    import importlib
+
+    module = importlib.import_module(BACKBONES[name], __package__)
+    return getattr(module, name)
 
 
 def build_backbone(backbone_cfg: dict) -> nn.Module:
     """Build a backbone from ``{"type": name, **params}`` (model_cfg.backbone_cfg)."""
+    if not isinstance(backbone_cfg, dict):
+        raise ConfigError(
+            "model_cfg.backbone_cfg: expected a mapping with a 'type' key, "
+            f"got {type(backbone_cfg).__name__}"
+        )
     params = dict(backbone_cfg)
     name = params.pop("type", None)
     if name not in BACKBONES:
@@ -108,5 +126,6 @@ def build_backbone(backbone_cfg: dict) -> nn.Module:
         )
     from ..config.validate import check_call_arguments
 
-    check_call_arguments(BACKBONES[name], params, f"model_cfg.backbone_cfg ({name})")
-    return BACKBONES[name](**params)
+    cls = backbone_class(name)
+    check_call_arguments(cls, params, f"model_cfg.backbone_cfg ({name})")
+    return cls(**params)
