@@ -144,7 +144,7 @@ class SeparateBNNecks(nn.Module):
         if parallel_BN1d:
             self.bn1d = nn.BatchNorm1d(in_channels * parts_num)
         else:
-            self.bn1d = nn.ModuleList(nn.BatchNorm1d(in_channels) for _ in range(parts_num))
+            self.bn1d = clones(nn.BatchNorm1d(in_channels), parts_num)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         n, c, p = x.shape
@@ -159,3 +159,65 @@ class SeparateBNNecks(nn.Module):
         else:
             logits = feature.matmul(self.fc_bin)
         return feature.permute(1, 2, 0).contiguous(), logits.permute(1, 2, 0).contiguous()
+
+
+class FocalConv2d(nn.Module):
+    """GaitPart's focal convolution: one bias-free convolution applied to horizontal strips.
+
+    With ``halving`` h > 0 the input is cut into 2**h strips of equal height, each convolved
+    on its own (no information crosses a strip border), and the results are joined again;
+    ``halving=0`` is a plain convolution. Extra keyword arguments go to ``nn.Conv2d``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        halving: int,
+        **kwargs: Any,
+    ):
+        super().__init__()
+        self.halving = halving
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, bias=False, **kwargs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.halving == 0:
+            return self.conv(x)
+        strip_height = x.size(2) // 2**self.halving
+        return torch.cat([self.conv(strip) for strip in x.split(strip_height, 2)], 2)
+
+
+class BasicConv3d(nn.Module):
+    """A 3-D convolution over [n, c, s, h, w] (bias-free unless asked), as OpenGait's."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any = (3, 3, 3),
+        stride: Any = (1, 1, 1),
+        padding: Any = (1, 1, 1),
+        bias: bool = False,
+        **kwargs: Any,
+    ):
+        super().__init__()
+        self.conv3d = nn.Conv3d(
+            in_channels,
+            out_channels,
+            kernel_size=kernel_size,
+            stride=stride,
+            padding=padding,
+            bias=bias,
+            **kwargs,
+        )
+
+    def forward(self, ipts: torch.Tensor) -> torch.Tensor:
+        return self.conv3d(ipts)  # [n, c, s, h, w] -> [n, c', s', h', w']
+
+
+def clones(module: nn.Module, count: int) -> nn.ModuleList:
+    """``count`` independent deep copies of ``module`` (OpenGait's ``utils.clones``)."""
+    import copy
+
+    return nn.ModuleList(copy.deepcopy(module) for _ in range(count))
