@@ -1,0 +1,108 @@
+"""Atomic file writes: every file gaitgen writes appears whole or not at all.
+
+A write goes to a temporary file in the target's folder (same filesystem, so the final
+``os.replace`` is atomic), is flushed and fsync'ed, then renamed over the target. On any
+failure the temporary file is removed and the old target, if any, is left untouched. A full
+disk becomes one :class:`~gaitgen.runtime.errors.GaitgenError` naming the path.
+
+    with atomic_path(results_file) as tmp:      # for writers that want a path (torch.save, np.savez)
+        np.savez(tmp, ...)
+    atomic_write_text(config_file, text)        # for text
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import GaitgenError
+
+TEMP_SUFFIX = ".tmp"
+
+
+def disk_error(exc: OSError, path: Path | str) -> GaitgenError | None:
+    """A clear error for a full disk or a read-only/forbidden target, else None."""
+    if exc.errno == errno.ENOSPC:
+        return GaitgenError(f"no space left on device while writing {path}: free some space")
+    if exc.errno == errno.EDQUOT:
+        return GaitgenError(f"disk quota exceeded while writing {path}")
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return GaitgenError(f"cannot write {path}: {exc.strerror}")
+    return None
+
+
+def _fsync_folder(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every filesystem lets a folder be fsync'ed
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path | str) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically.
+
+    The writer inside the block writes the whole file to the yielded path (closing it).
+    Errors from the block propagate (a full disk as a GaitgenError); the temporary file is
+    always removed when the target was not replaced.
+    """
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX
+        )
+        os.close(fd)
+    except OSError as exc:
+        raise (disk_error(exc, target) or exc) from exc
+    temporary = Path(name)
+    try:
+        yield temporary
+        with open(temporary, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        error = disk_error(exc, target)
+        if error is not None:
+            raise error from exc
+        raise
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    _fsync_folder(target.parent)
+
+
+def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; returns the path."""
+    with atomic_path(path) as temporary:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+    return Path(path)
+
+
+def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically; returns the path."""
+    return atomic_write_bytes(path, text.encode(encoding))
+
+
+def remove_stale_temporaries(folder: Path | str, name_glob: str = "*") -> list[Path]:
+    """Delete the temporary files that killed writes left in ``folder`` (``.<name>.*.tmp``).
+
+    Returns what was removed. Only files matching ``.{name_glob}.*.tmp`` are touched.
+    """
+    removed = []
+    root = Path(folder)
+    if not root.is_dir():
+        return removed
+    for stale in root.glob(f".{name_glob}.*{TEMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+            removed.append(stale)
+    return removed
