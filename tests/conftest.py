@@ -76,3 +76,29 @@ def make_project(root: Path, package: str = "mygait") -> Path:
         f'[project]\nname = "{package}"\nversion = "0"\n\n[tool.gaitgen]\npackage = "{package}"\n'
     )
     return root
+
+
+def opengait_state_dict(config_name: str) -> dict[str, list[int]]:
+    """OpenGait's state-dict listing (key -> shape) for one of its config files.
+
+    ``config_name`` is the path under OpenGait's ``configs/`` (``"gaitset/gaitset.yaml"``).
+    The listings of the seven silhouette families (gaitbase, gaitset, gaitpart, gln, gaitgl,
+    deepgaitv2, swingait) were copied from ../shared/parity/state_dicts.json into
+    fixtures/opengait/state_dicts.json.gz: what an OpenGait checkpoint of that config holds.
+    """
+    import gzip
+    import json
+
+    with gzip.open(FIXTURES / "opengait" / "state_dicts.json.gz", "rt") as handle:
+        listings = json.load(handle)
+    return listings[config_name]["state_dict"]
+
+
+def state_dict_shapes(model) -> dict[str, list[int]]:
+    """A model's state dict as key -> shape, comparable with :func:`opengait_state_dict`."""
+    return {key: list(value.shape) for key, value in model.state_dict().items()}
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+PARITY = SHARED / "parity"
+OPENGAIT_CONFIGS = SHARED / "opengait" / "configs"
