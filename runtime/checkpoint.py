@@ -131,26 +131,85 @@ def load_checkpoint(path: Path, map_location: Any = "cpu") -> dict[str, Any]:
     return state
 
 
+def _shape(value: Any) -> str:
+    return "x".join(str(d) for d in value.shape) if hasattr(value, "shape") else "?"
+
+
+def _listed(items: list[str], limit: int = 4) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def checkpoint_weights(state: dict[str, Any]) -> dict[str, Any]:
+    """The model weights of a gaitgen or OpenGait checkpoint, without a DDP ``module.`` prefix.
+
+    OpenGait saves the bare model's state dict, as gaitgen does; a state dict taken from a
+    DistributedDataParallel wrapper by other tools prefixes every key with ``module.``.
+    """
+    weights = state["model"]
+    if weights and all(key.startswith("module.") for key in weights):
+        weights = {key[len("module.") :]: value for key, value in weights.items()}
+    return weights
+
+
 def load_model_weights(
     model: torch.nn.Module, state: dict[str, Any], path: Path, strict: bool
 ) -> None:
     """Load a checkpoint's model weights (``restore_ckpt_strict`` = ``strict``).
 
+    Accepts gaitgen's and OpenGait's checkpoints (both hold the model's state dict under
+    ``"model"``). Weights whose shape differs never load; missing or unexpected keys are
+    errors unless ``strict`` is false.
+
     Raises:
-        CheckpointError: the weights do not fit the model (names the file and the fix).
+        CheckpointError: the weights do not fit the model: the first missing, unexpected and
+            mismatched keys with their shapes, and a fix that can help.
     """
-    try:
-        result = model.load_state_dict(state["model"], strict=strict)
-    except RuntimeError as exc:
+    weights = checkpoint_weights(state)
+    if not isinstance(weights, dict):
+        raise CheckpointError(f"{path}: its 'model' entry is not a state dict")
+    own = model.state_dict()
+    missing = [key for key in own if key not in weights]
+    unexpected = [key for key in weights if key not in own]
+    mismatched = [
+        f"{key} (checkpoint {_shape(weights[key])}, model {_shape(own[key])})"
+        for key in own
+        if key in weights and getattr(weights[key], "shape", None) != own[key].shape
+    ]
+    name = type(model).__name__
+    problems = []
+    if mismatched:
+        problems.append(f"{len(mismatched)} with another shape: {_listed(mismatched)}")
+    if strict and missing:
+        shown = [f"{key} ({_shape(own[key])})" for key in missing]
+        problems.append(f"{len(missing)} missing from the checkpoint: {_listed(shown)}")
+    if strict and unexpected:
+        shown = [f"{key} ({_shape(weights[key])})" for key in unexpected]
+        problems.append(f"{len(unexpected)} not in the model: {_listed(shown)}")
+    if problems:
+        if mismatched:
+            advice = (
+                "the checkpoint is of another model or another model_cfg: use the config it "
+                "was trained with"
+            )
+        else:
+            advice = (
+                "use the config it was trained with, or set restore_ckpt_strict: false "
+                "to load the matching weights only"
+            )
         raise CheckpointError(
-            f"{path}: does not match model {type(model).__name__}: {str(exc).splitlines()[0]} "
-            "(set restore_ckpt_strict: false to load the matching parameters only)"
-        ) from None
-    if not strict:
-        log.info(
-            "restored with restore_ckpt_strict=false; missing: %s, unexpected: %s",
-            result.missing_keys,
-            result.unexpected_keys,
+            f"{path}: does not fit model {name}: " + "; ".join(problems) + f"; {advice}"
+        )
+    model.load_state_dict(weights, strict=False)
+    if missing or unexpected:
+        log.warning(
+            "%s: restored with restore_ckpt_strict=false; %d model weights not in the "
+            "checkpoint (%s), %d checkpoint weights unused (%s)",
+            path,
+            len(missing),
+            _listed(missing) or "-",
+            len(unexpected),
+            _listed(unexpected) or "-",
         )
 
 

@@ -89,12 +89,35 @@ def test_weights_that_do_not_fit_the_model_are_a_clear_error(tmp_path: Path) -> 
     from gaitgen.runtime.checkpoint import load_model_weights
 
     state = {"model": torch.nn.Linear(3, 2).state_dict()}
-    with pytest.raises(
-        CheckpointError, match=r"does not match model Linear.*restore_ckpt_strict: false"
-    ):
-        load_model_weights(torch.nn.Linear(4, 2), state, tmp_path / "x.pt", strict=True)
+    # another shape: named with both shapes; restore_ckpt_strict cannot help, so not advised
+    for strict in (True, False):
+        with pytest.raises(CheckpointError) as caught:
+            load_model_weights(torch.nn.Linear(4, 2), state, tmp_path / "x.pt", strict=strict)
+        message = str(caught.value)
+        assert "does not fit model Linear" in message
+        assert "weight (checkpoint 2x3, model 2x4)" in message
+        assert "restore_ckpt_strict" not in message
+    # missing and unexpected keys: listed with shapes, and strict off is the fix offered
+    two = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Linear(2, 1))
+    renamed = {"0.weight": state["model"]["weight"], "head.bias": torch.zeros(1)}
+    with pytest.raises(CheckpointError) as caught:
+        load_model_weights(two, {"model": renamed}, tmp_path / "x.pt", strict=True)
+    message = str(caught.value)
+    assert "3 missing from the checkpoint: 0.bias (2), 1.weight (1x2), 1.bias (1)" in message
+    assert "1 not in the model: head.bias (1)" in message
+    assert "set restore_ckpt_strict: false" in message
     partial = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1))
     load_model_weights(
         partial, {"model": {"0.weight": state["model"]["weight"]}}, tmp_path / "x.pt", strict=False
     )
     assert torch.equal(partial[0].weight, state["model"]["weight"])
+
+
+def test_a_ddp_module_prefix_is_removed(tmp_path: Path) -> None:
+    from gaitgen.runtime.checkpoint import load_model_weights
+
+    source = torch.nn.Linear(3, 2)
+    wrapped = {f"module.{key}": value for key, value in source.state_dict().items()}
+    target = torch.nn.Linear(3, 2)
+    load_model_weights(target, {"model": wrapped}, tmp_path / "x.pt", strict=True)
+    assert torch.equal(target.weight, source.weight)
