@@ -21,17 +21,19 @@ def prepare(
     workers: int = typer.Option(4, "--workers", "-w", help="Processes working in parallel."),
     img_size: int = typer.Option(64, "--img-size", help="Output frame size (square, even)."),
     force: bool = typer.Option(False, "--force", help="Write into a non-empty OUT."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Turn raw silhouette PNGs into OpenGait's layout (crop, resize, centre, pickle)."""
     from gaitgen.runtime.data.prepare import find_raw_sequences, prepare_dataset
     from gaitgen.runtime.errors import DataError
+    from gaitgen.runtime.progress import ProgressBar
 
     if not raw.is_dir():
         raise DataError(
             f"{raw}: raw folder does not exist; give the folder holding <id>/<type>/<view>/*.png"
         )
     total = len(find_raw_sequences(raw)[0])
-    with typer.progressbar(length=total, label="Preparing", file=None) as bar:
+    with ProgressBar(total, "preparing", unit="seq", quiet=quiet) as bar:
         summary = prepare_dataset(
             raw, out, workers=workers, img_size=img_size, force=force, progress=bar.update
         )
@@ -59,13 +61,15 @@ def prepare(
 def check_data(
     root: Path = typer.Argument(..., help="Dataset folder: ROOT/<id>/<type>/<view>/<files>."),
     partition: Path = typer.Option(None, "--partition", "-p", help="Partition JSON to check."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Count ids, sequences and frames, and list every problem (exit code 1 if any)."""
     from gaitgen.runtime.data.check import check_dataset, count_sequence_folders, format_report
     from gaitgen.runtime.data.layout import require_root
+    from gaitgen.runtime.progress import ProgressBar
 
     total = count_sequence_folders(require_root(root, key="ROOT"))
-    with typer.progressbar(length=total, label="Checking", file=None) as bar:
+    with ProgressBar(total, "checking", unit="seq", quiet=quiet) as bar:
         report = check_dataset(root, partition, progress=bar.update)
     typer.echo(format_report(report))
     if not report.ok:

@@ -31,6 +31,7 @@ def synth(
         False, "--preview", help="Also write OUT/preview.png (frames x views per condition)."
     ),
     force: bool = typer.Option(False, "--force", help="Replace OUT if it exists and is not empty."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Generate SynthGait, a synthetic CASIA-B-like gait dataset (nm/bg/cl, 11 views)."""
     from gaitgen.runtime.synth import DEFAULT_FRAMES, DEFAULT_SUBJECTS, parse_views
@@ -51,7 +52,7 @@ def synth(
         frames=frames,
         seed=seed,
         workers=workers,
-        progress=True,
+        progress=not quiet,
         overwrite=force,
     )
     sequences = subjects * 10 * len(view_names)

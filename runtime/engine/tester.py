@@ -23,6 +23,7 @@ from ..checkpoint import (
 from ..distributed import DistContext, all_gather_with_grad
 from ..errors import CheckpointError, TrainingError
 from ..model import BaseModel
+from ..progress import ProgressBar
 from .build import build_model, move_inputs
 from .run import Run
 
@@ -71,7 +72,9 @@ def embed_test_set(run: Run, ctx: DistContext, model: BaseModel) -> tuple[torch.
     was_training = model.training
     model.eval()
     pieces = []
-    with autocast:
+    # this rank's sequences (a bar only on rank 0, on a terminal, when not --quiet)
+    shard = len(getattr(loader.batch_sampler, "shard_indices", loader.dataset))
+    with autocast, ProgressBar(shard, "embedding", unit="seq") as bar:
         for inputs in loader:
             output = model(move_inputs(inputs, ctx.device))
             embeddings = output["inference_feat"].get("embeddings")
@@ -81,6 +84,7 @@ def embed_test_set(run: Run, ctx: DistContext, model: BaseModel) -> tuple[torch.
                     "'embeddings' entry, which evaluation needs ([n, c, p])"
                 )
             pieces.append(embeddings.float())
+            bar.advance(len(inputs[1]))  # labs: one per sequence, also when joined with seqL
     model.train(was_training)
     local = torch.cat(pieces) if pieces else torch.zeros(0, 0, 0, device=ctx.device)
     features = all_gather_with_grad(local) if ctx.distributed else local

@@ -1,0 +1,188 @@
+"""Progress bars with rate and ETA for every long step, and silence where nobody watches.
+
+One mechanism for the whole project (test-phase inference, ``synth``, ``prepare``,
+``check-data``, ``extract``)::
+
+    from gaitgen.runtime.progress import ProgressBar
+
+    with ProgressBar(len(dataset), "embedding", unit="seq", quiet=quiet) as bar:
+        for batch in loader:
+            ...
+            bar.advance(len(batch))
+
+A bar is drawn (with ``rich.progress``, on stderr) only when all of these hold: it was not
+asked to be quiet (``quiet=True``, :func:`set_quiet`, or ``GAITGEN_QUIET=1`` in the
+environment, which also reaches processes started by torchrun), the stream is a terminal (a
+log file, CI or a test runner sees nothing), and this process is rank 0 of its job. Otherwise
+the bar is a no-op and ``rich`` is never imported, so the runtime pays nothing for it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from types import TracebackType
+from typing import Any, TextIO, TypeVar
+
+T = TypeVar("T")
+
+QUIET_ENV = "GAITGEN_QUIET"
+_state = {"quiet": False}
+
+
+def set_quiet(quiet: bool = True) -> None:
+    """Silence (or re-enable) every progress bar of this process and of its children.
+
+    The environment variable is set too, so processes that torchrun or a DataLoader starts
+    stay quiet as well.
+    """
+    _state["quiet"] = bool(quiet)
+    if quiet:
+        os.environ[QUIET_ENV] = "1"
+    else:
+        os.environ.pop(QUIET_ENV, None)
+
+
+def process_rank() -> int:
+    """This process's rank: from torch.distributed if it is set up, else torchrun/SLURM's env.
+
+    torch is not imported for this: only looked up if something else imported it.
+    """
+    dist = sys.modules.get("torch.distributed")
+    if dist is not None and dist.is_available() and dist.is_initialized():
+        return int(dist.get_rank())
+    for variable in ("RANK", "SLURM_PROCID"):
+        value = os.environ.get(variable, "")
+        if value.isdigit():
+            return int(value)
+    return 0
+
+
+def progress_enabled(quiet: bool | None = None, stream: TextIO | None = None) -> bool:
+    """Whether a bar would be drawn: not quiet, on a terminal, on rank 0."""
+    if quiet or _state["quiet"] or os.environ.get(QUIET_ENV, "") not in ("", "0"):
+        return False
+    stream = sys.stderr if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    try:
+        on_terminal = bool(isatty()) if callable(isatty) else False
+    except (ValueError, OSError):  # a closed stream
+        on_terminal = False
+    return on_terminal and process_rank() == 0
+
+
+def _rich_progress(unit: str, stream: TextIO) -> Any:
+    """A ``rich.progress.Progress`` with label, bar, count, rate, elapsed and ETA columns."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        """``123.4 seq/s`` (rich's own speed column counts bytes)."""
+
+        def render(self, task: Any) -> Text:
+            speed = task.finished_speed or task.speed
+            if speed is None:
+                return Text(f"- {unit}/s", style="progress.data.speed")
+            return Text(f"{speed:,.1f} {unit}/s", style="progress.data.speed")
+
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=Console(file=stream, stderr=stream is sys.stderr),
+        transient=False,
+    )
+
+
+class ProgressBar:
+    """A progress bar of ``total`` units, or nothing at all (see the module docstring).
+
+    Args:
+        total: units of work expected (sequences, subjects, batches).
+        label: what is being done, shown first (``"embedding"``).
+        unit: the unit's name, for the rate (``"seq"`` gives ``12.3 seq/s``).
+        quiet: never draw this bar.
+        stream: where to draw (default: stderr).
+
+    ``advance(n)`` (or ``update(n)``, the signature the data tools' ``progress`` callbacks
+    take) counts units done; ``close()`` (or leaving the ``with`` block) finishes the line.
+    """
+
+    def __init__(
+        self,
+        total: int,
+        label: str,
+        unit: str = "items",
+        quiet: bool | None = None,
+        stream: TextIO | None = None,
+    ) -> None:
+        self.total, self.label, self.unit = int(total), label, unit
+        self.done = 0
+        self.started = time.perf_counter()
+        self.stream = sys.stderr if stream is None else stream
+        self.enabled = progress_enabled(quiet, self.stream)
+        self._progress: Any = None
+        self._task: Any = None
+        if self.enabled:
+            self._progress = _rich_progress(unit, self.stream)
+            self._task = self._progress.add_task(label, total=max(self.total, 0))
+            self._progress.start()
+
+    def advance(self, steps: int = 1) -> None:
+        """Count ``steps`` more units as done."""
+        self.done += steps
+        if self._progress is not None:
+            self._progress.advance(self._task, steps)
+
+    update = advance
+
+    def close(self) -> None:
+        """Stop redrawing; the finished bar stays on the terminal. Safe to call twice."""
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the bar was made."""
+        return time.perf_counter() - self.started
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def track(
+    items: Iterable[T],
+    total: int,
+    label: str,
+    unit: str = "items",
+    quiet: bool | None = None,
+) -> Iterator[T]:
+    """Yield ``items``, advancing a bar by one per item."""
+    with ProgressBar(total, label, unit, quiet) as bar:
+        for item in items:
+            yield item
+            bar.advance()
