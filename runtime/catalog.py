@@ -40,21 +40,41 @@ class ComponentSource:
     builtin: bool
 
 
-def scan_file(path: Path) -> tuple[list[str], str | None]:
-    """Public top-level class names of a Python file (no import), and why it could not be read."""
+def _base_names(node: ast.ClassDef) -> list[str]:
+    """Last part of each base of a class: ``BaseModel``, ``nn.Module`` -> ``Module``."""
+    names = []
+    for base in node.bases:
+        if isinstance(base, ast.Attribute):
+            names.append(base.attr)
+        elif isinstance(base, ast.Name):
+            names.append(base.id)
+    return names
+
+
+def scan_classes(path: Path) -> tuple[dict[str, list[str]], str | None]:
+    """Public top-level classes of a Python file with their base names (no import).
+
+    Returns the classes and, when the file cannot be read, why.
+    """
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     except SyntaxError as exc:
-        return [], f"SyntaxError: {exc.msg} (line {exc.lineno})"
+        return {}, f"SyntaxError: {exc.msg} (line {exc.lineno})"
     except (UnicodeDecodeError, OSError) as exc:
-        return [], f"{type(exc).__name__}: {exc}"
-    return [
-        node.name
+        return {}, f"{type(exc).__name__}: {exc}"
+    return {
+        node.name: _base_names(node)
         for node in tree.body
         if isinstance(node, ast.ClassDef)
         and not node.name.startswith("_")
         and node.name not in _NOT_COMPONENTS
-    ], None
+    }, None
+
+
+def scan_file(path: Path) -> tuple[list[str], str | None]:
+    """Public top-level class names of a Python file (no import), and why it could not be read."""
+    classes, error = scan_classes(path)
+    return list(classes), error
 
 
 def classes_in_file(path: Path) -> list[str]:
@@ -70,15 +90,51 @@ def _python_files(path: Path) -> list[Path]:
     return sorted(p for p in path.glob("*.py") if not p.name.startswith("_"))
 
 
+# kind -> the base class whose subclasses are components of that kind; a model file may hold
+# helper layers (nn.Module subclasses) that are not models and are not listed
+_COMPONENT_BASES: dict[str, str] = {"model": "BaseModel", "loss": "BaseLoss"}
+
+
+def _components(
+    files: list[Path], kind: str, builtin: bool, known: set[str]
+) -> list[ComponentSource]:
+    """The classes of ``files`` that are components of ``kind``.
+
+    For models and losses, a component subclasses BaseModel/BaseLoss directly or through
+    another component (``known`` holds the component names found elsewhere, e.g. the
+    built-in models a project model may extend); found without importing anything.
+    """
+    scanned = {file: scan_classes(file)[0] for file in files}
+    base = _COMPONENT_BASES.get(kind)
+    if base is None:
+        return [ComponentSource(n, kind, f, builtin) for f, c in scanned.items() for n in c]
+    accepted = set(known) | {base}
+    changed = True
+    while changed:  # a class may extend a component defined later or in another file
+        changed = False
+        for classes in scanned.values():
+            for name, bases in classes.items():
+                if name not in accepted and accepted.intersection(bases):
+                    accepted.add(name)
+                    changed = True
+    return [
+        ComponentSource(name, kind, file, builtin)
+        for file, classes in scanned.items()
+        for name in classes
+        if name in accepted and name != base
+    ]
+
+
 def builtin_components(kind: str) -> list[ComponentSource]:
     """Built-in components of ``kind`` ("model", "loss", "sampler", "transform")."""
-    found = []
+    files = []
     for relative in BUILTIN_SOURCES[kind]:
-        for file in _python_files(RUNTIME_DIR / relative):
-            if kind == "loss" and file.name in {"base.py", "aggregator.py"}:
-                continue
-            found += [ComponentSource(n, kind, file, True) for n in classes_in_file(file)]
-    return found
+        files += [
+            file
+            for file in _python_files(RUNTIME_DIR / relative)
+            if not (kind == "loss" and file.name in {"base.py", "aggregator.py"})
+        ]
+    return _components(files, kind, True, set())
 
 
 def unreadable_project_files(project: Project, kind: str) -> dict[Path, str]:
@@ -99,21 +155,26 @@ def project_components(project: Project, kind: str) -> list[ComponentSource]:
     folder = PROJECT_FOLDERS.get(kind)
     if folder is None:
         return []
-    found = []
-    for file in _python_files(project.package_dir / folder):
-        found += [ComponentSource(n, kind, file, False) for n in classes_in_file(file)]
-    return found
+    known = {source.name for source in builtin_components(kind)}
+    return _components(_python_files(project.package_dir / folder), kind, False, known)
 
 
 def taken_names(
     project: Project | None, kinds: tuple[str, ...] = ("model", "loss")
 ) -> dict[str, Path]:
-    """Every class name already used by a model or loss, mapped to its file."""
+    """Every public class name in the model and loss files (components or not), with its file.
+
+    A new class must not reuse any of them: even a helper class of that name would make
+    the registry's "one class, one name" rule ambiguous for a reader.
+    """
     taken: dict[str, Path] = {}
     for kind in kinds:
-        sources = builtin_components(kind)
-        if project is not None:
-            sources += project_components(project, kind)
-        for source in sources:
-            taken.setdefault(source.name, source.path)
+        files = []
+        for relative in BUILTIN_SOURCES[kind]:
+            files += _python_files(RUNTIME_DIR / relative)
+        if project is not None and kind in PROJECT_FOLDERS:
+            files += _python_files(project.package_dir / PROJECT_FOLDERS[kind])
+        for file in files:
+            for name in classes_in_file(file):
+                taken.setdefault(name, file)
     return taken

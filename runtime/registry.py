@@ -10,6 +10,7 @@ and reports its own path and error.
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,48 @@ def _module_name(source_path: Path, builtin: bool, project: Project | None, kind
     return f"{project.package}.{_KIND_FOLDER[kind]}.{source_path.stem}"
 
 
+def _prefer_project(matches: list[Any], kind: str, name: str) -> list[Any]:
+    """A project class named like a built-in one shadows it, with a warning.
+
+    A researcher who copies OpenGait's ``baseline.py`` into the project to change it means
+    their copy when a config says ``model: Baseline``; refusing would break every config
+    naming it. Two project classes of one name stay an error (which one is meant is a guess).
+    """
+    own = [m for m in matches if not m.builtin]
+    if len(own) == 1 and len(matches) > 1:
+        builtin = next(m for m in matches if m.builtin)
+        if (kind, name) not in _SHADOW_WARNED:
+            _SHADOW_WARNED.add((kind, name))
+            logging.getLogger("gaitgen").warning(
+                "%s %s of %s shadows the built-in one (%s); rename the class to use both",
+                kind,
+                name,
+                own[0].path,
+                builtin.path.name,
+            )
+        return own
+    return matches
+
+
+_SHADOW_WARNED: set[tuple[str, str]] = set()
+
+
+def _refuse_non_component(kind: str, name: str, project: Project | None, base: type) -> None:
+    """A class of that name that is no BaseModel/BaseLoss subclass: say so, with its file."""
+    from .catalog import BUILTIN_SOURCES, PROJECT_FOLDERS, RUNTIME_DIR, classes_in_file
+
+    folders = [RUNTIME_DIR / relative for relative in BUILTIN_SOURCES[kind]]
+    if project is not None:
+        folders.append(project.package_dir / PROJECT_FOLDERS[kind])
+    for folder in folders:
+        for file in sorted(folder.glob("*.py")) if folder.is_dir() else []:
+            if name in classes_in_file(file):
+                raise RegistryError(
+                    f"{kind} {name!r} ({file}) is not a subclass of {base.__name__}: "
+                    f"derive it from gaitgen.runtime.{base.__name__}"
+                )
+
+
 def resolve(kind: str, name: str, project: Project | None) -> type:
     """Return the class called ``name`` of ``kind`` ("model" or "loss").
 
@@ -80,12 +123,14 @@ def resolve(kind: str, name: str, project: Project | None) -> type:
         if project is not None:
             sources += project_components(project, kind)
         matches = [s for s in sources if s.name == name]
+        matches = _prefer_project(matches, kind, name)
         if len(matches) > 1:
             files = ", ".join(str(m.path) for m in matches)
             raise RegistryError(
-                f"{kind} {name!r} is defined more than once ({files}); " "rename one of the classes"
+                f"{kind} {name!r} is defined more than once ({files}); rename one of the classes"
             )
         if not matches:
+            _refuse_non_component(kind, name, project, base)
             known = sorted({s.name for s in sources})
             message = f"unknown {kind} {name!r}{did_you_mean(name, known)}; available: {known}"
             broken = unreadable_project_files(project, kind) if project is not None else {}

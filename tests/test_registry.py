@@ -66,6 +66,31 @@ def test_duplicate_names_and_unknown_names(project) -> None:
         resolve("model", "Baselin", project)
 
 
+def test_a_project_class_named_like_a_builtin_shadows_it(project, caplog) -> None:
+    (project.models_dir / "baseline.py").write_text(MODEL.format(name="Baseline"))
+    with caplog.at_level("WARNING", logger="gaitgen"):
+        cls = resolve("model", "Baseline", project)
+    assert cls.__module__ == f"{project.package}.models.baseline"
+    assert "shadows the built-in one (baseline.py)" in caplog.text
+    assert resolve("model", "Baseline", None).__module__ == "gaitgen.runtime.models.baseline"
+
+
+def test_only_model_and_loss_subclasses_are_components(project) -> None:
+    from gaitgen.runtime.catalog import builtin_components, project_components
+
+    (project.models_dir / "layers.py").write_text(
+        "import torch\nfrom gaitgen.runtime import Baseline, BaseModel\n\n"
+        "class Helper(torch.nn.Module):\n    pass\n\n"
+        "class Later(Middle):\n    pass\n\n"
+        "class Middle(Baseline):\n    pass\n"
+    )
+    names = {c.name for c in project_components(project, "model")}
+    assert names == {"Middle", "Later"}  # through a built-in model, in any order in the file
+    builtin = {c.name for c in builtin_components("model")}
+    assert "Baseline" in builtin and "BaseModel" not in builtin
+    assert not builtin & {"SetBlockWrapper", "BasicConv2d"}
+
+
 def test_one_broken_file_does_not_hide_the_others(project) -> None:
     (project.models_dir / "good.py").write_text(MODEL.format(name="Good"))
     (project.models_dir / "broken.py").write_text("class Broken(:\n")
