@@ -25,7 +25,8 @@ class BaseModel(nn.Module):
     What a model written for OpenGait touches is here under OpenGait's names:
     ``self.cfgs`` (the whole config), ``self.engine_cfg`` (``trainer_cfg`` when built for
     training, else ``evaluator_cfg``), ``self.iteration`` (the trainer's current iteration,
-    kept up to date before every forward), :meth:`get_backbone` and :meth:`init_parameters`.
+    kept up to date before every forward), ``self.msg_mgr``, :meth:`get_backbone` and
+    :meth:`init_parameters`.
 
     Args:
         cfgs: the whole resolved config (``model_cfg`` is passed to build_network).
@@ -55,6 +56,13 @@ class BaseModel(nn.Module):
 
     def forward(self, inputs: list[Any]) -> dict[str, dict[str, Any]]:
         raise NotImplementedError(f"{type(self).__name__} must implement forward(inputs)")
+
+    @property
+    def msg_mgr(self) -> Any:
+        """OpenGait's message manager (``log_info``/``log_warning``/``log_debug``), as logging."""
+        from .compat import get_msg_mgr
+
+        return get_msg_mgr()
 
     def get_backbone(self, backbone_cfg: Any) -> nn.Module:
         """Build a backbone from ``{"type": name, **params}``, or a ModuleList from a list of them.

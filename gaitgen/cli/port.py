@@ -1,0 +1,61 @@
+"""Commands of the 'port' group: ``gaitgen port FILE`` (an OpenGait model file into a project)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from gaitgen.cli.common import echo_status, fail, handle_errors
+
+PANEL = "Generate code"
+
+
+def port(
+    source: Path = typer.Argument(
+        ..., help="An OpenGait model file, e.g. opengait/modeling/models/gaitset.py."
+    ),
+    name: str | None = typer.Option(
+        None, "--name", help="Rename its model class (keeps a built-in of the same name usable)."
+    ),
+    keep_unmapped: bool = typer.Option(
+        False,
+        "--keep-unmapped",
+        help="Write the file even when some imports cannot be mapped (they stay, marked).",
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show what would be written; write nothing."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite a file that exists."),
+) -> None:
+    """Copy an OpenGait model file into <package>/models/, rewriting only its imports.
+
+    Each import from OpenGait's package (base_model, modules, backbones, utils) becomes the
+    gaitgen one; anything gaitgen lacks is listed as FILE:LINE and nothing is written.
+    """
+    from gaitgen.generate.plan import apply, plan
+    from gaitgen.generate.port import port_file
+    from gaitgen.runtime.project import require_project
+
+    project = require_project(Path.cwd())
+    result = port_file(project, source, name=name)
+    for problem in result.problems:
+        typer.echo(f"cannot map: {problem}", err=True)
+    if result.problems and not keep_unmapped:
+        raise fail(
+            f"{len(result.problems)} import(s) of {source} cannot be mapped (listed above); "
+            "nothing was written (fix them in the file, or --keep-unmapped to write it marked)"
+        )
+    apply(plan(result.files, force=force), root=project.root, dry_run=dry_run, echo=echo_status)
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+    if dry_run:
+        typer.echo("dry run: nothing was written")
+        return
+    models = ", ".join(result.models)
+    typer.echo(f"ported {models}: name it in a config as model_cfg.model: {result.models[0]}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this group's commands to the app."""
+    app.command("port", rich_help_panel=PANEL)(handle_errors(port))

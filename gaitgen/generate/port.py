@@ -1,0 +1,289 @@
+"""``gaitgen port FILE``: bring an OpenGait model file into a project, rewriting only its imports.
+
+OpenGait's model files import from their package (``from ..base_model import BaseModel``,
+``from ..modules import SetBlockWrapper``, ``from ..backbones.plain import Plain``,
+``from utils import clones``). Each such import becomes the gaitgen one
+(``gaitgen.runtime``, ``gaitgen.runtime.modules``, ``gaitgen.runtime.compat``); every other
+line of the file is kept byte for byte. A name gaitgen does not have, or a module that is
+not installed, is reported as ``file:line: ...`` and nothing is written (``--keep-unmapped``
+writes the file anyway, with those imports left as they were, marked for editing).
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import importlib.util
+import keyword
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gaitgen.runtime.catalog import builtin_components, project_components
+from gaitgen.runtime.errors import GenerateError
+from gaitgen.runtime.project import Project
+
+from .plan import PlannedFile
+
+RUNTIME = "gaitgen.runtime"
+MODULES = "gaitgen.runtime.modules"
+COMPAT = "gaitgen.runtime.compat"
+
+# the first parts of absolute imports that name OpenGait's own packages (it runs with
+# opengait/ on sys.path, so ``utils`` and ``modeling`` are top-level there)
+_OPENGAIT_ROOTS = {"opengait", "modeling", "utils", "data", "evaluation"}
+_MARK = "  # gaitgen port: not mapped, see the port report"
+
+
+@dataclass
+class PortResult:
+    """What porting a file gives: the file to write and what the user must know."""
+
+    files: list[PlannedFile]
+    models: list[str]
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _runtime_names() -> set[str]:
+    import gaitgen.runtime as runtime
+
+    return set(runtime.__all__)
+
+
+def _modules_names() -> set[str]:
+    import gaitgen.runtime.modules as modules
+
+    return set(modules.__all__)
+
+
+def _compat_names() -> set[str]:
+    from gaitgen.runtime import compat
+
+    return set(compat.__all__)
+
+
+def _opengait_tail(node: ast.ImportFrom) -> str | None:
+    """The module path inside OpenGait's ``modeling`` (``modules``, ``backbones.plain``,
+    ``utils``, ``base_model``), or None for an import of another library."""
+    module = node.module or ""
+    parts = module.split(".") if module else []
+    if node.level == 0:
+        if not parts or parts[0] not in _OPENGAIT_ROOTS:
+            return None
+        if parts[0] == "opengait":
+            parts = parts[1:]
+        if parts and parts[0] == "modeling":
+            parts = parts[1:]
+    return ".".join(parts)
+
+
+def _target(tail: str, name: str, builtin_models: set[str]) -> str | None:
+    """The gaitgen module that provides ``name`` imported from OpenGait's ``tail``."""
+    head = tail.split(".")[0] if tail else ""
+    if head in {"base_model", "loss_aggregator", "losses"} and name in _runtime_names():
+        return RUNTIME
+    if head in {"modules", "backbones"} and name in _modules_names():
+        return MODULES
+    if head == "utils":
+        if name in _compat_names():
+            return COMPAT
+        if name in _modules_names():
+            return MODULES
+    if name in builtin_models and head not in {"modules", "backbones", "utils"}:
+        return RUNTIME  # e.g. ``from .baseline import Baseline`` inside OpenGait's models/
+    return None
+
+
+def _close(name: str) -> str:
+    known = sorted(_modules_names() | _runtime_names() | _compat_names())
+    matches = difflib.get_close_matches(name, known, n=2)
+    return f" (did you mean {' or '.join(repr(m) for m in matches)}?)" if matches else ""
+
+
+def _alias(alias: ast.alias) -> str:
+    return alias.name if alias.asname is None else f"{alias.name} as {alias.asname}"
+
+
+def _rewrite_import(
+    node: ast.ImportFrom, where: str, builtin_models: set[str], problems: list[str]
+) -> list[str] | None:
+    """New import lines for one OpenGait import, or None to leave it (a problem is recorded)."""
+    tail = _opengait_tail(node)
+    if tail is None:
+        return None
+    origin = ("." * node.level) + (node.module or "")
+    by_target: dict[str, list[str]] = {}
+    for alias in node.names:
+        if alias.name == "*":
+            problems.append(f"{where}: 'from {origin} import *': list the names it uses")
+            return None
+        target = _target(tail, alias.name, builtin_models)
+        if target is None:
+            problems.append(
+                f"{where}: 'from {origin} import {alias.name}': gaitgen has no "
+                f"{alias.name}{_close(alias.name)}; write it in the project or import it "
+                "from elsewhere"
+            )
+            return None
+        by_target.setdefault(target, []).append(_alias(alias))
+    return [f"from {target} import {', '.join(names)}" for target, names in by_target.items()]
+
+
+def _missing_library(node: ast.stmt, where: str) -> str | None:
+    """A problem line when an absolute import names a library that is not installed."""
+    if isinstance(node, ast.Import):
+        roots = [alias.name.split(".")[0] for alias in node.names]
+    elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+        roots = [node.module.split(".")[0]]
+    else:
+        return None
+    for root in roots:
+        if root in _OPENGAIT_ROOTS:
+            return f"{where}: 'import {root}': OpenGait's own package; import the names it uses"
+        if importlib.util.find_spec(root) is None:
+            return f"{where}: module {root!r} is not installed here (pip install {root})"
+    return None
+
+
+def _model_classes(tree: ast.Module, known_models: set[str]) -> list[str]:
+    """Top-level classes that derive from BaseModel or from a known model."""
+    accepted = set(known_models) | {"BaseModel"}
+    found: list[str] = []
+    changed = True
+    while changed:
+        changed = False
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and node.name not in found:
+                bases = {
+                    b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "")
+                    for b in node.bases
+                }
+                if accepted & bases:
+                    found.append(node.name)
+                    accepted.add(node.name)
+                    changed = True
+    return found
+
+
+def _read(source: Path) -> tuple[str, ast.Module]:
+    if not source.is_file():
+        raise GenerateError(f"{source}: no such file")
+    try:
+        text = source.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise GenerateError(
+            f"{source}: not UTF-8 text (byte {exc.start}); is it a Python file?"
+        ) from None
+    try:
+        return text, ast.parse(text, filename=str(source))
+    except SyntaxError as exc:
+        raise GenerateError(f"{source}:{exc.lineno}: not valid Python: {exc.msg}") from None
+
+
+def _rename(text: str, old: str, new: str) -> str:
+    """Rename a class everywhere it is named as a whole identifier (definition, super calls)."""
+    return re.sub(rf"\b{re.escape(old)}\b", new, text)
+
+
+def _module_file(source: Path, name: str | None) -> str:
+    stem = (name.lower() if name else source.stem).replace("-", "_").replace("+", "p")
+    if not stem.isidentifier() or keyword.iskeyword(stem):
+        raise GenerateError(
+            f"{source.name}: {stem!r} cannot be a Python module name; pass --name NewName"
+        )
+    return f"{stem}.py"
+
+
+def port_file(project: Project, source: Path, *, name: str | None = None) -> PortResult:
+    """Port one OpenGait model file into ``project`` (nothing is written here).
+
+    Args:
+        project: the project whose ``<package>/models/`` receives the file.
+        source: the OpenGait model file.
+        name: a new class name for its (single) model class: keeps gaitgen's built-in of the
+            same name usable beside it.
+
+    Returns:
+        The planned file, the model classes, the imports that could not be mapped (one
+        ``file:line: ...`` each) and notes (shadowed built-ins).
+
+    Raises:
+        GenerateError: the file is missing, not Python, holds no model, or --name is invalid.
+    """
+    from .names import validate_class_name
+
+    text, tree = _read(source)
+    builtin = {c.name: c.path for c in builtin_components("model")}
+    models = _model_classes(tree, set(builtin))
+    if not models:
+        raise GenerateError(
+            f"{source}: no model class in it (a class deriving from BaseModel); "
+            "gaitgen port takes an OpenGait model file such as modeling/models/gaitset.py"
+        )
+    lines = text.splitlines(keepends=True)
+    problems: list[str] = []
+    replacements: dict[int, tuple[int, list[str]]] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
+        where = f"{source}:{node.lineno}"
+        new = (
+            _rewrite_import(node, where, set(builtin), problems)
+            if isinstance(node, ast.ImportFrom)
+            else None
+        )
+        if new is not None:
+            replacements[node.lineno] = (node.end_lineno or node.lineno, new)
+            continue
+        if isinstance(node, ast.ImportFrom) and _opengait_tail(node) is not None:
+            replacements[node.lineno] = (node.end_lineno or node.lineno, [])  # marked below
+            continue
+        problem = _missing_library(node, where)
+        if problem:
+            problems.append(problem)
+    output: list[str] = []
+    number = 1
+    while number <= len(lines):
+        if number in replacements:
+            end, new = replacements[number]
+            indent = lines[number - 1][: len(lines[number - 1]) - len(lines[number - 1].lstrip())]
+            if new:
+                output += [f"{indent}{line}\n" for line in new]
+            else:  # kept as it was, marked for the user
+                kept = lines[number - 1 : end]
+                kept[-1] = kept[-1].rstrip("\n") + _MARK + "\n"
+                output += kept
+            number = end + 1
+            continue
+        output.append(lines[number - 1])
+        number += 1
+    ported = "".join(output)
+
+    notes: list[str] = []
+    if name is not None:
+        validate_class_name(name, "model")
+        if len(models) != 1:
+            raise GenerateError(
+                f"{source}: --name renames the model class, but it defines {len(models)} "
+                f"({', '.join(models)}); rename them in the file instead"
+            )
+        ported = _rename(ported, models[0], name)
+        models = [name]
+    target = project.models_dir / _module_file(source, name)
+    for model in models:
+        if model in builtin:
+            notes.append(
+                f"{model} shadows gaitgen's built-in {model} ({builtin[model].name}): configs of "
+                f"this project naming {model} use {target.name}; port with --name to keep both"
+            )
+    for other in project_components(project, "model"):
+        if other.name in models and other.path.resolve() != target.resolve():
+            raise GenerateError(
+                f"model {other.name!r} is already defined in {other.path}; port with "
+                "--name NewName or remove the other file"
+            )
+    header = f"# Ported from OpenGait by `gaitgen port {source.name}`: imports rewritten only.\n"
+    if not ported.startswith("#"):
+        ported = header + ported
+    return PortResult([PlannedFile(target, ported)], models, problems, notes)
