@@ -65,7 +65,7 @@ def test_overrides_are_parsed_as_yaml(tmp_path: Path) -> None:
         (
             "model_cfg: {model: Baseline}\ntrainer_cfg: {total_itr: 3}\n",
             [],
-            r"c\.yaml: unknown key 'trainer_cfg\.total_itr' \(did you mean 'total_iter'",
+            r"c\.yaml:2: unknown key 'trainer_cfg\.total_itr' \(did you mean 'total_iter'",
         ),
         (
             "model_cfg: {model: Baseline}\ndata_cfgs: {}\n",
@@ -82,7 +82,7 @@ def test_overrides_are_parsed_as_yaml(tmp_path: Path) -> None:
         ),
         ("- a\n- b\n", [], r"must be a mapping of sections"),
         ("", [], r"the config is empty"),
-        ("model_cfg: {model: ''}\n", [], r"model_cfg\.model must name a model class"),
+        ("model_cfg: {model: ''}\n", [], r"model_cfg\.model: expected a model class name"),
     ],
 )
 def test_config_errors_point_at_the_problem(

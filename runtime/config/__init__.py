@@ -1,17 +1,19 @@
 """Configs: OpenGait's schema, packaged defaults, ``--set`` overrides, checks, saving.
 
 ``load_config(path, overrides)`` reads a YAML file, merges it over the packaged defaults
-(``defaults.yaml`` beside this file), applies ``KEY.PATH=VALUE`` overrides (values parsed as
-YAML), and checks the keys; every problem is a ConfigError naming the file, the line (for
-YAML syntax errors) or the key, and the fix.
+(:mod:`.schema`; ``defaults.yaml`` beside this file lists them with their meaning), applies
+``KEY.PATH=VALUE`` overrides (values parsed as YAML), and checks every key, type and range
+once (:mod:`.typecheck`); every problem is a ConfigError naming the file and line (or the
+override), the key, the value and what was expected. Keys OpenGait's configs carry but
+OpenGait ignores are logged as one warning each; :func:`ignored_keys` returns them as data.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,12 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigError, did_you_mean
-from .validate import check_known_keys
+from . import schema
+from .typecheck import Ignored, check_resolved, dotted
 
-DEFAULTS_PATH = Path(__file__).with_name("defaults.yaml")
+logger = logging.getLogger(__name__)
+
+DEFAULTS_PATH = Path(__file__).with_name("defaults.yaml")  # generated from .schema
 
 
 class _Loader(yaml.SafeLoader):
@@ -57,14 +62,34 @@ _CLASS_KEYS = {
 }
 
 
-def read_yaml(path: Path | str) -> dict[str, Any]:
-    """Parse a YAML mapping; syntax errors name the file, line and column."""
+def _key_lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
+    """The 1-based line of every key (and list item) of a composed YAML document."""
+    lines: dict[tuple, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            child = (*path, key_node.value)
+            lines[child] = key_node.start_mark.line + 1
+            lines.update(_key_lines(value_node, child))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines[(*path, i)] = item.start_mark.line + 1
+            lines.update(_key_lines(item, (*path, i)))
+    return lines
+
+
+def read_yaml_lines(path: Path | str) -> tuple[dict[str, Any], dict[tuple, int]]:
+    """Parse a YAML mapping and the line of each key, e.g. ``{("trainer_cfg", "total_iter"): 12}``.
+
+    Raises:
+        ConfigError: a missing file, invalid YAML (file:line:column), not UTF-8, not a mapping.
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
         text = path.read_text(encoding="utf-8")
         data = yaml_load(text)
+        document = yaml.compose(text, Loader=_Loader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -72,18 +97,25 @@ def read_yaml(path: Path | str) -> dict[str, Any]:
         raise ConfigError(f"{where}: invalid YAML: {problem}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a UTF-8 text file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config ({exc.strerror or exc})") from None
     if data is None:
         raise ConfigError(f"{path}: the config is empty")
     if not isinstance(data, dict):
         raise ConfigError(
             f"{path}: a config must be a mapping of sections, got {type(data).__name__}"
         )
-    return data
+    return data, _key_lines(document) if document is not None else {}
+
+
+def read_yaml(path: Path | str) -> dict[str, Any]:
+    """Parse a YAML mapping; syntax errors name the file, line and column."""
+    return read_yaml_lines(path)[0]
 
 
 def default_config() -> dict[str, Any]:
-    """A fresh copy of the packaged defaults."""
-    return read_yaml(DEFAULTS_PATH)
+    """A fresh copy of the packaged defaults (from :mod:`.schema`)."""
+    return schema.default_sections()
 
 
 def merge(
@@ -117,39 +149,149 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     try:
         value = yaml_load(raw) if raw.strip() else None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"--set {text!r}: the value is not valid YAML ({exc})") from None
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        at = f" at column {len(key) + 1 + mark.column + 1}" if mark else ""
+        raise ConfigError(
+            f"--set {text!r}: the value is not valid YAML ({problem}{at}); quote it or fix it"
+        ) from None
     return key.strip().split("."), value
 
 
-def apply_overrides(cfgs: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
-    """Apply ``--set`` overrides in order; a path through a non-mapping is an error."""
+def _may_add(node: dict, keys: list[str], depth: int) -> bool:
+    """Whether ``--set`` may add the missing key ``keys[depth]`` to ``node``.
+
+    Keys of a class section (its constructor decides) and known but unset keys may be added.
+    """
+    section = ".".join(keys[:depth])
+    if keys[0] in ("model_cfg", "optimizer_cfg", "scheduler_cfg", "loss_cfg"):
+        return True
+    return section in schema.SECTIONS and keys[depth] in schema.known_keys(section)
+
+
+def apply_overrides(
+    cfgs: dict[str, Any], overrides: Iterable[str], origins: dict[tuple, str] | None = None
+) -> dict[str, Any]:
+    """Apply ``--set`` overrides in order; a path through a non-mapping is an error.
+
+    Args:
+        cfgs: the merged config, changed in place.
+        overrides: ``KEY.PATH=VALUE`` strings.
+        origins: filled with the key path each override set -> its text (for messages).
+    """
     for text in overrides:
         keys, value = parse_override(text)
         node: Any = cfgs
-        for depth, key in enumerate(keys[:-1]):
-            if isinstance(node, list) and key.isdigit() and int(key) < len(node):
-                node = node[int(key)]
+        path: list[Any] = []
+        for depth, key in enumerate(keys):
+            last = depth == len(keys) - 1
+            if isinstance(node, list):
+                if not key.isdigit() or int(key) >= len(node):
+                    count = len(node)
+                    raise ConfigError(
+                        f"--set {text!r}: {dotted(tuple(path))} is a list of {count} "
+                        f"entr{'y' if count == 1 else 'ies'}; use an index 0..{count - 1}"
+                        if count
+                        else f"--set {text!r}: {dotted(tuple(path))} is an empty list"
+                    )
+                index = int(key)
+                path.append(index)
+                if last:
+                    node[index] = value
+                node = node[index]
                 continue
             if not isinstance(node, dict):
                 raise ConfigError(
-                    f"--set {text!r}: {'.'.join(keys[:depth]) or 'the config'} " "is not a mapping"
+                    f"--set {text!r}: {dotted(tuple(path)) or 'the config'} is "
+                    f"{node!r}, not a mapping"
                 )
-            if key not in node:
-                hint = did_you_mean(key, node)
-                raise ConfigError(f"--set {text!r}: no key {'.'.join(keys[:depth + 1])!r}{hint}")
-            node = node[key]
-        last = keys[-1]
-        if isinstance(node, list) and last.isdigit() and int(last) < len(node):
-            node[int(last)] = value
-        elif isinstance(node, dict):
-            node[last] = value
-        else:
-            raise ConfigError(f"--set {text!r}: {'.'.join(keys[:-1])} is not a mapping")
+            path.append(key)
+            if key not in node and not (last and _may_add(node, keys, depth)):
+                known = set(node)
+                section = ".".join(keys[:depth])
+                if section in schema.SECTIONS:
+                    known |= schema.known_keys(section)
+                hint = did_you_mean(key, known)
+                what = "unknown key" if last else "no key"
+                raise ConfigError(f"--set {text!r}: {what} {'.'.join(keys[: depth + 1])!r}{hint}")
+            if last:
+                node[key] = value
+            else:
+                node = node[key]
+        if origins is not None:
+            origins[tuple(path)] = f"--set {text!r}"
     return cfgs
 
 
+def _where_function(source: str, lines: dict[tuple, int], origins: dict[tuple, str]):
+    """``where(path)``: the override that set the path (or a parent), else file:line."""
+
+    def where(path: tuple) -> str:
+        for depth in range(len(path), 0, -1):
+            if path[:depth] in origins:
+                return origins[path[:depth]]
+        for depth in range(len(path), 0, -1):
+            if path[:depth] in lines:
+                return f"{source}:{lines[path[:depth]]}"
+        return f"{source} (packaged default)" if path else source
+
+    return where
+
+
+_WARNED: set[str] = set()
+
+
+def _warn(found: list[Ignored]) -> None:
+    """One warning per ignored key and process (rank 0 only under torchrun)."""
+    if os.environ.get("RANK", "0") != "0":
+        return
+    for item in found:
+        message = item.message()
+        if message not in _WARNED:
+            _WARNED.add(message)
+            logger.warning("warning: %s", message)
+
+
+def resolve_config(
+    path: Path | str, overrides: Iterable[str] = ()
+) -> tuple[dict[str, Any], list[Ignored]]:
+    """Read, merge, override and check a config; also return the OpenGait keys it ignores.
+
+    Args:
+        path: the user's YAML file (OpenGait's schema).
+        overrides: ``KEY.PATH=VALUE`` strings, applied after the merge.
+
+    Returns:
+        The resolved config (a plain dict) and the ignored keys, each with its file and line.
+
+    Raises:
+        ConfigError: one line naming the file and line (or override), key, value and fix.
+    """
+    user, lines = read_yaml_lines(path)
+    origins: dict[tuple, str] = {}
+    where = _where_function(str(path), lines, origins)
+    for name, value in user.items():
+        if name in schema.SECTIONS and not isinstance(value, Mapping):
+            raise ConfigError(
+                f"{where((name,))}: {name}: expected a mapping of {name} keys, got {value!r}"
+            )
+    cfgs = merge(default_config(), user)
+    apply_overrides(cfgs, overrides, origins)
+    found = check_resolved(cfgs, where)
+    return cfgs, found
+
+
+def ignored_keys(path: Path | str, overrides: Iterable[str] = ()) -> list[Ignored]:
+    """The keys of a config that OpenGait accepts and ignores, and so does gaitgen.
+
+    Each item has ``path`` (``trainer_cfg.fix_layers``), ``closest`` (the nearest known key),
+    ``why`` and ``where`` (``file:line``); ``item.message()`` is the warning line.
+    """
+    return resolve_config(path, overrides)[1]
+
+
 def load_config(path: Path | str, overrides: Iterable[str] = ()) -> dict[str, Any]:
-    """Read, merge, override and check a config.
+    """Read, merge, override and check a config; warn once about each ignored OpenGait key.
 
     Args:
         path: the user's YAML file (OpenGait's schema).
@@ -158,26 +300,17 @@ def load_config(path: Path | str, overrides: Iterable[str] = ()) -> dict[str, An
     Returns:
         The resolved config, a plain dict.
     """
-    overrides = list(overrides)
-    user = read_yaml(path)
-    check_known_keys(user, str(path))  # report the user's own typos before merging
-    cfgs = merge(default_config(), user)
-    apply_overrides(cfgs, overrides)
-    check_known_keys(cfgs, f"{path} (after --set)" if overrides else str(path), complete=True)
+    cfgs, found = resolve_config(path, overrides)
+    _warn(found)
     return cfgs
 
 
 def save_config(cfgs: Mapping[str, Any], path: Path) -> None:
     """Write the resolved config as YAML atomically (temp file in the folder, then rename)."""
+    from ..atomic import atomic_write_text
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            yaml.safe_dump(_plain(cfgs), handle, sort_keys=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, yaml.safe_dump(_plain(cfgs), sort_keys=False))
 
 
 def _plain(value: Any) -> Any:

@@ -28,6 +28,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
+from ..config.schema import FRAME_SAMPLING_KEYS, ignored_in
 from ..errors import ConfigError, GaitgenError
 from .batch import finish_inputs
 from .collate import GaitCollate
@@ -40,19 +41,16 @@ from .workers import worker_init
 
 logger = logging.getLogger(__name__)
 
-# sampler config keys read by the collate function or ignored by OpenGait's samplers
+# sampler config keys read by the collate function or ignored by OpenGait's samplers (from
+# the config schema: the one place sampler keys are defined)
 _SAMPLING_KEYS = (
     "type",
-    "sample_type",
-    "frames_num_fixed",
-    "frames_num_min",
-    "frames_num_max",
-    "frames_skip_num",
-    "frames_all_limit",
-    "points_in_use",
+    *FRAME_SAMPLING_KEYS,
     "batch_shuffle",
+    *ignored_in("trainer_cfg.sampler"),
 )
 _RUN_ARGUMENTS = ("rank", "world_size", "seed", "start_iteration")
+_FRAME_STREAM = 1 << 40  # keeps the frame seeds apart from the samplers' (seed, iteration) ones
 
 
 def builtin_samplers() -> dict[str, type]:
@@ -220,6 +218,8 @@ def build_loader(
     workers = data_cfg.get("num_workers", 1)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
         raise ConfigError(f"data_cfg.num_workers: expected a whole number >= 0, got {workers!r}")
+    if training:  # frames drawn per (seed, rank, iteration): resuming is exact
+        collate.frame_seed = _mix_seed(_mix_seed(seed, _FRAME_STREAM), rank)
     if workers > 0:
         collate.pool = SharedBatchPool(workers)
     cuda = device_type == "cuda"

@@ -25,10 +25,18 @@ from typing import Any
 import torch
 
 from ..errors import ConfigError
-from .resolve import check_arguments, resolve_class
+from .normalisers import (
+    BaseParsingCuttingTransform,
+    BaseRgbTransform,
+    BaseSilCuttingTransform,
+    BaseSilTransform,
+    NoOperation,
+)
+from .normalisers import check_positive as _positive
+from .normalisers import check_probability as _probability
+from .resolve import check_arguments, parameter_names, resolve_class
 from .transform_base import (
     SequenceTransform,
-    ValueMap,
     chosen_sequences,
     integers,
     map_sequences,
@@ -43,85 +51,6 @@ from .warp import (
     solve_affine,
     solve_homography,
 )
-
-
-def _probability(value: Any, name: str = "prob") -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ConfigError(f"{name}: expected a probability between 0 and 1, got {value!r}")
-    return float(value)
-
-
-def _positive(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError(f"{name}: expected a positive number, got {value!r}")
-    return float(value)
-
-
-class NoOperation(SequenceTransform):
-    """Return the sequence unchanged."""
-
-
-class BaseSilTransform(SequenceTransform):
-    """Scale silhouettes to [0, 1] (``x / divsor``), optionally reshaping the frames.
-
-    Args:
-        divsor: the divisor (OpenGait's spelling), 255 for uint8 silhouettes.
-        img_shape: reshape every frame to this shape, e.g. ``[64, 64]``.
-    """
-
-    def __init__(self, divsor: float = 255.0, img_shape: list[int] | None = None) -> None:
-        self.divsor = _positive(divsor, "divsor")
-        self.img_shape = list(img_shape) if img_shape is not None else None
-        self.value_map = ValueMap(divisor=self.divsor)
-
-    def apply_batch(self, frames, lengths, generator):
-        if self.img_shape is None:
-            return frames
-        return frames.reshape(frames.shape[0], *self.img_shape)
-
-
-class BaseSilCuttingTransform(SequenceTransform):
-    """Cut ``cutting`` columns off both sides and scale to [0, 1] (64 -> 44 wide for 64x64).
-
-    Args:
-        divsor: the divisor, 255 for uint8 silhouettes.
-        cutting: columns cut on each side; default ``(w // 64) * 10``.
-    """
-
-    def __init__(self, divsor: float = 255.0, cutting: int | None = None) -> None:
-        self.divsor = _positive(divsor, "divsor")
-        if cutting is not None and (not isinstance(cutting, int) or cutting < 0):
-            raise ConfigError(f"cutting: expected a whole number >= 0, got {cutting!r}")
-        self.cutting = cutting
-        self.value_map = ValueMap(divisor=self.divsor)
-
-    def apply_batch(self, frames, lengths, generator):
-        width = frames.shape[-1]
-        cutting = self.cutting if self.cutting is not None else (width // 64) * 10
-        if cutting == 0:
-            return frames
-        if 2 * cutting >= width:
-            raise ConfigError(
-                f"BaseSilCuttingTransform: cutting {cutting} columns from each side of "
-                f"{width}-pixel-wide frames leaves nothing; lower 'cutting'"
-            )
-        return frames[..., cutting:-cutting]  # a view [F, h, w - 2 * cutting]
-
-
-class BaseRgbTransform(SequenceTransform):
-    """Normalise RGB frames ``[s, 3, h, w]``: ``(x - mean) / std`` per channel (0..255 scale).
-
-    Args:
-        mean: per-channel means; default ImageNet's times 255.
-        std: per-channel standard deviations; default ImageNet's times 255.
-    """
-
-    def __init__(self, mean: list[float] | None = None, std: list[float] | None = None) -> None:
-        self.mean = list(mean) if mean is not None else [0.485 * 255, 0.456 * 255, 0.406 * 255]
-        self.std = list(std) if std is not None else [0.229 * 255, 0.224 * 255, 0.225 * 255]
-        if len(self.mean) != len(self.std) or any(s <= 0 for s in self.std):
-            raise ConfigError("mean/std: expected two lists of equal length with std > 0")
-        self.value_map = ValueMap(divisor=tuple(self.std), offset=tuple(self.mean))
 
 
 class RandomHorizontalFlip(SequenceTransform):
@@ -343,6 +272,7 @@ def builtin_transforms() -> dict[str, type]:
             NoOperation,
             BaseSilTransform,
             BaseSilCuttingTransform,
+            BaseParsingCuttingTransform,
             BaseRgbTransform,
             RandomHorizontalFlip,
             RandomErasing,
@@ -378,6 +308,8 @@ def get_transform(cfg: Any = None, where: str = "transform") -> Any:
             raise ConfigError(f"{where}: a transform needs a 'type', e.g. BaseSilCuttingTransform")
         cls = resolve_class(cfg["type"], builtin_transforms(), "transform", f"{where}.type")
         params = {k: v for k, v in cfg.items() if k != "type"}
+        for name in _opengait_dropped(cls, params):
+            del params[name]  # the config load warned about it; OpenGait drops it too
         kwargs = check_arguments(cls, params, where)
         try:
             if cls is Compose:
@@ -392,6 +324,14 @@ def get_transform(cfg: Any = None, where: str = "transform") -> Any:
     if callable(cfg):
         return cfg
     raise ConfigError(f"{where}: expected a transform config (dict or list), got {cfg!r}")
+
+
+def _opengait_dropped(cls: type, params: dict[str, Any]) -> list[str]:
+    """Keys OpenGait's configs give transforms that take no such parameter (e.g. ``img_w``)."""
+    from ..config.schema import ignored_in
+
+    accepted = set(parameter_names(cls))
+    return [name for name in params if name in ignored_in("transform") and name not in accepted]
 
 
 def _compose(trf_cfg: Any, where: str) -> Compose:

@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from ..errors import ConfigError
 from ..losses.aggregator import LossAggregator
 from ..model import BaseModel
 from ..project import Project
@@ -15,7 +16,22 @@ from ..registry import resolve
 def build_model(cfgs: dict[str, Any], project: Project | None, is_training: bool) -> BaseModel:
     """Instantiate ``model_cfg.model`` (a built-in, a project class or a dotted path)."""
     cls = resolve("model", cfgs["model_cfg"]["model"], project)
-    return cls(cfgs, is_training)
+    try:
+        return cls(cfgs, is_training)
+    except KeyError as exc:
+        # a model reads its model_cfg keys as OpenGait's do (model_cfg["backbone_cfg"])
+        missing = exc.args[0] if exc.args else None
+        if not isinstance(missing, str):
+            raise
+        where = (
+            f"model_cfg.{missing}"
+            if missing not in cfgs["model_cfg"]
+            else f"a key {missing!r} inside model_cfg"
+        )
+        raise ConfigError(
+            f"model_cfg: {cls.__name__} needs {where}, which the config lacks; add it "
+            f"(see {cls.__name__}'s starter config or docstring)"
+        ) from None
 
 
 def build_losses(cfgs: dict[str, Any], project: Project | None) -> LossAggregator:

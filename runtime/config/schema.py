@@ -1,0 +1,388 @@
+"""The config schema: every known key of OpenGait's sections, its type, default and meaning.
+
+One dataclass per section (``data_cfg``, ``trainer_cfg``, ``evaluator_cfg`` and their
+``sampler``); each field is a key, its annotation the expected type, its default the packaged
+default and ``doc`` one line saying what it does. From them come the defaults every config is
+merged over (:func:`default_sections`), the known keys (:func:`known_keys`) and the type and
+range checks (:mod:`.typecheck`). ``defaults.yaml`` beside this file is generated from the
+schema (``python -m gaitgen.runtime.config.schema > defaults.yaml``; a test keeps it equal), so
+a reader finds every default with its meaning there.
+
+A field whose default is :data:`ABSENT` is known but not set by default (the code reading it
+has its own fallback, e.g. ``test_dataset_root`` falls back to ``dataset_root``).
+
+The sections that belong to a class (``model_cfg``, ``loss_cfg`` entries, ``optimizer_cfg``,
+``scheduler_cfg``, transforms) are checked against that class's signature instead; their
+defaults are :data:`CLASS_SECTION_DEFAULTS`.
+
+:data:`OPENGAIT_IGNORED` lists the keys OpenGait's own configs carry but OpenGait never reads
+(or drops because the class takes no such parameter): they are accepted with one warning each.
+Any other unknown key is an error.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+# "known key, no default": the key is absent from the defaults and the code reading it falls
+# back to something else
+ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "ABSENT"})()
+
+
+def key(default: Any, doc: str, **checks: Any) -> Any:
+    """A schema field: its default, a one-line doc and optional range checks.
+
+    Args:
+        default: the packaged default (lists and dicts are copied per instance), or ABSENT.
+        doc: what the key does, in one line (the comment in defaults.yaml).
+        checks: ``minimum`` (value >= it), ``above`` (value > it), ``choices`` (one of them),
+            ``opengait`` (False for gaitgen's own additions).
+    """
+    metadata = {"doc": doc, **checks}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: copy.deepcopy(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+@dataclass
+class DataCfg:
+    """``data_cfg``: where the dataset is and how it is read."""
+
+    dataset_name: str = key("CASIA-B", "name of the training dataset (the run folder's first part)")
+    dataset_root: str = key("your_path", "folder of <id>/<type>/<view>/*.pkl sequences")
+    dataset_partition: str = key(
+        "./datasets/CASIA-B/CASIA-B.json", "JSON file with TRAIN_SET and TEST_SET id lists"
+    )
+    num_workers: int = key(
+        1, "DataLoader worker processes (0: load in the main process)", minimum=0
+    )
+    remove_no_gallery: bool = key(False, "drop probes whose identity has no gallery sequence")
+    cache: bool = key(False, "keep every sequence in memory after its first read")
+    test_dataset_name: str = key("CASIA-B", "dataset whose evaluation protocol tests use")
+    data_in_use: list[bool] | None = key(
+        None, "which modalities (pkl files of a sequence, sorted) to load; null: all"
+    )
+    test_dataset_root: str = key(ABSENT, "test sequences' folder (default: dataset_root)")
+    test_dataset_partition: str = key(ABSENT, "test partition file (default: dataset_partition)")
+    synthetic: dict | None = key(
+        None,
+        "gaitgen: generate the dataset here on first use, e.g. {generator: synthgait, subjects: 40}",
+        opengait=False,
+    )
+
+
+@dataclass
+class SamplerCfg:
+    """A ``sampler`` section: which sequences form a batch and which of their frames."""
+
+    type: str = key("TripletSampler", "sampler class (TripletSampler, InferenceSampler, ...)")
+    batch_size: int | list[int] = key(
+        [8, 16], "TripletSampler: [P identities, K sequences each]; others: sequences", minimum=1
+    )
+    batch_shuffle: bool = key(False, "shuffle the sequences within each batch")
+    sample_type: str = key(
+        "fixed_unordered",
+        "frames per sequence: fixed|unfixed|all, each ordered|unordered",
+        choices=[f"{m}_{o}" for m in ("fixed", "unfixed", "all") for o in ("ordered", "unordered")],
+    )
+    frames_num_fixed: int = key(30, "frames per sequence for fixed_*", minimum=1)
+    frames_num_max: int = key(50, "most frames per sequence for unfixed_*", minimum=1)
+    frames_num_min: int = key(25, "fewest frames per sequence for unfixed_*", minimum=1)
+    frames_skip_num: int = key(
+        ABSENT, "*_ordered: extra frames in the window (default 0)", minimum=0
+    )
+    frames_all_limit: int = key(
+        ABSENT, "all_*: at most this many frames per sequence (-1: no limit)", minimum=-1
+    )
+
+
+@dataclass
+class EvaluatorSamplerCfg(SamplerCfg):
+    """``evaluator_cfg.sampler``: test batches, whole sequences by default."""
+
+    type: str = key("InferenceSampler", "sampler class (InferenceSampler shards the test set)")
+    batch_size: int | list[int] = key(
+        4, "sequences per test batch (all processes together)", minimum=1
+    )
+    sample_type: str = key(
+        "all_ordered",
+        "frames per sequence: all_ordered tests on whole sequences",
+        choices=[f"{m}_{o}" for m in ("fixed", "unfixed", "all") for o in ("ordered", "unordered")],
+    )
+    frames_num_fixed: int = key(ABSENT, "frames per sequence for fixed_*", minimum=1)
+    frames_num_max: int = key(ABSENT, "most frames per sequence for unfixed_*", minimum=1)
+    frames_num_min: int = key(ABSENT, "fewest frames per sequence for unfixed_*", minimum=1)
+    frames_all_limit: int = key(
+        720, "all_*: at most this many frames per sequence (-1: no limit)", minimum=-1
+    )
+
+
+_TRANSFORM_DOC = "one {type: Name, ...} per modality (a list) or one for all"
+_HINT_DOC = "0: the latest checkpoint of this run; N: iteration N; a path: that file"
+
+
+@dataclass
+class TrainerCfg:
+    """``trainer_cfg``: the training loop."""
+
+    enable_float16: bool = key(True, "autocast + grad scaling on CUDA; ignored on the CPU")
+    with_test: bool = key(False, "test at every save_iter")
+    fix_BN: bool = key(False, "keep BatchNorm layers in eval mode while training")
+    find_unused_parameters: bool = key(False, "DDP's find_unused_parameters")
+    log_iter: int = key(100, "log the losses every N iterations", above=0)
+    restore_ckpt_strict: bool = key(True, "a restored checkpoint must fit the model exactly")
+    optimizer_reset: bool = key(False, "do not restore the optimizer state from the checkpoint")
+    scheduler_reset: bool = key(False, "do not restore the scheduler state from the checkpoint")
+    restore_hint: int | str = key(0, _HINT_DOC, minimum=0)
+    save_iter: int = key(2000, "save a checkpoint every N iterations", above=0)
+    save_name: str = key("tmp", "run name: output/<dataset>/<model>/<save_name>/")
+    sync_BN: bool = key(False, "SyncBatchNorm across processes")
+    total_iter: int = key(80000, "train until this iteration", above=0)
+    sampler: SamplerCfg = field(
+        default_factory=lambda: SamplerCfg(), metadata={"doc": "training batches"}
+    )
+    transform: dict | list | None = key([{"type": "BaseSilCuttingTransform"}], _TRANSFORM_DOC)
+    seed: int = key(
+        0, "gaitgen: seed of the model init and of the batch sampler", minimum=0, opengait=False
+    )
+    channels_last: bool = key(
+        False,
+        "gaitgen: NHWC layout on CUDA (GaitBase fp16 on an H200: 100 ms/step instead of 211)",
+        opengait=False,
+    )
+    log_to_file: bool = key(ABSENT, "gaitgen: also log to <run>/logs/", opengait=False)
+    T_max_iter: int = key(
+        ABSENT,
+        "SwinGait: iterations of its cosine learning-rate decay (the model reads it)",
+        above=0,
+    )
+
+
+@dataclass
+class EvaluatorCfg:
+    """``evaluator_cfg``: testing and evaluation."""
+
+    enable_float16: bool = key(False, "autocast at test time on CUDA")
+    restore_ckpt_strict: bool = key(True, "the checkpoint must fit the model exactly")
+    restore_hint: int | str = key(0, _HINT_DOC, minimum=0)
+    save_name: str = key("tmp", "run whose checkpoints are tested")
+    eval_func: str = key("evaluate_indoor_dataset", "OpenGait's evaluation function name")
+    sampler: EvaluatorSamplerCfg = field(
+        default_factory=lambda: EvaluatorSamplerCfg(), metadata={"doc": "test batches"}
+    )
+    transform: dict | list | None = key([{"type": "BaseSilCuttingTransform"}], _TRANSFORM_DOC)
+    metric: str = key("euc", "distance: euc or cos", choices=["euc", "cos"])
+    cross_view_gallery: bool = key(
+        False, "gaitgen: also report the cross-view gallery", opengait=False
+    )
+    protocol: str | dict = key(
+        ABSENT, "gaitgen: a preset name or a custom protocol mapping", opengait=False
+    )
+    rerank: bool | dict = key(ABSENT, "re-ranking: true or {k1, k2, lambda_value}")
+    probe_set: str = key(ABSENT, "Gait3D-style probe list (a JSON file)")
+
+
+# the dataclass of each checked section, by its dotted path
+SECTIONS: dict[str, type] = {
+    "data_cfg": DataCfg,
+    "trainer_cfg": TrainerCfg,
+    "trainer_cfg.sampler": SamplerCfg,
+    "evaluator_cfg": EvaluatorCfg,
+    "evaluator_cfg.sampler": EvaluatorSamplerCfg,
+}
+
+REQUIRED_SECTIONS = (
+    "data_cfg",
+    "loss_cfg",
+    "model_cfg",
+    "optimizer_cfg",
+    "scheduler_cfg",
+    "trainer_cfg",
+    "evaluator_cfg",
+)
+
+# sections that belong to a class; their keys are that class's parameters
+CLASS_SECTION_DEFAULTS: dict[str, Any] = {
+    "loss_cfg": [
+        {"loss_term_weight": 1.0, "margin": 0.2, "type": "TripletLoss", "log_prefix": "triplet"}
+    ],
+    "model_cfg": {"model": "Baseline"},
+    "optimizer_cfg": {"lr": 0.1, "momentum": 0.9, "solver": "SGD", "weight_decay": 0.0005},
+    "scheduler_cfg": {
+        "gamma": 0.1,
+        "milestones": [20000, 40000, 60000],
+        "scheduler": "MultiStepLR",
+    },
+}
+
+# sampler keys read by the collate function (frame sampling) or the loader, not passed to a
+# sampler's constructor
+FRAME_SAMPLING_KEYS = (
+    "sample_type",
+    "frames_num_fixed",
+    "frames_num_min",
+    "frames_num_max",
+    "frames_skip_num",
+    "frames_all_limit",
+)
+
+
+@dataclass(frozen=True)
+class IgnoredKey:
+    """A key OpenGait's configs carry that OpenGait does not use; accepted with a warning.
+
+    Attributes:
+        section: where it appears: a section path (``trainer_cfg``), ``optimizer_cfg`` or
+            ``transform`` (any transform entry).
+        key: the key.
+        why: why OpenGait (and so gaitgen) ignores it.
+        closest: the known key to point the user to.
+    """
+
+    section: str
+    key: str
+    why: str
+    closest: str
+
+
+OPENGAIT_IGNORED: tuple[IgnoredKey, ...] = (
+    IgnoredKey(
+        "trainer_cfg",
+        "fix_layers",
+        "in OpenGait's GLN configs, but no OpenGait code reads it",
+        "fix_BN",
+    ),
+    IgnoredKey(
+        "trainer_cfg",
+        "enable_distributed",
+        "OpenGait always runs distributed and never reads it; gaitgen follows --nproc",
+        "sync_BN",
+    ),
+    IgnoredKey(
+        "evaluator_cfg",
+        "enable_distributed",
+        "OpenGait always runs distributed and never reads it; gaitgen follows --nproc",
+        "enable_float16",
+    ),
+    IgnoredKey(
+        "trainer_cfg.sampler",
+        "points_in_use",
+        "read by OpenGait's point-cloud collate only; gaitgen samples no points",
+        "frames_num_fixed",
+    ),
+    IgnoredKey(
+        "evaluator_cfg.sampler",
+        "points_in_use",
+        "read by OpenGait's point-cloud collate only; gaitgen samples no points",
+        "frames_all_limit",
+    ),
+    # OpenGait passes a class only the keys its constructor takes and drops the rest
+    IgnoredKey(
+        "optimizer_cfg",
+        "momentum",
+        "OpenGait drops it for optimizers without momentum (gaitpart.yaml gives Adam one)",
+        "betas",
+    ),
+    IgnoredKey(
+        "transform",
+        "img_w",
+        "OpenGait drops it: no transform takes a frame width (gln_phase1.yaml gives one)",
+        "cutting",
+    ),
+)
+
+
+def section_fields(section: str) -> list[dataclasses.Field]:
+    """The fields (keys) of a checked section, e.g. ``"trainer_cfg.sampler"``."""
+    return list(dataclasses.fields(SECTIONS[section]))
+
+
+def known_keys(section: str) -> set[str]:
+    """The keys a checked section may hold (``""``: the top level)."""
+    if section == "":
+        return set(REQUIRED_SECTIONS)
+    return {f.name for f in section_fields(section)}
+
+
+def ignored_in(section: str) -> dict[str, IgnoredKey]:
+    """The OpenGait-ignored keys of a section, by key."""
+    return {item.key: item for item in OPENGAIT_IGNORED if item.section == section}
+
+
+def _section_defaults(cls: type) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name == "sampler":
+            out[f.name] = _section_defaults(SAMPLER_CLASSES[cls])
+            continue
+        value = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
+        if value is not ABSENT:
+            out[f.name] = value
+    return out
+
+
+SAMPLER_CLASSES: dict[type, type] = {TrainerCfg: SamplerCfg, EvaluatorCfg: EvaluatorSamplerCfg}
+
+
+def default_sections() -> dict[str, Any]:
+    """A fresh copy of the packaged defaults (what every user config is merged over)."""
+    return {
+        "data_cfg": _section_defaults(DataCfg),
+        "evaluator_cfg": _section_defaults(EvaluatorCfg),
+        **copy.deepcopy(CLASS_SECTION_DEFAULTS),
+        "trainer_cfg": _section_defaults(TrainerCfg),
+    }
+
+
+def defaults_yaml() -> str:
+    """The defaults as YAML, each key with its doc as a comment: the text of defaults.yaml."""
+    import yaml
+
+    def scalar(value: Any) -> str:
+        return (
+            yaml.safe_dump(value, default_flow_style=True, width=1000).strip().removesuffix("\n...")
+        )
+
+    def render(cls: type, indent: str) -> list[str]:
+        lines = []
+        for f in dataclasses.fields(cls):
+            doc = f.metadata.get("doc", "")
+            if f.name == "sampler":
+                lines.append(f"{indent}{f.name}:  # {doc}")
+                lines += render(SAMPLER_CLASSES[cls], indent + "  ")
+                continue
+            value = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
+            shown = "(not set)" if value is ABSENT else scalar(value)
+            prefix = "# " if value is ABSENT else ""
+            lines.append(f"{indent}{prefix}{f.name}: {shown}  # {doc}")
+        return lines
+
+    out = [
+        "# gaitgen's packaged defaults: every user config is merged over these values.",
+        "# GENERATED from runtime/config/schema.py (python -m gaitgen.runtime.config.schema);",
+        "# edit the schema, not this file (tests/test_config_schema.py keeps them equal).",
+        "# Dicts merge key by key; lists and scalars replace. A section that names another",
+        "# class than the default (optimizer_cfg.solver, scheduler_cfg.scheduler, a sampler's",
+        "# type, model_cfg.model) replaces the default section, so one class's parameters never",
+        "# leak into another's. Key names and meanings are OpenGait's (configs/default.yaml",
+        '# there); gaitgen\'s own additions say "gaitgen". Commented-out keys are known but',
+        "# unset: the code reading them has its own fallback.",
+        "",
+    ]
+    for name, cls in (("data_cfg", DataCfg), ("evaluator_cfg", EvaluatorCfg)):
+        out += [f"{name}:", *render(cls, "  "), ""]
+    for name, value in CLASS_SECTION_DEFAULTS.items():
+        out.append(yaml.safe_dump({name: value}, sort_keys=False).rstrip())
+        out.append("")
+    out += ["trainer_cfg:", *render(TrainerCfg, "  ")]
+    out += ["", "# OpenGait keys accepted with a warning and ignored:"]
+    for item in OPENGAIT_IGNORED:
+        out.append(f"#   {item.section}.{item.key}: {item.why}")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":  # python -m gaitgen.runtime.config.schema > defaults.yaml
+    print(defaults_yaml(), end="")
