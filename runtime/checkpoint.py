@@ -9,17 +9,17 @@ so a crash leaves either the old set of checkpoints or the new one. Loading uses
 
 from __future__ import annotations
 
+import glob
 import logging
-import os
 import random
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from .atomic import atomic_path, remove_stale_temporaries
 from .errors import CheckpointError
 
 log = logging.getLogger("gaitgen")
@@ -98,19 +98,53 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> Path:
-    """Write ``state`` to ``path`` atomically (temp file in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(state, tmp)
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``state`` to ``path`` atomically (temp file in the same folder, then rename).
+
+    Raises:
+        GaitgenError: the disk is full or the folder cannot be written (names the path); the
+            temporary file is removed and the checkpoints already there are left intact.
+    """
+    with atomic_path(path) as temporary:
+        with open(temporary, "wb") as handle:
+            writer = _RecordingWriter(handle)
+            try:
+                torch.save(state, writer)
+            except RuntimeError:
+                # torch's zip writer turns a failed write into an "unexpected pos" message;
+                # the OSError it swallowed says what really happened (a full disk, mostly)
+                if writer.error is not None:
+                    raise writer.error from None
+                raise
     return path
+
+
+class _RecordingWriter:
+    """A file wrapper for torch.save that remembers the OSError of a failed write."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self.error: OSError | None = None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self.handle.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+
+def remove_stale_checkpoint_temporaries(folder: Path, save_name: str) -> list[Path]:
+    """Delete the temporary files of saves of ``save_name`` that were killed mid-write.
+
+    Only safe while no other process saves into ``folder`` (the trainer holds the run lock).
+    """
+    removed = remove_stale_temporaries(folder, f"{glob.escape(save_name)}-*")
+    for path in removed:
+        log.info("removed %s, left by a save that was interrupted", path)
+    return removed
 
 
 def load_checkpoint(path: Path, map_location: Any = "cpu") -> dict[str, Any]:

@@ -41,6 +41,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--log_to_file", action="store_true", help="also log to <run>/logs/")
     parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="train: start afresh even if the run folder holds checkpoints (deletes them)",
+    )
+    parser.add_argument(
         "--set",
         dest="overrides",
         action="append",
@@ -68,6 +73,7 @@ def run_phase(
     iteration: int = 0,
     log_to_file: bool = False,
     device: str | None = None,
+    overwrite: bool = False,
 ) -> object:
     """Run one phase in this process (joining a torchrun/SLURM process group if there is one)."""
     import time
@@ -92,7 +98,7 @@ def run_phase(
         if phase == "train":
             from .engine.trainer import Trainer
 
-            Trainer(run, ctx).fit()
+            Trainer(run, ctx, overwrite=overwrite).fit()
             return None
         from .engine.tester import test
 
@@ -104,7 +110,15 @@ def run_phase(
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        run_phase(args.cfgs, args.phase, args.overrides, args.iter, args.log_to_file, args.device)
+        run_phase(
+            args.cfgs,
+            args.phase,
+            args.overrides,
+            args.iter,
+            args.log_to_file,
+            args.device,
+            args.overwrite,
+        )
     except GaitgenError as exc:
         if args.debug:
             raise

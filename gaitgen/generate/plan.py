@@ -8,12 +8,11 @@ target is a conflict: the user sees every status line and one error.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gaitgen.runtime.errors import GenerateError
+from gaitgen.runtime.errors import GaitgenError, GenerateError
 
 CREATE = "create"
 IDENTICAL = "identical"
@@ -114,29 +113,34 @@ def apply(
 def _write_all(files: list[PlannedFile]) -> None:
     """Write every file to a temporary sibling first, then rename them all into place.
 
-    A failure while writing (disk full, permissions) removes the temporary files and leaves
-    every target as it was; the renames at the end are atomic one by one.
+    Each file goes through :func:`gaitgen.runtime.atomic.atomic_path`; they are all held open
+    until every one is written, so a failure while writing (disk full, permissions) removes
+    every temporary file and leaves every target as it was. The renames at the end are
+    atomic one by one.
     """
-    temporaries: list[tuple[Path, Path]] = []
+    from gaitgen.runtime.atomic import atomic_path
+
     created_dirs: list[Path] = []
+    failing = None
     try:
-        for file in files:
-            for parent in reversed(file.path.parents):
-                if not parent.exists():
-                    parent.mkdir()
-                    created_dirs.append(parent)
-            temporary = file.path.with_name(f".{file.path.name}.gaitgen-tmp")
-            temporary.write_text(file.content, encoding="utf-8")
-            temporaries.append((temporary, file.path))
-    except OSError as exc:
-        for temporary, _ in temporaries:
-            with contextlib.suppress(OSError):
-                temporary.unlink()
+        with contextlib.ExitStack() as stack:
+            for file in files:
+                failing = file.path
+                for parent in reversed(file.path.parents):
+                    if not parent.exists():
+                        parent.mkdir()
+                        created_dirs.append(parent)
+                temporary = stack.enter_context(atomic_path(file.path))
+                temporary.write_text(file.content, encoding="utf-8")
+            failing = None
+    except (OSError, GaitgenError) as exc:
+        if failing is None:  # a rename failed: the files renamed before it are in place
+            raise
         for folder in reversed(created_dirs):
             with contextlib.suppress(OSError):
                 folder.rmdir()
+        if isinstance(exc, GaitgenError):  # a full disk, a read-only folder: named already
+            raise GenerateError(f"{exc}; nothing was written") from None
         raise GenerateError(
-            f"cannot write {exc.filename}: {exc.strerror}; nothing was written"
+            f"cannot write {failing}: {exc.strerror}; nothing was written"
         ) from None
-    for temporary, target in temporaries:
-        os.replace(temporary, target)

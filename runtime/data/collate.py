@@ -36,6 +36,7 @@ from .batch import PendingInputs
 from .frame_file import FrameFile
 from .frames import FrameSampling
 from .pipeline import BatchPipeline
+from .sampler import _mix_seed
 from .shared_batches import SharedBatchPool, empty_batch
 from .transform_base import ValueMap
 
@@ -80,6 +81,9 @@ class GaitCollate:
         self._buffers: dict[int, np.ndarray] = {}  # per modality, reused between batches
         self.pool: SharedBatchPool | None = None  # set by build_loader for worker processes
         self.generator: torch.Generator | None = None  # None: the worker's global torch RNG
+        # set by build_loader for training: each batch's frames and random transforms then come
+        # from (frame_seed, iteration), so a resumed run repeats the uninterrupted one exactly
+        self.frame_seed: int | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -157,15 +161,19 @@ class GaitCollate:
     def __call__(self, batch: list[tuple[list[Any], list]]) -> list:
         """Collate ``[(data_list, seq_info), ...]`` into ``[ipts, labs, typs, viws, seqL]``."""
         modalities = len(batch[0][0])
+        generator = self.generator
+        iteration = getattr(batch, "iteration", None)
+        if self.frame_seed is not None and iteration is not None:
+            generator = torch.Generator().manual_seed(_mix_seed(self.frame_seed, iteration))
         indices = [
-            self.frames.indices(len(data_list[0]), self.generator).numpy() for data_list, _ in batch
+            self.frames.indices(len(data_list[0]), generator).numpy() for data_list, _ in batch
         ]
         infos = [info for _, info in batch]
         tensors, value_maps, tags, lengths = [], [], [], []
         for m in range(modalities):
             frames = self._gather(m, [data_list[m] for data_list, _ in batch], indices, infos)
             frames, lengths, maps = self.pipelines[m].run(
-                frames, [len(i) for i in indices], self.generator
+                frames, [len(i) for i in indices], generator
             )
             tensor, maps, tag = self._batch_tensor(frames, lengths, maps, self.transform_key)
             tensors.append(tensor)

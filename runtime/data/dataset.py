@@ -30,6 +30,7 @@ from .layout import (
     scan_sequences,
     select_modalities,
 )
+from .sampler import _IterationBatch
 
 _MAX_DIMS = 5  # frames [T, ...] of up to 5 dimensions can be read frame by frame
 
@@ -147,6 +148,12 @@ class GaitDataSet(Dataset):
         arrays = [self._load(index, m, p) for m, p in enumerate(paths)]
         check_same_length(arrays, paths)
         return arrays, info
+
+    def __getitems__(self, indices: list[int]) -> list[tuple[list[np.ndarray], list]]:
+        """The items of a batch; a training batch keeps its iteration (see ``_IterationBatch``)."""
+        items = [self[index] for index in indices]
+        iteration = getattr(indices, "iteration", None)
+        return items if iteration is None else _IterationBatch(items, iteration)
 
     def _load(self, index: int, modality: int, path: str) -> np.ndarray | FrameFile:
         """One modality of a sequence: frames read on demand once the file's layout is known."""

@@ -11,9 +11,7 @@ Sequences are processed in parallel (``workers`` processes). numpy and Pillow on
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -21,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_path
 from ..errors import ConfigError, DataError
 
 EMPTY_FRAME_SUM = 10000  # OpenGait: a frame whose pixel sum is at most this holds no person
@@ -88,15 +87,9 @@ def normalise_frame(image: np.ndarray, img_size: int) -> tuple[np.ndarray | None
 
 
 def _write_atomic(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pkl")
-    try:
-        with os.fdopen(handle, "wb") as file:
+    with atomic_path(path) as temporary:
+        with open(temporary, "wb") as file:
             pickle.dump(array, file, protocol=4)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def prepare_sequence(

@@ -9,7 +9,8 @@ order. Every public class in this file is listed to users as a sampler.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import torch
 from torch.utils.data import Sampler
@@ -25,6 +26,19 @@ def _mix_seed(seed: int, iteration: int) -> int:
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
     return (z ^ (z >> 31)) >> 1
+
+
+class _IterationBatch(list):
+    """A training batch (dataset indices, or the items read for them) and its iteration.
+
+    The collate function seeds the batch's frame sampling and random transforms from
+    ``(seed, rank, iteration)``, so a run resumed at iteration k draws the frames the
+    uninterrupted run drew, whichever worker process builds the batch.
+    """
+
+    def __init__(self, items: Iterable[Any] = (), iteration: int = 0) -> None:
+        super().__init__(items)
+        self.iteration = iteration
 
 
 def _check_world(rank: int, world_size: int) -> None:
@@ -115,7 +129,7 @@ class TripletSampler(Sampler):
     def __iter__(self) -> Iterator[list[int]]:
         iteration = self.start_iteration
         while True:
-            yield self.batch_for(iteration)
+            yield _IterationBatch(self.batch_for(iteration), iteration)
             iteration += 1
 
     def __len__(self) -> int:
@@ -209,7 +223,9 @@ class CommonSampler(Sampler):
         iteration = self.start_iteration
         start = self.rank * self.per_rank
         while True:
-            yield self.global_batch(iteration)[start : start + self.per_rank]
+            yield _IterationBatch(
+                self.global_batch(iteration)[start : start + self.per_rank], iteration
+            )
             iteration += 1
 
     def __len__(self) -> int:

@@ -40,15 +40,48 @@ class Run:
     overrides: list[str] = field(default_factory=list)
 
     def run_dir(self, phase: str) -> Path:
-        """``output/<dataset_name>/<model>/<save_name>/`` (OpenGait's layout)."""
-        engine = self.cfgs["trainer_cfg" if phase == "train" else "evaluator_cfg"]
-        return (
-            self.base_dir
-            / "output"
-            / str(self.cfgs["data_cfg"]["dataset_name"])
-            / str(self.cfgs["model_cfg"]["model"])
-            / str(engine["save_name"])
+        """``output/<dataset_name>/<model>/<save_name>/`` (OpenGait's layout).
+
+        Raises:
+            ConfigError: one of the three names would lead out of ``output/`` (``..``, a
+                slash, an absolute path) or is empty.
+        """
+        section = "trainer_cfg" if phase == "train" else "evaluator_cfg"
+        names = [
+            ("data_cfg.dataset_name", self.cfgs["data_cfg"].get("dataset_name")),
+            ("model_cfg.model", self.cfgs["model_cfg"].get("model")),
+            (f"{section}.save_name", self.cfgs[section].get("save_name")),
+        ]
+        folder = self.base_dir / "output"
+        for key, value in names:
+            folder = folder / folder_name(value, key, self.config_path)
+        return folder
+
+
+def folder_name(value: Any, key: str, config_path: Path | None = None) -> str:
+    """``value`` as one folder name inside the run folder, or a ConfigError naming ``key``.
+
+    Names from the config become paths (``output/<dataset_name>/<model>/<save_name>``, the
+    checkpoint files ``<save_name>-<iteration>.pt``): a name with a path separator, ``..`` or
+    an absolute path would write outside ``output/``, so it is refused.
+    """
+    where = f"{config_path}: " if config_path is not None else ""
+    text = "" if value is None else str(value)
+    bad = (
+        not text.strip()
+        or text in (".", "..")
+        or "/" in text
+        or "\\" in text
+        or "\0" in text
+        or os.path.isabs(text)
+    )
+    if bad:
+        raise ConfigError(
+            f"{where}{key}: {value!r} is not a plain name; it becomes a folder or file name "
+            "inside the run folder output/<dataset_name>/<model>/<save_name>/, so it must be "
+            f"non-empty and hold no '/', '\\' or '..' (e.g. --set {key}=my_run)"
         )
+    return text
 
 
 def load_run(config_path: Path | str, overrides: list[str] | None = None) -> Run:
@@ -67,9 +100,12 @@ def load_run(config_path: Path | str, overrides: list[str] | None = None) -> Run
             raise ConfigError(f"{config_path}: data_cfg.{key} must be a path, got {value!r}")
         path = Path(os.path.expanduser(value))
         data_cfg[key] = str(path if path.is_absolute() else (base_dir / path).resolve())
-    return Run(
+    run = Run(
         cfgs=cfgs, config_path=config_path, project=project, base_dir=base_dir, overrides=overrides
     )
+    for phase in ("train", "test"):  # the names are checked once, here, for both phases
+        run.run_dir(phase)
+    return run
 
 
 def ensure_synthetic_data(run: Run, ctx: DistContext) -> None:

@@ -6,6 +6,12 @@ scheduler steps. Every ``log_iter`` rank 0 logs the losses, the learning rate, t
 the share of time spent waiting for data; every ``save_iter`` (and at ``total_iter``) it
 writes a checkpoint atomically. A job restarted by torchrun (``--max-restarts``) resumes from
 the latest complete checkpoint of its run by itself.
+
+Rank 0 holds the run folder's lock (:mod:`.lock`) from the start to the end; a fresh run into
+a folder with checkpoints is refused unless ``overwrite`` (:mod:`.run_folder`); SIGTERM and
+Ctrl-C save the current iteration and stop (:mod:`.stop`); when a step fails (a non-finite
+loss) the BatchNorm statistics its forward changed are put back before the last good state
+is saved.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import contextlib
 import logging
 import math
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -33,21 +40,37 @@ from ..checkpoint import (
     set_rng_state,
 )
 from ..config import save_config
-from ..distributed import DistContext
+from ..distributed import DistContext, barrier, broadcast_object
 from ..errors import TrainingError
 from ..model import check_model_output
 from ..registry import build_optimizer, build_scheduler
 from .build import build_losses, build_model, move_inputs, set_batchnorm_eval
+from .lock import RunLock, RunLockedError
 from .run import Run
+from .run_folder import (
+    clear_for_fresh_run,
+    config_file_for,
+    continues_run,
+    refuse_fresh_run_over_checkpoints,
+    remove_stale_files,
+)
+from .stop import StopRequest, exit_code_for, stop_message
 from .summary import SummaryWriter
 
 log = logging.getLogger("gaitgen")
 
 
 class Trainer:
-    """Trains the model of a run; ``fit()`` runs to ``trainer_cfg.total_iter``."""
+    """Trains the model of a run; ``fit()`` runs to ``trainer_cfg.total_iter``.
 
-    def __init__(self, run: Run, ctx: DistContext):
+    Args:
+        run: the resolved run.
+        ctx: this process's place in the job.
+        overwrite: a fresh run may delete the checkpoints of an earlier run of the same
+            ``save_name`` (``gaitgen train --overwrite``) instead of being refused.
+    """
+
+    def __init__(self, run: Run, ctx: DistContext, overwrite: bool = False):
         self.run = run
         self.ctx = ctx
         self.cfgs = run.cfgs
@@ -55,6 +78,41 @@ class Trainer:
         self.run_dir = run.run_dir("train")
         self.checkpoint_dir = self.run_dir / "checkpoints"
         self.save_name = str(self.engine_cfg["save_name"])
+        self.overwrite = overwrite
+        self.resumed = False
+        self.lock = self._lock_run_folder()
+        try:
+            self._build()
+        except BaseException:
+            self.close()
+            raise
+
+    def _lock_run_folder(self) -> RunLock | None:
+        """Rank 0 takes the run folder's lock; every rank learns whether it could."""
+        lock, refusal = None, None
+        if self.ctx.is_main:
+            try:
+                lock = RunLock.acquire(self.run_dir)
+            except RunLockedError as exc:
+                refusal = str(exc)
+        if self.ctx.distributed:  # the others must stop too, not wait for rank 0 forever
+            refusal = broadcast_object(refusal)
+        if refusal is not None:
+            if lock is not None:
+                lock.release()
+            raise RunLockedError(refusal)
+        return lock
+
+    def close(self) -> None:
+        """Let the run folder go (rank 0's lock); fit() does it when it ends."""
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+    def _build(self) -> None:
+        run, ctx = self.run, self.ctx
+        if ctx.is_main:
+            remove_stale_files(self.run_dir, self.checkpoint_dir, self.save_name)
         self.use_amp = bool(self.engine_cfg["enable_float16"]) and ctx.device.type == "cuda"
 
         torch.manual_seed(int(self.engine_cfg.get("seed", 0)))
@@ -103,6 +161,8 @@ class Trainer:
                     "restart %s: resuming from %s", os.environ["TORCHELASTIC_RESTART_COUNT"], path
                 )
         else:
+            if not continues_run(hint):
+                self._prepare_fresh_run()
             path = resolve_restore_hint(
                 hint, self.checkpoint_dir, self.save_name, self.run.config_path.parent
             )
@@ -123,9 +183,21 @@ class Trainer:
         )
         if continues:
             self.iteration = int(state.get("iteration", 0))
+            self.resumed = True
             if "rng" in state:
                 set_rng_state(state["rng"])
         log.info("restored %s (iteration %d)", path, self.iteration)
+
+    def _prepare_fresh_run(self) -> None:
+        """Refuse to start afresh over an earlier run's checkpoints, or clear them."""
+        if not self.overwrite:
+            refuse_fresh_run_over_checkpoints(
+                self.checkpoint_dir, self.save_name, self.run.config_path
+            )
+            return
+        if self.ctx.is_main:
+            clear_for_fresh_run(self.run_dir, self.checkpoint_dir, self.save_name)
+        barrier()
 
     def save(self) -> Path | None:
         """Rank 0 writes the checkpoint of the current iteration; the others wait."""
@@ -148,14 +220,20 @@ class Trainer:
     # the loop --------------------------------------------------------------------------
 
     def fit(self) -> None:
+        """Train to ``total_iter``; the run folder's lock is released when it returns."""
+        stop = StopRequest().install()
+        try:
+            self._fit(stop)
+        finally:
+            stop.uninstall()
+            self.close()
+
+    def _fit(self, stop: StopRequest) -> None:
         from ..data import build_loader
 
         total_iter = int(self.engine_cfg["total_iter"])
         log_iter = max(1, int(self.engine_cfg["log_iter"]))
         save_iter = max(1, int(self.engine_cfg["save_iter"]))
-        if self.ctx.is_main:
-            save_config(self.cfgs, self.run_dir / "config.yaml")
-        summary = SummaryWriter(self.run_dir / "summary", enabled=self.ctx.is_main)
         if self.iteration >= total_iter:
             log.info("nothing to do: iteration %d >= total_iter %d", self.iteration, total_iter)
             return
@@ -168,6 +246,9 @@ class Trainer:
             start_iteration=self.iteration,
             device_type=self.ctx.device.type,
         )
+        if self.ctx.is_main:  # the run really starts: its settings are kept beside it
+            save_config(self.cfgs, config_file_for(self.run_dir, self.iteration, self.resumed))
+        summary = SummaryWriter(self.run_dir / "summary", enabled=self.ctx.is_main)
         log.info(
             "training %s on %s, world size %d, from iteration %d to %d; run folder %s",
             self.cfgs["model_cfg"]["model"],
@@ -184,12 +265,27 @@ class Trainer:
         window_start = time.perf_counter()
         batches = iter(loader)
         last_saved = self.iteration
+        signum = None
         try:
             while self.iteration < total_iter:
+                signum = stop.agreed(self.ctx.distributed, self.ctx.device)
+                if signum:
+                    break
                 tick = time.perf_counter()
-                inputs = next(batches)
+                try:
+                    inputs = next(batches)
+                except Exception:
+                    if stop.signum:  # Ctrl-C also reached the loader's workers
+                        signum = stop.signum
+                        break
+                    raise
                 wait_time += time.perf_counter() - tick
-                loss_sum, info, visual = self.step(inputs)
+                buffers = self._buffers_snapshot()
+                try:
+                    loss_sum, info, visual = self.step(inputs)
+                except TrainingError:
+                    self._restore_buffers(buffers)  # the failed forward changed BN statistics
+                    raise
                 step_time = time.perf_counter() - window_start
                 if self.iteration % log_iter == 0 or self.iteration == total_iter:
                     self._log(loss_sum, info, wait_time, step_time, log_iter)
@@ -205,16 +301,69 @@ class Trainer:
                     last_saved = self.iteration
                     if self.engine_cfg["with_test"] and self.iteration != total_iter:
                         self._test_during_training(summary)
-        except TrainingError:
-            # the weights are those of the last good iteration: keep them before stopping
-            if self.iteration != last_saved:
-                self.save()
-            raise
+        except TrainingError as exc:
+            raise TrainingError(f"{exc}; {self._save_last_good(last_saved)}") from None
         finally:
             summary.close()
+        if signum:
+            self._stop_for_signal(signum, last_saved)
         log.info(
             "training done: %d iterations; checkpoints in %s", self.iteration, self.checkpoint_dir
         )
+
+    # stopping --------------------------------------------------------------------------
+
+    def _buffers_snapshot(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Copies of the model's buffers (BatchNorm statistics), to undo a failed forward."""
+        return [(buffer, buffer.detach().clone()) for buffer in self.model.buffers()]
+
+    @staticmethod
+    def _restore_buffers(snapshot: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+        with torch.no_grad():
+            for buffer, saved in snapshot:
+                buffer.copy_(saved)
+
+    def _weights_finite(self) -> bool:
+        """Whether every floating tensor of the model's state is finite, on every rank."""
+        finite = all(
+            bool(torch.isfinite(value).all())
+            for value in self.model.state_dict().values()
+            if value.is_floating_point()
+        )
+        flag = torch.tensor([int(finite)], dtype=torch.int32, device=self.ctx.device)
+        if self.ctx.distributed:
+            dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+        return bool(flag.item())
+
+    def _save_last_good(self, last_saved: int) -> str:
+        """Save the state of the last completed iteration if it is new and finite; say what."""
+        latest = checkpoint_path(self.checkpoint_dir, self.save_name, last_saved)
+        if self.iteration == 0:
+            return "no iteration completed, so there are no good weights to save; nothing saved"
+        if self.iteration == last_saved:
+            return f"the last good weights (iteration {last_saved}) are in {latest}"
+        if not self._weights_finite():
+            where = f"the latest checkpoint is {latest}" if last_saved else "no checkpoint exists"
+            return f"the weights are no longer finite, so nothing was saved ({where})"
+        path = self.save()
+        return f"the last good weights (iteration {self.iteration}) are saved in {path}"
+
+    def _stop_for_signal(self, signum: int, last_saved: int) -> None:
+        """Save the current iteration (when new), print one line and exit (see :mod:`.stop`)."""
+        if self.iteration != last_saved:
+            saved = f"saved {self.save()}"
+        elif self.iteration > 0 and last_saved:
+            path = checkpoint_path(self.checkpoint_dir, self.save_name, last_saved)
+            saved = f"its checkpoint {path} was already saved"
+        else:
+            saved = "no iteration completed, so nothing was saved"
+        hint = ""
+        if self.iteration > 0:
+            hint = f"; resume with 'gaitgen train {self.run.config_path} --iter {self.iteration}'"
+        if self.ctx.is_main:
+            print(stop_message(signum, self.iteration, saved) + hint, file=sys.stderr, flush=True)
+        self.close()
+        raise SystemExit(exit_code_for(signum))
 
     @property
     def lr(self) -> float:
@@ -254,9 +403,8 @@ class Trainer:
             terms = {k: _number(v) for k, v in info.items()}
             raise TrainingError(
                 f"the loss is not finite at iteration {self.iteration + 1} (loss sum "
-                f"{_number(loss_sum)}; terms {terms}); the last good weights are saved in "
-                f"{self.checkpoint_dir}. Lower optimizer_cfg.lr, check the data, or resume with "
-                "trainer_cfg.restore_hint"
+                f"{_number(loss_sum)}; terms {terms}). Lower optimizer_cfg.lr, check the data, "
+                "or resume with trainer_cfg.restore_hint"
             )
 
     def _log(

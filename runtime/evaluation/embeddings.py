@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from gaitgen.runtime.atomic import atomic_path
 from gaitgen.runtime.errors import DataError
 
 REQUIRED_ARRAYS = ("feature", "label", "type", "view")
@@ -55,11 +56,9 @@ def save_embeddings(
     if dataset_name is not None:
         arrays["dataset_name"] = np.asarray(str(dataset_name))
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "wb") as handle:
-        np.savez(handle, **arrays)
-    temporary.replace(path)
+    with atomic_path(path) as temporary:  # temp removed and the old file kept on failure
+        with open(temporary, "wb") as handle:
+            np.savez(handle, **arrays)
     return path
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from gaitgen.runtime.atomic import atomic_path
 from PIL import Image, ImageDraw, ImageFont
 
 # a perceptually ordered ramp (dark blue -> teal -> green -> yellow), interpolated linearly
@@ -120,5 +121,6 @@ def save_heatmap(
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path)
+    with atomic_path(path) as temporary:
+        image.save(temporary, format="PNG")
     return path

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gaitgen.runtime.atomic import atomic_write_text
+
 REAL_SCENE_METRICS = ("rank1", "rank5", "rank10", "mAP", "mINP")
 
 
@@ -108,7 +110,8 @@ class EvaluationResult:
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         path = run_dir / "results.json"
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        # atomic: a full disk leaves the previous results.json as it was, and no temp file
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
         written = [path]
         if self.kind == "view":
             # imported here: the figures are written once the numbers are safe on disk

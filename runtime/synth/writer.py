@@ -20,6 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
+from ..atomic import atomic_write_text
 from ..errors import DataError
 from .partition import make_partition
 from .progress import ProgressBar
@@ -60,10 +61,7 @@ def _run_tasks(tasks: list, workers: int) -> Iterator[str]:
 
 
 def _write_json_atomically(path: Path, content: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    temporary.write_text(json.dumps(content, indent=2) + "\n")
-    os.replace(temporary, path)
+    atomic_write_text(path, json.dumps(content, indent=2) + "\n")
 
 
 def _check_target(root: Path, overwrite: bool) -> None:
