@@ -4,11 +4,17 @@ With ``--nproc``/``--nnodes``/``--max-restarts`` the command starts
 ``python -m torch.distributed.run ... -m gaitgen.runtime --cfgs CONFIG --phase PHASE``;
 otherwise (also when it is itself started by torchrun or srun) it runs the phase in this
 process, joining the launcher's process group if there is one.
+
+The launcher checks what it can before torchrun starts (the config, the run folder's names,
+its lock, checkpoints a fresh run would mix with), so such a mistake is one line, not one
+traceback per process. While torchrun runs, SIGTERM is forwarded to the workers: they save
+the current iteration and stop, and the launcher exits 143 saying where the checkpoint is.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -95,14 +101,15 @@ def run_or_launch(
     device: str | None,
     log_to_file: bool,
     launch: LaunchOptions,
+    overwrite: bool = False,
 ) -> None:
     """Check the config here, then run the phase in-process or under torchrun."""
-    from gaitgen.runtime.config import load_config
-
     if not config.is_file():
         raise ConfigError(f"config file not found: {config}")
-    load_config(config, overrides)  # one clear error here rather than one per process
-    if launch.needs_launcher and not launched_by_torchrun_or_slurm():
+    launching = launch.needs_launcher and not launched_by_torchrun_or_slurm()
+    # one clear error here rather than one per process
+    run = _check_before_start(phase, config, overrides, iteration, overwrite, launching)
+    if launching:
         command = [
             sys.executable,
             "-m",
@@ -123,8 +130,12 @@ def run_or_launch(
             command += ["--device", device]
         if log_to_file:
             command.append("--log_to_file")
+        if overwrite:
+            command.append("--overwrite")
         typer.echo("launching: " + " ".join(command[1:]), err=True)
-        code = subprocess.call(command)
+        code, forwarded = _run_forwarding_sigterm(command)
+        if forwarded is not None and code == 0:
+            _report_forwarded_stop(run, phase)
         if code != 0:
             raise GaitgenError(
                 f"{phase} failed in the launched processes (exit code {code}); "
@@ -133,7 +144,103 @@ def run_or_launch(
         return
     from gaitgen.runtime.main import run_phase
 
-    run_phase(config, phase, overrides, iteration, log_to_file, device)
+    run_phase(config, phase, overrides, iteration, log_to_file, device, overwrite)
+
+
+def _check_before_start(
+    phase: str,
+    config: Path,
+    overrides: list[str],
+    iteration: int,
+    overwrite: bool,
+    launching: bool,
+) -> object:
+    """Load the run (config and folder names checked); before torchrun, the folder too."""
+    from gaitgen.runtime.engine.run import load_run
+
+    run = load_run(config, overrides)
+    if phase != "train" or not launching:
+        return run  # in-process, the trainer itself checks (under its lock)
+    from gaitgen.runtime.engine.lock import check_unlocked
+    from gaitgen.runtime.engine.run_folder import (
+        continues_run,
+        refuse_fresh_run_over_checkpoints,
+    )
+
+    run_dir = run.run_dir("train")
+    check_unlocked(run_dir)
+    hint = iteration or run.cfgs["trainer_cfg"].get("restore_hint", 0)
+    if not overwrite and not continues_run(hint):
+        save_name = str(run.cfgs["trainer_cfg"]["save_name"])
+        refuse_fresh_run_over_checkpoints(run_dir / "checkpoints", save_name, run.config_path)
+    return run
+
+
+def _workers_of(pid: int) -> list[int]:
+    """The gaitgen worker processes below torchrun's agent ``pid`` (from /proc; Linux)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        todo += children.get(child, [])
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"gaitgen.runtime" in command and b"torch.distributed.run" not in command:
+            found.append(child)
+    return found
+
+
+def _run_forwarding_sigterm(command: list[str]) -> tuple[int, int | None]:
+    """Run torchrun; a SIGTERM to this process goes to its workers. Returns (code, signal).
+
+    The workers, not torchrun's agent, get the signal: they save and exit 0, so the agent
+    neither restarts them (--max-restarts) nor prints a failure. Without /proc the agent
+    gets it (it passes it on to the workers itself, then reports its own exit).
+    """
+    process = subprocess.Popen(command)
+    forwarded: list[int] = []
+
+    def forward(signum: int, frame: object) -> None:
+        forwarded.append(signum)
+        targets = _workers_of(process.pid) if Path("/proc/self").exists() else []
+        for pid in targets or [process.pid]:
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+    previous = signal.signal(signal.SIGTERM, forward)
+    try:
+        while True:
+            try:
+                code = process.wait()
+                break
+            except KeyboardInterrupt:
+                # Ctrl-C reached the whole process group: the workers save and stop; wait
+                continue
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return code, (forwarded[0] if forwarded else None)
+
+
+def _report_forwarded_stop(run: object, phase: str) -> None:
+    """After the workers stopped for a forwarded SIGTERM: one line, and exit 143."""
+    from gaitgen.runtime.checkpoint import latest_checkpoint
+
+    folder = run.run_dir(phase) / "checkpoints"  # type: ignore[attr-defined]
+    save_name = str(run.cfgs["trainer_cfg"]["save_name"])  # type: ignore[attr-defined]
+    latest = latest_checkpoint(folder, save_name)
+    where = f"latest checkpoint {latest}" if latest is not None else "no checkpoint was saved"
+    typer.echo(f"stopped by SIGTERM: forwarded to the workers, who stopped; {where}", err=True)
+    raise typer.Exit(code=143)
 
 
 def _launch_options(
@@ -151,7 +258,11 @@ def _launch_options(
     )
 
 
-CONFIG = typer.Argument(..., help="The YAML config (OpenGait's schema).", show_default=False)
+CONFIG = typer.Argument(
+    ...,
+    help="The YAML config (OpenGait's schema).",
+    show_default=False,
+)
 SET = typer.Option(
     None,
     "--set",
@@ -205,6 +316,12 @@ def train(
     iteration: int = typer.Option(0, "--iter", help="Resume from this iteration's checkpoint."),
     device: str = DEVICE,
     log_to_file: bool = typer.Option(False, "--log-to-file", help="Also log to <run>/logs/."),
+    overwrite: bool = typer.Option(
+        False,
+        "--overwrite",
+        help="Start afresh even if the run folder holds checkpoints of this save_name "
+        "(they are deleted).",
+    ),
     nproc: int = NPROC,
     nnodes: int = NNODES,
     node_rank: int = NODE_RANK,
@@ -214,7 +331,11 @@ def train(
     master_port: int = MASTER_PORT,
     max_restarts: int = MAX_RESTARTS,
 ) -> None:
-    """Train the model a config names (checkpoints in output/<dataset>/<model>/<save_name>/)."""
+    """Train the model a config names (checkpoints in output/<dataset>/<model>/<save_name>/).
+
+    The run folder is locked while it trains. SIGTERM or Ctrl-C saves the current iteration
+    and stops (exit code 143 or 130); resume with --iter N.
+    """
     run_or_launch(
         "train",
         config,
@@ -225,6 +346,7 @@ def train(
         _launch_options(
             nproc, nnodes, node_rank, rdzv_endpoint, rdzv_id, master_addr, master_port, max_restarts
         ),
+        overwrite,
     )
 
 
