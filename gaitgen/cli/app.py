@@ -15,13 +15,22 @@ from gaitgen import __version__
 from gaitgen.cli.common import STATE
 
 # command-group modules, in the order their panels appear in --help
-COMMAND_MODULES = ("generate", "run", "evaluate", "synth", "data", "listing")
+COMMAND_MODULES = (
+    "generate",
+    "run",
+    "evaluate",
+    "compare",
+    "synth",
+    "data",
+    "listing",
+    "upgrade",
+)
 
 app = typer.Typer(
     name="gaitgen",
     help="Generate, train and evaluate gait-recognition models (OpenGait-compatible).",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (gaitgen/cli/completion.py)
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

@@ -23,6 +23,7 @@ from pathlib import Path
 import typer
 
 from gaitgen.cli.common import handle_errors
+from gaitgen.cli.completion import complete_config
 from gaitgen.runtime.errors import ConfigError, GaitgenError
 
 PANEL = "Train and evaluate"
@@ -262,6 +263,7 @@ CONFIG = typer.Argument(
     ...,
     help="The YAML config (OpenGait's schema).",
     show_default=False,
+    autocompletion=complete_config,  # TAB: the project's configs/*.yaml
 )
 SET = typer.Option(
     None,

@@ -1,0 +1,303 @@
+"""What ``gaitgen compare`` reads: the runs behind ``results.json`` files and run folders.
+
+A run folder is OpenGait's ``output/<dataset>/<model>/<save_name>/``: ``config.yaml`` (model,
+dataset, save name), ``checkpoints/<save_name>-<iteration>.pt`` (the iteration; the parameter
+count from the model's state dict), ``summary/scalars.jsonl`` or TensorBoard event files (the
+training curves and the training time) and ``results.json`` (the protocol's numbers). Any of
+them may be missing; what is missing shows as ``-``.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gaitgen.runtime.errors import GaitgenError
+
+RESULTS_FILE = "results.json"
+SCALARS_FILE = "scalars.jsonl"
+# keys of a scalars.jsonl record that are not curves
+RECORD_KEYS = ("iteration", "time", "elapsed")
+# BatchNorm statistics are in the state dict but are not parameters
+_BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
+_CHECKPOINT = re.compile(r"^(?P<save_name>.+)-(?P<iteration>\d+)\.pt$")
+
+
+class CompareError(GaitgenError):
+    """A run or results file that cannot be compared."""
+
+
+@dataclass
+class RunRecord:
+    """One column source of the comparison table.
+
+    Attributes:
+        source: the argument's file or folder, as found.
+        folder: the run folder (None for a results file outside one).
+        model, dataset, save_name: from config.yaml, else from the folder names.
+        iteration: of the latest checkpoint, else of the last logged scalars.
+        protocol, metric: of results.json (None without one).
+        numbers: (condition, metric) -> percentage, in results.json's order.
+        parameters: parameter count of the latest checkpoint's model.
+        training_seconds: the summed training segments of scalars.jsonl (or TensorBoard).
+        curves: scalar name -> (iterations, values).
+    """
+
+    source: Path
+    folder: Path | None = None
+    model: str | None = None
+    dataset: str | None = None
+    save_name: str | None = None
+    iteration: int | None = None
+    protocol: str | None = None
+    metric: str | None = None
+    numbers: dict[tuple[str, str], float | None] = field(default_factory=dict)
+    parameters: int | None = None
+    training_seconds: float | None = None
+    curves: dict[str, tuple[list[int], list[float]]] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """A short name: the save name, else the file's folder and name."""
+        if self.save_name:
+            return self.save_name
+        return f"{self.source.parent.name}/{self.source.name}"
+
+
+def expand_arguments(arguments: list[str]) -> list[Path]:
+    """The files and folders named by ``arguments``, globs expanded (quoted ones too).
+
+    Raises:
+        CompareError: an argument names nothing.
+    """
+    paths: list[Path] = []
+    for argument in arguments:
+        if glob.has_magic(argument):
+            matches = sorted(glob.glob(argument, recursive=True))
+            if not matches:
+                raise CompareError(f"{argument}: no file or folder matches this pattern")
+            paths.extend(Path(match) for match in matches)
+        elif Path(argument).exists():
+            paths.append(Path(argument))
+        else:
+            raise CompareError(
+                f"{argument}: no such file or folder; give results.json files or run folders "
+                "(output/<dataset>/<model>/<save_name>/)"
+            )
+    unique: dict[Path, Path] = {}
+    for path in paths:
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
+
+
+def find_runs(paths: list[Path]) -> list[RunRecord]:
+    """One record per results file or run folder; a folder above runs gives all its runs."""
+    records: list[RunRecord] = []
+    for path in paths:
+        if path.is_file():
+            folder = path.parent if _is_run_folder(path.parent) else None
+            records.append(read_run(path, folder, path))
+        elif _is_run_folder(path):
+            results = path / RESULTS_FILE
+            records.append(read_run(path, path, results if results.is_file() else None))
+        else:
+            found = sorted(
+                {p.parent for p in path.rglob("config.yaml") if _is_run_folder(p.parent)}
+            )
+            found += sorted({p.parent for p in path.rglob(RESULTS_FILE)} - set(found))
+            if not found:
+                raise CompareError(
+                    f"{path}: no run folder (config.yaml, summary/, checkpoints/) and no "
+                    f"{RESULTS_FILE} under it"
+                )
+            for folder in found:
+                results = folder / RESULTS_FILE
+                is_run = _is_run_folder(folder)
+                records.append(
+                    read_run(
+                        folder, folder if is_run else None, results if results.exists() else None
+                    )
+                )
+    return records
+
+
+def _is_run_folder(folder: Path) -> bool:
+    return any((folder / name).exists() for name in ("config.yaml", "summary", "checkpoints"))
+
+
+def read_run(source: Path, folder: Path | None, results: Path | None) -> RunRecord:
+    """Read what there is of one run."""
+    record = RunRecord(source=source, folder=folder)
+    if results is not None:
+        _read_results(record, results)
+    if folder is None:
+        return record
+    _read_config(record, folder)
+    _read_scalars(record, folder / "summary")
+    _read_checkpoint(record, folder / "checkpoints")
+    return record
+
+
+def _read_results(record: RunRecord, path: Path) -> None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CompareError(f"{path}: not a readable JSON file ({exc})") from None
+    conditions = data.get("conditions") if isinstance(data, dict) else None
+    if not isinstance(conditions, dict) or "protocol" not in data:
+        raise CompareError(
+            f"{path}: not a results file of 'gaitgen test' or 'gaitgen evaluate' "
+            "(needs 'protocol' and 'conditions')"
+        )
+    record.protocol = str(data["protocol"])
+    record.metric = str(data.get("metric", "")) or None
+    for condition, values in conditions.items():
+        if not isinstance(values, dict):
+            continue
+        for metric, value in values.items():
+            if value is None or isinstance(value, (int, float)) and not isinstance(value, bool):
+                record.numbers[(str(condition), str(metric))] = value
+
+
+def _read_config(record: RunRecord, folder: Path) -> None:
+    config = folder / "config.yaml"
+    cfgs: dict[str, Any] = {}
+    if config.is_file():
+        import yaml
+
+        try:
+            loaded = yaml.safe_load(config.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise CompareError(f"{config}: not a readable YAML file ({exc})") from None
+        cfgs = loaded if isinstance(loaded, dict) else {}
+
+    def get(section: str, key: str) -> str | None:
+        value = (cfgs.get(section) or {}).get(key)
+        return None if value is None else str(value)
+
+    # OpenGait's layout output/<dataset>/<model>/<save_name>/ when the config says nothing
+    parts = folder.resolve().parts
+    record.model = get("model_cfg", "model") or (parts[-2] if len(parts) >= 3 else None)
+    record.dataset = get("data_cfg", "dataset_name") or (parts[-3] if len(parts) >= 3 else None)
+    record.save_name = (
+        get("trainer_cfg", "save_name") or get("evaluator_cfg", "save_name") or folder.name
+    )
+
+
+def _read_scalars(record: RunRecord, summary: Path) -> None:
+    jsonl = summary / SCALARS_FILE
+    if jsonl.is_file():
+        _read_jsonl(record, jsonl)
+    elif summary.is_dir() and any(summary.glob("events.out.tfevents.*")):
+        _read_tensorboard(record, summary)
+
+
+def _read_jsonl(record: RunRecord, path: Path) -> None:
+    segments: list[float] = []
+    last_elapsed = math.inf
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut by a crash: the others are whole
+        if not isinstance(entry, dict) or not isinstance(entry.get("iteration"), int):
+            continue
+        iteration = entry["iteration"]
+        record.iteration = max(record.iteration or 0, iteration)
+        elapsed = entry.get("elapsed")
+        if isinstance(elapsed, (int, float)):
+            # a new writer (a resumed run) starts its clock again
+            if not segments or elapsed < last_elapsed:
+                segments.append(0.0)
+            segments[-1] = max(segments[-1], float(elapsed))
+            last_elapsed = float(elapsed)
+        for key, value in entry.items():
+            if key in RECORD_KEYS or not isinstance(value, (int, float)):
+                continue
+            steps, values = record.curves.setdefault(key, ([], []))
+            steps.append(iteration)
+            values.append(float(value))
+    if segments:
+        record.training_seconds = sum(segments)
+
+
+def _read_tensorboard(record: RunRecord, summary: Path) -> None:
+    try:
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    except ImportError:
+        return  # the curves stay empty; the table says '-' for the time
+    accumulator = EventAccumulator(str(summary), size_guidance={"scalars": 0})
+    accumulator.Reload()
+    wall_times: list[float] = []
+    for tag in accumulator.Tags().get("scalars", []):
+        events = accumulator.Scalars(tag)
+        record.curves[tag] = ([e.step for e in events], [float(e.value) for e in events])
+        wall_times += [e.wall_time for e in events]
+        if events:
+            record.iteration = max(record.iteration or 0, max(e.step for e in events))
+    if len(wall_times) > 1:
+        record.training_seconds = max(wall_times) - min(wall_times)
+
+
+def _read_checkpoint(record: RunRecord, folder: Path) -> None:
+    if not folder.is_dir():
+        return
+    found = {}
+    for path in folder.iterdir():
+        match = _CHECKPOINT.match(path.name)
+        if match and (record.save_name is None or match["save_name"] == record.save_name):
+            found[int(match["iteration"])] = path
+    if not found:
+        return
+    latest = max(found)
+    record.iteration = latest
+    record.parameters = parameter_count(found[latest])
+
+
+def parameter_count(path: Path) -> int:
+    """Parameters of a checkpoint's model (its state dict without BatchNorm statistics)."""
+    from gaitgen.runtime.checkpoint import load_checkpoint
+
+    state = load_checkpoint(path)["model"]
+    return sum(
+        int(tensor.numel())
+        for name, tensor in state.items()
+        if hasattr(tensor, "numel") and not name.endswith(_BUFFER_SUFFIXES)
+    )
+
+
+def common_columns(records: list[RunRecord]) -> tuple[list[tuple[str, str]], str | None]:
+    """The (condition, metric) columns every run with results has, and a note when some differ.
+
+    Raises:
+        CompareError: the results share no column (different protocols).
+    """
+    with_results = [r for r in records if r.protocol is not None]
+    if not with_results:
+        return [], None
+    columns = list(with_results[0].numbers)
+    for record in with_results[1:]:
+        columns = [c for c in columns if c in record.numbers]
+    protocols = sorted({f"{r.protocol} ({r.metric})" for r in with_results})
+    everything = {c for r in with_results for c in r.numbers}
+    if not columns:
+        names = "; ".join(
+            f"{r.source} ({r.protocol}: {', '.join(sorted({c for c, _ in r.numbers}))})"
+            for r in with_results
+        )
+        raise CompareError(
+            f"nothing to compare: the results share no condition and metric ({names}); "
+            "compare runs evaluated under one protocol"
+        )
+    note = None
+    if len(columns) < len(everything) or len(protocols) > 1:
+        note = (
+            f"note: the runs use {len(protocols)} protocol settings ({', '.join(protocols)}); "
+            f"showing the {len(columns)} of {len(everything)} columns they all have"
+        )
+    return columns, note
