@@ -8,6 +8,7 @@ import torch
 from gaitgen.runtime.data.pipeline import BatchPipeline
 from gaitgen.runtime.data.transform_base import chosen_sequences, map_sequences, uniform
 from gaitgen.runtime.data.transforms import (
+    BaseParsingCuttingTransform,
     BaseRgbTransform,
     BaseSilCuttingTransform,
     BaseSilTransform,
@@ -207,6 +208,44 @@ def test_normalisers_match_opengait():
     )
     assert np.allclose(out, expected)
     assert np.array_equal(NoOperation()(seq), seq)
+
+
+def _opengait_parsing_cut(seq: np.ndarray, divsor: float = 255.0) -> np.ndarray:
+    """What OpenGait's BaseParsingCuttingTransform computes for one sequence (64 wide)."""
+    cut = seq[..., 10:-10]
+    return (cut / divsor if cut.max() == 255 else cut / 1.0).astype(np.float32)
+
+
+def test_parsing_cutting_divides_only_sequences_that_reach_255():
+    parsing = torch.randint(0, 12, (5, 64, 64), dtype=torch.uint8)  # part labels
+    silhouette = _silhouettes(frames=3)
+    batch = torch.cat([parsing, silhouette, parsing[:2]])  # three sequences, one batch
+    out = BaseParsingCuttingTransform().apply_batch(batch.clone(), [5, 3, 2], None)
+    assert out.shape == (10, 64, 44) and out.dtype == torch.float32
+    expected = np.concatenate(
+        [_opengait_parsing_cut(s.numpy()) for s in (parsing, silhouette, parsing[:2])]
+    )
+    assert np.array_equal(out.numpy(), expected)
+    assert np.array_equal(BaseParsingCuttingTransform()(parsing.numpy()), expected[:5])
+    assert BaseParsingCuttingTransform(cutting=0)(parsing.numpy()).shape == (5, 64, 64)
+
+
+def test_parsing_cutting_in_the_batch_pipeline_and_by_name():
+    parsing = torch.randint(0, 12, (4, 64, 64), dtype=torch.uint8)
+    transform = get_transform(
+        {
+            "type": "Compose",
+            "trf_cfg": [
+                {"type": "BaseParsingCuttingTransform"},
+                {"type": "RandomHorizontalFlip", "prob": 1.0},
+            ],
+        }
+    )
+    out, lengths, maps = BatchPipeline(transform).run(parsing.clone(), [2, 2], None)
+    assert maps == () and lengths == [2, 2] and out.dtype == torch.float32
+    assert torch.equal(out, parsing[..., 10:-10].flip(-1).float())
+    with pytest.raises(ConfigError, match="cutting: expected a whole number >= 0"):
+        get_transform({"type": "BaseParsingCuttingTransform", "cutting": -1})
 
 
 def test_pipeline_keeps_uint8_and_defers_scaling():

@@ -153,8 +153,12 @@ def check_section(node: Any, section: str, where: Where, path: tuple, found: lis
         if not matches(value, tp):
             raise _bad(where, key_path, value, describe(tp))
         problem = _range_problem(value, metadata)
+        if problem and problem.startswith("one of"):
+            raise _bad(where, key_path, value, problem)
         if problem:
-            raise _bad(where, key_path, value, f"{describe(tp)} {problem}".replace("or ", "or ", 1))
+            union = typing.get_origin(tp) in (typing.Union, types.UnionType)
+            expected = f"{describe(tp)}, with numbers {problem}" if union else describe(tp)
+            raise _bad(where, key_path, value, expected if union else f"{expected} {problem}")
 
 
 def _signature_kinds(cls: Any) -> tuple[dict[str, Any], bool] | None:

@@ -1,0 +1,176 @@
+"""The config schema: one source for defaults, known keys and types; checks at load."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from gaitgen.runtime.config import DEFAULTS_PATH, ignored_keys, load_config, read_yaml
+from gaitgen.runtime.config import schema
+from gaitgen.runtime.config.validate import KNOWN_KEYS, SAMPLER_KEYS
+from gaitgen.runtime.data.frames import FrameSampling
+from gaitgen.runtime.errors import ConfigError
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+FAMILIES = ("gaitbase", "gaitset", "gaitpart", "gln", "gaitgl", "deepgaitv2", "swingait")
+MINIMAL = "model_cfg: {model: Baseline}\n"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_yaml_is_generated_from_the_schema() -> None:
+    assert (
+        DEFAULTS_PATH.read_text() == schema.defaults_yaml()
+    ), "regenerate: python -m gaitgen.runtime.config.schema > runtime/config/defaults.yaml"
+    assert read_yaml(DEFAULTS_PATH) == schema.default_sections()
+    text = DEFAULTS_PATH.read_text()
+    for cls in (schema.DataCfg, schema.TrainerCfg, schema.SamplerCfg):
+        for f in dataclasses.fields(cls):
+            assert f.metadata["doc"] in text  # every key documented where users read defaults
+
+
+def test_known_keys_sampler_keys_and_frame_fields_all_come_from_the_schema() -> None:
+    from gaitgen.runtime.data.loader import _SAMPLING_KEYS
+
+    assert KNOWN_KEYS["trainer_cfg"] == {f.name for f in dataclasses.fields(schema.TrainerCfg)}
+    assert SAMPLER_KEYS == schema.known_keys("evaluator_cfg.sampler")
+    assert set(_SAMPLING_KEYS) - {"batch_shuffle"} <= SAMPLER_KEYS | set(
+        schema.ignored_in("trainer_cfg.sampler")
+    )
+    frame_fields = {f.name for f in dataclasses.fields(FrameSampling)} - {"mode", "ordered"}
+    assert frame_fields <= set(schema.FRAME_SAMPLING_KEYS) <= SAMPLER_KEYS
+
+
+@pytest.mark.parametrize(
+    "overrides, pattern",
+    [
+        (
+            ["trainer_cfg.total_iter=abc"],
+            r"^--set 'trainer_cfg\.total_iter=abc': trainer_cfg\.total_iter: expected a whole "
+            r"number, got 'abc' \(str\)$",
+        ),
+        (["trainer_cfg.total_iter=-5"], r"trainer_cfg\.total_iter: expected a whole number > 0"),
+        (["trainer_cfg.save_iter=0"], r"trainer_cfg\.save_iter: expected .* > 0"),
+        (["data_cfg.num_workers=-1"], r"data_cfg\.num_workers: expected .* >= 0, got -1"),
+        (["trainer_cfg.sampler.batch_size=[0, 4]"], r"batch_size: expected .* >= 1"),
+        (["trainer_cfg.enable_float16=3"], r"enable_float16: expected true or false, got 3"),
+        (["evaluator_cfg.metric=cosine"], r"metric: expected one of euc, cos, got 'cosine'"),
+        (
+            ["optimizer_cfg.lr=fast"],
+            r"^--set 'optimizer_cfg\.lr=fast': optimizer_cfg\.lr: expected a number .*'fast'",
+        ),
+        (["scheduler_cfg.gamma=[1]"], r"scheduler_cfg\.gamma: expected a number"),
+        (["optimizer_cfg.lrr=0.1"], r"SGD has no parameter 'lrr' \(did you mean 'lr'"),
+        (["loss_cfg=5"], r"^--set 'loss_cfg=5': loss_cfg: expected a loss .*got 5 \(int\)$"),
+        (["loss_cfg.0.margin=x", "loss_cfg.0.type=7"], r"loss_cfg\[0\]\.type: expected a string"),
+        (["loss_cfg.5.margin=1"], r"loss_cfg is a list of 1 entry; use an index 0\.\.0"),
+        (["trainer_cfg.total_iter=[1, 2"], r"^--set 'trainer_cfg\.total_iter=\[1, 2': the value "),
+        (["trainer_cfg.fix_layer=true"], r"unknown key 'trainer_cfg\.fix_layer'"),
+        (["trainer_cfg.transform=5"], r"trainer_cfg\.transform: expected a transform"),
+        (["model_cfg=3"], r"model_cfg: expected a mapping"),
+    ],
+)
+def test_every_value_is_type_checked_at_load(
+    tmp_path: Path, overrides: list[str], pattern: str
+) -> None:
+    with pytest.raises(ConfigError, match=pattern) as caught:
+        load_config(write(tmp_path, MINIMAL), overrides)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_wrong_type_in_the_file_names_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + "trainer_cfg:\n  log_iter: 10\n  total_iter: many\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml:4: trainer_cfg\.total_iter: expected a whole"):
+        load_config(path)
+    path = write(tmp_path, MINIMAL + "loss_cfg: 5\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml:2: loss_cfg: expected a loss"):
+        load_config(path)
+    path = write(tmp_path, MINIMAL + "trainer_cfg: 5\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml:2: trainer_cfg: expected a mapping"):
+        load_config(path)
+
+
+def test_known_but_unset_keys_and_class_parameters_can_be_set(tmp_path: Path) -> None:
+    cfgs = load_config(
+        write(tmp_path, MINIMAL),
+        ["trainer_cfg.T_max_iter=100", "optimizer_cfg.nesterov=true", "evaluator_cfg.rerank=true"],
+    )
+    assert cfgs["trainer_cfg"]["T_max_iter"] == 100
+    assert cfgs["optimizer_cfg"]["nesterov"] is True
+    assert "T_max_iter" not in load_config(write(tmp_path, MINIMAL))["trainer_cfg"]
+
+
+OPENGAIT_STYLE = MINIMAL + """\
+optimizer_cfg: {solver: Adam, lr: 0.0001, momentum: 0.9, weight_decay: 0}
+trainer_cfg:
+  fix_layers: false
+  enable_distributed: true
+  transform:
+    - {type: BaseSilCuttingTransform, img_w: 64}
+evaluator_cfg:
+  enable_distributed: true
+"""
+
+
+def test_opengait_ignored_keys_are_data_and_one_warning_each(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write(tmp_path, OPENGAIT_STYLE)
+    found = {item.path: item for item in ignored_keys(path)}
+    assert set(found) == {
+        "optimizer_cfg.momentum",
+        "trainer_cfg.fix_layers",
+        "trainer_cfg.enable_distributed",
+        "trainer_cfg.transform[0].img_w",
+        "evaluator_cfg.enable_distributed",
+    }
+    assert found["trainer_cfg.fix_layers"].closest == "fix_BN"
+    assert found["trainer_cfg.fix_layers"].where.endswith("c.yaml:4")
+    with caplog.at_level(logging.WARNING):
+        load_config(path)
+        load_config(path)  # the same config again (launcher, then the run): no repeat
+    lines = [r.getMessage() for r in caplog.records if "is ignored" in r.getMessage()]
+    assert len(lines) == 5
+    assert any("momentum" in line and "Adam" in line for line in lines)
+
+
+def test_ignored_parameters_are_dropped_when_building(tmp_path: Path) -> None:
+    from gaitgen.runtime.data.transforms import get_transform
+    from gaitgen.runtime.registry import build_optimizer
+
+    cfgs = load_config(write(tmp_path, OPENGAIT_STYLE))
+    optimizer = build_optimizer(cfgs["optimizer_cfg"], [torch.nn.Parameter(torch.zeros(2))])
+    assert isinstance(optimizer, torch.optim.Adam)
+    transform = get_transform(cfgs["trainer_cfg"]["transform"], "trainer_cfg.transform")
+    assert type(transform[0]).__name__ == "BaseSilCuttingTransform"
+    with pytest.raises(ConfigError, match="no parameter 'img_h'"):
+        get_transform({"type": "BaseSilCuttingTransform", "img_h": 64})
+
+
+def test_a_model_missing_a_model_cfg_key_is_named(tmp_path: Path) -> None:
+    from gaitgen.runtime.engine.build import build_model
+
+    cfgs = load_config(write(tmp_path, MINIMAL))
+    with pytest.raises(ConfigError, match=r"Baseline needs model_cfg\.backbone_cfg"):
+        build_model(cfgs, None, True)
+
+
+@pytest.mark.skipif(not (SHARED / "opengait").is_dir(), reason="needs ../shared/opengait")
+@pytest.mark.parametrize("family", FAMILIES)
+def test_opengait_configs_of_the_seven_families_load_unchanged(family: str) -> None:
+    files = sorted((SHARED / "opengait" / "configs" / family).glob("*.yaml"))
+    assert files
+    for path in files:
+        cfgs = load_config(path)
+        raw = yaml.safe_load(path.read_text())
+        assert cfgs["model_cfg"] == raw["model_cfg"]
+        if "T_max_iter" in raw["trainer_cfg"]:  # SwinGait reads it for its schedule
+            assert cfgs["trainer_cfg"]["T_max_iter"] == raw["trainer_cfg"]["T_max_iter"]
