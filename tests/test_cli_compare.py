@@ -213,3 +213,26 @@ def test_training_time_adds_the_segments_of_a_resumed_run(two_runs):
 def test_helpers():
     assert latex_escape("a_b & 50% #1 {x}") == "a\\_b \\& 50\\% \\#1 \\{x\\}"
     assert [human_duration(s) for s in (5, 75, 7300)] == ["5s", "1m 15s", "2h 01m"]
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("tensorboard") is None, reason="tensorboard is not installed"
+)
+def test_a_run_with_only_tensorboard_events_gives_its_curves(two_runs):
+    from gaitgen.runtime.engine.summary import SummaryWriter
+
+    from gaitgen.cli.compare_runs import find_runs
+
+    folder = make_run(two_runs, "tb_only", casia_results(1, 2, 3))
+    (folder / "summary" / "scalars.jsonl").unlink()
+    writer = SummaryWriter(folder / "summary")
+    for iteration in (5, 10, 15):
+        writer.write(
+            {"scalar/triplet/loss": 1.0 / iteration, "scalar/learning_rate": 0.1}, iteration
+        )
+    writer.close()
+    (folder / "summary" / "scalars.jsonl").unlink()
+    (record,) = find_runs([folder])
+    steps, values = record.curves["triplet/loss"]
+    assert steps == [5, 10, 15] and values[0] == pytest.approx(0.2)
+    assert record.training_seconds is not None and record.training_seconds >= 0
