@@ -20,7 +20,7 @@ BUILTIN_SOURCES: dict[str, tuple[str, ...]] = {
     "model": ("models",),
     "loss": ("losses",),
     "sampler": ("data/sampler.py",),
-    "transform": ("data/transforms.py",),
+    "transform": ("data/transforms.py", "data/normalisers.py"),
 }
 
 # kind -> folder of a project, relative to its package

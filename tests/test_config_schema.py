@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from gaitgen.runtime.config import DEFAULTS_PATH, ignored_keys, load_config, read_yaml
-from gaitgen.runtime.config import schema
+from gaitgen.runtime.config import DEFAULTS_PATH, ignored_keys, load_config, read_yaml, schema
 from gaitgen.runtime.config.validate import KNOWN_KEYS, SAMPLER_KEYS
 from gaitgen.runtime.data.frames import FrameSampling
 from gaitgen.runtime.errors import ConfigError
