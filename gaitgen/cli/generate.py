@@ -64,19 +64,35 @@ def init(
 
 def new_model(
     name: str = typer.Argument(..., help="Class name of the model, e.g. MyGait."),
+    base: str | None = typer.Option(
+        None,
+        "--from",
+        help="Start from this model (GaitGL, GaitSet, ... or one of the project's): a "
+        "subclass of it and a config derived from its starter config.",
+    ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Show what would be written; write nothing."
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite files that exist."),
 ) -> None:
-    """Add a model: <package>/models/<name>.py, configs/<name>.yaml, tests/test_<name>.py."""
-    from gaitgen.generate.model import model_files
+    """Add a model: <package>/models/<name>.py, configs/<name>.yaml, tests/test_<name>.py.
+
+    With --from BASE the model subclasses BASE (equal to it until you change it) and its
+    config is BASE's starter config on the project's data.
+    """
     from gaitgen.generate.names import module_name
     from gaitgen.generate.plan import apply, plan
     from gaitgen.runtime.project import require_project
 
     project = require_project(Path.cwd())
-    files = model_files(project, name, force=force)
+    if base is None:
+        from gaitgen.generate.model import model_files
+
+        files = model_files(project, name, force=force)
+    else:
+        from gaitgen.generate.derived import derived_model_files
+
+        files = derived_model_files(project, name, base, force=force)
     apply(plan(files, force=force), root=project.root, dry_run=dry_run, echo=echo_status)
     if dry_run:
         typer.echo("dry run: nothing was written")

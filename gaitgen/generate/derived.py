@@ -1,0 +1,138 @@
+"""``gaitgen new-model NAME --from BASE``: a model that starts as an existing one.
+
+The new class subclasses BASE (a built-in zoo model or one of the project's), so as generated
+it equals BASE weight for weight and loads BASE's checkpoints; the user overrides
+``build_network``/``forward`` to change it. A subclass rather than a copy: the generated
+file stays a few lines that show exactly what the researcher changed, fixes to the base
+reach it, and BASE's checkpoints stay loadable. Its config is BASE's starter config (the
+zoo's SynthGait one for a built-in, the project's own for a project model) with the model
+name, ``save_name`` and the project's data settings put in.
+"""
+
+from __future__ import annotations
+
+import re
+
+from gaitgen.runtime.catalog import builtin_components, project_components
+from gaitgen.runtime.errors import GenerateError, did_you_mean
+from gaitgen.runtime.project import Project
+
+from . import yaml_edit
+from .model import TEST_TEMPLATE
+from .names import check_name_free, module_name, validate_class_name
+from .plan import PlannedFile
+from .render import render_python
+from .settings import config_defaults, read_settings
+
+DERIVED_TEMPLATE = "model_from.py.jinja"
+# the class_num of SynthGait's 24 training identities, which the zoo's starters are set for
+_ZOO_CLASS_NUM = 24
+
+
+def _base(project: Project, base: str):
+    builtin = {c.name: c for c in builtin_components("model")}
+    own = {c.name: c for c in project_components(project, "model")}
+    source = own.get(base) or builtin.get(base)
+    if source is None:
+        known = sorted(set(builtin) | set(own))
+        raise GenerateError(
+            f"--from {base!r}: unknown model{did_you_mean(base, known)}; available: "
+            f"{', '.join(known)}"
+        )
+    return source
+
+
+def _starter_text(project: Project, source, base: str) -> tuple[str, str, bool]:
+    """(config text, where it came from, it is a zoo config)."""
+    if source.builtin:
+        from gaitgen.runtime.zoo import starter_config
+
+        path = starter_config(base)
+        if path is None:
+            raise GenerateError(
+                f"--from {base}: the zoo has no starter config for {base}; start from "
+                "another model, or write the config by hand"
+            )
+        return path.read_text(encoding="utf-8"), f"gaitgen's zoo config {path.name}", True
+    path = project.configs_dir / f"{source.path.stem}.yaml"
+    if not path.is_file():
+        raise GenerateError(
+            f"--from {base}: no config {path} to derive from; write it first "
+            f"(model_cfg.model: {base})"
+        )
+    return path.read_text(encoding="utf-8"), str(path.relative_to(project.root)), False
+
+
+def derived_config(text: str, base: str, name: str, data_block: str | None, class_num: int) -> str:
+    """BASE's config text with NAME as the model and save_name, and the project's data."""
+    lines = yaml_edit.split_lines(text)
+    while lines and (lines[0].startswith("#") or not lines[0].strip()):
+        lines.pop(0)  # the base config's header speaks of the base; ours is written below
+    body = "".join(lines)
+    if data_block is not None:
+        old = yaml_edit.block_text(body, "data_cfg")
+        if old is not None:
+            body = body.replace(old, data_block.rstrip("\n") + "\n", 1)
+        if class_num != _ZOO_CLASS_NUM:
+            body = re.sub(rf"(\bclass_num:\s*){_ZOO_CLASS_NUM}\b", rf"\g<1>{class_num}", body)
+    body, count = re.subn(rf"(?m)^(\s+model:\s*){re.escape(base)}\b", rf"\g<1>{name}", body)
+    if count != 1:
+        raise GenerateError(f"--from {base}: its config does not say 'model: {base}' once")
+    body = re.sub(r"(?m)^(\s+save_name:\s*)\S+", rf"\g<1>{name}", body)
+    return body
+
+
+def derived_model_files(
+    project: Project, name: str, base: str, *, force: bool = False
+) -> list[PlannedFile]:
+    """Render the files of model ``name`` derived from ``base`` (nothing is written).
+
+    Raises:
+        GenerateError: invalid or taken name, unknown base, or no config to derive from.
+    """
+    validate_class_name(name, "model")
+    if name == base:
+        raise GenerateError(f"--from {base}: the new model needs a name of its own")
+    module = module_name(name)
+    model_path = project.models_dir / f"{module}.py"
+    check_name_free(name, project, "model", model_path if force else None)
+    source = _base(project, base)
+    text, config_source, from_zoo = _starter_text(project, source, base)
+    settings = read_settings(project)
+    defaults = config_defaults(settings)
+    config = derived_config(
+        text, base, name, defaults.data_cfg_block if from_zoo else None, defaults.class_num
+    )
+    if source.builtin:
+        base_import = f"from gaitgen.runtime.models.{source.path.stem} import {base}"
+        base_source = f"gaitgen/runtime/models/{source.path.name}"
+    else:
+        base_import = f"from {project.package}.models.{source.path.stem} import {base}"
+        base_source = str(source.path.relative_to(project.root))
+    context = {
+        "class_name": name,
+        "module_name": module,
+        "package": project.package,
+        "base_name": base,
+        "base_import": base_import,
+        "base_source": base_source,
+        "config_source": config_source,
+    }
+    header = (
+        f"# {name}: derived from {base} by `gaitgen new-model {name} --from {base}`.\n"
+        f"#   gaitgen train configs/{module}.yaml [--set trainer_cfg.total_iter=50]\n"
+        f"#   gaitgen test configs/{module}.yaml\n"
+        f"# Its settings are {base}'s, from {config_source}"
+        + (f"; data_cfg is copied from {defaults.source}.\n\n" if from_zoo else ".\n\n")
+    )
+    line_length = settings.line_length
+    return [
+        PlannedFile(
+            model_path, render_python(DERIVED_TEMPLATE, line_length=line_length, **context)
+        ),
+        PlannedFile(project.configs_dir / f"{module}.yaml", header + config),
+        PlannedFile(
+            project.tests_dir / f"test_{module}.py",
+            render_python(TEST_TEMPLATE, line_length=line_length, **context),
+        ),
+    ]

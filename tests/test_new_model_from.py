@@ -1,0 +1,154 @@
+"""``gaitgen new-model NAME --from BASE``: a subclass of a zoo model with a derived config."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from gaitgen.cli.app import app
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory) -> Path:
+    parent = tmp_path_factory.mktemp("from")
+    result = CliRunner().invoke(app, ["init", str(parent / "demo"), "--defaults"])
+    assert result.exit_code == 0, result.output
+    return parent / "demo"
+
+
+@pytest.fixture
+def project(pristine, tmp_path, monkeypatch) -> Path:
+    root = tmp_path / "demo"
+    shutil.copytree(pristine, root)
+    monkeypatch.chdir(root)
+    return root
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def test_from_a_zoo_model_writes_a_subclass_its_config_and_a_test(project: Path) -> None:
+    result = CliRunner().invoke(app, ["new-model", "MyGL", "--from", "GaitGL"])
+    assert result.exit_code == 0, result.output
+    model = (project / "demo/models/mygl.py").read_text()
+    assert "from gaitgen.runtime.models.gaitgl import GaitGL" in model
+    assert "class MyGL(GaitGL):" in model
+    config = yaml.safe_load((project / "configs/mygl.yaml").read_text())
+    zoo = yaml.safe_load(
+        (Path(__file__).resolve().parents[1] / "runtime/zoo/gaitgl.yaml").read_text()
+    )
+    # the base's settings, with the new name and the project's data
+    assert config["model_cfg"] == {**zoo["model_cfg"], "model": "MyGL"}
+    assert config["loss_cfg"] == zoo["loss_cfg"]
+    assert config["trainer_cfg"]["save_name"] == config["evaluator_cfg"]["save_name"] == "MyGL"
+    project_data = yaml.safe_load((project / "configs/baseline.yaml").read_text())["data_cfg"]
+    assert config["data_cfg"] == project_data
+    assert (project / "tests/test_mygl.py").is_file()
+
+
+def test_the_derived_model_equals_its_base_and_trains_as_generated(project, tiny_dataset):
+    assert CliRunner().invoke(app, ["new-model", "MySet", "--from", "GaitSet"]).exit_code == 0
+    from gaitgen.runtime.config import load_config
+    from gaitgen.runtime.registry import resolve
+
+    cfgs = load_config(project / "configs/myset.yaml")
+    derived = resolve("model", "MySet", _project(project))(cfgs, True)
+    base = resolve("model", "GaitSet", None)(cfgs, True)
+    assert derived.state_dict().keys() == base.state_dict().keys()
+    base.load_state_dict(derived.state_dict())  # a GaitSet checkpoint fits it, and back
+
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "tests/test_myset.py"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    root, partition = tiny_dataset
+    trained = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gaitgen",
+            "train",
+            "configs/myset.yaml",
+            "--set",
+            f"data_cfg.dataset_root={root}",
+            "--set",
+            f"data_cfg.dataset_partition={partition}",
+            "--set",
+            "data_cfg.synthetic=null",
+            "--set",
+            "data_cfg.dataset_name=tiny",
+            "--set",
+            "trainer_cfg.total_iter=2",
+            "--set",
+            "trainer_cfg.sampler.batch_size=[2,2]",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert trained.returncode == 0, trained.stderr
+    assert (project / "output/tiny/MySet/MySet/checkpoints/MySet-00002.pt").is_file()
+
+
+def _project(root: Path):
+    from gaitgen.runtime.project import find_project
+
+    return find_project(root)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["new-model", "MyX", "--from", "GaitGLL"],
+            "--from 'GaitGLL': unknown model (did you mean",
+        ),
+        (["new-model", "GaitGL", "--from", "GaitGL"], "the new model needs a name of its own"),
+        (["new-model", "GaitSet", "--from", "GaitGL"], "model name 'GaitSet' is taken"),
+        (["new-model", "Mine", "--from", "BaseModel"], "--from 'BaseModel': unknown model"),
+    ],
+)
+def test_bad_input_is_one_error_and_writes_nothing(project, args, message) -> None:
+    before = _files(project)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    assert _files(project) == before
+
+
+def test_from_a_project_model_uses_its_config(project: Path) -> None:
+    assert CliRunner().invoke(app, ["new-model", "Mine"]).exit_code == 0
+    result = CliRunner().invoke(app, ["new-model", "MineToo", "--from", "Mine"])
+    assert result.exit_code == 0, result.output
+    model = (project / "demo/models/minetoo.py").read_text()
+    assert "from demo.models.mine import Mine" in model
+    config = yaml.safe_load((project / "configs/minetoo.yaml").read_text())
+    original = yaml.safe_load((project / "configs/mine.yaml").read_text())
+    assert config["model_cfg"] == {**original["model_cfg"], "model": "MineToo"}
+    assert config["data_cfg"] == original["data_cfg"]
+    # its generated test builds it from that config, runs it and trains two steps (in a fresh
+    # interpreter: another test's project may have the same package name)
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "tests/test_minetoo.py"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert tests.returncode == 0, tests.stdout + tests.stderr

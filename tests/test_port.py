@@ -1,0 +1,185 @@
+"""``gaitgen port``: model files written in OpenGait's import style run once ported.
+
+The model files here are written for this test in the way OpenGait's are (relative imports
+of ``..base_model``, ``..modules``, ``..backbones``, ``utils``, einops' ``rearrange``,
+``self.get_backbone``, ``self.iteration``); none is OpenGait's own file.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import small_config
+from typer.testing import CliRunner
+
+from gaitgen.cli.app import app
+
+OPENGAIT_STYLE_MODEL = '''\
+import torch
+import torch.nn as nn
+from einops import rearrange
+
+from ..base_model import BaseModel
+from ..modules import (SetBlockWrapper, HorizontalPoolingPyramid, PackSequenceWrapper,
+                       SeparateFCs, SeparateBNNecks)
+from utils import clones, is_list_or_tuple
+
+
+class StripNet(BaseModel):
+    """A tiny part-based model: a Plain backbone, temporal max, strips."""
+
+    def build_network(self, model_cfg):
+        self.Backbone = SetBlockWrapper(self.get_backbone(model_cfg['backbone_cfg']))
+        self.TP = PackSequenceWrapper(torch.max)
+        self.HPP = HorizontalPoolingPyramid(bin_num=model_cfg['bin_num'])
+        self.FCs = SeparateFCs(**model_cfg['SeparateFCs'])
+        self.BNNecks = SeparateBNNecks(**model_cfg['SeparateBNNecks'])
+        self.extra = clones(nn.Identity(), 2)
+        assert is_list_or_tuple(model_cfg['bin_num'])
+
+    def forward(self, inputs):
+        ipts, labs, _, _, seqL = inputs
+        sils = rearrange(ipts[0], 'n s h w -> n 1 s h w')
+        outs = self.Backbone(sils)
+        outs = self.TP(outs, seqL, options={"dim": 2})[0]
+        feat = self.HPP(outs)
+        embed_1 = self.FCs(feat)
+        _, logits = self.BNNecks(embed_1)
+        n, _, s, h, w = sils.size()
+        assert self.iteration >= 0 and 'restore_hint' in self.engine_cfg
+        return {
+            'training_feat': {
+                'triplet': {'embeddings': embed_1, 'labels': labs},
+                'softmax': {'logits': logits, 'labels': labs},
+            },
+            'visual_summary': {'image/sils': sils.view(n * s, 1, h, w)},
+            'inference_feat': {'embeddings': embed_1},
+        }
+'''
+
+PLAIN_CFG = """\
+model_cfg:
+  model: StripNet
+  backbone_cfg:
+    type: Plain
+    in_channels: 1
+    layers_cfg: [BC-8, M, FC-16-1]
+  SeparateFCs: {in_channels: 16, out_channels: 16, parts_num: 8}
+  SeparateBNNecks: {class_num: 4, in_channels: 16, parts_num: 8}
+  bin_num: [8]
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch) -> Path:
+    result = CliRunner().invoke(app, ["init", str(tmp_path / "proj"), "--defaults"])
+    assert result.exit_code == 0, result.output
+    monkeypatch.chdir(tmp_path / "proj")
+    return tmp_path / "proj"
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def test_an_opengait_style_model_ports_and_trains(project: Path, tmp_path: Path, tiny_dataset):
+    source = tmp_path / "stripnet.py"
+    source.write_text(OPENGAIT_STYLE_MODEL)
+    result = CliRunner().invoke(app, ["port", str(source)])
+    assert result.exit_code == 0, result.output
+    ported = project / "proj" / "models" / "stripnet.py"
+    assert "create" in result.output and "ported StripNet" in result.output
+    text = ported.read_text()
+    assert "from gaitgen.runtime import BaseModel\n" in text
+    assert "from gaitgen.runtime.modules import SetBlockWrapper, HorizontalPoolingPyramid" in text
+    assert "from gaitgen.runtime.compat import clones, is_list_or_tuple\n" in text
+    # every line but the imports is kept as it was
+    body = OPENGAIT_STYLE_MODEL.split("class StripNet", 1)[1]
+    assert text.endswith(body)
+
+    root, partition = tiny_dataset
+    config = small_config(root, partition, total_iter=2)
+    start, end = config.index("model_cfg:"), config.index("optimizer_cfg:")
+    config = config[:start] + PLAIN_CFG + config[end:]
+    (project / "configs" / "stripnet.yaml").write_text(config)
+    trained = subprocess.run(
+        [sys.executable, "-m", "gaitgen", "train", "configs/stripnet.yaml"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert trained.returncode == 0, trained.stderr
+    assert "iteration 2:" in trained.stdout
+    tested = subprocess.run(
+        [sys.executable, "-m", "gaitgen", "test", "configs/stripnet.yaml"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert tested.returncode == 0, tested.stderr
+    assert (project / "output" / "tiny" / "StripNet" / "small" / "results.json").is_file()
+
+
+def test_unmapped_imports_are_listed_with_lines_and_nothing_is_written(project, tmp_path):
+    source = tmp_path / "needs_more.py"
+    source.write_text(
+        OPENGAIT_STYLE_MODEL.replace(
+            "from utils import clones, is_list_or_tuple",
+            "from utils import clones, is_list_or_tuple\n"
+            "from ..modules import SeparateFC\n"
+            "import not_a_library_here",
+        )
+    )
+    before = _files(project)
+    result = CliRunner().invoke(app, ["port", str(source)])
+    assert result.exit_code == 1
+    assert f"{source}:9: 'from ..modules import SeparateFC': gaitgen has no SeparateFC" in (
+        result.stderr
+    )
+    assert "(did you mean 'SeparateFCs'" in result.stderr
+    assert f"{source}:10: module 'not_a_library_here' is not installed" in result.stderr
+    assert "nothing was written" in result.stderr
+    assert _files(project) == before
+
+    kept = CliRunner().invoke(app, ["port", str(source), "--keep-unmapped"])
+    assert kept.exit_code == 0, kept.output
+    text = (project / "proj" / "models" / "needs_more.py").read_text()
+    assert "from ..modules import SeparateFC  # gaitgen port: not mapped" in text
+
+
+def test_a_file_that_is_not_a_model_is_refused(project: Path, tmp_path: Path) -> None:
+    source = tmp_path / "layers.py"
+    source.write_text("import torch\n\n\nclass Helper(torch.nn.Module):\n    pass\n")
+    before = _files(project)
+    result = CliRunner().invoke(app, ["port", str(source)])
+    assert result.exit_code == 1
+    assert "no model class in it" in result.stderr
+    assert _files(project) == before
+    broken = tmp_path / "broken.py"
+    broken.write_text("class Broken(BaseModel:\n")
+    result = CliRunner().invoke(app, ["port", str(broken)])
+    assert result.exit_code == 1 and f"{broken}:1: not valid Python" in result.stderr
+    missing = CliRunner().invoke(app, ["port", str(tmp_path / "absent.py")])
+    assert missing.exit_code == 1 and "no such file" in missing.stderr
+
+
+def test_a_copy_of_a_builtin_shadows_it_or_is_renamed(project: Path, tmp_path: Path) -> None:
+    source = tmp_path / "baseline.py"
+    source.write_text(OPENGAIT_STYLE_MODEL.replace("StripNet", "Baseline"))
+    result = CliRunner().invoke(app, ["port", str(source)])
+    assert result.exit_code == 0, result.output
+    assert "Baseline shadows gaitgen's built-in Baseline" in result.output
+
+    renamed = CliRunner().invoke(app, ["port", str(source), "--name", "MyBaseline"])
+    assert renamed.exit_code == 0, renamed.output
+    text = (project / "proj" / "models" / "mybaseline.py").read_text()
+    assert "class MyBaseline(BaseModel):" in text and "class Baseline" not in text
