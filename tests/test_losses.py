@@ -119,3 +119,49 @@ def test_base_loss_defaults_and_unimplemented_forward() -> None:
     assert loss.loss_term_weight == 1.0 and loss.info == {}
     with pytest.raises(NotImplementedError):
         loss(torch.zeros(1))
+
+
+def test_a_loss_the_model_never_feeds_is_an_error_naming_it() -> None:
+    aggregator = LossAggregator(
+        [
+            {"type": "TripletLoss", "log_prefix": "triplet"},
+            {"type": "CrossEntropyLoss", "log_prefix": "softmax"},
+        ],
+        builtin,
+    )
+    feat = {"triplet": {"embeddings": torch.randn(4, 8, 2), "labels": torch.tensor([0, 0, 1, 1])}}
+    with pytest.raises(
+        TrainingError,
+        match=r"CrossEntropyLoss \(log_prefix 'softmax'\) gets nothing: the model's "
+        r"training_feat has keys \['triplet'\]",
+    ):
+        aggregator(feat)
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (
+            {"embeddings": torch.randn(4, 8)},
+            r"training_feat\['triplet'\] does not fit TripletLoss.forward\(embeddings, labels\): "
+            r"missing \['labels'\]",
+        ),
+        (
+            {"embeddings": torch.randn(4, 8, 2), "labels": torch.arange(4), "typs": [1]},
+            r"unexpected \['typs'\]",
+        ),
+        (
+            {"embeddings": torch.randn(4, 8), "labels": torch.arange(4)},
+            r"\['embeddings'\] must have 3 dimensions for TripletLoss \(\[n, c, p\]\), "
+            r"got shape \[4, 8\]",
+        ),
+        (
+            {"embeddings": torch.randn(5, 8, 2), "labels": torch.arange(4)},
+            r"\['embeddings'\] has 5 rows \(shape \[5, 8, 2\]\) but labels has 4",
+        ),
+    ],
+)
+def test_arguments_that_do_not_fit_a_loss_name_the_loss_and_the_key(arguments, message) -> None:
+    aggregator = LossAggregator({"type": "TripletLoss", "log_prefix": "triplet"}, builtin)
+    with pytest.raises(TrainingError, match=message):
+        aggregator({"triplet": arguments})

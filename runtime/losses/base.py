@@ -18,9 +18,16 @@ class BaseLoss(nn.Module):
     Subclasses implement ``forward(**training_feat[log_prefix])`` and return ``(loss, self.info)``;
     ``self.info`` holds the values to log (tensors or numbers), under the loss's ``log_prefix``.
 
+    A loss may declare the dimensions of its tensor arguments in ``input_dims`` (and their
+    layout, for the message, in ``input_layout``): the aggregator then names the loss and the
+    key when a model passes a tensor of another shape.
+
     Args:
         loss_term_weight: factor applied to this loss in the total (OpenGait's name).
     """
+
+    input_dims: dict[str, int] = {}
+    input_layout: dict[str, str] = {}
 
     def __init__(self, loss_term_weight: float = 1.0):
         super().__init__()

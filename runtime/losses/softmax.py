@@ -20,6 +20,9 @@ class CrossEntropyLoss(BaseLoss):
         log_accuracy: also log the training accuracy.
     """
 
+    input_dims = {"logits": 3, "labels": 1}
+    input_layout = {"logits": "[n, classes, p]", "labels": "[n]"}
+
     def __init__(
         self,
         scale: float = 2**4,

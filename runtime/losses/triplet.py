@@ -33,6 +33,9 @@ class TripletLoss(BaseLoss):
     zero) and ``mean_dist`` (mean pairwise distance), each averaged over parts.
     """
 
+    input_dims = {"embeddings": 3, "labels": 1}
+    input_layout = {"embeddings": "[n, c, p]", "labels": "[n]"}
+
     def __init__(self, margin: float = 0.2, loss_term_weight: float = 1.0):
         super().__init__(loss_term_weight)
         self.margin = float(margin)
