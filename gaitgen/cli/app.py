@@ -18,6 +18,8 @@ from gaitgen.cli.common import STATE
 COMMAND_MODULES = (
     "generate",
     "run",
+    "check",
+    "features",
     "evaluate",
     "compare",
     "synth",

@@ -1,0 +1,417 @@
+"""``gaitgen check``: build everything a config names and run one step, writing nothing.
+
+The dry run a researcher wants before a long job: the config resolved, the model, losses,
+optimizer and scheduler built, one batch of the training loader and one of the test loader
+(the test one as the test phase feeds it: whole sequences joined along the frame axis, with
+``seqL``), one training step (forward, loss, backward, optimizer and scheduler step) and one
+inference forward. The report gives parameters (total and per top-level module), FLOPs per
+sequence (``torch.utils.flop_counter``), the step's peak memory and time, the shapes of
+every ``training_feat`` / ``inference_feat`` entry and which loss gets which key.
+
+Nothing under ``output/`` is touched. A SynthGait config's dataset is generated if missing
+(that writes the ``data/`` folder the config names, as ``train`` would).
+
+    report = check_config_file("configs/baseline.yaml", ["trainer_cfg.total_iter=10"])
+    print(report.format())
+    raise SystemExit(0 if report.ok else 1)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import resource
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..distributed import DistContext
+from ..errors import GaitgenError
+from .build import build_losses, build_model, move_inputs
+from .run import Run, ensure_synthetic_data, load_run
+
+
+@dataclass
+class CheckReport:
+    """What ``gaitgen check`` found.
+
+    Attributes:
+        rows: ``(heading, text)`` lines of the report, in order.
+        problems: one line per problem, each naming the key or file at fault.
+        notes: keys accepted but ignored, and similar remarks that are not problems.
+    """
+
+    rows: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, heading: str, text: str) -> None:
+        self.rows.append((heading, text))
+
+    def format(self) -> str:
+        """The report as aligned text (problems are not included: print them on stderr)."""
+        width = max((len(h) for h, _ in self.rows), default=0)
+        lines = [f"{h:<{width}}  {t}" if h else f"{'':<{width}}  {t}" for h, t in self.rows]
+        lines += [f"note: {note}" for note in self.notes]
+        verdict = "ok: no problems found" if self.ok else f"{len(self.problems)} problem(s) found"
+        return "\n".join(lines + [verdict])
+
+
+def _attempt(report: CheckReport, where: str, action: Callable[[], Any]) -> Any:
+    """Run one part of the check; a failure becomes one problem line (``None`` returned)."""
+    try:
+        return action()
+    except GaitgenError as exc:
+        report.problems.append(str(exc))
+    except Exception as exc:  # noqa: BLE001 - the user's model/loss code may raise anything
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        report.problems.append(f"{where}: {type(exc).__name__}: {message}")
+    return None
+
+
+def _shape(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        dtype = str(value.dtype).removeprefix("torch.")
+        return f"{list(value.shape)} {dtype}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_shape(v) for v in value) + "]"
+    return type(value).__name__
+
+
+def _count(number: float) -> str:
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if number >= scale:
+            return f"{number / scale:.2f}{suffix}"
+    return f"{number:.0f}"
+
+
+def _parameters(model: torch.nn.Module) -> tuple[int, list[tuple[str, int]]]:
+    total = sum(p.numel() for p in model.parameters())
+    children = [
+        (name, sum(p.numel() for p in child.parameters())) for name, child in model.named_children()
+    ]
+    return total, children
+
+
+def _first_batch(cfgs: dict[str, Any], training: bool, device: torch.device) -> tuple[list, int]:
+    """One batch of the training or test loader, and the number of sequences of its set."""
+    from ..data import build_loader
+
+    loader = build_loader(cfgs, training=training, device_type=device.type)
+    batches = iter(loader)
+    try:
+        batch = next(batches)
+    except StopIteration:
+        section = "trainer_cfg" if training else "evaluator_cfg"
+        raise GaitgenError(f"{section}.sampler: the loader yielded no batch") from None
+    finally:
+        batches.close()  # shuts the workers down
+    return batch, len(loader.dataset)
+
+
+def _batch_text(batch: list[Any]) -> str:
+    ipts, labs, _, _, seq_l = batch
+    modalities = "; ".join(f"ipts[{i}] {_shape(x)}" for i, x in enumerate(ipts))
+    if seq_l is None:
+        return f"{len(labs)} sequences; {modalities}; seqL None"
+    lengths = seq_l.flatten().tolist()
+    shown = ", ".join(str(n) for n in lengths[:6]) + (", ..." if len(lengths) > 6 else "")
+    return f"{len(labs)} sequences; {modalities}; seqL {list(seq_l.shape)} ({shown})"
+
+
+class _PeakMemory:
+    """The step's peak memory: CUDA's allocator peak, or the growth of the CPU max RSS."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+
+    def __enter__(self) -> _PeakMemory:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self.start = torch.cuda.memory_allocated(self.device)
+        else:
+            self.start = _max_rss()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            self.peak = torch.cuda.max_memory_allocated(self.device)
+        else:
+            self.peak = _max_rss()
+
+    def text(self) -> str:
+        megabytes = 2**20
+        if self.device.type == "cuda":
+            return (
+                f"{self.peak / megabytes:,.0f} MB allocated at peak (torch.cuda.max_memory_"
+                f"allocated; {(self.peak - self.start) / megabytes:,.0f} MB above the start)"
+            )
+        return (
+            f"+{(self.peak - self.start) / megabytes:,.0f} MB max RSS during the step "
+            f"(CPU: resource max RSS, process peak {self.peak / megabytes:,.0f} MB; "
+            "+0 means it stayed below an earlier peak)"
+        )
+
+
+def _max_rss() -> int:
+    """The process's peak resident set size in bytes (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+def _loss_rows(report: CheckReport, training_feat: Mapping[str, Any], losses: Any) -> bool:
+    """Which loss each ``training_feat`` key feeds, with the shapes of its arguments.
+
+    Returns whether every key has its loss and every loss its key.
+    """
+    before = len(report.problems)
+    prefixes = list(losses.prefixes)
+    for key, value in training_feat.items():
+        if isinstance(value, Mapping):
+            args = ", ".join(f"{name} {_shape(v)}" for name, v in value.items())
+            target = type(losses.losses[key]).__name__ if key in losses.losses else None
+            if target is None:
+                report.problems.append(
+                    f"training_feat[{key!r}] has no loss: loss_cfg log_prefix values are "
+                    f"{prefixes}; add a loss_cfg entry with log_prefix: {key}"
+                )
+            report.add("", f"{key}: {args} -> {target or 'NO LOSS'}")
+        elif isinstance(value, torch.Tensor):
+            report.add("", f"{key}: {_shape(value)} -> added to the loss sum as is")
+        else:
+            report.add("", f"{key}: {type(value).__name__} -> not a dict or tensor")
+    for index, prefix in enumerate(prefixes):
+        if prefix not in training_feat:
+            report.problems.append(
+                f"loss_cfg[{index}] (log_prefix {prefix!r}, {type(losses.losses[prefix]).__name__})"
+                f": the model's training_feat has no {prefix!r} entry, so this loss never trains"
+                f" (training_feat keys: {list(training_feat)})"
+            )
+    return len(report.problems) == before
+
+
+def ignored_config_keys(run: Run) -> list[str] | None:
+    """The warning line of each key OpenGait accepts and ignores (gaitgen ignores it too).
+
+    Returns ``None`` when this runtime's config package has no ``ignored_keys``.
+    """
+    from .. import config
+
+    finder = getattr(config, "ignored_keys", None)
+    if not callable(finder):
+        return None
+    found = finder(run.config_path, run.overrides)
+    return [item.message() if hasattr(item, "message") else str(item) for item in found]
+
+
+def check_config_file(
+    config_path: Path | str,
+    overrides: list[str] | None = None,
+    device: str | None = None,
+) -> CheckReport:
+    """Build and dry-run everything a config names; see the module docstring.
+
+    Raises:
+        ConfigError: the config itself cannot be read or merged (nothing else can be checked).
+    """
+    run = load_run(config_path, overrides)
+    report = CheckReport()
+    where = f"project {run.project.package} ({run.project.root})" if run.project else "no project"
+    report.add("config", f"{run.config_path} ({where}; {len(run.overrides)} --set)")
+    use_cuda = torch.cuda.is_available() if device is None else device.startswith("cuda")
+    if use_cuda and not torch.cuda.is_available():
+        raise GaitgenError("--device cuda: torch sees no CUDA device; use --device cpu")
+    dev = torch.device("cuda" if use_cuda else "cpu")
+    report.add("device", str(dev))
+    torch.manual_seed(int(run.cfgs["trainer_cfg"].get("seed", 0)))
+    _check_ignored(report, run)
+    batches = _check_data(report, run, dev)
+    parts = _attempt(report, "model_cfg", lambda: _build(report, run, dev))
+    if parts is not None:
+        _check_steps(report, run, dev, *parts, *batches)
+    return report
+
+
+def _check_ignored(report: CheckReport, run: Run) -> None:
+    ignored = ignored_config_keys(run)
+    if ignored is None:
+        return
+    report.add("ignored keys", f"{len(ignored)} (accepted as OpenGait does, warned at train)")
+    report.notes += ignored
+
+
+def _check_data(report: CheckReport, run: Run, dev: torch.device) -> tuple[Any, Any]:
+    """The first training and test batches (``None`` for a loader that failed)."""
+    from ..testing import random_batch
+
+    def generate() -> bool:
+        ensure_synthetic_data(run, DistContext())
+        return True
+
+    if _attempt(report, "data_cfg.synthetic", generate) is None:
+        report.add("data", "not checked (see the problems)")
+        return random_batch(run.cfgs), None
+    train = _attempt(report, "trainer_cfg.sampler", lambda: _first_batch(run.cfgs, True, dev))
+    test = _attempt(report, "evaluator_cfg.sampler", lambda: _first_batch(run.cfgs, False, dev))
+    root = run.cfgs["data_cfg"].get("dataset_root")
+    if train is not None:
+        report.add("train data", f"{train[1]} sequences in {root}")
+        report.add("train batch", _batch_text(train[0]))
+    if test is not None:
+        report.add("test data", f"{test[1]} sequences")
+        report.add("test batch", _batch_text(test[0]))
+    if train is None:  # the model is still checked, on a random batch of the expected shape
+        report.add("train batch", "random (the training loader failed)")
+    return (train[0] if train else random_batch(run.cfgs)), (test[0] if test else None)
+
+
+def _build(report: CheckReport, run: Run, dev: torch.device) -> tuple[Any, Any, Any, Any]:
+    from ..registry import build_optimizer, build_scheduler
+
+    model = build_model(run.cfgs, run.project, is_training=True).to(dev)
+    total, children = _parameters(model)
+    report.add("model", f"{type(model).__name__}: {total:,} parameters")
+    for name, count in children:
+        report.add("", f"{name}: {count:,}")
+    losses = build_losses(run.cfgs, run.project).to(dev)
+    names = ", ".join(f"{k} ({type(v).__name__})" for k, v in losses.losses.items())
+    report.add("losses", names)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = build_optimizer(run.cfgs["optimizer_cfg"], params)
+    scheduler = build_scheduler(run.cfgs["scheduler_cfg"], optimizer)
+    lr = optimizer.param_groups[0]["lr"]
+    report.add("optimizer", f"{type(optimizer).__name__} (lr {lr:g}); {type(scheduler).__name__}")
+    return model, losses, optimizer, scheduler
+
+
+def _check_steps(
+    report: CheckReport,
+    run: Run,
+    dev: torch.device,
+    model: Any,
+    losses: Any,
+    optimizer: Any,
+    scheduler: Any,
+    train_batch: list[Any],
+    test_batch: list[Any] | None,
+) -> None:
+    """One training step and one inference forward, with shapes, FLOPs, memory and time.
+
+    The FLOPs are counted during the forward passes themselves (FlopCounterMode costs a few
+    microseconds per operator, nothing next to the convolutions), so each runs once.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from ..model import check_model_output
+
+    name = type(model).__name__
+    use_amp = dev.type == "cuda" and bool(run.cfgs["trainer_cfg"]["enable_float16"])
+
+    def autocast() -> Any:
+        return torch.autocast("cuda", dtype=torch.float16) if use_amp else contextlib.nullcontext()
+
+    counter = FlopCounterMode(display=False)
+
+    def train_step() -> float | None:
+        inputs = move_inputs(train_batch, dev)
+        model.train()
+        started = time.perf_counter()
+        with autocast():
+            with counter:
+                output = model(inputs)
+            check_model_output(output, name)
+            if not _loss_rows(report, output["training_feat"], losses):
+                return None  # reported key by key; the aggregator would only repeat it
+            loss, _ = losses(output["training_feat"])
+        if not bool(torch.isfinite(loss.detach()).all()):
+            raise GaitgenError(f"{name}: the loss of the first step is not finite ({loss})")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        return time.perf_counter() - started
+
+    report.add("training_feat", "")
+    memory = _PeakMemory(dev)
+    with memory:
+        seconds = _attempt(report, f"{name}.forward (train)", train_step)
+    if seconds is None:
+        return
+    if not any(p.grad is not None for p in model.parameters()):
+        report.problems.append(f"{name}: no parameter received a gradient from the loss")
+    sequences = len(train_batch[1])
+    frames = train_batch[0][0].shape[1]
+    flops = counter.get_total_flops() / sequences
+    report.add("FLOPs/seq", f"{_count(flops)} (train forward, {frames} frames)")
+    report.add("memory", memory.text())
+    report.add(
+        "train step",
+        f"{seconds:.3f} s for {sequences} seq: forward, loss, backward, optimizer "
+        "(the first step, warm-up included)",
+    )
+    if test_batch is not None:
+        _check_inference(report, model, name, test_batch, dev, autocast)
+
+
+def _check_inference(
+    report: CheckReport,
+    model: Any,
+    name: str,
+    test_batch: list[Any],
+    dev: torch.device,
+    autocast: Callable[[], Any],
+) -> None:
+    """The eval-mode forward on the test batch: embeddings [n, c, p], FLOPs, time."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from ..model import check_model_output
+
+    inputs = move_inputs(test_batch, dev)
+    sequences = len(test_batch[1])
+    counter = FlopCounterMode(display=False)
+    model.eval()
+
+    def forward() -> tuple[dict, float]:
+        started = time.perf_counter()
+        with torch.no_grad(), autocast(), counter:
+            output = model(inputs)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        check_model_output(output, name)
+        return output, time.perf_counter() - started
+
+    result = _attempt(report, f"{name}.forward (eval)", forward)
+    if result is None:
+        return
+    output, seconds = result
+    report.add("inference_feat", "")
+    for key, value in output["inference_feat"].items():
+        report.add("", f"{key}: {_shape(value)}")
+    embeddings = output["inference_feat"].get("embeddings")
+    if not isinstance(embeddings, torch.Tensor):
+        report.problems.append(
+            f"{name}.forward: inference_feat has no 'embeddings' tensor, which testing needs"
+        )
+    elif embeddings.dim() != 3 or embeddings.shape[0] != sequences:
+        report.problems.append(
+            f"{name}.forward: inference_feat['embeddings'] must be [n, c, p] with n = "
+            f"{sequences} sequences, got {list(embeddings.shape)}"
+        )
+    seq_l = test_batch[4]
+    frames = float(seq_l.float().mean()) if seq_l is not None else float(inputs[0][0].shape[1])
+    flops = counter.get_total_flops() / sequences
+    report.add("FLOPs/seq", f"{_count(flops)} (inference, {frames:.0f} frames on average)")
+    per_seq = seconds / sequences * 1000
+    report.add("eval forward", f"{seconds:.3f} s for {sequences} seq ({per_seq:.1f} ms/seq)")

@@ -1,0 +1,117 @@
+"""``gaitgen check``: the report of a good config, --print-config, and one line per problem."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import make_project, small_config
+from typer.testing import CliRunner
+
+from gaitgen.cli.app import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def project(tmp_path: Path, tiny_dataset) -> tuple[Path, Path]:
+    """A project whose configs/small.yaml trains the small Baseline on the tiny data."""
+    root = make_project(tmp_path / "proj", package="checkproj")
+    config = root / "configs" / "small.yaml"
+    config.write_text(small_config(*tiny_dataset))
+    return root, config
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["check", *map(str, args)])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def error_lines(err: str) -> list[str]:
+    lines = err.strip().splitlines()
+    assert lines and all(line.startswith("error: ") for line in lines), err
+    assert "Traceback" not in err
+    return lines
+
+
+def test_good_config_reports_everything_and_writes_nothing(project) -> None:
+    root, config = project
+    code, out, err = run(config, "--device", "cpu")
+    assert code == 0, out + err
+    assert err == ""
+    assert "Baseline: " in out and " parameters" in out
+    assert "Backbone: " in out and "FCs: 32,768" in out  # SeparateFCs: 16 parts x 64 x 32
+    # P x K = 2 x 2 training batch; all 4 training ids are softmax classes
+    assert "triplet: embeddings [4, 32, 16] float32, labels [4] int64 -> TripletLoss" in out
+    assert "softmax: logits [4, 4, 16] float32, labels [4] int64 -> CrossEntropyLoss" in out
+    # the test batch as the test phase feeds it: 8 whole sequences joined, with seqL
+    assert "8 sequences; ipts[0] [1, 96, 64, 44] uint8; seqL [1, 8] (12, 12" in out
+    assert "embeddings: [8, 32, 16] float32" in out
+    assert "FLOPs/seq" in out and "(inference, 12 frames on average)" in out
+    assert "max RSS" in out and "train step" in out and "eval forward" in out
+    assert out.rstrip().endswith("ok: no problems found")
+    assert not (root / "output").exists()
+
+
+def test_print_config_prints_the_merged_yaml_only(project) -> None:
+    _, config = project
+    code, out, _ = run(config, "--print-config", "--set", "trainer_cfg.total_iter=7")
+    assert code == 0
+    cfgs = yaml.safe_load(out)
+    assert cfgs["trainer_cfg"]["total_iter"] == 7
+    assert cfgs["model_cfg"]["model"] == "Baseline"
+    assert "optimizer_reset" in cfgs["trainer_cfg"]  # a packaged default, merged in
+    assert "ok: no problems" not in out and "train step" not in out
+
+
+def test_missing_config_is_one_line(tmp_path: Path) -> None:
+    code, out, err = run(tmp_path / "nope.yaml")
+    assert code == 1 and out == ""
+    (line,) = error_lines(err)
+    assert "config file not found" in line and "nope.yaml" in line
+
+
+def test_unknown_model_is_a_problem_and_data_is_still_checked(project) -> None:
+    _, config = project
+    config.write_text(config.read_text().replace("model: Baseline", "model: Baselin"))
+    code, out, err = run(config, "--device", "cpu")
+    assert code == 1
+    (line,) = error_lines(err)
+    assert "'Baselin'" in line and "did you mean 'Baseline'" in line
+    assert re.search(r"train batch +4 sequences", out)  # the loaders were checked all the same
+    assert "1 problem(s) found" in out
+
+
+def test_unknown_solver_and_missing_data_each_give_a_line(project) -> None:
+    _, config = project
+    text = config.read_text().replace("solver: SGD", "solver: SGDD")
+    config.write_text(_replace_root(text, "/nonexistent/tiny"))
+    code, out, err = run(config, "--device", "cpu")
+    assert code == 1
+    lines = error_lines(err)
+    assert any("optimizer_cfg.solver" in line and "SGDD" in line for line in lines), lines
+    assert any("/nonexistent/tiny" in line for line in lines), lines
+    assert "random (the training loader failed)" in out
+
+
+def test_a_loss_without_its_training_feat_key_is_named(project) -> None:
+    _, config = project
+    config.write_text(config.read_text().replace("log_prefix: softmax", "log_prefix: ce"))
+    code, out, err = run(config, "--device", "cpu")
+    assert code == 1
+    lines = error_lines(err)
+    assert len(lines) == 2, lines  # the key without a loss, the loss without a key
+    assert "training_feat['softmax'] has no loss" in lines[0]
+    assert "loss_cfg[1] (log_prefix 'ce', CrossEntropyLoss)" in lines[1]
+    assert "-> NO LOSS" in out
+
+
+def _replace_root(text: str, new_root: str) -> str:
+    lines = []
+    for line in text.splitlines():
+        if line.strip().startswith("dataset_root:"):
+            line = line.split("dataset_root:")[0] + f"dataset_root: {new_root}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
