@@ -173,3 +173,43 @@ def test_opengait_configs_of_the_seven_families_load_unchanged(family: str) -> N
         assert cfgs["model_cfg"] == raw["model_cfg"]
         if "T_max_iter" in raw["trainer_cfg"]:  # SwinGait reads it for its schedule
             assert cfgs["trainer_cfg"]["T_max_iter"] == raw["trainer_cfg"]["T_max_iter"]
+
+
+def test_launch_check_names_the_batch_and_the_process_counts_that_fit() -> None:
+    from gaitgen.runtime.config.launch import check_launch
+
+    cfgs = {"trainer_cfg": {"sampler": {"type": "TripletSampler", "batch_size": [3, 3]}}}
+    with pytest.raises(ConfigError) as caught:
+        check_launch(cfgs, "train", 2)
+    message = str(caught.value)
+    assert "P x K = 3 x 3 = 9 sequences cannot be split evenly over a world size of 2" in message
+    assert "choose P x K divisible by 2" in message and "divides 9 (1, 3 or 9)" in message
+    check_launch(cfgs, "train", 3)
+    check_launch(cfgs, "test", 2)  # test batches are sharded unevenly: any count works
+
+
+def test_nproc_2_config_error_is_one_line_before_torchrun(
+    small_config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from gaitgen.cli.app import app
+
+    monkeypatch.delenv("RANK", raising=False)
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            str(small_config_file),
+            "--nproc",
+            "2",
+            "--set",
+            "trainer_cfg.sampler.batch_size=[3, 3]",
+        ],
+    )
+    assert result.exit_code == 1
+    assert "launching" not in result.output  # torchrun never started
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines == [lines[-1]] and "3 x 3 = 9 sequences" in lines[-1]
+    assert "(1, 3 or 9)" in lines[-1]

@@ -111,6 +111,9 @@ def run_or_launch(
     # one clear error here rather than one per process
     run = _check_before_start(phase, config, overrides, iteration, overwrite, launching)
     if launching:
+        from gaitgen.runtime.config.launch import check_launch
+
+        check_launch(run.cfgs, phase, launch.nproc * launch.nnodes)  # P x K fits N processes?
         command = [
             sys.executable,
             "-m",

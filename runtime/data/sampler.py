@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch.utils.data import Sampler
 
+from ..config.launch import uneven_batch_message
 from ..errors import ConfigError
 
 _MASK64 = (1 << 64) - 1
@@ -94,11 +95,7 @@ class TripletSampler(Sampler):
         identities, per_identity = self.batch_size
         total = identities * per_identity
         if total % world_size != 0:
-            raise ConfigError(
-                f"{key}: P x K = {identities} x {per_identity} = {total} sequences cannot be "
-                f"split evenly over a world size of {world_size}; choose P x K divisible by "
-                f"{world_size} or run {world_size} processes that divide it"
-            )
+            raise ConfigError(uneven_batch_message(key, self.batch_size, world_size))
         if len(dataset.label_set) < identities:
             raise ConfigError(
                 f"{key}: P = {identities} identities per batch, but the training set has only "
@@ -202,10 +199,7 @@ class CommonSampler(Sampler):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"{key}: expected a whole number >= 1, got {batch_size!r}")
         if batch_size % world_size != 0:
-            raise ConfigError(
-                f"{key}: {batch_size} sequences cannot be split evenly over a world size of "
-                f"{world_size}; choose a batch size divisible by {world_size}"
-            )
+            raise ConfigError(uneven_batch_message(key, batch_size, world_size))
         _check_world(rank, world_size)
         self.dataset = dataset
         self.batch_size = batch_size
