@@ -75,7 +75,48 @@ def check_model(model_cls: type | str, config_path: Path | str) -> dict[str, Any
     model.eval()
     with torch.no_grad():
         check_model_output(model(batch), model_cls.__name__)
+        check_whole_sequences(model, run.cfgs)
     return output
+
+
+def joined_batch(
+    cfgs: Mapping[str, Any], lengths: tuple[int, ...] = (6, 9), seed: int = 1
+) -> list[Any]:
+    """A test-phase batch: whole sequences of ``lengths`` frames joined, with ``seqL``."""
+    generator = torch.Generator().manual_seed(seed)
+    h, w = _input_size(cfgs)
+    sils = (torch.rand(1, sum(lengths), h, w, generator=generator) > 0.5).float()
+    n = len(lengths)
+    labs = torch.arange(n)
+    return [[sils], labs, ["nm-01"] * n, ["090"] * n, torch.tensor([list(lengths)])]
+
+
+def check_whole_sequences(model: BaseModel, cfgs: Mapping[str, Any]) -> None:
+    """In eval mode, sequences joined with ``seqL`` (as the test phase feeds them) must give
+    one embedding each, equal to what each sequence gives alone."""
+    from .engine.tester import check_batch_embeddings
+
+    batch = joined_batch(cfgs)
+    name = type(model).__name__
+    joined = model(batch)["inference_feat"]["embeddings"]
+    check_batch_embeddings(name, joined, batch)
+    start = 0
+    for index, length in enumerate(batch[4][0].tolist()):
+        alone_sils = batch[0][0][:, start : start + length]
+        alone = [
+            [alone_sils],
+            batch[1][index : index + 1],
+            ["nm-01"],
+            ["090"],
+            torch.tensor([[length]]),
+        ]
+        single = model(alone)["inference_feat"]["embeddings"]
+        scale = float(single.abs().max()) or 1.0
+        assert torch.allclose(joined[index], single[0], rtol=1e-4, atol=1e-5 * scale), (
+            f"{name}: sequence {index} of a test batch joined with seqL gets another embedding "
+            "than alone; pool each sequence on its own using seqL"
+        )
+        start += length
 
 
 def check_config(config_path: Path | str, steps: int = 2) -> list[float]:

@@ -95,3 +95,34 @@ def test_base_model_contract_errors() -> None:
             },
             "M",
         )
+
+
+class _IgnoresSeqL(Baseline):
+    """GaitBase that drops seqL: whole test sequences joined become one embedding."""
+
+    def forward(self, inputs):
+        ipts, labs, typs, viws, _ = inputs
+        output = super().forward([ipts, labs[:1] if len(labs) else labs, typs, viws, None])
+        output["training_feat"] = {}
+        return output
+
+
+def test_a_model_ignoring_seql_is_named_with_the_fix(small_config_file) -> None:
+    from gaitgen.runtime.engine.tester import check_batch_embeddings
+    from gaitgen.runtime.testing import check_whole_sequences, joined_batch
+
+    cfgs = load_config(small_config_file)
+    model = _IgnoresSeqL(cfgs, is_training=False).eval()
+    batch = joined_batch(cfgs, lengths=(4, 5, 6))
+    with torch.no_grad():
+        embeddings = model(batch)["inference_feat"]["embeddings"]
+        with pytest.raises(
+            TrainingError,
+            match=r"_IgnoresSeqL.forward returned 1 embeddings for a test batch of 3 sequences "
+            r"joined along the frame axis with seqL \[4, 5, 6\]: the model must pool each "
+            r"sequence on its own using seqL",
+        ):
+            check_batch_embeddings("_IgnoresSeqL", embeddings, batch)
+        with pytest.raises(TrainingError, match="must pool each sequence on its own"):
+            check_whole_sequences(model, cfgs)
+        check_whole_sequences(Baseline(cfgs, is_training=False).eval(), cfgs)  # a right model

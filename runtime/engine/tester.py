@@ -55,6 +55,32 @@ def restore_for_test(run: Run, model: BaseModel, iteration: int | None) -> int:
     return int(state.get("iteration", found.get(path, 0)))
 
 
+def check_batch_embeddings(model_name: str, embeddings: Any, inputs: list[Any]) -> None:
+    """One embedding per sequence of a test batch, or a TrainingError saying why not.
+
+    Test batches of whole sequences come joined along the frame axis with their lengths in
+    ``seqL``; a model that ignores ``seqL`` pools them as one and returns one embedding.
+    """
+    sequences = len(inputs[1])
+    if not isinstance(embeddings, torch.Tensor) or embeddings.dim() != 3:
+        shape = list(embeddings.shape) if isinstance(embeddings, torch.Tensor) else embeddings
+        raise TrainingError(
+            f"{model_name}.forward: inference_feat['embeddings'] must be [n, c, p], got {shape}"
+        )
+    if embeddings.shape[0] != sequences:
+        seq_lengths = inputs[4]
+        joined = (
+            f"joined along the frame axis with seqL {seq_lengths[0].tolist()}"
+            if seq_lengths is not None
+            else "of fixed length"
+        )
+        raise TrainingError(
+            f"{model_name}.forward returned {embeddings.shape[0]} embeddings for a test batch "
+            f"of {sequences} sequences {joined}: the model must pool each sequence on its own "
+            "using seqL (e.g. PackSequenceWrapper(torch.max)(x, seqL, options={'dim': 2}))"
+        )
+
+
 @torch.no_grad()
 def embed_test_set(run: Run, ctx: DistContext, model: BaseModel) -> tuple[torch.Tensor, Any]:
     """Embeddings [N, c, p] of the test set in dataset order (on every rank), and the dataset."""
@@ -83,6 +109,7 @@ def embed_test_set(run: Run, ctx: DistContext, model: BaseModel) -> tuple[torch.
                     f"{type(model).__name__}.forward: inference_feat has no "
                     "'embeddings' entry, which evaluation needs ([n, c, p])"
                 )
+            check_batch_embeddings(type(model).__name__, embeddings, inputs)
             pieces.append(embeddings.float())
             bar.advance(len(inputs[1]))  # labs: one per sequence, also when joined with seqL
     model.train(was_training)
