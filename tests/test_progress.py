@@ -1,0 +1,119 @@
+"""Progress bars: drawn with rate and ETA on a terminal, silent everywhere else."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import small_config
+from gaitgen.runtime import progress
+from gaitgen.runtime.progress import ProgressBar, progress_enabled, set_quiet, track
+from typer.testing import CliRunner
+
+from gaitgen.cli.app import app
+
+
+class FakeTerminal(io.StringIO):
+    """A text stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture(autouse=True)
+def _not_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(progress.QUIET_ENV, raising=False)
+    monkeypatch.delenv("RANK", raising=False)
+    monkeypatch.delenv("SLURM_PROCID", raising=False)
+    monkeypatch.setitem(progress._state, "quiet", False)
+
+
+def test_bar_on_a_terminal_shows_count_rate_and_eta() -> None:
+    stream = FakeTerminal()
+    with ProgressBar(5, "embedding", unit="seq", stream=stream) as bar:
+        assert bar.enabled
+        bar.advance(2)
+        bar.update(3)  # the data tools' progress-callback name
+    text = stream.getvalue()
+    assert "embedding" in text and "5/5" in text and "seq/s" in text and "ETA" in text
+    assert bar.done == 5
+
+
+@pytest.mark.parametrize("case", ["not a terminal", "quiet", "set_quiet", "env", "rank 1"])
+def test_silent_cases(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = io.StringIO() if case == "not a terminal" else FakeTerminal()
+    if case == "set_quiet":
+        set_quiet(True)
+        assert progress.QUIET_ENV in __import__("os").environ  # reaches child processes
+    elif case == "env":
+        monkeypatch.setenv(progress.QUIET_ENV, "1")
+    elif case == "rank 1":
+        monkeypatch.setenv("RANK", "1")
+    bar = ProgressBar(3, "work", stream=stream, quiet=case == "quiet")
+    bar.advance(3)
+    bar.close()
+    assert not bar.enabled and bar.done == 3
+    assert stream.getvalue() == ""
+    set_quiet(False)  # re-enables, also clearing the environment variable
+    assert progress_enabled(stream=FakeTerminal()) == (case != "rank 1")
+
+
+def test_track_yields_every_item() -> None:
+    assert list(track(iter("abc"), 3, "letters")) == ["a", "b", "c"]
+
+
+def test_rich_is_imported_only_for_a_drawn_bar() -> None:
+    code = (
+        "import sys\n"
+        "from gaitgen.runtime.progress import ProgressBar\n"
+        "bar = ProgressBar(3, 'x'); bar.advance(3); bar.close()\n"
+        "print('rich' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )  # stderr is a pipe here: no terminal
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False" and result.stderr == ""
+
+
+def test_synth_is_silent_when_not_a_terminal_and_with_quiet(tmp_path: Path) -> None:
+    runner = CliRunner()
+    for name, extra in (("a", []), ("b", ["--quiet"])):
+        args = ["synth", str(tmp_path / name), "-n", "2", "--views", "90", "-t", "2", *extra]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert result.stderr == "" and "wrote 20 sequences" in result.stdout
+
+
+def test_check_data_draws_its_bar_where_progress_is_enabled(tiny_dataset, monkeypatch) -> None:
+    root, partition = tiny_dataset
+    runner = CliRunner()
+    monkeypatch.setattr(progress, "progress_enabled", lambda quiet=None, stream=None: not quiet)
+    result = runner.invoke(app, ["check-data", str(root), "-p", str(partition)])
+    assert result.exit_code == 0, result.output
+    assert "checking" in result.stderr and "180/180" in result.stderr  # 6 ids x 30 sequences
+    quiet = runner.invoke(app, ["check-data", str(root), "-p", str(partition), "--quiet"])
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
+def test_test_phase_inference_counts_sequences(tiny_dataset, tmp_path, monkeypatch) -> None:
+    import torch
+    from gaitgen.runtime.distributed import DistContext
+    from gaitgen.runtime.engine.build import build_model
+    from gaitgen.runtime.engine.run import load_run
+    from gaitgen.runtime.engine.tester import embed_test_set
+
+    config = tmp_path / "small.yaml"
+    config.write_text(small_config(*tiny_dataset))
+    run = load_run(config)
+    model = build_model(run.cfgs, None, is_training=False)
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    features, _ = embed_test_set(run, DistContext(device=torch.device("cpu")), model)
+    monkeypatch.undo()
+    assert features.shape[0] == 60
+    text = terminal.getvalue()
+    assert "embedding" in text and "60/60" in text and "seq/s" in text
