@@ -182,6 +182,9 @@ def test_new_model_writes_model_config_and_test(runner, project):
         ("../x", "not a valid Python class name"),
         ("Baseline", "taken"),
         ("TripletLoss", "taken"),
+        ("BaseModel", "base class of every model"),
+        ("BaseLoss", "base class of every loss"),
+        ("G" * 300, "at most 100 characters"),
     ],
 )
 def test_new_model_bad_names_fail_with_one_line_and_change_nothing(runner, project, name, message):
@@ -324,6 +327,38 @@ def test_new_loss_dry_run_with_config_writes_nothing(runner, project):
     assert result.exit_code == 0, result.output
     assert statuses(result.output)["configs/baseline.yaml"] == "update"
     assert snapshot(project) == before
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("loss_cfg: 5\n", "bad.yaml: loss_cfg is 5; expected a loss"),
+        ("loss_cfg: [1\n", "bad.yaml:2:1: invalid YAML"),
+        (b"loss_cfg: []\n# \xff\xfe\n", "bad.yaml: not a UTF-8 text file"),
+    ],
+)
+def test_new_loss_with_a_broken_config_is_one_line_naming_it(runner, project, text, message):
+    path = project / "configs" / "bad.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    before = snapshot(project) if isinstance(text, str) else None
+    result = runner.invoke(app, ["new-loss", "MyLoss", "--config", "configs/bad.yaml"])
+    assert result.exit_code != 0
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    if before is not None:
+        assert snapshot(project) == before
+    assert not (project / "demo/losses/myloss.py").exists()
+
+
+def test_new_loss_and_model_refuse_a_target_that_is_not_utf8(runner, project):
+    (project / "demo/losses/myloss.py").write_bytes(b"# \xff\xfe latin-1\n")
+    result = runner.invoke(app, ["new-loss", "MyLoss", "--force"])
+    assert result.exit_code != 0
+    assert result.stderr.count("\n") == 1 and "myloss.py: exists and is not UTF-8" in result.stderr
+    assert not (project / "tests/test_myloss.py").exists()
+    (project / "configs/other.yaml").write_bytes(b"\xff")
+    result = runner.invoke(app, ["new-model", "Other"])
+    assert result.exit_code != 0 and "other.yaml: exists and is not UTF-8" in result.stderr
+    assert not (project / "demo/models/other.py").exists()
 
 
 # --- list ----------------------------------------------------------------------------------

@@ -41,6 +41,10 @@ def test_valid_class_names_pass(name):
         ("None", "keyword"),
         ("match", "keyword"),
         ("Exception", "built-in"),
+        ("BaseModel", "base class of every model"),
+        ("BaseLoss", "base class of every loss"),
+        ("SequenceTransform", "base class of every transform"),
+        ("A" * 101, "at most 100 characters"),
     ],
 )
 def test_invalid_class_names_fail_with_the_reason(name, reason):
@@ -56,6 +60,11 @@ def _project(tmp_path: Path) -> Project:
     (tmp_path / "pkg" / "models").mkdir(parents=True)
     (tmp_path / "pkg" / "losses").mkdir(parents=True)
     return Project(root=tmp_path.resolve(), package="pkg")
+
+
+def test_runtime_building_block_names_are_refused(tmp_path):
+    with pytest.raises(GenerateError, match="public name of gaitgen.runtime"):
+        check_name_free("SetBlockWrapper", _project(tmp_path), "model")
 
 
 def test_builtin_names_are_taken_even_with_force(tmp_path):

@@ -19,7 +19,13 @@ from gaitgen.runtime.errors import GenerateError
 from gaitgen.runtime.project import Project
 
 from . import yaml_edit
-from .names import check_name_free, module_name, validate_class_name, validate_prefix
+from .names import (
+    check_name_free,
+    check_targets_are_text,
+    module_name,
+    validate_class_name,
+    validate_prefix,
+)
 from .plan import PlannedFile
 from .render import render_python
 from .settings import read_settings
@@ -110,6 +116,7 @@ def loss_files(
         text, notes = add_loss_to_config(config, plan.entry, plan.model_input, project)
         plan.files.append(PlannedFile(config.resolve(), text, edit=True))
         plan.notes += notes
+    check_targets_are_text([file.path for file in plan.files])
     return plan
 
 
@@ -130,13 +137,7 @@ def add_loss_to_config(
     where = str(config)
     if not config.is_file():
         raise GenerateError(f"--config {config}: no such file")
-    text = config.read_text(encoding="utf-8")
-    try:
-        cfgs = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise GenerateError(f"{where}: invalid YAML ({exc}); fix it first") from None
-    if not isinstance(cfgs, dict):
-        raise GenerateError(f"{where}: a config must be a mapping of sections")
+    text, cfgs = yaml_edit.read_config(config, where)
 
     notes = []
     old_losses = cfgs.get("loss_cfg")
@@ -148,6 +149,11 @@ def add_loss_to_config(
         )
     elif isinstance(old_losses, dict):
         old_losses = [old_losses]
+    elif not isinstance(old_losses, list):
+        raise GenerateError(
+            f"{where}: loss_cfg is {old_losses!r}; expected a loss {{type: Name, ...}} or a "
+            "list of them; fix it first"
+        )
     prefix = entry["log_prefix"]
     for index, old in enumerate(old_losses):
         if isinstance(old, dict) and old.get("log_prefix", old.get("type")) == prefix:

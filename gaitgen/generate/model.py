@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gaitgen.runtime.project import Project
 
-from .names import check_name_free, module_name, validate_class_name
+from .names import check_name_free, check_targets_are_text, module_name, validate_class_name
 from .plan import PlannedFile
 from .render import render, render_python
 from .settings import config_defaults, read_settings
@@ -49,7 +49,7 @@ def model_files(project: Project, name: str, *, force: bool = False) -> list[Pla
         "source": defaults.source,
     }
     line_length = settings.line_length
-    return [
+    files = [
         PlannedFile(model_path, render_python(MODEL_TEMPLATE, line_length=line_length, **context)),
         PlannedFile(project.configs_dir / f"{module}.yaml", render(CONFIG_TEMPLATE, **context)),
         PlannedFile(
@@ -57,3 +57,5 @@ def model_files(project: Project, name: str, *, force: bool = False) -> list[Pla
             render_python(TEST_TEMPLATE, line_length=line_length, **context),
         ),
     ]
+    check_targets_are_text([file.path for file in files])
+    return files

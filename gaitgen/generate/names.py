@@ -20,6 +20,21 @@ _PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 # packages a project must not be called: importing them would pick the project instead
 _RESERVED_PACKAGES = {"gaitgen", "torch", "numpy", "yaml", "tests", "test", "configs", "data"}
 
+# the runtime's base classes: a model or loss of that name is the abstract base itself to
+# every reader and to the registry's "one class, one name" rule, and could never train
+BASE_CLASSES = {
+    "BaseModel": "gaitgen's base class of every model",
+    "MetaModel": "OpenGait's abstract model class",
+    "BaseLoss": "gaitgen's base class of every loss",
+    "LossAggregator": "gaitgen's class that sums the configured losses",
+    "SequenceTransform": "gaitgen's base class of every transform",
+    "Module": "torch.nn.Module, the base of every network",
+}
+
+# a class name longer than this would make file names (tests/test_<name>.py) too long for
+# some filesystems (255 bytes on most, less on encrypted home folders)
+MAX_CLASS_NAME = 100
+
 
 def _is_keyword(name: str) -> bool:
     return keyword.iskeyword(name) or keyword.issoftkeyword(name)
@@ -41,13 +56,51 @@ def validate_class_name(name: str, kind: str) -> str:
             f"{kind} name {name!r} is not a valid Python class name: use ASCII letters, digits "
             f"and underscores, starting with a letter (for example 'MyGait')"
         )
+    if len(name) > MAX_CLASS_NAME:
+        raise GenerateError(
+            f"{kind} name {name[:20]}... is {len(name)} characters long; its files "
+            f"(<name>.py, test_<name>.py) need a name of at most {MAX_CLASS_NAME} characters"
+        )
     if _is_keyword(name):
         raise GenerateError(f"{kind} name {name!r} is a Python keyword; choose another name")
+    if name in BASE_CLASSES:
+        raise GenerateError(
+            f"{kind} name {name!r} is {BASE_CLASSES[name]}, not a {kind} that can "
+            f"train; choose another name (e.g. 'My{name.removeprefix('Base')}')"
+        )
+
     if hasattr(builtins, name):
         raise GenerateError(
             f"{kind} name {name!r} would shadow Python's built-in {name!r}; choose another name"
         )
     return name
+
+
+def _runtime_exports() -> set[str]:
+    """The names ``from gaitgen.runtime import ...`` offers (read without importing torch)."""
+    import gaitgen.runtime
+
+    return set(getattr(gaitgen.runtime, "__all__", ()))
+
+
+def check_targets_are_text(paths: list[Path]) -> None:
+    """Fail if a file a generator would compare or overwrite is not UTF-8 text.
+
+    Raises:
+        GenerateError: naming the file, before anything is written.
+    """
+    for path in paths:
+        if not path.is_file():
+            continue
+        try:
+            path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise GenerateError(
+                f"{path}: exists and is not UTF-8 text, so gaitgen cannot compare it with what "
+                "it would write; move it away (or re-save it as UTF-8) and run again"
+            ) from None
+        except OSError as exc:
+            raise GenerateError(f"{path}: exists but cannot be read ({exc.strerror})") from None
 
 
 def module_name(class_name: str) -> str:
@@ -73,6 +126,11 @@ def check_name_free(
     taken = taken_names(project)
     path = taken.get(name)
     if path is None:
+        if name in _runtime_exports():
+            raise GenerateError(
+                f"{kind} name {name!r} is a public name of gaitgen.runtime (a building block); "
+                f"choose another name so that imports stay unambiguous"
+            )
         return
     if replaceable is not None and path.resolve() == replaceable.resolve():
         return

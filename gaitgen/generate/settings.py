@@ -108,15 +108,10 @@ def config_defaults(settings: ProjectSettings) -> ConfigDefaults:
         source = "gaitgen's SynthGait defaults"
         cfgs: dict[str, Any] = yaml.safe_load(block)
     else:
-        text = path.read_text(encoding="utf-8")
         source = str(path.relative_to(settings.project.root))
-        try:
-            cfgs = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            raise GenerateError(
-                f"{source}: invalid YAML ({exc}); fix it or change "
-                f"[tool.gaitgen] default_config in pyproject.toml"
-            ) from None
+        text, cfgs = yaml_edit.read_config(
+            path, source, "fix it or change [tool.gaitgen] default_config in pyproject.toml"
+        )
         block = yaml_edit.block_text(text, "data_cfg")
         if not isinstance(cfgs.get("data_cfg"), dict) or block is None:
             raise GenerateError(
@@ -127,14 +122,30 @@ def config_defaults(settings: ProjectSettings) -> ConfigDefaults:
             # unusual layout (flow style, anchors): fall back to a plain dump, losing comments
             block = yaml.safe_dump({"data_cfg": cfgs["data_cfg"]}, sort_keys=False)
     data_cfg = cfgs["data_cfg"]
-    sampler = (cfgs.get("trainer_cfg") or {}).get("sampler") or {}
+    trainer_cfg = cfgs.get("trainer_cfg") if isinstance(cfgs.get("trainer_cfg"), dict) else {}
+    sampler = trainer_cfg.get("sampler") if isinstance(trainer_cfg.get("sampler"), dict) else {}
+    batch_size = sampler.get("batch_size", [4, 4])
+    frames = sampler.get("frames_num_fixed", 30)
+    if not _whole_numbers(batch_size, 2) or not _whole_numbers([frames], 1):
+        raise GenerateError(
+            f"{source}: trainer_cfg.sampler needs batch_size [P, K] and frames_num_fixed as "
+            f"whole numbers (got {batch_size!r} and {frames!r}); fix it first"
+        )
     return ConfigDefaults(
         data_cfg_block=block.rstrip("\n") + "\n",
         dataset_name=str(data_cfg.get("dataset_name", "SynthGait")),
         class_num=_class_num(cfgs, settings.project.root, source),
-        batch_size=list(sampler.get("batch_size", [4, 4])),
-        frames_num_fixed=int(sampler.get("frames_num_fixed", 30)),
+        batch_size=list(batch_size),
+        frames_num_fixed=frames,
         source=source,
+    )
+
+
+def _whole_numbers(values: Any, count: int) -> bool:
+    return (
+        isinstance(values, list)
+        and len(values) == count
+        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values)
     )
 
 

@@ -11,9 +11,46 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from gaitgen.runtime.errors import GenerateError
+
+
+def read_config(path: Path, where: str, fix: str = "fix it first") -> tuple[str, dict[str, Any]]:
+    """Read a YAML config the generators edit or copy from: its text and its mapping.
+
+    Args:
+        path: the file.
+        where: how to name it in messages (``configs/x.yaml``).
+        fix: what the user should do, ending each message.
+
+    Raises:
+        GenerateError: one line naming the file (and the line for invalid YAML): not
+            readable, not UTF-8, invalid YAML or not a mapping.
+    """
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise GenerateError(f"{where}: not a UTF-8 text file; {fix}") from None
+    except OSError as exc:
+        raise GenerateError(f"{where}: cannot read it ({exc.strerror or exc}); {fix}") from None
+    try:
+        cfgs = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise GenerateError(f"{where}{at}: invalid YAML ({problem}); {fix}") from None
+    if cfgs is None:
+        cfgs = {}
+    if not isinstance(cfgs, dict):
+        raise GenerateError(
+            f"{where}: a config must be a mapping of sections, got {type(cfgs).__name__}; {fix}"
+        )
+    return text, cfgs
 
 
 @dataclass(frozen=True)
