@@ -58,6 +58,7 @@ def test_upgrade_keeps_the_users_edits_and_takes_the_templates(tmp_path, monkeyp
     result = upgrade_project(Path("."), template=newer_template(tmp_path), version="0.2.0")
 
     assert (result.old_version, result.new_version, result.conflicts) == ("0.1.0", "0.2.0", [])
+    assert result.created == ["CHANGELOG.md"] and result.deleted == []
     assert result.changed == [
         ".copier-answers.yml",
         "CHANGELOG.md",
@@ -90,7 +91,8 @@ def test_a_conflicting_edit_shows_inline_markers(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert f"upgraded {root} from template 0.1.0 to 0.2.0" in result.stdout
     assert "  conflict  configs/baseline.yaml" in result.stdout
-    assert "    update  CHANGELOG.md" in result.stdout
+    assert "    create  CHANGELOG.md" in result.stdout
+    assert "    update  pyproject.toml" in result.stdout
     assert (
         result.stderr.startswith("error: 1 file(s) with conflicts")
         and result.stderr.count("\n") == 1
@@ -164,3 +166,29 @@ def test_bad_states_are_one_clear_line(tmp_path, monkeypatch):
     (root / ".copier-answers.yml").unlink()
     code, message = run_upgrade(root)
     assert code == 1 and message.startswith(f"error: {root} has no .copier-answers.yml")
+
+
+def test_a_migration_of_the_new_template_runs_and_a_failing_one_changes_nothing(tmp_path):
+    root = committed_project(tmp_path)
+    template = newer_template(tmp_path)
+    copier_yml = template / "copier.yml"
+    base = copier_yml.read_text()
+    script = "open('configs/MIGRATED', 'w').write('keys renamed')"
+    copier_yml.write_text(
+        base + "\n_migrations:\n  - version: v0.2.0\n"
+        f'    command: ["{{{{ _copier_python }}}}", "-c", "{script}"]\n'
+        "    when: \"{{ _stage == 'after' }}\"\n"
+    )
+    result = upgrade_project(root, template=template, version="0.2.0")
+    assert (root / "configs" / "MIGRATED").read_text() == "keys renamed"
+    assert "configs/MIGRATED" in result.created
+    git(root, "checkout", "-q", "HEAD", "--", ".")
+    git(root, "clean", "-qfd")
+    copier_yml.write_text(
+        base + '\n_migrations:\n  - version: v0.2.0\n    command: ["false"]\n'
+        "    when: \"{{ _stage == 'after' }}\"\n"
+    )
+    result = runner.invoke(app, ["upgrade", "-C", str(root), *next_release(template)])
+    assert result.exit_code == 1 and result.stderr.startswith("error: upgrade")
+    assert "the project was left as it was" in result.stderr and result.stderr.count("\n") == 1
+    assert git(root, "status", "--porcelain") == ""

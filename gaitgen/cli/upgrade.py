@@ -39,7 +39,7 @@ def upgrade_command(
         return
     typer.echo(f"upgraded {result.root} from template {result.old_version} to {result.new_version}")
     for path in result.changed:
-        echo_status("conflict" if path in result.conflicts else "update", path)
+        echo_status(result.status(path), path)
     if not result.changed:
         typer.echo("  (no file changed: the template's changes were already in the project)")
     if result.conflicts:

@@ -60,6 +60,7 @@ class UpgradeResult:
         old_version, new_version: the template versions from and to.
         changed: the files the upgrade changed, added or removed (relative to ``root``).
         conflicts: those of them with inline conflict markers to resolve.
+        created, deleted: those of them that are new, or gone.
     """
 
     root: Path
@@ -67,6 +68,16 @@ class UpgradeResult:
     new_version: str
     changed: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+    def status(self, path: str) -> str:
+        """``conflict``, ``create``, ``delete`` or ``update``: how ``path`` changed."""
+        if path in self.conflicts:
+            return "conflict"
+        if path in self.created:
+            return "create"
+        return "delete" if path in self.deleted else "update"
 
     @property
     def up_to_date(self) -> bool:
@@ -266,15 +277,31 @@ def upgrade_project(
         repo = build_template_repo(
             workspace / "template", [(old_version, old), (version, template)]
         )
-        _run_copier_update(root, repo, old_version, version)
+        try:
+            _run_copier_update(root, repo, old_version, version)
+        except BaseException as exc:
+            # the tree was clean before: whatever is changed now is the failed upgrade's
+            _git(["checkout", "HEAD", "--", "."], root, check=False)
+            _git(["clean", "-fdq", "--", "."], root, check=False)
+            if isinstance(exc, GenerateError):
+                raise
+            if isinstance(exc, Exception):
+                raise GenerateError(
+                    f"upgrade failed ({type(exc).__name__}: {exc}); the project was left as "
+                    "it was"
+                ) from exc
+            raise
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
         if old != project_template_dir() and old.parent.name.startswith("gaitgen-template-"):
             shutil.rmtree(old.parent, ignore_errors=True)
     _restore_source(root, answers.get("_src_path"))
-    changed = _changed_files(root)
+    codes = _changed_files(root)
+    changed = sorted(codes)
     conflicts = [path for path in changed if _has_conflict_markers(root / path)]
-    return UpgradeResult(root, old_version, version, changed, conflicts)
+    created = [path for path in changed if codes[path] in ("??", "A ")]
+    deleted = [path for path in changed if "D" in codes[path] and path not in conflicts]
+    return UpgradeResult(root, old_version, version, changed, conflicts, created, deleted)
 
 
 def _run_copier_update(root: Path, repo: Path, old_version: str, version: str) -> None:
@@ -306,7 +333,7 @@ def _run_copier_update(root: Path, repo: Path, old_version: str, version: str) -
         with worker:
             worker.run_update()
     except CopierError as exc:
-        raise GenerateError(f"upgrade: {exc}") from None
+        raise GenerateError(f"upgrade: {exc}; the project was left as it was") from None
     finally:
         old._cleanup()
 
@@ -327,14 +354,15 @@ def _restore_source(root: Path, source: Any) -> None:
     atomic_write_text(path, "\n".join(kept) + "\n")
 
 
-def _changed_files(root: Path) -> list[str]:
+def _changed_files(root: Path) -> dict[str, str]:
+    """Path relative to ``root`` -> git's two-letter status code, for every changed file."""
     status = _git(["status", "--porcelain", "--untracked-files=all", "--", "."], root)
     top = Path(_git(["rev-parse", "--show-toplevel"], root).stdout.strip())
-    changed = []
+    changed = {}
     for line in status.stdout.splitlines():
         name = line[3:].split(" -> ")[-1].strip('"')
-        changed.append(str((top / name).resolve().relative_to(root.resolve())))
-    return sorted(changed)
+        changed[str((top / name).resolve().relative_to(root.resolve()))] = line[:2]
+    return changed
 
 
 def _has_conflict_markers(path: Path) -> bool:
