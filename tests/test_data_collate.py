@@ -126,12 +126,47 @@ def test_sample_type_errors_name_the_key(cfg, message):
     assert str(info.value).startswith("trainer_cfg.sampler.")
 
 
-def test_frames_of_different_sizes_in_a_batch_name_the_file():
+def _odd(frames: np.ndarray) -> tuple:
+    return [frames], ["001", "nm-01", "090", ["odd.pkl"]]
+
+
+@pytest.mark.parametrize("odd_first", [False, True])
+def test_frames_of_different_sizes_in_a_batch_name_the_odd_file(odd_first: bool):
     collate = GaitCollate(["001"], {"sample_type": "fixed_unordered", "frames_num_fixed": 2}, CUT)
+    batch = [_sequence(4, offset=i) for i in range(3)]
+    odd = _odd(np.zeros((4, 32, 64), np.uint8))
+    batch = [odd, *batch] if odd_first else [*batch, odd]  # the odd one, wherever it is
     with pytest.raises(
-        DataError, match=r"odd.pkl: frames of shape \(32, 64\) in a batch of \(64, 64\)"
+        DataError,
+        match=r"odd.pkl: frames of shape \(32, 64\) where the other 3 sequence\(s\) of the "
+        r"batch have \(64, 64\)",
     ):
-        collate([_sequence(4), ([np.zeros((4, 32, 64), np.uint8)], ["001", "a", "b", ["odd.pkl"]])])
+        collate(batch)
+
+
+@pytest.mark.parametrize("odd_first", [False, True])
+def test_frames_of_another_dtype_in_a_batch_name_the_odd_file(odd_first: bool):
+    collate = GaitCollate(["001"], {"sample_type": "fixed_unordered", "frames_num_fixed": 2}, CUT)
+    batch = [_sequence(4, offset=i) for i in range(3)]
+    odd = _odd(np.full((4, 64, 64), 0.5, np.float64))
+    batch = [odd, *batch] if odd_first else [*batch, odd]
+    with pytest.raises(
+        DataError,
+        match=r"odd.pkl: frames of dtype float64 where the other 3 sequence\(s\) of the batch "
+        r"have uint8; store every sequence of a modality with one dtype",
+    ):
+        collate(batch)
+
+
+def test_float_frames_with_nan_name_the_file():
+    collate = GaitCollate(["001"], {"sample_type": "all_ordered"}, CUT)
+    clean = np.full((4, 64, 64), 0.5, np.float32)
+    dirty = clean.copy()
+    dirty[1, 10, 10] = np.nan
+    good = ([clean], ["001", "nm-01", "090", ["good.pkl"]])
+    assert torch.isfinite(collate([good])[0][0]).all()
+    with pytest.raises(DataError, match=r"odd.pkl: frames hold NaN or infinite values"):
+        collate([good, _odd(dirty)])
 
 
 def test_collate_runs_random_transforms_on_sequences_of_different_lengths():

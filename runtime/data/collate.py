@@ -41,6 +41,14 @@ from .shared_batches import SharedBatchPool, empty_batch
 from .transform_base import ValueMap
 
 
+def _most_common(values: list[Any]) -> Any:
+    """The value most entries have (the first of them on a tie): the batch's norm."""
+    counts: dict[Any, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return max(counts, key=counts.__getitem__)  # dicts keep insertion order: first wins ties
+
+
 class GaitCollate:
     """The collate function of the gait loaders (picklable, runs in the workers).
 
@@ -105,17 +113,30 @@ class GaitCollate:
         indices: list[np.ndarray],
         infos: list[list],
     ) -> torch.Tensor:
-        """The sampled frames of every sequence of one modality, one after another ``[F, ...]``."""
-        frame_shape = tuple(sources[0].shape[1:])
-        dtype = np.dtype(sources[0].dtype)
+        """The sampled frames of every sequence of one modality, one after another ``[F, ...]``.
+
+        Raises:
+            DataError: a sequence whose frame size or dtype differs from the rest of the
+                batch (the odd file is named), or float frames holding NaN or infinity.
+        """
+        frame_shape = _most_common([tuple(source.shape[1:]) for source in sources])
+        dtype = _most_common([np.dtype(source.dtype) for source in sources])
         frames = self._scratch(modality, (sum(len(i) for i in indices), *frame_shape), dtype)
         position = 0
         for source, index, info in zip(sources, indices, infos):
+            others = len(sources) - 1
             if tuple(source.shape[1:]) != frame_shape:
                 raise DataError(
-                    f"{info[3][modality]}: frames of shape {tuple(source.shape[1:])} in a batch "
-                    f"of {frame_shape} frames; every sequence needs the same frame size "
-                    "('gaitgen check-data' lists the odd ones)"
+                    f"{info[3][modality]}: frames of shape {tuple(source.shape[1:])} where the "
+                    f"other {others} sequence(s) of the batch have {frame_shape}; every sequence "
+                    "needs the same frame size ('gaitgen check-data' lists the odd ones)"
+                )
+            if np.dtype(source.dtype) != dtype:
+                raise DataError(
+                    f"{info[3][modality]}: frames of dtype {np.dtype(source.dtype)} where the "
+                    f"other {others} sequence(s) of the batch have {dtype}; store every sequence "
+                    "of a modality with one dtype (silhouettes: uint8 0-255; 'gaitgen "
+                    "check-data' lists the odd ones)"
                 )
             part = frames[position : position + len(index)]
             if isinstance(source, FrameFile):
@@ -124,6 +145,11 @@ class GaitCollate:
                 np.take(source, index, axis=0, out=part, mode="clip")  # unbuffered
             else:
                 part[...] = source[index]
+            if dtype.kind == "f" and not np.isfinite(part).all():
+                raise DataError(
+                    f"{info[3][modality]}: frames hold NaN or infinite values; fix or remove "
+                    "the file ('gaitgen check-data' lists such files)"
+                )
             position += len(index)
         return torch.from_numpy(frames)
 
