@@ -124,9 +124,29 @@ def test_pickled_objects_are_refused_without_running_them(runner, tmp_path):
 def test_not_an_npz_and_missing_file(runner, tmp_path):
     path = tmp_path / "garbage.npz"
     path.write_bytes(b"not a zip file at all")
-    assert "not a readable .npz" in one_error_line(*run(runner, path, "--protocol", "CASIA-B"))
+    assert "not an .npz archive" in one_error_line(*run(runner, path, "--protocol", "CASIA-B"))
     missing = tmp_path / "nope.npz"
     assert "no such file" in one_error_line(*run(runner, missing, "--protocol", "CASIA-B"))
+
+
+@pytest.mark.parametrize(
+    "content, what",
+    [
+        (b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00}\x94.", "a Python pickle"),
+        (b"\x93NUMPY\x01\x00", "a single .npy array"),
+        (b"", "an empty file"),
+        (b"PK\x03\x04 truncated", "a damaged .npz archive"),
+    ],
+)
+def test_a_file_that_is_not_an_npz_is_one_line_without_numpys_advice(
+    runner, tmp_path, content, what
+):
+    path = tmp_path / "embeddings.npz"
+    path.write_bytes(content)
+    line = one_error_line(*run(runner, path, "--protocol", "CASIA-B"))
+    assert what in line and str(path) in line
+    assert "allow_pickle" not in line and "pickle.load" not in line
+    assert "allow_pickle" not in one_error_line(*run(runner, tmp_path, "--protocol", "CASIA-B"))
 
 
 def test_no_gallery_for_a_probe_view(runner, tmp_path):

@@ -62,6 +62,24 @@ def save_embeddings(
     return path
 
 
+def _file_kind(path: Path) -> str:
+    """What a file holds, from its first bytes: ``zip`` (an .npz) or a description."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if head.startswith(b"\x93NUMPY"):
+        return "a single .npy array"
+    if head.startswith(b"\x80"):
+        return "a Python pickle, which is never loaded: it could run code"
+    if not head:
+        return "an empty file"
+    return "an unknown format"
+
+
 def load_embeddings(
     path: str | Path,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -80,12 +98,21 @@ def load_embeddings_with_name(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str | None]:
     """Like :func:`load_embeddings`, also returning the stored dataset name (or ``None``)."""
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder; pass the embeddings.npz written by 'gaitgen test'")
     if not path.is_file():
         raise DataError(f"{path}: no such file; pass the embeddings.npz written by 'gaitgen test'")
+    kind = _file_kind(path)
+    if kind != "zip":
+        raise DataError(
+            f"{path}: not an .npz archive of arrays ({kind}); pass the embeddings.npz written "
+            "by 'gaitgen test', or save yours with numpy.savez(feature=, label=, type=, view=)"
+        )
     try:
         archive = np.load(path, allow_pickle=False)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"{path}: a damaged .npz archive ({reason}); write it again") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise DataError(f"{path}: expected an .npz archive of arrays, found a single array")
     with archive:
