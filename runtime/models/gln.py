@@ -33,10 +33,12 @@ OpenGait behaviour kept for reproducibility (DESIGN section 9):
   only sizes the compact block's first batch norm (``sum(bin_num) * 3 * hidden_dim``).
 - The compact block's two batch norms have frozen biases (``requires_grad`` false).
 
-One deliberate difference: OpenGait's phase-2 logits are ``[n, 1, class_num]``, a layout left
+Two deliberate differences: OpenGait's phase-2 logits are ``[n, 1, class_num]``, a layout left
 from its first version (parts before classes), which its own current ``CrossEntropyLoss``
 (``[n, classes, parts]``) rejects ("target out of bounds"; OpenGait issue #109). gaitgen returns
 ``[n, class_num, 1]``: the same logits as one part, so phase 2 trains as originally meant.
+And the compact block flattens the embedding per sequence (OpenGait reshapes it to the input's
+first size, which with ``seqL`` is 1 for any number of sequences and fails).
 """
 
 from __future__ import annotations
@@ -189,9 +191,11 @@ class GLN(BaseModel):
         training_feat = {"triplet": {"embeddings": feature, "labels": labs}}
         if not self.pretrain:
             # the compact block: a small identity classifier on a reduced embedding
-            bn_feature = self.encoder_bn(feature.reshape(n, -1))  # [n, c_out*93]
-            reduced = self.reduce_fc(self.reduce_ac(self.reduce_dp(bn_feature)))  # [n, hidden]
-            logits = self.reduce_cls(self.reduce_bn(reduced))  # [n, class_num]
+            # one row per sequence: with seqL the frames of all sequences share n = 1, and
+            # OpenGait's reshape(n, -1) breaks on more than one sequence per batch
+            bn_feature = self.encoder_bn(feature.flatten(1))  # [sequences, c_out*93]
+            reduced = self.reduce_fc(self.reduce_ac(self.reduce_dp(bn_feature)))  # [., hidden]
+            logits = self.reduce_cls(self.reduce_bn(reduced))  # [., class_num]
             training_feat["softmax"] = {"logits": logits.unsqueeze(2), "labels": labs}
 
         return {
