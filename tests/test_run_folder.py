@@ -1,0 +1,280 @@
+"""What a training run may do to its run folder: names, lock, fresh runs, configs, NaN stops.
+
+Each test here reproduces one of the data-loss or stray-write defects of issue 12 through the
+real CLI (in this process, so it is fast) and checks the files left behind.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import small_config
+from gaitgen.runtime.checkpoint import load_checkpoint
+from gaitgen.runtime.engine.lock import LOCK_FILE, RunLock, RunLockedError, check_unlocked
+from gaitgen.runtime.errors import ConfigError, GaitgenError
+from typer.testing import CliRunner
+
+from gaitgen.cli.app import app
+
+
+@pytest.fixture
+def config(tmp_path: Path, tiny_dataset, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The small config, run from ``tmp_path`` (the run folder lands under tmp_path/output)."""
+    root, partition = tiny_dataset
+    path = tmp_path / "small.yaml"
+    path.write_text(small_config(root, partition, total_iter=4))
+    monkeypatch.chdir(tmp_path)
+    return path
+
+
+def run_dir(config: Path, save_name: str = "small") -> Path:
+    return config.parent / "output" / "tiny" / "Baseline" / save_name
+
+
+def train(config: Path, *args: str) -> object:
+    return CliRunner().invoke(app, ["train", str(config), *args])
+
+
+# 1. names that become paths ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("trainer_cfg.save_name=../../../../escaped", "trainer_cfg.save_name"),
+        ("trainer_cfg.save_name=/tmp/absolute", "trainer_cfg.save_name"),
+        ("evaluator_cfg.save_name=a/b", "evaluator_cfg.save_name"),
+        ("data_cfg.dataset_name=..", "data_cfg.dataset_name"),
+        ("trainer_cfg.save_name=''", "trainer_cfg.save_name"),
+    ],
+)
+def test_names_that_leave_the_run_folder_are_refused(config: Path, override: str, key: str):
+    result = train(config, "--set", override)
+    assert result.exit_code != 0
+    line = result.output.strip()
+    assert key in line and "is not a plain name" in line, line
+    assert len(line.splitlines()) == 1
+    assert not (config.parent / "output").exists()
+    assert not Path("/escaped-00002.pt").exists()
+
+
+def test_folder_names_are_checked_when_the_run_is_loaded(config: Path) -> None:
+    from gaitgen.runtime.engine.run import load_run
+
+    with pytest.raises(ConfigError, match=r"trainer_cfg\.save_name: '\.\./x'"):
+        load_run(config, ["trainer_cfg.save_name=../x"])
+    run = load_run(config, ["trainer_cfg.save_name=my_run.v2"])
+    assert run.run_dir("train") == config.parent / "output" / "tiny" / "Baseline" / "my_run.v2"
+
+
+# 3. the lock ---------------------------------------------------------------------------
+
+
+def test_lock_refuses_a_second_holder_and_is_released(tmp_path: Path) -> None:
+    lock = RunLock.acquire(tmp_path)
+    assert (tmp_path / LOCK_FILE).read_text().split()[0] == str(os.getpid())
+    with pytest.raises(
+        RunLockedError, match=rf"in use by another 'gaitgen train' \(pid {os.getpid()}"
+    ):
+        RunLock.acquire(tmp_path)
+    with pytest.raises(RunLockedError):
+        check_unlocked(tmp_path)
+    lock.release()
+    assert not (tmp_path / LOCK_FILE).exists()
+    check_unlocked(tmp_path)
+    RunLock.acquire(tmp_path).release()
+
+
+def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path: Path, caplog) -> None:
+    # a lock file nobody holds: what a killed run leaves (the kernel dropped its flock)
+    (tmp_path / LOCK_FILE).write_text("999999999 otherhost 1700000000\n")
+    with caplog.at_level("WARNING", logger="gaitgen"):
+        lock = RunLock.acquire(tmp_path)
+    assert "taking over the stale lock" in caplog.text and "999999999" in caplog.text
+    lock.release()
+
+
+def test_training_into_a_locked_folder_is_refused(config: Path) -> None:
+    with RunLock.acquire(run_dir(config)):
+        result = train(config)
+    assert result.exit_code != 0
+    assert "is in use by another 'gaitgen train'" in result.output
+    assert f"pid {os.getpid()}" in result.output
+    assert not (run_dir(config) / "checkpoints").exists()
+
+
+# 4, 5, 7. fresh runs, configs, stale temporaries -----------------------------------------
+
+
+def test_fresh_run_over_checkpoints_is_refused_then_overwritten(config: Path) -> None:
+    first = train(config)
+    assert first.exit_code == 0, first.output
+    folder = run_dir(config)
+    before = (folder / "checkpoints" / "small-00004.pt").read_bytes()
+    again = train(config, "--set", "trainer_cfg.total_iter=2")
+    assert again.exit_code != 0
+    line = again.output.strip()
+    assert "already holds 2 checkpoint(s) of 'small' (iterations 2, 4)" in line, line
+    assert "--iter 4" in line and "save_name=NEW" in line and "--overwrite" in line
+    assert (folder / "checkpoints" / "small-00004.pt").read_bytes() == before
+    overwritten = train(config, "--set", "trainer_cfg.total_iter=2", "--overwrite")
+    assert overwritten.exit_code == 0, overwritten.output
+    assert sorted(p.name for p in (folder / "checkpoints").glob("*.pt")) == ["small-00002.pt"]
+
+
+def test_config_is_written_when_the_run_starts_and_kept_per_resume(config: Path) -> None:
+    folder = run_dir(config)
+    # P = 9 identities: the loader refuses it after the model was built, before the run starts
+    bad = train(config, "--set", "trainer_cfg.sampler.batch_size=[9, 2]")
+    assert bad.exit_code != 0 and "P = 9" in bad.output, bad.output
+    assert not (folder / "config.yaml").exists()
+    assert train(config, "--set", "trainer_cfg.total_iter=2").exit_code == 0
+    first = (folder / "config.yaml").read_text()
+    assert "total_iter: 2" in first
+    failed = train(config, "--iter", "2", "--set", "trainer_cfg.sampler.batch_size=[9, 2]")
+    assert failed.exit_code != 0
+    assert (folder / "config.yaml").read_text() == first
+    resumed = train(config, "--iter", "2", "--set", "trainer_cfg.total_iter=4")
+    assert resumed.exit_code == 0, resumed.output
+    assert (folder / "config.yaml").read_text() == first
+    assert "total_iter: 4" in (folder / "config-00002.yaml").read_text()
+
+
+def test_stale_temporaries_of_killed_saves_are_removed_at_start(config: Path) -> None:
+    folder = run_dir(config)
+    (folder / "checkpoints").mkdir(parents=True)
+    stale = folder / "checkpoints" / ".small-00002.pt.k1ll3d.tmp"
+    stale.write_bytes(b"half a checkpoint")
+    other = folder / "checkpoints" / ".other-00002.pt.k1ll3d.tmp"  # not this run's
+    other.write_bytes(b"x")
+    stale_config = folder / ".config.yaml.abc.tmp"
+    stale_config.write_text("half")
+    assert train(config, "--set", "trainer_cfg.total_iter=2").exit_code == 0
+    assert not stale.exists() and not stale_config.exists()
+    assert [p.name for p in folder.rglob("*.tmp")] == [other.name]  # not this run's: kept
+
+
+# 6. the NaN stop ------------------------------------------------------------------------
+
+
+def _poison_inputs_at(monkeypatch: pytest.MonkeyPatch, step: int) -> None:
+    """Make the inputs of the ``step``-th step (1-based) NaN: its forward spoils BatchNorm."""
+    import gaitgen.runtime.engine.trainer as trainer_module
+
+    real = trainer_module.move_inputs
+    calls = {"n": 0}
+
+    def poisoned(inputs, device):
+        moved = real(inputs, device)
+        calls["n"] += 1
+        if calls["n"] == step:
+            moved[0] = [torch.full_like(x, float("nan")) for x in moved[0]]
+        return moved
+
+    monkeypatch.setattr(trainer_module, "move_inputs", poisoned)
+
+
+def test_nan_stop_saves_the_last_good_state_with_finite_batchnorm(config, monkeypatch) -> None:
+    _poison_inputs_at(monkeypatch, step=3)
+    result = train(config, "--set", "trainer_cfg.save_iter=10", "--set", "trainer_cfg.total_iter=6")
+    assert result.exit_code != 0
+    saved = run_dir(config) / "checkpoints" / "small-00002.pt"
+    assert "not finite at iteration 3" in result.output
+    assert f"the last good weights (iteration 2) are saved in {saved}" in result.output
+    state = load_checkpoint(saved)
+    assert state["iteration"] == 2
+    running = [v for k, v in state["model"].items() if "running_" in k]
+    assert running, "the model has BatchNorm statistics"
+    for key, value in state["model"].items():
+        if value.is_floating_point():
+            assert torch.isfinite(value).all(), key
+
+
+def test_nan_at_the_first_iteration_saves_nothing_and_says_so(config, monkeypatch) -> None:
+    _poison_inputs_at(monkeypatch, step=1)
+    result = train(config)
+    assert result.exit_code != 0
+    assert "no iteration completed" in result.output and "nothing saved" in result.output
+    assert "are saved in" not in result.output
+    assert not list((run_dir(config) / "checkpoints").glob("*.pt"))
+
+
+# 2. atomic writes of the result files ---------------------------------------------------
+
+
+class _FullDisk:
+    """A file whose writes fail as on a full disk, after ``room`` bytes."""
+
+    def __init__(self, path, mode="r", *args, **kwargs):
+        self._file = open(path, mode, *args, **kwargs)  # noqa: SIM115
+        self.room = 64
+
+    def write(self, data):
+        if len(data) > self.room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.room -= len(data)
+        return self._file.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._file.close()
+
+
+def test_results_and_embeddings_survive_a_full_disk(tmp_path: Path, monkeypatch) -> None:
+    import gaitgen.runtime.atomic as atomic
+    import gaitgen.runtime.evaluation.embeddings as embeddings
+    from gaitgen.runtime.atomic import atomic_write_text
+
+    results = atomic_write_text(tmp_path / "results.json", '{"old": true}\n')
+    npz = embeddings.save_embeddings(
+        tmp_path / "embeddings.npz",
+        np.ones((2, 3, 1), np.float32),
+        ["1", "2"],
+        ["a", "b"],
+        ["0", "0"],
+    )
+    old_npz = npz.read_bytes()
+    monkeypatch.setattr(atomic, "open", _FullDisk, raising=False)
+    monkeypatch.setattr(embeddings, "open", _FullDisk, raising=False)
+    with pytest.raises(GaitgenError, match=f"no space left on device while writing {results}"):
+        atomic_write_text(results, '{"new": true, "padding": "' + "x" * 200 + '"}')
+    with pytest.raises(GaitgenError, match=f"no space left on device while writing {npz}"):
+        embeddings.save_embeddings(
+            npz, np.zeros((50, 8, 4), np.float32), ["1"] * 50, ["a"] * 50, ["0"] * 50
+        )
+    assert results.read_text() == '{"old": true}\n'
+    assert npz.read_bytes() == old_npz
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["embeddings.npz", "results.json"]
+
+
+def test_generators_leave_no_temporaries_on_a_full_disk(tmp_path: Path, monkeypatch) -> None:
+    import gaitgen.runtime.atomic as atomic
+    from gaitgen.runtime.errors import GenerateError
+
+    from gaitgen.generate.plan import PlannedFile, _write_all
+
+    original = Path.write_text
+    written = []
+
+    def full_after_one(self, text, *args, **kwargs):
+        if written:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written.append(self)
+        return original(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full_after_one)
+    assert atomic.TEMP_SUFFIX == ".tmp"
+    files = [PlannedFile(tmp_path / "a.py", "a = 1\n"), PlannedFile(tmp_path / "b.py", "b = 2\n")]
+    with pytest.raises(GenerateError, match="no space left on device.*nothing was written"):
+        _write_all(files)
+    assert list(tmp_path.iterdir()) == []
