@@ -101,3 +101,20 @@ def test_prepare_command(raw, tmp_path):
     assert (tmp_path / "cli" / "001" / "nm-01" / "000" / "000.pkl").is_file()
     again = CliRunner().invoke(app, ["prepare", str(raw), str(tmp_path / "cli")])
     assert again.exit_code == 1 and "--force" in again.output
+
+
+def test_prepare_with_nothing_readable_fails_and_creates_no_out(tmp_path):
+    root = tmp_path / "raw"
+    (root / "001" / "nm-01" / "000").mkdir(parents=True)
+    (root / "001" / "nm-01" / "000" / "000.png").write_bytes(b"not a png")
+    _write(root / "002" / "nm-01" / "000", [np.zeros((128, 160), np.uint8)] * 2)  # no person
+    out = tmp_path / "out"
+    with pytest.raises(DataError, match="nothing was prepared: none of the 2 sequence") as caught:
+        prepare_dataset(root, out)
+    assert "000.png" in str(caught.value) and "was not created" in str(caught.value)
+    assert not out.exists()
+    result = CliRunner().invoke(app, ["prepare", str(root), str(out), "--workers", "1", "-q"])
+    assert result.exit_code == 1
+    assert "nothing was prepared" in result.stderr and "wrote 0" not in result.output
+    assert result.stderr.count("\n") == 1
+    assert not out.exists()

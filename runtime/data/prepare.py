@@ -145,7 +145,8 @@ def prepare_dataset(
         The totals, dropped frames by reason, dropped and short sequences.
 
     Raises:
-        DataError: RAW is missing or holds no PNG in the layout; OUT is not empty.
+        DataError: RAW is missing or holds no PNG in the layout; OUT is not empty; no
+            sequence kept a frame (nothing was prepared; OUT is not created).
         ConfigError: a bad ``img_size`` or ``workers``.
     """
     raw, out = Path(raw).expanduser(), Path(out).expanduser()
@@ -175,7 +176,21 @@ def prepare_dataset(
             _collect(pool.imap_unordered(_prepare_task, tasks, chunksize=4), summary, progress)
     summary.dropped_sequences.sort()
     summary.short_sequences.sort()
+    if summary.sequences_written == 0:
+        raise DataError(_nothing_prepared(raw, out, summary))
     return summary
+
+
+def _nothing_prepared(raw: Path, out: Path, summary: PrepareSummary) -> str:
+    """The one line for a RAW folder none of whose sequences kept a frame."""
+    reasons = ", ".join(f"{n} {r}" for r, n in sorted(summary.dropped_frames.items()))
+    example = f"; e.g. {summary.unreadable[0]}" if summary.unreadable else ""
+    created = "" if out.exists() else f"; {out} was not created"
+    return (
+        f"nothing was prepared: none of the {len(summary.dropped_sequences)} sequence(s) under "
+        f"{raw} kept a frame ({summary.frames_in} frame(s): {reasons or 'none'}){example}"
+        f"{created}; check that the PNGs are readable silhouettes"
+    )
 
 
 def _collect(results, summary: PrepareSummary, progress: Callable[[int], None] | None) -> None:
