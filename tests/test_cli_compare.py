@@ -106,9 +106,7 @@ def test_markdown_latex_and_csv(two_runs):
     assert latex.startswith("\\begin{tabular}{llllrrrrr") or "\\toprule" in latex
     assert "large\\_lr & Baseline & SynthGait & 20 & CASIA-B (euc) & \\textbf{95.25}" in latex
     assert latex.rstrip().endswith("\\bottomrule\n\\end{tabular}")
-    table = list(
-        csv.reader(io.StringIO(runner.invoke(app, ["compare", "output", "-f", "csv"]).stdout))
-    )
+    table = list(csv.reader(io.StringIO(runner.invoke(app, ["compare", ".", "-f", "csv"]).stdout)))
     assert table[0][-2:] == ["params", "time"]
     assert {row[0]: row[5:] for row in table[1:]}["small"] == ["90.0", "80.0", "50.5", "6", "60.0"]
 

@@ -106,10 +106,12 @@ def find_runs(paths: list[Path]) -> list[RunRecord]:
             results = path / RESULTS_FILE
             records.append(read_run(path, path, results if results.is_file() else None))
         else:
+            # a project root: its runs are under output/ (data/ may hold a million files)
+            search = path / "output" if (path / "output").is_dir() else path
             found = sorted(
-                {p.parent for p in path.rglob("config.yaml") if _is_run_folder(p.parent)}
+                {p.parent for p in search.rglob("config.yaml") if _is_run_folder(p.parent)}
             )
-            found += sorted({p.parent for p in path.rglob(RESULTS_FILE)} - set(found))
+            found += sorted({p.parent for p in search.rglob(RESULTS_FILE)} - set(found))
             if not found:
                 raise CompareError(
                     f"{path}: no run folder (config.yaml, summary/, checkpoints/) and no "
