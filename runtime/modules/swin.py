@@ -471,7 +471,8 @@ class SwinTransformer3D(nn.Module):
             patch_size, in_chans, embed_dim, norm_layer=norm_layer if patch_norm else None
         )
         self.pos_drop = nn.Dropout(p=drop_rate)
-        rates = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        # on the CPU whatever the default device (a model built on 'meta' has no values)
+        rates = torch.linspace(0, drop_path_rate, sum(depths), device="cpu").tolist()
         self.layers = nn.ModuleList()
         for i, depth in enumerate(depths):
             start = sum(depths[:i])
