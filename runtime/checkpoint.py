@@ -13,6 +13,7 @@ import glob
 import logging
 import random
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -248,13 +249,22 @@ def load_model_weights(
 
 
 def resolve_restore_hint(
-    hint: Any, folder: Path, save_name: str, config_dir: Path | None = None
+    hint: Any, folder: Path, save_name: str, search: Path | Sequence[Path] | None = None
 ) -> Path | None:
     """Turn ``restore_hint`` into a file: 0 -> None, N -> iteration N, "latest", or a path.
+
+    A relative path is looked up as given (from the working folder), then under each folder
+    of ``search`` in turn (the run's base folder, the project root, then the config's folder):
+    a two-phase config such as GLN's phase 2 names phase 1's checkpoint as
+    ``output/<dataset>/<model>/<save_name>/checkpoints/...``, relative to the project.
 
     Raises:
         CheckpointError: the iteration or file does not exist (the available ones are listed).
     """
+    if search is None:
+        search = ()
+    elif isinstance(search, Path):
+        search = (search,)
     if hint in (0, None, False):
         return None
     if hint == "latest":
@@ -270,10 +280,14 @@ def resolve_restore_hint(
         return path
     if isinstance(hint, str):
         path = Path(hint).expanduser()
-        if not path.is_absolute() and config_dir is not None and not path.exists():
-            path = config_dir / path
+        if not path.is_absolute() and not path.exists():
+            path = next((base / path for base in search if (base / path).is_file()), path)
         if not path.is_file():
-            raise CheckpointError(f"restore_hint: checkpoint file not found: {hint}")
+            looked = ", ".join(str(base) for base in search)
+            raise CheckpointError(
+                f"restore_hint: checkpoint file not found: {hint}"
+                + (f" (looked in the working folder and {looked})" if looked else "")
+            )
         return path
     raise CheckpointError(
         f"restore_hint must be an iteration number, 'latest' or a file path, got {hint!r}"

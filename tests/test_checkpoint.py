@@ -121,3 +121,17 @@ def test_a_ddp_module_prefix_is_removed(tmp_path: Path) -> None:
     target = torch.nn.Linear(3, 2)
     load_model_weights(target, {"model": wrapped}, tmp_path / "x.pt", strict=True)
     assert torch.equal(target.weight, source.weight)
+
+
+def test_a_relative_restore_hint_is_found_under_the_project(tmp_path: Path, monkeypatch) -> None:
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    folder = project / "output" / "SynthGait" / "GLN" / "GLN_P1" / "checkpoints"
+    folder.mkdir(parents=True)
+    elsewhere.mkdir()
+    save_checkpoint(folder / "GLN_P1-00240.pt", {"model": {}})
+    monkeypatch.chdir(elsewhere)  # run from another folder: found under the project root
+    hint = "output/SynthGait/GLN/GLN_P1/checkpoints/GLN_P1-00240.pt"
+    found = resolve_restore_hint(hint, tmp_path, "run", (project, project / "configs"))
+    assert found == project / hint
+    with pytest.raises(CheckpointError, match=f"looked in the working folder and {project}"):
+        resolve_restore_hint("output/missing.pt", tmp_path, "run", (project,))

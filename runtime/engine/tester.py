@@ -40,7 +40,7 @@ def restore_for_test(run: Run, model: BaseModel, iteration: int | None) -> int:
     folder = run.run_dir("test") / "checkpoints"
     save_name = str(engine_cfg["save_name"])
     hint = iteration if iteration else engine_cfg["restore_hint"]
-    path = resolve_restore_hint(hint, folder, save_name, run.config_path.parent)
+    path = resolve_restore_hint(hint, folder, save_name, (run.base_dir, run.config_path.parent))
     if path is None:
         path = latest_checkpoint(folder, save_name)
     if path is None:

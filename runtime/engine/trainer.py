@@ -164,7 +164,10 @@ class Trainer:
             if not continues_run(hint):
                 self._prepare_fresh_run()
             path = resolve_restore_hint(
-                hint, self.checkpoint_dir, self.save_name, self.run.config_path.parent
+                hint,
+                self.checkpoint_dir,
+                self.save_name,
+                (self.run.base_dir, self.run.config_path.parent),
             )
         if path is None:
             return
