@@ -278,3 +278,34 @@ def test_generators_leave_no_temporaries_on_a_full_disk(tmp_path: Path, monkeypa
     with pytest.raises(GenerateError, match="no space left on device.*nothing was written"):
         _write_all(files)
     assert list(tmp_path.iterdir()) == []
+
+
+# 8. resume is exact -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sample_type",
+    [
+        "fixed_unordered",
+        pytest.param("unfixed_unordered", marks=pytest.mark.slow),
+        pytest.param("fixed_ordered", marks=pytest.mark.slow),
+        pytest.param("all_ordered", marks=pytest.mark.slow),
+    ],
+)
+def test_resume_equals_the_uninterrupted_run(config: Path, sample_type: str) -> None:
+    # a loader worker process draws the frames: it must not restart its random stream
+    config.write_text(
+        config.read_text()
+        .replace("num_workers: 0", "num_workers: 1")
+        .replace("sample_type: fixed_unordered", f"sample_type: {sample_type}")
+    )
+    sets = ["--set", "trainer_cfg.save_iter=2"]
+    assert train(config, *sets, "--set", "trainer_cfg.save_name=whole").exit_code == 0
+    cut = ["--set", "trainer_cfg.save_name=cut"]
+    assert train(config, *sets, *cut, "--set", "trainer_cfg.total_iter=2").exit_code == 0
+    resumed = train(config, *sets, *cut, "--iter", "2")
+    assert resumed.exit_code == 0, resumed.output
+    whole = load_checkpoint(run_dir(config, "whole") / "checkpoints" / "whole-00004.pt")["model"]
+    again = load_checkpoint(run_dir(config, "cut") / "checkpoints" / "cut-00004.pt")["model"]
+    for key, value in whole.items():
+        assert torch.equal(value, again[key]), key
