@@ -19,6 +19,7 @@ the bar is a no-op and ``rich`` is never imported, so the runtime pays nothing f
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -65,15 +66,33 @@ def progress_enabled(quiet: bool | None = None, stream: TextIO | None = None) ->
     if quiet or _state["quiet"] or os.environ.get(QUIET_ENV, "") not in ("", "0"):
         return False
     stream = sys.stderr if stream is None else stream
+    return _on_terminal(stream) and process_rank() == 0
+
+
+def _on_terminal(stream: Any) -> bool:
     isatty = getattr(stream, "isatty", None)
     try:
-        on_terminal = bool(isatty()) if callable(isatty) else False
+        return bool(isatty()) if callable(isatty) else False
     except (ValueError, OSError):  # a closed stream
-        on_terminal = False
-    return on_terminal and process_rank() == 0
+        return False
 
 
-def _rich_progress(unit: str, stream: TextIO) -> Any:
+def _log_handlers() -> list[logging.StreamHandler]:
+    """Every stream handler of every logger (not file handlers)."""
+    loggers = [logging.getLogger()] + [
+        item
+        for item in logging.root.manager.loggerDict.values()
+        if isinstance(item, logging.Logger)
+    ]
+    return [
+        handler
+        for logger in loggers
+        for handler in logger.handlers
+        if type(handler) is logging.StreamHandler
+    ]
+
+
+def _rich_progress(unit: str, stream: TextIO, redirect: bool) -> Any:
     """A ``rich.progress.Progress`` with label, bar, count, rate, elapsed and ETA columns."""
     from rich.console import Console
     from rich.progress import (
@@ -106,6 +125,8 @@ def _rich_progress(unit: str, stream: TextIO) -> Any:
         TimeRemainingColumn(),
         console=Console(file=stream, stderr=stream is sys.stderr),
         transient=False,
+        redirect_stdout=redirect,
+        redirect_stderr=redirect,
     )
 
 
@@ -118,6 +139,9 @@ class ProgressBar:
         unit: the unit's name, for the rate (``"seq"`` gives ``12.3 seq/s``).
         quiet: never draw this bar.
         stream: where to draw (default: stderr).
+        redirect_logs: when stdout is a terminal too, print log lines (of logging's stream
+            handlers on stdout/stderr) and prints above the bar instead of through it, for
+            loops that keep logging while the bar runs (training).
 
     ``advance(n)`` (or ``update(n)``, the signature the data tools' ``progress`` callbacks
     take) counts units done; ``close()`` (or leaving the ``with`` block) finishes the line.
@@ -130,6 +154,7 @@ class ProgressBar:
         unit: str = "items",
         quiet: bool | None = None,
         stream: TextIO | None = None,
+        redirect_logs: bool = False,
     ) -> None:
         self.total, self.label, self.unit = int(total), label, unit
         self.done = 0
@@ -138,10 +163,15 @@ class ProgressBar:
         self.enabled = progress_enabled(quiet, self.stream)
         self._progress: Any = None
         self._task: Any = None
+        self._swapped: list[tuple[logging.StreamHandler, Any]] = []
         if self.enabled:
-            self._progress = _rich_progress(unit, self.stream)
+            redirect = redirect_logs and _on_terminal(sys.stdout)
+            self._progress = _rich_progress(unit, self.stream, redirect)
             self._task = self._progress.add_task(label, total=max(self.total, 0))
-            self._progress.start()
+            originals = {id(sys.stdout): "stdout", id(sys.stderr): "stderr"}
+            self._progress.start()  # with redirect: sys.stdout/stderr print above the bar
+            if redirect:
+                self._follow_redirect(originals)
 
     def advance(self, steps: int = 1) -> None:
         """Count ``steps`` more units as done."""
@@ -151,8 +181,20 @@ class ProgressBar:
 
     update = advance
 
+    def _follow_redirect(self, originals: dict[int, str]) -> None:
+        """Point the log handlers that wrote to the real stdout/stderr at rich's proxies
+        (handlers keep the stream they were made with, so rich's swap alone misses them)."""
+        for handler in _log_handlers():
+            name = originals.get(id(handler.stream))
+            if name is not None:
+                self._swapped.append((handler, handler.stream))
+                handler.setStream(getattr(sys, name))
+
     def close(self) -> None:
         """Stop redrawing; the finished bar stays on the terminal. Safe to call twice."""
+        for handler, stream in self._swapped:
+            handler.setStream(stream)
+        self._swapped = []
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
@@ -182,7 +224,7 @@ def track(
     quiet: bool | None = None,
 ) -> Iterator[T]:
     """Yield ``items``, advancing a bar by one per item."""
-    with ProgressBar(total, label, unit, quiet) as bar:
+    with ProgressBar(total, label, unit, quiet=quiet) as bar:
         for item in items:
             yield item
             bar.advance()

@@ -117,3 +117,30 @@ def test_test_phase_inference_counts_sequences(tiny_dataset, tmp_path, monkeypat
     assert features.shape[0] == 60
     text = terminal.getvalue()
     assert "embedding" in text and "60/60" in text and "seq/s" in text
+
+
+def test_redirect_logs_prints_log_lines_above_the_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Training's use: log lines keep coming while the bar runs, and stay whole lines."""
+    import logging
+
+    stdout, stderr = FakeTerminal(), FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", stdout)
+    monkeypatch.setattr(sys, "stderr", stderr)
+    logger = logging.getLogger("gaitgen.test_progress")
+    handler = logging.StreamHandler(sys.stdout)  # as setup_logging makes it: the stream kept
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        with ProgressBar(2, "training", unit="it", redirect_logs=True) as bar:
+            for iteration in (1, 2):
+                logger.info("iteration %d: loss=0.5", iteration)
+                bar.advance()
+        assert handler.stream is stdout  # given back when the bar closes
+        logger.info("training done")
+    finally:
+        logger.removeHandler(handler)
+    drawn = stderr.getvalue()
+    assert "iteration 1: loss=0.5\n" in drawn and "iteration 2: loss=0.5\n" in drawn
+    assert drawn.index("iteration 2") < drawn.index("2/2")
+    assert stdout.getvalue() == "training done\n"
