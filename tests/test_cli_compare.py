@@ -234,3 +234,11 @@ def test_a_run_with_only_tensorboard_events_gives_its_curves(two_runs):
     steps, values = record.curves["triplet/loss"]
     assert steps == [5, 10, 15] and values[0] == pytest.approx(0.2)
     assert record.training_seconds is not None and record.training_seconds >= 0
+
+
+def test_a_corrupt_checkpoint_is_one_line(two_runs):
+    checkpoint = two_runs / "output/SynthGait/Baseline/small/checkpoints/small-00030.pt"
+    checkpoint.write_bytes(b"not a checkpoint")
+    result = runner.invoke(app, ["compare", "output"])
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"error: {checkpoint.relative_to(two_runs)}: cannot be read")

@@ -262,10 +262,20 @@ def _read_checkpoint(record: RunRecord, folder: Path) -> None:
 
 
 def parameter_count(path: Path) -> int:
-    """Parameters of a checkpoint's model (its state dict without BatchNorm statistics)."""
-    from gaitgen.runtime.checkpoint import load_checkpoint
+    """Parameters of a checkpoint's model (its state dict without BatchNorm statistics).
 
-    state = load_checkpoint(path)["model"]
+    The file is memory-mapped (``mmap=True``): only the tensors' sizes are read, not the
+    weights and optimizer state; ``weights_only=True`` as for every checkpoint.
+    """
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)["model"]
+    except Exception as exc:  # noqa: BLE001 - corrupt or unsafe file: one clear message
+        raise CompareError(
+            f"{path}: cannot be read as a checkpoint ({type(exc).__name__}); delete it or "
+            "compare the run's results.json alone"
+        ) from None
     return sum(
         int(tensor.numel())
         for name, tensor in state.items()
