@@ -206,6 +206,9 @@ def test_training_time_adds_the_segments_of_a_resumed_run(two_runs):
     assert record.training_seconds == 65.0
     assert record.curves["triplet/loss"] == ([10, 20, 30], [1.0, 0.5, 0.1])
     assert record.iteration == 20 and record.parameters == 6  # the latest checkpoint's
+    results = scalars.parents[1] / "results.json"
+    results.write_text(json.dumps({**json.loads(results.read_text()), "iteration": 10}))
+    assert find_runs([scalars.parents[1]])[0].iteration == 10  # the one tested, when recorded
 
 
 def test_helpers():

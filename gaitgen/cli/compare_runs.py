@@ -46,6 +46,7 @@ class RunRecord:
         parameters: parameter count of the latest checkpoint's model.
         training_seconds: the summed training segments of scalars.jsonl (or TensorBoard).
         curves: scalar name -> (iterations, values).
+        tested_iteration: the iteration results.json says it evaluated, if it says.
     """
 
     source: Path
@@ -60,6 +61,7 @@ class RunRecord:
     parameters: int | None = None
     training_seconds: float | None = None
     curves: dict[str, tuple[list[int], list[float]]] = field(default_factory=dict)
+    tested_iteration: int | None = None
 
     @property
     def label(self) -> str:
@@ -142,6 +144,8 @@ def read_run(source: Path, folder: Path | None, results: Path | None) -> RunReco
     _read_config(record, folder)
     _read_scalars(record, folder / "summary")
     _read_checkpoint(record, folder / "checkpoints")
+    if record.tested_iteration is not None:
+        record.iteration = record.tested_iteration
     return record
 
 
@@ -157,6 +161,8 @@ def _read_results(record: RunRecord, path: Path) -> None:
             "(needs 'protocol' and 'conditions')"
         )
     record.protocol = str(data["protocol"])
+    if isinstance(data.get("iteration"), int):  # the checkpoint tested, where recorded
+        record.tested_iteration = record.iteration = data["iteration"]
     record.metric = str(data.get("metric", "")) or None
     for condition, values in conditions.items():
         if not isinstance(values, dict):
