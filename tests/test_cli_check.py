@@ -115,3 +115,17 @@ def _replace_root(text: str, new_root: str) -> str:
             line = line.split("dataset_root:")[0] + f"dataset_root: {new_root}"
         lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def test_keys_opengait_ignores_are_notes_not_problems(project) -> None:
+    _, config = project
+    text = config.read_text().replace(
+        "  log_iter: 2\n", "  log_iter: 2\n  enable_distributed: true\n"
+    )
+    config.write_text(text)
+    code, out, err = run(config, "--device", "cpu")
+    assert code == 0, out + err
+    assert re.search(r"ignored keys +1, accepted as OpenGait does", out)
+    (note,) = [line for line in out.splitlines() if line.startswith("note: ")]
+    assert "trainer_cfg.enable_distributed" in note
+    assert "error:" not in err

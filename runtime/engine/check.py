@@ -19,7 +19,6 @@ Nothing under ``output/`` is touched. A SynthGait config's dataset is generated 
 from __future__ import annotations
 
 import contextlib
-import resource
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -156,15 +155,20 @@ class _PeakMemory:
                 f"{self.peak / megabytes:,.0f} MB allocated at peak (torch.cuda.max_memory_"
                 f"allocated; {(self.peak - self.start) / megabytes:,.0f} MB above the start)"
             )
+        grown = (self.peak - self.start) / megabytes
         return (
-            f"+{(self.peak - self.start) / megabytes:,.0f} MB max RSS during the step "
-            f"(CPU: resource max RSS, process peak {self.peak / megabytes:,.0f} MB; "
-            "+0 means it stayed below an earlier peak)"
+            f"+{grown:,.0f} MB max RSS during the step (CPU: resource.getrusage; process "
+            f"peak {self.peak / megabytes:,.0f} MB; +0 if below an earlier peak)"
         )
 
 
 def _max_rss() -> int:
-    """The process's peak resident set size in bytes (Linux reports KiB, macOS bytes)."""
+    """The process's peak resident set size in bytes (Linux reports KiB, macOS bytes);
+    0 where the ``resource`` module does not exist (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return 0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(peak if sys.platform == "darwin" else peak * 1024)
 
@@ -226,8 +230,8 @@ def check_config_file(
     """
     run = load_run(config_path, overrides)
     report = CheckReport()
-    where = f"project {run.project.package} ({run.project.root})" if run.project else "no project"
-    report.add("config", f"{run.config_path} ({where}; {len(run.overrides)} --set)")
+    where = f"project {run.project.package} at {run.project.root}" if run.project else "no project"
+    report.add("config", f"{run.config_path} ({where}; {len(run.overrides)} --set overrides)")
     use_cuda = torch.cuda.is_available() if device is None else device.startswith("cuda")
     if use_cuda and not torch.cuda.is_available():
         raise GaitgenError("--device cuda: torch sees no CUDA device; use --device cpu")
@@ -246,7 +250,10 @@ def _check_ignored(report: CheckReport, run: Run) -> None:
     ignored = ignored_config_keys(run)
     if ignored is None:
         return
-    report.add("ignored keys", f"{len(ignored)} (accepted as OpenGait does, warned at train)")
+    if not ignored:
+        report.add("ignored keys", "none")
+        return
+    report.add("ignored keys", f"{len(ignored)}, accepted as OpenGait does (notes below)")
     report.notes += ignored
 
 
