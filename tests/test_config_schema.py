@@ -28,7 +28,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_defaults_yaml_is_generated_from_the_schema() -> None:
     assert (
         DEFAULTS_PATH.read_text() == schema.defaults_yaml()
-    ), "regenerate: python -m gaitgen.runtime.config.schema > runtime/config/defaults.yaml"
+    ), "regenerate: python -m gaitgen.runtime.config > runtime/config/defaults.yaml"
     assert read_yaml(DEFAULTS_PATH) == schema.default_sections()
     text = DEFAULTS_PATH.read_text()
     for cls in (schema.DataCfg, schema.TrainerCfg, schema.SamplerCfg):
@@ -213,3 +213,27 @@ def test_nproc_2_config_error_is_one_line_before_torchrun(
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert lines == [lines[-1]] and "3 x 3 = 9 sequences" in lines[-1]
     assert "(1, 3 or 9)" in lines[-1]
+
+
+def test_class_parameters_are_checked_against_their_defaults_when_built() -> None:
+    from gaitgen.runtime.config.validate import check_call_arguments
+    from gaitgen.runtime.losses.triplet import TripletLoss
+
+    with pytest.raises(
+        ConfigError, match=r"loss_cfg\[0\] \(TripletLoss\): margin: expected a number"
+    ):
+        check_call_arguments(TripletLoss, {"margin": "wide"}, "loss_cfg[0] (TripletLoss)")
+    check_call_arguments(TripletLoss, {"margin": 1}, "loss_cfg[0] (TripletLoss)")  # int is a number
+    params = {"lr": 0.1, "momentum": 0.9}
+    check_call_arguments(torch.optim.Adam, params, "optimizer_cfg (Adam)")
+    assert params == {"lr": 0.1}  # dropped as OpenGait drops it (the load warned)
+    with pytest.raises(ConfigError, match="unknown parameter 'momentum'"):
+        check_call_arguments(torch.optim.Adam, {"momentum": 0.9}, "scheduler_cfg (Adam)")
+
+
+def test_a_dotted_path_sampler_may_take_its_own_keys(tmp_path: Path) -> None:
+    text = MINIMAL + "trainer_cfg:\n  sampler: {type: mypkg.samplers.Mine, my_option: 3}\n"
+    cfgs = load_config(write(tmp_path, text))
+    assert cfgs["trainer_cfg"]["sampler"]["my_option"] == 3
+    with pytest.raises(ConfigError, match=r"unknown key 'trainer_cfg\.sampler\.my_option'"):
+        load_config(write(tmp_path, MINIMAL), ["trainer_cfg.sampler.my_option=3"])

@@ -5,7 +5,7 @@ One dataclass per section (``data_cfg``, ``trainer_cfg``, ``evaluator_cfg`` and 
 default and ``doc`` one line saying what it does. From them come the defaults every config is
 merged over (:func:`default_sections`), the known keys (:func:`known_keys`) and the type and
 range checks (:mod:`.typecheck`). ``defaults.yaml`` beside this file is generated from the
-schema (``python -m gaitgen.runtime.config.schema > defaults.yaml``; a test keeps it equal), so
+schema (``python -m gaitgen.runtime.config > defaults.yaml``; a test keeps it equal), so
 a reader finds every default with its meaning there.
 
 A field whose default is :data:`ABSENT` is known but not set by default (the code reading it
@@ -62,7 +62,7 @@ class DataCfg:
     remove_no_gallery: bool = key(False, "drop probes whose identity has no gallery sequence")
     cache: bool = key(False, "keep every sequence in memory after its first read")
     test_dataset_name: str = key("CASIA-B", "dataset whose evaluation protocol tests use")
-    data_in_use: list[bool] | None = key(
+    data_in_use: list[bool] | list[int] | None = key(
         None, "which modalities (pkl files of a sequence, sorted) to load; null: all"
     )
     test_dataset_root: str = key(ABSENT, "test sequences' folder (default: dataset_root)")
@@ -121,7 +121,10 @@ class EvaluatorSamplerCfg(SamplerCfg):
 
 
 _TRANSFORM_DOC = "one {type: Name, ...} per modality (a list) or one for all"
-_HINT_DOC = "0: the latest checkpoint of this run; N: iteration N; a path: that file"
+_HINT_DOC = (
+    "0: the latest checkpoint of this run; N: iteration N; a path: that file "
+    "(a list: one per part, for models that read it so, e.g. GaitEdge)"
+)
 
 
 @dataclass
@@ -136,7 +139,7 @@ class TrainerCfg:
     restore_ckpt_strict: bool = key(True, "a restored checkpoint must fit the model exactly")
     optimizer_reset: bool = key(False, "do not restore the optimizer state from the checkpoint")
     scheduler_reset: bool = key(False, "do not restore the scheduler state from the checkpoint")
-    restore_hint: int | str = key(0, _HINT_DOC, minimum=0)
+    restore_hint: int | str | list[str] = key(0, _HINT_DOC, minimum=0)
     save_iter: int = key(2000, "save a checkpoint every N iterations", above=0)
     save_name: str = key("tmp", "run name: output/<dataset>/<model>/<save_name>/")
     sync_BN: bool = key(False, "SyncBatchNorm across processes")
@@ -156,7 +159,8 @@ class TrainerCfg:
     log_to_file: bool = key(ABSENT, "gaitgen: also log to <run>/logs/", opengait=False)
     T_max_iter: int = key(
         ABSENT,
-        "SwinGait: iterations of its cosine learning-rate decay (the model reads it)",
+        "SwinGait: iterations of its cosine learning-rate decay (the model reads it; default "
+        "total_iter)",
         above=0,
     )
 
@@ -167,7 +171,7 @@ class EvaluatorCfg:
 
     enable_float16: bool = key(False, "autocast at test time on CUDA")
     restore_ckpt_strict: bool = key(True, "the checkpoint must fit the model exactly")
-    restore_hint: int | str = key(0, _HINT_DOC, minimum=0)
+    restore_hint: int | str | list[str] = key(0, _HINT_DOC, minimum=0)
     save_name: str = key("tmp", "run whose checkpoints are tested")
     eval_func: str = key("evaluate_indoor_dataset", "OpenGait's evaluation function name")
     sampler: EvaluatorSamplerCfg = field(
@@ -362,7 +366,7 @@ def defaults_yaml() -> str:
 
     out = [
         "# gaitgen's packaged defaults: every user config is merged over these values.",
-        "# GENERATED from runtime/config/schema.py (python -m gaitgen.runtime.config.schema);",
+        "# GENERATED from runtime/config/schema.py (python -m gaitgen.runtime.config);",
         "# edit the schema, not this file (tests/test_config_schema.py keeps them equal).",
         "# Dicts merge key by key; lists and scalars replace. A section that names another",
         "# class than the default (optimizer_cfg.solver, scheduler_cfg.scheduler, a sampler's",
@@ -382,7 +386,3 @@ def defaults_yaml() -> str:
     for item in OPENGAIT_IGNORED:
         out.append(f"#   {item.section}.{item.key}: {item.why}")
     return "\n".join(out) + "\n"
-
-
-if __name__ == "__main__":  # python -m gaitgen.runtime.config.schema > defaults.yaml
-    print(defaults_yaml(), end="")
