@@ -19,6 +19,7 @@ the bar is a no-op and ``rich`` is never imported, so the runtime pays nothing f
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -44,6 +45,24 @@ def set_quiet(quiet: bool = True) -> None:
         os.environ[QUIET_ENV] = "1"
     else:
         os.environ.pop(QUIET_ENV, None)
+
+
+@contextlib.contextmanager
+def silenced(quiet: bool = True) -> Iterator[None]:
+    """Within the block, every bar is quiet if ``quiet`` (the previous state comes back after)."""
+    if not quiet:
+        yield
+        return
+    before = (_state["quiet"], os.environ.get(QUIET_ENV))
+    set_quiet(True)
+    try:
+        yield
+    finally:
+        _state["quiet"] = before[0]
+        if before[1] is None:
+            os.environ.pop(QUIET_ENV, None)
+        else:
+            os.environ[QUIET_ENV] = before[1]
 
 
 def process_rank() -> int:

@@ -144,3 +144,15 @@ def test_redirect_logs_prints_log_lines_above_the_bar(monkeypatch: pytest.Monkey
     assert "iteration 1: loss=0.5\n" in drawn and "iteration 2: loss=0.5\n" in drawn
     assert drawn.index("iteration 2") < drawn.index("2/2")
     assert stdout.getvalue() == "training done\n"
+
+
+def test_silenced_restores_the_previous_state() -> None:
+    import os
+
+    with progress.silenced():
+        assert not progress_enabled(stream=FakeTerminal())
+        assert os.environ[progress.QUIET_ENV] == "1"
+    assert progress_enabled(stream=FakeTerminal())
+    assert progress.QUIET_ENV not in os.environ
+    with progress.silenced(False):
+        assert progress_enabled(stream=FakeTerminal())

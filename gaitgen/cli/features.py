@@ -50,15 +50,13 @@ def extract(
 
     if not config.is_file():
         raise ConfigError(f"config file not found: {config}")
-    if quiet:
-        from gaitgen.runtime.progress import set_quiet
-
-        set_quiet(True)
     from gaitgen.runtime.engine.extract import extract_embeddings
+    from gaitgen.runtime.progress import silenced
 
-    result = extract_embeddings(
-        config, data, partition, out, iteration or None, overrides or [], device
-    )
+    with silenced(quiet):
+        result = extract_embeddings(
+            config, data, partition, out, iteration or None, overrides or [], device
+        )
     shape = "x".join(str(d) for d in result.feature_shape[1:])
     typer.echo(
         f"wrote {result.path}: {result.sequences} sequences, features {shape} "
