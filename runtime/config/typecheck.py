@@ -325,4 +325,10 @@ def check_resolved(cfgs: Mapping[str, Any], where: Where) -> list[Ignored]:
     check_losses(cfgs.get("loss_cfg"), where)
     check_torch_section(cfgs.get("optimizer_cfg"), "optimizer_cfg", "solver", where, found)
     check_torch_section(cfgs.get("scheduler_cfg"), "scheduler_cfg", "scheduler", where, found)
-    return found
+    return sorted(found, key=_line_of)
+
+
+def _line_of(item: Ignored) -> tuple[int, str]:
+    """Sort key: the file line of an ignored key (overrides last)."""
+    line = item.where.rpartition(":")[2]
+    return (int(line), item.path) if line.isdigit() else (1 << 30, item.path)
