@@ -129,3 +129,38 @@ def test_keys_opengait_ignores_are_notes_not_problems(project) -> None:
     (note,) = [line for line in out.splitlines() if line.startswith("note: ")]
     assert "trainer_cfg.enable_distributed" in note
     assert "error:" not in err
+
+
+BROKEN_MODEL = """
+import torch
+from gaitgen.runtime import BaseModel
+
+
+class BrokenNet(BaseModel):
+    def build_network(self, model_cfg):
+        self.fc = torch.nn.Linear(7, 3)
+
+    def forward(self, inputs):
+        ipts, labs, typs, viws, seqL = inputs
+        return self.fc(ipts[0])  # [n, s, h, w] @ [7, 3]: the shapes do not fit
+"""
+
+
+def test_a_model_whose_forward_fails_is_named(project) -> None:
+    root, config = project
+    (root / "checkproj" / "models" / "broken.py").write_text(BROKEN_MODEL)
+    config.write_text(config.read_text().replace("model: Baseline", "model: BrokenNet"))
+    code, out, err = run(config, "--device", "cpu")
+    assert code == 1
+    (line,) = error_lines(err)
+    assert line.startswith("error: BrokenNet.forward (train): RuntimeError: mat1 and mat2")
+    assert "BrokenNet: 24 parameters" in out and "fc: 24" in out
+
+
+def test_invalid_yaml_is_one_line_with_its_line_number(project) -> None:
+    _, config = project
+    config.write_text(config.read_text().replace("model_cfg:", "model_cfg: [", 1))
+    code, out, err = run(config)
+    assert code == 1 and out == ""
+    (line,) = error_lines(err)
+    assert "small.yaml:" in line and "YAML" in line
