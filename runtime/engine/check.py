@@ -19,10 +19,8 @@ Nothing under ``output/`` is touched. A SynthGait config's dataset is generated 
 from __future__ import annotations
 
 import contextlib
-import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,65 +29,15 @@ import torch
 from ..distributed import DistContext
 from ..errors import GaitgenError
 from .build import build_losses, build_model, move_inputs
+from .check_report import (
+    CheckReport,
+    PeakMemory,
+    attempt,
+    batch_text,
+    count_text,
+    shape_text,
+)
 from .run import Run, ensure_synthetic_data, load_run
-
-
-@dataclass
-class CheckReport:
-    """What ``gaitgen check`` found.
-
-    Attributes:
-        rows: ``(heading, text)`` lines of the report, in order.
-        problems: one line per problem, each naming the key or file at fault.
-        notes: keys accepted but ignored, and similar remarks that are not problems.
-    """
-
-    rows: list[tuple[str, str]] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def add(self, heading: str, text: str) -> None:
-        self.rows.append((heading, text))
-
-    def format(self) -> str:
-        """The report as aligned text (problems are not included: print them on stderr)."""
-        width = max((len(h) for h, _ in self.rows), default=0)
-        lines = [f"{h:<{width}}  {t}" if h else f"{'':<{width}}  {t}" for h, t in self.rows]
-        lines += [f"note: {note}" for note in self.notes]
-        verdict = "ok: no problems found" if self.ok else f"{len(self.problems)} problem(s) found"
-        return "\n".join(lines + [verdict])
-
-
-def _attempt(report: CheckReport, where: str, action: Callable[[], Any]) -> Any:
-    """Run one part of the check; a failure becomes one problem line (``None`` returned)."""
-    try:
-        return action()
-    except GaitgenError as exc:
-        report.problems.append(str(exc))
-    except Exception as exc:  # noqa: BLE001 - the user's model/loss code may raise anything
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        report.problems.append(f"{where}: {type(exc).__name__}: {message}")
-    return None
-
-
-def _shape(value: Any) -> str:
-    if isinstance(value, torch.Tensor):
-        dtype = str(value.dtype).removeprefix("torch.")
-        return f"{list(value.shape)} {dtype}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_shape(v) for v in value) + "]"
-    return type(value).__name__
-
-
-def _count(number: float) -> str:
-    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if number >= scale:
-            return f"{number / scale:.2f}{suffix}"
-    return f"{number:.0f}"
 
 
 def _parameters(model: torch.nn.Module) -> tuple[int, list[tuple[str, int]]]:
@@ -116,63 +64,6 @@ def _first_batch(cfgs: dict[str, Any], training: bool, device: torch.device) -> 
     return batch, len(loader.dataset)
 
 
-def _batch_text(batch: list[Any]) -> str:
-    ipts, labs, _, _, seq_l = batch
-    modalities = "; ".join(f"ipts[{i}] {_shape(x)}" for i, x in enumerate(ipts))
-    if seq_l is None:
-        return f"{len(labs)} sequences; {modalities}; seqL None"
-    lengths = seq_l.flatten().tolist()
-    shown = ", ".join(str(n) for n in lengths[:6]) + (", ..." if len(lengths) > 6 else "")
-    return f"{len(labs)} sequences; {modalities}; seqL {list(seq_l.shape)} ({shown})"
-
-
-class _PeakMemory:
-    """The step's peak memory: CUDA's allocator peak, or the growth of the CPU max RSS."""
-
-    def __init__(self, device: torch.device) -> None:
-        self.device = device
-
-    def __enter__(self) -> _PeakMemory:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-            torch.cuda.reset_peak_memory_stats(self.device)
-            self.start = torch.cuda.memory_allocated(self.device)
-        else:
-            self.start = _max_rss()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-            self.peak = torch.cuda.max_memory_allocated(self.device)
-        else:
-            self.peak = _max_rss()
-
-    def text(self) -> str:
-        megabytes = 2**20
-        if self.device.type == "cuda":
-            return (
-                f"{self.peak / megabytes:,.0f} MB allocated at peak (torch.cuda.max_memory_"
-                f"allocated; {(self.peak - self.start) / megabytes:,.0f} MB above the start)"
-            )
-        grown = (self.peak - self.start) / megabytes
-        return (
-            f"+{grown:,.0f} MB max RSS during the step (CPU: resource.getrusage; process "
-            f"peak {self.peak / megabytes:,.0f} MB; +0 if below an earlier peak)"
-        )
-
-
-def _max_rss() -> int:
-    """The process's peak resident set size in bytes (Linux reports KiB, macOS bytes);
-    0 where the ``resource`` module does not exist (Windows)."""
-    try:
-        import resource
-    except ImportError:
-        return 0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(peak if sys.platform == "darwin" else peak * 1024)
-
-
 def _loss_rows(report: CheckReport, training_feat: Mapping[str, Any], losses: Any) -> bool:
     """Which loss each ``training_feat`` key feeds, with the shapes of its arguments.
 
@@ -182,7 +73,7 @@ def _loss_rows(report: CheckReport, training_feat: Mapping[str, Any], losses: An
     prefixes = list(losses.prefixes)
     for key, value in training_feat.items():
         if isinstance(value, Mapping):
-            args = ", ".join(f"{name} {_shape(v)}" for name, v in value.items())
+            args = ", ".join(f"{name} {shape_text(v)}" for name, v in value.items())
             target = type(losses.losses[key]).__name__ if key in losses.losses else None
             if target is None:
                 report.problems.append(
@@ -191,7 +82,7 @@ def _loss_rows(report: CheckReport, training_feat: Mapping[str, Any], losses: An
                 )
             report.add("", f"{key}: {args} -> {target or 'NO LOSS'}")
         elif isinstance(value, torch.Tensor):
-            report.add("", f"{key}: {_shape(value)} -> added to the loss sum as is")
+            report.add("", f"{key}: {shape_text(value)} -> added to the loss sum as is")
         else:
             report.add("", f"{key}: {type(value).__name__} -> not a dict or tensor")
     for index, prefix in enumerate(prefixes):
@@ -240,7 +131,7 @@ def check_config_file(
     torch.manual_seed(int(run.cfgs["trainer_cfg"].get("seed", 0)))
     _check_ignored(report, run)
     batches = _check_data(report, run, dev)
-    parts = _attempt(report, "model_cfg", lambda: _build(report, run, dev))
+    parts = attempt(report, "model_cfg", lambda: _build(report, run, dev))
     if parts is not None:
         _check_steps(report, run, dev, *parts, *batches)
     return report
@@ -265,18 +156,18 @@ def _check_data(report: CheckReport, run: Run, dev: torch.device) -> tuple[Any, 
         ensure_synthetic_data(run, DistContext())
         return True
 
-    if _attempt(report, "data_cfg.synthetic", generate) is None:
+    if attempt(report, "data_cfg.synthetic", generate) is None:
         report.add("data", "not checked (see the problems)")
         return random_batch(run.cfgs), None
-    train = _attempt(report, "trainer_cfg.sampler", lambda: _first_batch(run.cfgs, True, dev))
-    test = _attempt(report, "evaluator_cfg.sampler", lambda: _first_batch(run.cfgs, False, dev))
+    train = attempt(report, "trainer_cfg.sampler", lambda: _first_batch(run.cfgs, True, dev))
+    test = attempt(report, "evaluator_cfg.sampler", lambda: _first_batch(run.cfgs, False, dev))
     root = run.cfgs["data_cfg"].get("dataset_root")
     if train is not None:
         report.add("train data", f"{train[1]} sequences in {root}")
-        report.add("train batch", _batch_text(train[0]))
+        report.add("train batch", batch_text(train[0]))
     if test is not None:
         report.add("test data", f"{test[1]} sequences")
-        report.add("test batch", _batch_text(test[0]))
+        report.add("test batch", batch_text(test[0]))
     if train is None:  # the model is still checked, on a random batch of the expected shape
         report.add("train batch", "random (the training loader failed)")
     return (train[0] if train else random_batch(run.cfgs)), (test[0] if test else None)
@@ -351,9 +242,9 @@ def _check_steps(
         return time.perf_counter() - started
 
     report.add("training_feat", "")
-    memory = _PeakMemory(dev)
+    memory = PeakMemory(dev)
     with memory:
-        seconds = _attempt(report, f"{name}.forward (train)", train_step)
+        seconds = attempt(report, f"{name}.forward (train)", train_step)
     if seconds is None:
         return
     if not any(p.grad is not None for p in model.parameters()):
@@ -361,7 +252,7 @@ def _check_steps(
     sequences = len(train_batch[1])
     frames = train_batch[0][0].shape[1]
     flops = counter.get_total_flops() / sequences
-    report.add("FLOPs/seq", f"{_count(flops)} (train forward, {frames} frames)")
+    report.add("FLOPs/seq", f"{count_text(flops)} (train forward, {frames} frames)")
     report.add("memory", memory.text())
     report.add(
         "train step",
@@ -399,13 +290,13 @@ def _check_inference(
         check_model_output(output, name)
         return output, time.perf_counter() - started
 
-    result = _attempt(report, f"{name}.forward (eval)", forward)
+    result = attempt(report, f"{name}.forward (eval)", forward)
     if result is None:
         return
     output, seconds = result
     report.add("inference_feat", "")
     for key, value in output["inference_feat"].items():
-        report.add("", f"{key}: {_shape(value)}")
+        report.add("", f"{key}: {shape_text(value)}")
     embeddings = output["inference_feat"].get("embeddings")
     if not isinstance(embeddings, torch.Tensor):
         report.problems.append(
@@ -419,6 +310,6 @@ def _check_inference(
     seq_l = test_batch[4]
     frames = float(seq_l.float().mean()) if seq_l is not None else float(inputs[0][0].shape[1])
     flops = counter.get_total_flops() / sequences
-    report.add("FLOPs/seq", f"{_count(flops)} (inference, {frames:.0f} frames on average)")
+    report.add("FLOPs/seq", f"{count_text(flops)} (inference, {frames:.0f} frames on average)")
     per_seq = seconds / sequences * 1000
     report.add("eval forward", f"{seconds:.3f} s for {sequences} seq ({per_seq:.1f} ms/seq)")
