@@ -35,6 +35,12 @@ def disk_error(exc: OSError, path: Path | str) -> GaitgenError | None:
     return None
 
 
+def _umask() -> int:
+    mask = os.umask(0)  # reading the umask means setting it: put it straight back
+    os.umask(mask)
+    return mask
+
+
 def _fsync_folder(folder: Path) -> None:
     with contextlib.suppress(OSError):  # not every filesystem lets a folder be fsync'ed
         fd = os.open(folder, os.O_RDONLY)
@@ -66,6 +72,10 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
         yield temporary
         with open(temporary, "rb+") as handle:
             os.fsync(handle.fileno())
+        # mkstemp makes the file 0600 whatever the umask: give it the mode a plain open() would
+        # (an existing target keeps its own mode), so results are readable by the group as usual
+        mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask()
+        os.chmod(temporary, mode)
         os.replace(temporary, target)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
