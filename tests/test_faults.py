@@ -28,6 +28,9 @@ from typer.testing import CliRunner
 
 from gaitgen.cli.app import app
 
+pytestmark = pytest.mark.skipif(
+    not Path("/proc").is_dir(), reason="finds the processes a run started in /proc"
+)
 TOTAL = 8
 SITECUSTOMIZE = """
 import os
@@ -130,7 +133,7 @@ def _start(bench: dict, save_name: str, fault: str | None, nproc: int = 1) -> tu
         env=_env(bench, fault),
         stdout=log,
         stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: killed as a whole, like a node
+        start_new_session=True,  # away from pytest's process group: signals reach it alone
     )
     return process, log
 
@@ -144,7 +147,7 @@ def _wait_for(condition, process: subprocess.Popen, log, timeout: float = 180.0)
             log.seek(0)
             pytest.fail(f"the run ended (code {process.returncode}) first:\n{log.read()}")
         time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
+    _kill(process)
     log.seek(0)
     pytest.fail(f"timed out waiting:\n{log.read()}")
 
@@ -155,8 +158,30 @@ def _output(log) -> str:
     return log.read()
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (torchrun starts its workers in sessions of their own)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo += children.get(child, [])
+    return found
+
+
 def _kill(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGKILL)
+    """SIGKILL the run and every process it started at once, as a machine that dies."""
+    for pid in [process.pid, *_descendants(process.pid)]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     process.wait(timeout=30)
 
 
@@ -200,12 +225,18 @@ def test_sigkill_then_resume_equals_uninterrupted(bench, reference, point: str) 
     _assert_same_weights(final, reference)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("point", ["before-first-save", "mid-save", "between-saves"])
-def test_two_process_sigkill_then_resume_equals_uninterrupted(bench, point: str) -> None:
+@pytest.fixture(scope="module")
+def reference2(bench) -> Path:
+    """The final checkpoint of an uninterrupted two-process run."""
     done = _train(bench, "reference2", nproc=2)
     assert done.returncode == 0, done.stderr
-    reference = _checkpoints(bench, "reference2") / f"reference2-{TOTAL:05d}.pt"
+    return _checkpoints(bench, "reference2") / f"reference2-{TOTAL:05d}.pt"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", ["before-first-save", "mid-save", "between-saves"])
+def test_two_process_sigkill_then_resume_equals_uninterrupted(bench, reference2, point) -> None:
+    reference = reference2
     final = _kill_and_resume(bench, "two" + point.replace("-", ""), point, nproc=2)
     _assert_same_weights(final, reference)
 
