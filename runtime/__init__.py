@@ -18,19 +18,55 @@ _EXPORTS: dict[str, str] = {
     "BaseLoss": ".losses.base",
     "gather_and_scale_wrapper": ".losses.base",
     "LossAggregator": ".losses.aggregator",
-    # built-in losses and model
+    # built-in losses and the model zoo
     "TripletLoss": ".losses.triplet",
     "CrossEntropyLoss": ".losses.softmax",
     "Baseline": ".models.baseline",
-    # reusable building blocks
-    "SetBlockWrapper": ".modules.blocks",
-    "PackSequenceWrapper": ".modules.blocks",
-    "HorizontalPoolingPyramid": ".modules.blocks",
-    "SeparateFCs": ".modules.blocks",
-    "SeparateBNNecks": ".modules.blocks",
-    "BasicConv2d": ".modules.blocks",
+    "GaitSet": ".models.gaitset",
+    "GaitPart": ".models.gaitpart",
+    "GLN": ".models.gln",
+    "GaitGL": ".models.gaitgl",
+    "DeepGaitV2": ".models.deepgaitv2",
+    "SwinGait": ".models.swingait",
+    # reusable building blocks and backbones (all of gaitgen.runtime.modules; a test keeps
+    # this list equal to it)
     "BasicBlock": ".modules.backbones",
+    "BasicBlock2D": ".modules.resblocks",
+    "BasicBlock3D": ".modules.resblocks",
+    "BasicBlockP3D": ".modules.resblocks",
+    "BasicConv1d": ".modules.gaitpart_layers",
+    "BasicConv2d": ".modules.blocks",
+    "BasicConv3d": ".modules.blocks",
+    "BasicLayer": ".modules.swin",
+    "DropPath": ".modules.swin",
+    "FocalConv2d": ".modules.blocks",
+    "GLConv": ".modules.gaitgl_layers",
+    "GeMHPP": ".modules.pooling",
+    "HorizontalPoolingPyramid": ".modules.blocks",
+    "Mlp": ".modules.swin",
+    "PackSequenceWrapper": ".modules.blocks",
+    "PatchEmbed3D": ".modules.swin",
+    "PatchMerging": ".modules.swin",
+    "Plain": ".modules.plain",
     "ResNet9": ".modules.backbones",
+    "SeparateBNNecks": ".modules.blocks",
+    "SeparateFCs": ".modules.blocks",
+    "SetBlockWrapper": ".modules.blocks",
+    "SwinTransformer3D": ".modules.swin",
+    "SwinTransformerBlock3D": ".modules.swin",
+    "TemporalFeatureAggregator": ".modules.gaitpart_layers",
+    "WindowAttention3D": ".modules.swin",
+    "backbone_class": ".modules.backbones",
+    "build_backbone": ".modules.backbones",
+    "clones": ".modules.blocks",
+    "conv1x1": ".modules.resblocks",
+    "conv3x3": ".modules.resblocks",
+    "conv_stage": ".modules.setnet",
+    "get_window_size": ".modules.swin",
+    "make_res_layer": ".modules.resblocks",
+    "stage_channels": ".modules.setnet",
+    "window_partition": ".modules.swin",
+    "window_reverse": ".modules.swin",
     # configs, projects, errors
     "load_config": ".config",
     "find_project": ".project",
@@ -47,18 +83,67 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .config import load_config
     from .errors import GaitgenError
     from .losses.aggregator import LossAggregator
-    from .losses.base import BaseLoss, gather_and_scale_wrapper
+    from .losses.base import (
+        BaseLoss,
+        gather_and_scale_wrapper,
+    )
     from .losses.softmax import CrossEntropyLoss
     from .losses.triplet import TripletLoss
     from .model import BaseModel
     from .models.baseline import Baseline
-    from .modules.backbones import BasicBlock, ResNet9
+    from .models.deepgaitv2 import DeepGaitV2
+    from .models.gaitgl import GaitGL
+    from .models.gaitpart import GaitPart
+    from .models.gaitset import GaitSet
+    from .models.gln import GLN
+    from .models.swingait import SwinGait
+    from .modules.backbones import (
+        BasicBlock,
+        ResNet9,
+        backbone_class,
+        build_backbone,
+    )
     from .modules.blocks import (
         BasicConv2d,
+        BasicConv3d,
+        FocalConv2d,
         HorizontalPoolingPyramid,
         PackSequenceWrapper,
         SeparateBNNecks,
         SeparateFCs,
         SetBlockWrapper,
+        clones,
+    )
+    from .modules.gaitgl_layers import GLConv
+    from .modules.gaitpart_layers import (
+        BasicConv1d,
+        TemporalFeatureAggregator,
+    )
+    from .modules.plain import Plain
+    from .modules.pooling import GeMHPP
+    from .modules.resblocks import (
+        BasicBlock2D,
+        BasicBlock3D,
+        BasicBlockP3D,
+        conv1x1,
+        conv3x3,
+        make_res_layer,
+    )
+    from .modules.setnet import (
+        conv_stage,
+        stage_channels,
+    )
+    from .modules.swin import (
+        BasicLayer,
+        DropPath,
+        Mlp,
+        PatchEmbed3D,
+        PatchMerging,
+        SwinTransformer3D,
+        SwinTransformerBlock3D,
+        WindowAttention3D,
+        get_window_size,
+        window_partition,
+        window_reverse,
     )
     from .project import find_project

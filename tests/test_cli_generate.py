@@ -370,10 +370,11 @@ def test_list_shows_builtin_and_project_components(runner, project):
     assert result.exit_code == 0, result.output
     lines = [line.split() for line in result.output.splitlines()]
     assert ["MyGait", "project", "demo/models/mygait.py"] in lines
+    # built-in models show their full-size parameter count before the file
     assert any(
-        line[:2] == ["Baseline", "built-in"] and line[2].endswith("baseline.py")
+        line[:4] == ["Baseline", "built-in", "7.31", "M"] and line[4].endswith("baseline.py")
         for line in lines
-        if len(line) == 3
+        if len(line) == 5
     )
     assert any(line[:2] == ["TripletLoss", "built-in"] for line in lines)
     for header in ("models", "losses", "samplers", "transforms"):

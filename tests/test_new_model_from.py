@@ -152,3 +152,14 @@ def test_from_a_project_model_uses_its_config(project: Path) -> None:
         timeout=300,
     )
     assert tests.returncode == 0, tests.stdout + tests.stderr
+
+
+def test_from_the_builtin_baseline_uses_the_projects_starter(project: Path) -> None:
+    result = CliRunner().invoke(app, ["new-model", "MyBase", "--from", "Baseline"])
+    assert result.exit_code == 0, result.output
+    config = yaml.safe_load((project / "configs/mybase.yaml").read_text())
+    starter = yaml.safe_load((project / "configs/baseline.yaml").read_text())
+    assert config["model_cfg"] == {**starter["model_cfg"], "model": "MyBase"}
+    assert "from gaitgen.runtime.models.baseline import Baseline" in (
+        project / "demo/models/mybase.py"
+    ).read_text()

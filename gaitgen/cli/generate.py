@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from gaitgen.cli.common import echo_status, handle_errors
+from gaitgen.cli.completion import complete_model_name
 
 PANEL = "Generate code"
 
@@ -67,6 +68,7 @@ def new_model(
     base: str | None = typer.Option(
         None,
         "--from",
+        autocompletion=complete_model_name,
         help="Start from this model (GaitGL, GaitSet, ... or one of the project's): a "
         "subclass of it and a config derived from its starter config.",
     ),

@@ -39,6 +39,8 @@ def list_components(
 
     if kind is not None and kind not in KINDS:
         raise fail(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
+    from gaitgen.runtime.zoo import MODELS, format_count
+
     project = find_project(Path.cwd())
     for number, current in enumerate([kind] if kind else KINDS):
         rows = [(c.name, "built-in", c.path) for c in builtin_components(current)]
@@ -47,7 +49,16 @@ def list_components(
         width = max((len(name) for name, _, _ in rows), default=0)
         typer.echo(("\n" if number else "") + f"{PLURALS[current]} ({len(rows)})")
         for name, origin, path in rows:
-            typer.echo(f"  {name:<{width}}  {origin:<8}  {_shown(path)}")
+            size = ""
+            if current == "model":  # the zoo's models: their size at OpenGait's full settings
+                known = MODELS.get(name) if origin == "built-in" else None
+                size = f"{format_count(known.parameters) if known else '':>9}  "
+            typer.echo(f"  {name:<{width}}  {origin:<8}  {size}{_shown(path)}")
+        if current == "model":
+            typer.echo(
+                "  (parameters at full size, gaitgen/runtime/zoo/*_casiab.yaml and the like; "
+                "start from one: gaitgen new-model NAME --from MODEL)"
+            )
         if project is not None:
             for path, problem in unreadable_project_files(project, current).items():
                 typer.echo(f"  (unreadable: {_shown(path)}: {problem})")

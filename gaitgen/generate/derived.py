@@ -48,19 +48,35 @@ def _starter_text(project: Project, source, base: str) -> tuple[str, str, bool]:
         from gaitgen.runtime.zoo import starter_config
 
         path = starter_config(base)
-        if path is None:
-            raise GenerateError(
-                f"--from {base}: the zoo has no starter config for {base}; start from "
-                "another model, or write the config by hand"
-            )
-        return path.read_text(encoding="utf-8"), f"gaitgen's zoo config {path.name}", True
-    path = project.configs_dir / f"{source.path.stem}.yaml"
-    if not path.is_file():
+        if path is not None:
+            return path.read_text(encoding="utf-8"), f"gaitgen's zoo config {path.name}", True
+    path = _project_config(project, base, source)
+    if path is None:
         raise GenerateError(
-            f"--from {base}: no config {path} to derive from; write it first "
+            f"--from {base}: no config to derive from: neither gaitgen's zoo nor the "
+            f"project's configs/ has one naming model {base}; write one first "
             f"(model_cfg.model: {base})"
         )
     return path.read_text(encoding="utf-8"), str(path.relative_to(project.root)), False
+
+
+def _project_config(project: Project, base: str, source):
+    """The project's config of ``base``: configs/<its module>.yaml, else the first config
+    naming it (the starter configs/baseline.yaml for the built-in Baseline)."""
+    import yaml
+
+    named = project.configs_dir / f"{source.path.stem}.yaml"
+    candidates = [named] + sorted(p for p in project.configs_dir.glob("*.yaml") if p != named)
+    for path in candidates:
+        if not path.is_file():
+            continue
+        try:
+            cfgs = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError):
+            continue  # an unreadable config is not the one to derive from
+        if isinstance(cfgs, dict) and (cfgs.get("model_cfg") or {}).get("model") == base:
+            return path
+    return None
 
 
 def derived_config(text: str, base: str, name: str, data_block: str | None, class_num: int) -> str:

@@ -53,3 +53,46 @@ def starter_config(model: str) -> Path | None:
     starters = [c.path for c in zoo_configs() if c.starter and c.model == model]
     named = [p for p in starters if p.stem == model.lower()]
     return (named or starters or [None])[0]
+
+
+@dataclass(frozen=True)
+class ZooModel:
+    """What the README's model table and ``gaitgen list`` say of a built-in model.
+
+    Attributes:
+        paper: the paper that introduced it.
+        full_config: the zoo's full-size config file (OpenGait's settings).
+        parameters: its parameter count at that size (tests check it against the model).
+    """
+
+    paper: str
+    full_config: str
+    parameters: int
+
+
+MODELS: dict[str, ZooModel] = {
+    "Baseline": ZooModel(
+        "GaitBase: Fan et al., OpenGait, CVPR 2023", "baseline_casiab.yaml", 7_305_408
+    ),
+    "GaitSet": ZooModel("Chao et al., GaitSet, AAAI 2019", "gaitset_casiab.yaml", 2_594_592),
+    "GaitPart": ZooModel("Fan et al., GaitPart, CVPR 2020", "gaitpart_casiab.yaml", 1_204_000),
+    "GLN": ZooModel("Hou et al., GLN, ECCV 2020", "gln_phase2_casiab.yaml", 14_703_904),
+    "GaitGL": ZooModel("Lin et al., GaitGL, ICCV 2021", "gaitgl_casiab.yaml", 3_096_673),
+    "DeepGaitV2": ZooModel(
+        "Fan et al., Exploring Deep Models for Practical Gait Recognition, 2023",
+        "deepgaitv2_casiab.yaml",
+        8_339_392,
+    ),
+    "SwinGait": ZooModel(
+        "Fan et al., Exploring Deep Models for Practical Gait Recognition, 2023",
+        "swingait_gait3d.yaml",
+        25_539_136,
+    ),
+}
+
+
+def format_count(count: int) -> str:
+    """A parameter count as people write it: 2.59 M, 338.9 M, 95.6 K."""
+    if count >= 1_000_000:
+        return f"{count / 1e6:.2f} M" if count < 100_000_000 else f"{count / 1e6:.1f} M"
+    return f"{count / 1e3:.1f} K"

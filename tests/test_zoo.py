@@ -1,0 +1,128 @@
+"""The model zoo, tested from the registry: every built-in model and every zoo config.
+
+A model added to ``runtime/models/`` with its configs in ``runtime/zoo/`` is tested here
+without anyone writing a test for it: its starter config trains two iterations and tests
+through ``gaitgen train`` / ``gaitgen test`` (on the tiny dataset), its full-size config
+builds the size the README states, and it is exported under its OpenGait name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from gaitgen.runtime.catalog import builtin_components
+from gaitgen.runtime.config import load_config
+from gaitgen.runtime.registry import resolve
+from gaitgen.runtime.zoo import MODELS, ZOO_DIR, format_count, zoo_configs
+from typer.testing import CliRunner
+
+from gaitgen.cli.app import app
+
+STARTERS = [c for c in zoo_configs() if c.starter]
+FULL = [c for c in zoo_configs() if not c.starter]
+# a second phase restores the first phase's checkpoint (the zoo config names its path)
+FIRST_PHASE = {"gln_phase2.yaml": "gln_phase1.yaml", "swingait.yaml": "deepgaitv2.yaml"}
+
+
+def test_every_builtin_model_is_in_the_zoo_and_exported() -> None:
+    import gaitgen.runtime as runtime
+    import gaitgen.runtime.modules as modules
+
+    builtin = {c.name for c in builtin_components("model")}
+    assert builtin == set(MODELS)
+    assert {c.model for c in zoo_configs()} == builtin
+    assert {c.model for c in STARTERS} >= builtin - {"Baseline"}  # Baseline: the project's own
+    for name in builtin:
+        assert getattr(runtime, name) is resolve("model", name, None)
+    assert set(modules.__all__) <= set(runtime.__all__)
+    for name in modules.__all__:
+        assert getattr(runtime, name) is getattr(modules, name)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_full_size_parameters_are_the_ones_the_readme_states(name: str) -> None:
+    entry = MODELS[name]
+    cfgs = load_config(ZOO_DIR / entry.full_config)
+    assert cfgs["model_cfg"]["model"] == name
+    with torch.device("meta"):  # sizes only: no memory for GaitGL's 339 M GREW variant
+        model = resolve("model", name, None)(cfgs, is_training=False)
+    assert sum(p.numel() for p in model.parameters()) == entry.parameters
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert f"| {format_count(entry.parameters)} |" in readme, f"README's model table: {name}"
+
+
+@pytest.mark.parametrize("zoo", FULL, ids=lambda c: c.path.name)
+def test_full_size_configs_build(zoo) -> None:
+    cfgs = load_config(zoo.path)
+    with torch.device("meta"):
+        model = resolve("model", zoo.model, None)(cfgs, is_training=True)
+    assert sum(p.numel() for p in model.parameters()) > 1_000_000
+
+
+@pytest.fixture(scope="module")
+def zoo_project(tmp_path_factory) -> Path:
+    parent = tmp_path_factory.mktemp("zoo")
+    result = CliRunner().invoke(app, ["init", str(parent / "zoo"), "--defaults"])
+    assert result.exit_code == 0, result.output
+    return parent / "zoo"
+
+
+def _tiny_overrides(root: Path, partition: Path) -> list[str]:
+    settings = {
+        "data_cfg.dataset_root": root,
+        "data_cfg.dataset_partition": partition,
+        "data_cfg.dataset_name": "tiny",
+        "data_cfg.test_dataset_name": "CASIA-B",
+        "data_cfg.synthetic": "null",
+        "data_cfg.num_workers": 0,
+        "trainer_cfg.total_iter": 2,
+        "trainer_cfg.save_iter": 2,
+        "trainer_cfg.log_iter": 1,
+        "trainer_cfg.sampler.batch_size": "[2,2]",
+        "evaluator_cfg.sampler.batch_size": 8,
+    }
+    return [arg for key, value in settings.items() for arg in ("--set", f"{key}={value}")]
+
+
+def _train(project: Path, config: str, overrides: list[str], extra: list[str] = ()) -> str:
+    result = CliRunner().invoke(app, ["train", f"configs/{config}", *overrides, *extra])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.parametrize("zoo", STARTERS, ids=lambda c: c.path.name)
+def test_starter_config_trains_and_tests(zoo, zoo_project: Path, tiny_dataset, monkeypatch):
+    monkeypatch.chdir(zoo_project)
+    overrides = _tiny_overrides(*tiny_dataset)
+    for name in (FIRST_PHASE.get(zoo.path.name), zoo.path.name):
+        if name is not None:
+            (zoo_project / "configs" / name).write_text((ZOO_DIR / name).read_text())
+    extra = []
+    first = FIRST_PHASE.get(zoo.path.name)
+    if first is not None:  # phase 2 from phase 1, as the zoo config says, at 2 iterations
+        cfgs = load_config(zoo_project / "configs" / first)
+        save_name = cfgs["trainer_cfg"]["save_name"]
+        folder = Path("output", "tiny", cfgs["model_cfg"]["model"], save_name, "checkpoints")
+        if not (folder / f"{save_name}-00002.pt").is_file():
+            _train(zoo_project, first, overrides)
+        extra = ["--set", f"trainer_cfg.restore_hint={folder}/{save_name}-00002.pt"]
+    output = _train(zoo_project, zoo.path.name, overrides, ["--overwrite", *extra])
+    assert "iteration 2:" in output
+    if first is not None:
+        assert f"{save_name}-00002.pt" in output  # restored from the first phase
+    tested = CliRunner().invoke(app, ["test", f"configs/{zoo.path.name}"] + overrides)
+    assert tested.exit_code == 0, tested.output
+    assert "NM" in tested.output and "at iteration 2" in tested.output
+
+
+def test_list_shows_the_zoo_with_sizes_and_no_helper_layers() -> None:
+    result = CliRunner().invoke(app, ["list", "--kind", "model"])
+    assert result.exit_code == 0, result.output
+    assert f"models ({len(MODELS)})" in result.output
+    for name, entry in MODELS.items():
+        line = next(line for line in result.output.splitlines() if f" {name} " in line)
+        assert format_count(entry.parameters) in line
+    for helper in ("GLConv", "TemporalFeatureAggregator", "SetBlockWrapper", "Plain"):
+        assert helper not in result.output
