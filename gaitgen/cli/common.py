@@ -49,6 +49,19 @@ def handle_errors(func: F) -> F:
             if STATE.debug:
                 raise
             raise fail(str(exc), code=exc.exit_code) from None
+        except OSError as exc:
+            if STATE.debug:
+                raise
+            from gaitgen.runtime.atomic import disk_error
+
+            # a full disk or a read-only folder met outside gaitgen's own writers (copier's
+            # files in init, a library's cache): the path and the cause, not a bare errno
+            known = disk_error(exc, exc.filename or "a file")
+            if known is None:
+                raise fail(
+                    f"{type(exc).__name__}: {exc} (run 'gaitgen --debug ...' for the traceback)"
+                ) from None
+            raise fail(str(known)) from None
         except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into a line
             if STATE.debug:
                 raise
