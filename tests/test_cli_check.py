@@ -164,3 +164,24 @@ def test_invalid_yaml_is_one_line_with_its_line_number(project) -> None:
     assert code == 1 and out == ""
     (line,) = error_lines(err)
     assert "small.yaml:" in line and "YAML" in line
+
+
+def test_a_synthetic_dataset_is_generated_into_data_not_output(project) -> None:
+    root, config = project
+    data = root / "data" / "tiny"
+    text = _replace_root(config.read_text(), str(data))
+    text = text.replace(
+        "  num_workers: 0\n",
+        "  num_workers: 0\n  synthetic: {generator: tiny, subjects: 6, frames: 12}\n",
+    )
+    lines = []
+    for line in text.splitlines():  # the partition goes with the generated data
+        if line.strip().startswith("dataset_partition:"):
+            line = f"  dataset_partition: {data / 'partition.json'}"
+        lines.append(line)
+    config.write_text("\n".join(lines) + "\n")
+    code, out, err = run(config, "--device", "cpu")
+    assert code == 0, out + err
+    assert out.startswith(f"generating {data} (data_cfg.synthetic) ...")
+    assert (data / "partition.json").is_file() and (data / "006").is_dir()
+    assert not (root / "output").exists()

@@ -153,6 +153,10 @@ def _check_data(report: CheckReport, run: Run, dev: torch.device) -> tuple[Any, 
     from ..testing import random_batch
 
     def generate() -> bool:
+        data_cfg = run.cfgs["data_cfg"]
+        if data_cfg.get("synthetic") and not Path(data_cfg["dataset_partition"]).is_file():
+            # a minute or two on a laptop: say why nothing else is printed meanwhile
+            print(f"generating {data_cfg['dataset_root']} (data_cfg.synthetic) ...", flush=True)
         ensure_synthetic_data(run, DistContext())
         return True
 
