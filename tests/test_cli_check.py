@@ -185,3 +185,15 @@ def test_a_synthetic_dataset_is_generated_into_data_not_output(project) -> None:
     assert out.startswith(f"generating {data} (data_cfg.synthetic) ...")
     assert (data / "partition.json").is_file() and (data / "006").is_dir()
     assert not (root / "output").exists()
+
+
+def test_cuda_asked_for_without_one_is_one_line(project) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    _, config = project
+    code, out, err = run(config, "--device", "cuda")
+    assert code == 1 and out == ""
+    (line,) = error_lines(err)
+    assert "--device cuda" in line and "--device cpu" in line
