@@ -156,6 +156,8 @@ def test_extract_bad_inputs(trained, tmp_path: Path) -> None:
     assert "both sequence files (a.pkl) and folders (seq)" in line
     line = one_error_line(*invoke("extract", config, "--data", data, "-p", tmp_path / "p.json"))
     assert "--partition" in line and "p.json" in line
+    line = one_error_line(*invoke("extract", config, "--data", data, "--out", tmp_path))
+    assert "--out" in line and "is a folder" in line
 
 
 def test_search_bad_inputs(trained, tmp_path: Path) -> None:

@@ -148,6 +148,9 @@ def extract_embeddings(
     from ..evaluation.embeddings import save_embeddings
     from .tester import embed_test_set, restore_for_test
 
+    out_path = Path(out)
+    if out_path.is_dir():
+        raise DataError(f"--out: {out_path} is a folder; give a file name such as feats.npz")
     root = Path(data_root).expanduser().resolve()
     layout = "partition" if partition is not None else detect_layout(root)
     run = load_run(config_path, overrides)
@@ -179,7 +182,6 @@ def extract_embeddings(
             atomic_write_text(partition_file, f'{{"TRAIN_SET": [], "TEST_SET": [{listing}]}}\n')
             _point_run_at(run, staging, partition_file)
         features, dataset = embed_test_set(run, ctx, model)
-    out_path = Path(out)
     with atomic_path(out_path) as temporary:
         save_embeddings(
             temporary,
