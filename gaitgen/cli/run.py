@@ -138,8 +138,8 @@ def run_or_launch(
             command.append("--overwrite")
         typer.echo("launching: " + " ".join(command[1:]), err=True)
         code, forwarded = _run_forwarding_sigterm(command)
-        if forwarded is not None and code == 0:
-            _report_forwarded_stop(run, phase)
+        if forwarded is not None:  # stopped on purpose: say where, whatever torchrun's code
+            _report_forwarded_stop(run, phase, code)
         if code != 0:
             raise GaitgenError(
                 f"{phase} failed in the launched processes (exit code {code}); "
@@ -235,7 +235,7 @@ def _run_forwarding_sigterm(command: list[str]) -> tuple[int, int | None]:
     return code, (forwarded[0] if forwarded else None)
 
 
-def _report_forwarded_stop(run: object, phase: str) -> None:
+def _report_forwarded_stop(run: object, phase: str, code: int) -> None:
     """After the workers stopped for a forwarded SIGTERM: one line, and exit 143."""
     from gaitgen.runtime.checkpoint import latest_checkpoint
 
@@ -243,7 +243,8 @@ def _report_forwarded_stop(run: object, phase: str) -> None:
     save_name = str(run.cfgs["trainer_cfg"]["save_name"])  # type: ignore[attr-defined]
     latest = latest_checkpoint(folder, save_name)
     where = f"latest checkpoint {latest}" if latest is not None else "no checkpoint was saved"
-    typer.echo(f"stopped by SIGTERM: forwarded to the workers, who stopped; {where}", err=True)
+    how = "who stopped" if code == 0 else f"torchrun exited with code {code}"
+    typer.echo(f"stopped by SIGTERM: forwarded to the workers, {how}; {where}", err=True)
     raise typer.Exit(code=143)
 
 

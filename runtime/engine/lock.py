@@ -21,6 +21,7 @@ import os
 import socket
 import time
 from pathlib import Path
+from typing import Any
 
 from ..atomic import disk_error
 from ..errors import GaitgenError
@@ -176,6 +177,29 @@ class RunLock:
 
     def __exit__(self, *exc_info: object) -> None:
         self.release()
+
+
+def lock_on_rank0(run_dir: Path, ctx: Any) -> RunLock | None:
+    """Rank 0 takes the lock of ``run_dir``; every rank learns whether it could.
+
+    Under torchrun the other ranks do not lock (one holder per job); they raise the same
+    RunLockedError as rank 0 instead of waiting for it in a collective forever.
+    """
+    lock, refusal = None, None
+    if ctx.is_main:
+        try:
+            lock = RunLock.acquire(run_dir)
+        except RunLockedError as exc:
+            refusal = str(exc)
+    if ctx.distributed:
+        from ..distributed import broadcast_object
+
+        refusal = broadcast_object(refusal)
+    if refusal is not None:
+        if lock is not None:
+            lock.release()
+        raise RunLockedError(refusal)
+    return lock
 
 
 def check_unlocked(run_dir: Path) -> None:

@@ -1,4 +1,4 @@
-"""SIGTERM and Ctrl-C during training: finish the step, save, stop with one line.
+"""Stopping a training run cleanly: on SIGTERM or Ctrl-C, and after a failed step.
 
 SLURM and Kubernetes send SIGTERM some seconds before they kill a job; Ctrl-C sends SIGINT.
 Either only sets a flag here. The training loop looks at it between iterations (all ranks
@@ -11,6 +11,10 @@ of the current iteration and exits:
 Under torchrun the workers exit 0 instead, so the agent neither restarts them nor reports a
 failure; the launching ``gaitgen train`` reports the stop with the code above. A second
 Ctrl-C, two seconds or more after the first, stops at once without saving.
+
+When a step fails (a non-finite loss), its forward has already changed the BatchNorm
+statistics: :func:`buffers_snapshot` before each step and :func:`restore_buffers` after a
+failure give back the last good state, which is saved only if :func:`weights_finite`.
 """
 
 from __future__ import annotations
@@ -68,6 +72,35 @@ class StopRequest:
         flag = torch.tensor([self.signum or 0], dtype=torch.int64, device=device)
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)
         return int(flag.item()) or None
+
+
+def buffers_snapshot(model: torch.nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Copies of the model's buffers (BatchNorm statistics), to undo a failed forward.
+
+    A forward that ends in a non-finite loss has already updated the running statistics
+    with its non-finite activations; the "last good" checkpoint must not hold them.
+    """
+    return [(buffer, buffer.detach().clone()) for buffer in model.buffers()]
+
+
+def restore_buffers(snapshot: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+    """Put back the buffers :func:`buffers_snapshot` copied."""
+    with torch.no_grad():
+        for buffer, saved in snapshot:
+            buffer.copy_(saved)
+
+
+def weights_finite(model: torch.nn.Module, ctx: Any) -> bool:
+    """Whether every floating tensor of the model's state is finite, on every rank."""
+    finite = all(
+        bool(torch.isfinite(value).all())
+        for value in model.state_dict().values()
+        if value.is_floating_point()
+    )
+    flag = torch.tensor([int(finite)], dtype=torch.int32, device=ctx.device)
+    if ctx.distributed:
+        dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+    return bool(flag.item())
 
 
 def signal_name(signum: int) -> str:

@@ -40,12 +40,12 @@ from ..checkpoint import (
     set_rng_state,
 )
 from ..config import save_config
-from ..distributed import DistContext, barrier, broadcast_object
+from ..distributed import DistContext, barrier
 from ..errors import TrainingError
 from ..model import check_model_output
 from ..registry import build_optimizer, build_scheduler
 from .build import build_losses, build_model, move_inputs, set_batchnorm_eval
-from .lock import RunLock, RunLockedError
+from .lock import lock_on_rank0
 from .run import Run
 from .run_folder import (
     clear_for_fresh_run,
@@ -54,7 +54,14 @@ from .run_folder import (
     refuse_fresh_run_over_checkpoints,
     remove_stale_files,
 )
-from .stop import StopRequest, exit_code_for, stop_message
+from .stop import (
+    StopRequest,
+    buffers_snapshot,
+    exit_code_for,
+    restore_buffers,
+    stop_message,
+    weights_finite,
+)
 from .summary import SummaryWriter
 
 log = logging.getLogger("gaitgen")
@@ -80,28 +87,12 @@ class Trainer:
         self.save_name = str(self.engine_cfg["save_name"])
         self.overwrite = overwrite
         self.resumed = False
-        self.lock = self._lock_run_folder()
+        self.lock = lock_on_rank0(self.run_dir, ctx)
         try:
             self._build()
         except BaseException:
             self.close()
             raise
-
-    def _lock_run_folder(self) -> RunLock | None:
-        """Rank 0 takes the run folder's lock; every rank learns whether it could."""
-        lock, refusal = None, None
-        if self.ctx.is_main:
-            try:
-                lock = RunLock.acquire(self.run_dir)
-            except RunLockedError as exc:
-                refusal = str(exc)
-        if self.ctx.distributed:  # the others must stop too, not wait for rank 0 forever
-            refusal = broadcast_object(refusal)
-        if refusal is not None:
-            if lock is not None:
-                lock.release()
-            raise RunLockedError(refusal)
-        return lock
 
     def close(self) -> None:
         """Let the run folder go (rank 0's lock); fit() does it when it ends."""
@@ -283,11 +274,11 @@ class Trainer:
                         break
                     raise
                 wait_time += time.perf_counter() - tick
-                buffers = self._buffers_snapshot()
+                buffers = buffers_snapshot(self.model)
                 try:
                     loss_sum, info, visual = self.step(inputs)
                 except TrainingError:
-                    self._restore_buffers(buffers)  # the failed forward changed BN statistics
+                    restore_buffers(buffers)  # the failed forward changed BN statistics
                     raise
                 step_time = time.perf_counter() - window_start
                 if self.iteration % log_iter == 0 or self.iteration == total_iter:
@@ -316,28 +307,6 @@ class Trainer:
 
     # stopping --------------------------------------------------------------------------
 
-    def _buffers_snapshot(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Copies of the model's buffers (BatchNorm statistics), to undo a failed forward."""
-        return [(buffer, buffer.detach().clone()) for buffer in self.model.buffers()]
-
-    @staticmethod
-    def _restore_buffers(snapshot: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
-        with torch.no_grad():
-            for buffer, saved in snapshot:
-                buffer.copy_(saved)
-
-    def _weights_finite(self) -> bool:
-        """Whether every floating tensor of the model's state is finite, on every rank."""
-        finite = all(
-            bool(torch.isfinite(value).all())
-            for value in self.model.state_dict().values()
-            if value.is_floating_point()
-        )
-        flag = torch.tensor([int(finite)], dtype=torch.int32, device=self.ctx.device)
-        if self.ctx.distributed:
-            dist.all_reduce(flag, op=dist.ReduceOp.MIN)
-        return bool(flag.item())
-
     def _save_last_good(self, last_saved: int) -> str:
         """Save the state of the last completed iteration if it is new and finite; say what."""
         latest = checkpoint_path(self.checkpoint_dir, self.save_name, last_saved)
@@ -345,7 +314,7 @@ class Trainer:
             return "no iteration completed, so there are no good weights to save; nothing saved"
         if self.iteration == last_saved:
             return f"the last good weights (iteration {last_saved}) are in {latest}"
-        if not self._weights_finite():
+        if not weights_finite(self.model, self.ctx):
             where = f"the latest checkpoint is {latest}" if last_saved else "no checkpoint exists"
             return f"the weights are no longer finite, so nothing was saved ({where})"
         path = self.save()
