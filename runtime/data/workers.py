@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import signal
 import sys
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,31 @@ def tune_malloc() -> bool:
     )
 
 
+_SIGTERM_GRACE_S = 30  # what SLURM (KillWait) and Kubernetes give before their SIGKILL
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    # stay alive while the training process finishes its step and saves, but do go in the
+    # end: if the parent does not shut this worker down first, SIGALRM's default action does
+    signal.alarm(_SIGTERM_GRACE_S)
+
+
+def leave_stop_signals_to_the_trainer() -> None:
+    """Let the training process handle Ctrl-C and SIGTERM, not its loader workers.
+
+    Ctrl-C reaches the terminal's whole process group and SLURM signals every process of a
+    job step. A worker that died of it would make the DataLoader raise in the training
+    process (from its SIGCHLD handler, anywhere in the step) before that could save. So a
+    worker ignores SIGINT, and on SIGTERM exits only after a grace period; the training
+    process shuts its workers down itself before it saves.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
 def worker_init(worker_id: int) -> None:
-    """``worker_init_fn`` of the gait loaders: tune malloc (see the module docstring)."""
+    """``worker_init_fn`` of the gait loaders: tune malloc (see the module docstring) and
+    leave the stop signals to the training process."""
+    leave_stop_signals_to_the_trainer()
     if not tune_malloc():
         logger.debug("data worker %d: malloc left at its defaults", worker_id)

@@ -300,6 +300,7 @@ class Trainer:
         finally:
             summary.close()
         if signum:
+            getattr(batches, "close", lambda: None)()  # workers first: none dies mid-save
             self._stop_for_signal(signum, last_saved)
         log.info(
             "training done: %d iterations; checkpoints in %s", self.iteration, self.checkpoint_dir
