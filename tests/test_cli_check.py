@@ -73,15 +73,18 @@ def test_missing_config_is_one_line(tmp_path: Path) -> None:
     assert "config file not found" in line and "nope.yaml" in line
 
 
-def test_unknown_model_is_a_problem_and_data_is_still_checked(project) -> None:
+def test_unknown_model_is_a_problem_and_the_rest_is_still_checked(project) -> None:
     _, config = project
-    config.write_text(config.read_text().replace("model: Baseline", "model: Baselin"))
+    text = config.read_text().replace("model: Baseline", "model: Baselin")
+    config.write_text(text.replace("solver: SGD", "solver: SGDD"))
     code, out, err = run(config, "--device", "cpu")
     assert code == 1
-    (line,) = error_lines(err)
-    assert "'Baselin'" in line and "did you mean 'Baseline'" in line
+    model_line, solver_line = error_lines(err)
+    assert "'Baselin'" in model_line and "did you mean 'Baseline'" in model_line
+    assert "optimizer_cfg.solver" in solver_line and "'SGDD'" in solver_line
     assert re.search(r"train batch +4 sequences", out)  # the loaders were checked all the same
-    assert "1 problem(s) found" in out
+    assert "losses" in out and "TripletLoss" in out
+    assert "2 problem(s) found" in out
 
 
 def test_unknown_solver_and_missing_data_each_give_a_line(project) -> None:

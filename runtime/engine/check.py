@@ -131,7 +131,7 @@ def check_config_file(
     torch.manual_seed(int(run.cfgs["trainer_cfg"].get("seed", 0)))
     _check_ignored(report, run)
     batches = _check_data(report, run, dev)
-    parts = attempt(report, "model_cfg", lambda: _build(report, run, dev))
+    parts = _build(report, run, dev)
     if parts is not None:
         _check_steps(report, run, dev, *parts, *batches)
     return report
@@ -177,23 +177,46 @@ def _check_data(report: CheckReport, run: Run, dev: torch.device) -> tuple[Any, 
     return (train[0] if train else random_batch(run.cfgs)), (test[0] if test else None)
 
 
-def _build(report: CheckReport, run: Run, dev: torch.device) -> tuple[Any, Any, Any, Any]:
+def _build(report: CheckReport, run: Run, dev: torch.device) -> tuple[Any, Any, Any, Any] | None:
+    """Model, losses, optimizer and scheduler; each that fails is one problem, and the
+    others are still built (the optimizer on a stand-in parameter if the model failed)."""
     from ..registry import build_optimizer, build_scheduler
 
-    model = build_model(run.cfgs, run.project, is_training=True).to(dev)
-    total, children = _parameters(model)
-    report.add("model", f"{type(model).__name__}: {total:,} parameters")
-    for name, count in children:
-        report.add("", f"{name}: {count:,}")
-    losses = build_losses(run.cfgs, run.project).to(dev)
-    names = ", ".join(f"{k} ({type(v).__name__})" for k, v in losses.losses.items())
-    report.add("losses", names)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = build_optimizer(run.cfgs["optimizer_cfg"], params)
-    scheduler = build_scheduler(run.cfgs["scheduler_cfg"], optimizer)
-    lr = optimizer.param_groups[0]["lr"]
-    report.add("optimizer", f"{type(optimizer).__name__} (lr {lr:g}); {type(scheduler).__name__}")
-    return model, losses, optimizer, scheduler
+    def model_part() -> Any:
+        model = build_model(run.cfgs, run.project, is_training=True).to(dev)
+        total, children = _parameters(model)
+        report.add("model", f"{type(model).__name__}: {total:,} parameters")
+        for name, count in children:
+            report.add("", f"{name}: {count:,}")
+        return model
+
+    def loss_part() -> Any:
+        losses = build_losses(run.cfgs, run.project).to(dev)
+        names = ", ".join(f"{k} ({type(v).__name__})" for k, v in losses.losses.items())
+        report.add("losses", names)
+        return losses
+
+    model = attempt(report, "model_cfg", model_part)
+    losses = attempt(report, "loss_cfg", loss_part)
+    if model is not None:
+        params = [p for p in model.parameters() if p.requires_grad]
+    else:
+        params = [torch.nn.Parameter(torch.zeros(1))]
+    optimizer = attempt(
+        report, "optimizer_cfg", lambda: build_optimizer(run.cfgs["optimizer_cfg"], params)
+    )
+    scheduler = None
+    if optimizer is not None:
+        scheduler = attempt(
+            report, "scheduler_cfg", lambda: build_scheduler(run.cfgs["scheduler_cfg"], optimizer)
+        )
+    if optimizer is not None and scheduler is not None:
+        lr = optimizer.param_groups[0]["lr"]
+        report.add(
+            "optimizer", f"{type(optimizer).__name__} (lr {lr:g}); {type(scheduler).__name__}"
+        )
+    parts = (model, losses, optimizer, scheduler)
+    return None if any(part is None for part in parts) else parts
 
 
 def _check_steps(
