@@ -35,8 +35,8 @@ Differences from OpenGait, none in the numbers:
   does, here per sequence also when ``seqL`` is given.
 
 OpenGait behaviour kept: GeMHPP cuts the flattened h * w values of each channel into 64 bins
-(half-rows of the 32-row map of the CASIA-B network, rows of the 64-row one after the
-height-concatenating last GLConv), and ``visual_summary`` shows the tiled silhouettes.
+(for 64 x 44 silhouettes the rows of the last map: the last GLConv stacks its global and local
+32-row maps into 64 rows), and ``visual_summary`` shows the tiled silhouettes.
 """
 
 from __future__ import annotations

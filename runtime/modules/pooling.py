@@ -19,8 +19,8 @@ class GeMHPP(nn.Module):
     (p -> inf). ``p = sum(bin_num)`` parts come out.
 
     As in OpenGait, the bins are cut from the flattened ``h * w`` values of each channel, not
-    from rows: when ``b`` does not divide ``h`` a bin spans part of a row (GaitGL's 64 bins over
-    a 32-row map are half-rows). ``h * w`` must be divisible by every ``b``.
+    from rows: when ``b`` does not divide ``h`` a bin spans parts of rows (64 bins over a 32-row
+    map are half-rows). ``h * w`` must be divisible by every ``b``.
 
     Args:
         bin_num: the bin counts of the pyramid levels.
