@@ -156,3 +156,41 @@ def test_silenced_restores_the_previous_state() -> None:
     assert progress.QUIET_ENV not in os.environ
     with progress.silenced(False):
         assert progress_enabled(stream=FakeTerminal())
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_training_draws_a_bar_on_a_terminal_unless_quiet(
+    quiet: bool, tiny_dataset, tmp_path, monkeypatch
+) -> None:
+    import torch
+    from gaitgen.runtime.distributed import DistContext
+    from gaitgen.runtime.engine.run import load_run
+    from gaitgen.runtime.engine.trainer import Trainer
+
+    config = tmp_path / "small.yaml"
+    config.write_text(small_config(*tiny_dataset, total_iter=3))
+    monkeypatch.chdir(tmp_path)
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    set_quiet(quiet)  # what gaitgen train --quiet does around the run
+    try:
+        Trainer(load_run(config), DistContext(device=torch.device("cpu"))).fit()
+    finally:
+        set_quiet(False)
+        monkeypatch.undo()
+    assert (tmp_path / "output/tiny/Baseline/small/checkpoints/small-00003.pt").is_file()
+    drawn = terminal.getvalue()
+    if quiet:
+        assert "training" not in drawn
+    else:
+        assert "training" in drawn and "3/3" in drawn and "it/s" in drawn
+
+
+def test_train_and_test_take_quiet(tiny_dataset, tmp_path, monkeypatch) -> None:
+    config = tmp_path / "small.yaml"
+    config.write_text(small_config(*tiny_dataset, total_iter=2))
+    monkeypatch.chdir(tmp_path)
+    for command in ("train", "test"):
+        result = CliRunner().invoke(app, [command, str(config), "--quiet"])
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "output/tiny/Baseline/small/results.json").is_file()

@@ -307,6 +307,9 @@ MASTER_PORT = typer.Option(
     help="Static rendezvous: the master's port.",
     rich_help_panel="Distributed",
 )
+QUIET = typer.Option(
+    False, "--quiet", "-q", help="No progress bar (log lines only); also GAITGEN_QUIET=1."
+)
 MAX_RESTARTS = typer.Option(
     0,
     "--max-restarts",
@@ -336,24 +339,35 @@ def train(
     master_addr: str = MASTER_ADDR,
     master_port: int = MASTER_PORT,
     max_restarts: int = MAX_RESTARTS,
+    quiet: bool = QUIET,
 ) -> None:
     """Train the model a config names (checkpoints in output/<dataset>/<model>/<save_name>/).
 
     The run folder is locked while it trains. SIGTERM or Ctrl-C saves the current iteration
     and stops (exit code 143 or 130); resume with --iter N.
     """
-    run_or_launch(
-        "train",
-        config,
-        overrides or [],
-        iteration,
-        device,
-        log_to_file,
-        _launch_options(
-            nproc, nnodes, node_rank, rdzv_endpoint, rdzv_id, master_addr, master_port, max_restarts
-        ),
-        overwrite,
-    )
+    from gaitgen.runtime.progress import silenced
+
+    with silenced(quiet):
+        run_or_launch(
+            "train",
+            config,
+            overrides or [],
+            iteration,
+            device,
+            log_to_file,
+            _launch_options(
+                nproc,
+                nnodes,
+                node_rank,
+                rdzv_endpoint,
+                rdzv_id,
+                master_addr,
+                master_port,
+                max_restarts,
+            ),
+            overwrite,
+        )
 
 
 def test(
@@ -371,19 +385,23 @@ def test(
     rdzv_id: str = RDZV_ID,
     master_addr: str = MASTER_ADDR,
     master_port: int = MASTER_PORT,
+    quiet: bool = QUIET,
 ) -> None:
     """Evaluate a trained model: print the rank-1 table, write results.json and embeddings.npz."""
-    run_or_launch(
-        "test",
-        config,
-        overrides or [],
-        iteration,
-        device,
-        log_to_file,
-        _launch_options(
-            nproc, nnodes, node_rank, rdzv_endpoint, rdzv_id, master_addr, master_port, 0
-        ),
-    )
+    from gaitgen.runtime.progress import silenced
+
+    with silenced(quiet):
+        run_or_launch(
+            "test",
+            config,
+            overrides or [],
+            iteration,
+            device,
+            log_to_file,
+            _launch_options(
+                nproc, nnodes, node_rank, rdzv_endpoint, rdzv_id, master_addr, master_port, 0
+            ),
+        )
 
 
 def register(app: typer.Typer) -> None:

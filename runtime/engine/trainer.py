@@ -43,6 +43,7 @@ from ..config import save_config
 from ..distributed import DistContext, barrier
 from ..errors import TrainingError
 from ..model import check_model_output
+from ..progress import ProgressBar
 from ..registry import build_optimizer, build_scheduler
 from .build import build_losses, build_model, move_inputs, set_batchnorm_eval
 from .lock import lock_on_rank0
@@ -260,6 +261,8 @@ class Trainer:
         batches = iter(loader)
         last_saved = self.iteration
         signum = None
+        # a bar only on rank 0's terminal (not --quiet); the log lines print above it
+        bar = ProgressBar(total_iter - self.iteration, "training", unit="it", redirect_logs=True)
         try:
             while self.iteration < total_iter:
                 signum = stop.agreed(self.ctx.distributed, self.ctx.device)
@@ -281,6 +284,7 @@ class Trainer:
                     restore_buffers(buffers)  # the failed forward changed BN statistics
                     raise
                 step_time = time.perf_counter() - window_start
+                bar.advance()
                 if self.iteration % log_iter == 0 or self.iteration == total_iter:
                     self._log(loss_sum, info, wait_time, step_time, log_iter)
                     summary.write(
@@ -296,8 +300,10 @@ class Trainer:
                     if self.engine_cfg["with_test"] and self.iteration != total_iter:
                         self._test_during_training(summary)
         except TrainingError as exc:
+            bar.close()
             raise TrainingError(f"{exc}; {self._save_last_good(last_saved)}") from None
         finally:
+            bar.close()
             summary.close()
         if signum:
             getattr(batches, "close", lambda: None)()  # workers first: none dies mid-save
