@@ -237,3 +237,12 @@ def test_a_dotted_path_sampler_may_take_its_own_keys(tmp_path: Path) -> None:
     assert cfgs["trainer_cfg"]["sampler"]["my_option"] == 3
     with pytest.raises(ConfigError, match=r"unknown key 'trainer_cfg\.sampler\.my_option'"):
         load_config(write(tmp_path, MINIMAL), ["trainer_cfg.sampler.my_option=3"])
+
+
+def test_an_ignored_opengait_key_may_be_set_on_the_command_line() -> None:
+    from gaitgen.runtime.config import apply_overrides, default_config
+
+    cfgs = apply_overrides(default_config(), ["trainer_cfg.enable_distributed=true"])
+    assert cfgs["trainer_cfg"]["enable_distributed"] is True
+    with pytest.raises(ConfigError, match="unknown key 'trainer_cfg.enable_distributd'"):
+        apply_overrides(default_config(), ["trainer_cfg.enable_distributd=true"])

@@ -161,10 +161,13 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 def _may_add(node: dict, keys: list[str], depth: int) -> bool:
     """Whether ``--set`` may add the missing key ``keys[depth]`` to ``node``.
 
-    Keys of a class section (its constructor decides) and known but unset keys may be added.
+    Keys of a class section (its constructor decides), known but unset keys, and the keys
+    OpenGait accepts and ignores (warned about like the same key in a file) may be added.
     """
     section = ".".join(keys[:depth])
     if keys[0] in ("model_cfg", "optimizer_cfg", "scheduler_cfg", "loss_cfg"):
+        return True
+    if keys[depth] in schema.ignored_in(section):
         return True
     return section in schema.SECTIONS and keys[depth] in schema.known_keys(section)
 
