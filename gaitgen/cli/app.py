@@ -17,6 +17,7 @@ from gaitgen.cli.common import STATE
 # command-group modules, in the order their panels appear in --help
 COMMAND_MODULES = (
     "generate",
+    "port",
     "run",
     "check",
     "features",
