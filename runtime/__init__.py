@@ -59,6 +59,7 @@ _EXPORTS: dict[str, str] = {
     "backbone_class": ".modules.backbones",
     "build_backbone": ".modules.backbones",
     "clones": ".modules.blocks",
+    "frames_as_set": ".modules.blocks",
     "conv1x1": ".modules.resblocks",
     "conv3x3": ".modules.resblocks",
     "conv_stage": ".modules.setnet",
@@ -113,6 +114,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         SeparateFCs,
         SetBlockWrapper,
         clones,
+        frames_as_set,
     )
     from .modules.gaitgl_layers import GLConv
     from .modules.gaitpart_layers import (

@@ -17,6 +17,7 @@ from ..modules.blocks import (
     SeparateBNNecks,
     SeparateFCs,
     SetBlockWrapper,
+    frames_as_set,
 )
 
 
@@ -32,11 +33,7 @@ class Baseline(BaseModel):
 
     def forward(self, inputs):
         ipts, labs, _, _, seqL = inputs
-        sils = ipts[0]
-        if sils.dim() == 4:
-            sils = sils.unsqueeze(1)  # [n, 1, s, h, w]
-        else:
-            sils = sils.transpose(1, 2).contiguous()  # [n, s, c, h, w] -> [n, c, s, h, w]
+        sils = frames_as_set(ipts[0])  # [n, c, s, h, w]
         n, c, s, h, w = sils.shape
 
         outs = self.Backbone(sils)  # [n, c, s, h, w]

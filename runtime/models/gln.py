@@ -54,6 +54,7 @@ from ..modules.blocks import (
     PackSequenceWrapper,
     SeparateFCs,
     SetBlockWrapper,
+    frames_as_set,
 )
 from ..modules.setnet import conv_stage, stage_channels
 
@@ -149,11 +150,7 @@ class GLN(BaseModel):
 
     def forward(self, inputs):
         ipts, labs, _, _, seqL = inputs
-        sils = ipts[0]
-        if sils.dim() == 4:
-            sils = sils.unsqueeze(1)  # [n, 1, s, h, w]
-        else:
-            sils = sils.transpose(1, 2).contiguous()  # [n, s, c, h, w] -> [n, c, s, h, w]
+        sils = frames_as_set(ipts[0])  # [n, c, s, h, w]
         n, c, s, h, w = sils.shape
 
         def pool(x: torch.Tensor) -> torch.Tensor:

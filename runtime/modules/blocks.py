@@ -37,6 +37,17 @@ class BasicConv2d(nn.Module):
         return self.conv(x)
 
 
+def frames_as_set(sils: torch.Tensor) -> torch.Tensor:
+    """A model's input frames as a set ``[n, c, s, h, w]``.
+
+    ``ipts[0]`` is ``[n, s, h, w]`` for silhouettes (one channel) or ``[n, s, c, h, w]``
+    for several channels; sequences joined with ``seqL`` are ``n = 1``.
+    """
+    if sils.dim() == 4:
+        return sils.unsqueeze(1)  # [n, 1, s, h, w]
+    return sils.transpose(1, 2).contiguous()  # [n, s, c, h, w] -> [n, c, s, h, w]
+
+
 class SetBlockWrapper(nn.Module):
     """Apply a frame-level 2-D module to every frame of a set: [n, c, s, h, w] -> [n, c', s, h', w']."""
 
