@@ -25,8 +25,9 @@ class BaseModel(nn.Module):
     What a model written for OpenGait touches is here under OpenGait's names:
     ``self.cfgs`` (the whole config), ``self.engine_cfg`` (``trainer_cfg`` when built for
     training, else ``evaluator_cfg``), ``self.iteration`` (the trainer's current iteration,
-    kept up to date before every forward), ``self.msg_mgr``, :meth:`get_backbone` and
-    :meth:`init_parameters`.
+    kept up to date before every forward), ``self.msg_mgr``, :meth:`get_backbone`,
+    :meth:`init_parameters`, and the trainer's hooks :meth:`get_optimizer` and
+    :meth:`get_scheduler` (``self.optimizer`` is the optimizer once the trainer built it).
 
     Args:
         cfgs: the whole resolved config (``model_cfg`` is passed to build_network).
@@ -39,6 +40,7 @@ class BaseModel(nn.Module):
         self.is_training = bool(is_training)
         self.engine_cfg = cfgs.get("trainer_cfg" if is_training else "evaluator_cfg") or {}
         self.iteration = 0
+        self.optimizer: torch.optim.Optimizer | None = None  # set by the trainer
         if "model_cfg" not in cfgs:
             raise TrainingError(f"{type(self).__name__}: the config has no model_cfg")
         result = self.build_network(cfgs["model_cfg"])
@@ -75,6 +77,21 @@ class BaseModel(nn.Module):
         if isinstance(backbone_cfg, (list, tuple)):
             return nn.ModuleList(build_backbone(cfg) for cfg in backbone_cfg)
         return build_backbone(backbone_cfg)
+
+    def get_optimizer(self, optimizer_cfg: Mapping[str, Any]) -> torch.optim.Optimizer:
+        """The optimizer the trainer uses (OpenGait's hook): ``optimizer_cfg.solver`` over the
+        trainable parameters. Override it for parameter groups (SwinGait does)."""
+        from .registry import build_optimizer
+
+        return build_optimizer(
+            dict(optimizer_cfg), [p for p in self.parameters() if p.requires_grad]
+        )
+
+    def get_scheduler(self, scheduler_cfg: Mapping[str, Any]) -> Any:
+        """The learning-rate scheduler of ``self.optimizer`` (OpenGait's hook and signature)."""
+        from .registry import build_scheduler
+
+        return build_scheduler(dict(scheduler_cfg), self.optimizer)
 
     def init_parameters(self) -> None:
         """Initialise convolutions and linears (Xavier) and normalisation layers (weight ~ N(1, 0.02), bias 0).

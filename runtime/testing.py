@@ -14,10 +14,10 @@ from typing import Any
 
 import torch
 
-from .engine.build import build_losses
+from .engine.build import build_losses, build_optimization
 from .engine.run import Run, load_run
 from .model import BaseModel, check_model_output
-from .registry import build_optimizer, build_scheduler, resolve
+from .registry import resolve
 
 
 def _input_size(cfgs: Mapping[str, Any]) -> tuple[int, int]:
@@ -128,10 +128,7 @@ def check_config(config_path: Path | str, steps: int = 2) -> list[float]:
     torch.manual_seed(0)
     model = resolve("model", run.cfgs["model_cfg"]["model"], run.project)(run.cfgs, True)
     losses = build_losses(run.cfgs, run.project)
-    optimizer = build_optimizer(
-        run.cfgs["optimizer_cfg"], [p for p in model.parameters() if p.requires_grad]
-    )
-    scheduler = build_scheduler(run.cfgs["scheduler_cfg"], optimizer)
+    optimizer, scheduler = build_optimization(model, run.cfgs)
     before = [p.detach().clone() for p in model.parameters()]
     history = []
     for step in range(steps):

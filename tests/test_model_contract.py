@@ -126,3 +126,27 @@ def test_a_model_ignoring_seql_is_named_with_the_fix(small_config_file) -> None:
         with pytest.raises(TrainingError, match="must pool each sequence on its own"):
             check_whole_sequences(model, cfgs)
         check_whole_sequences(Baseline(cfgs, is_training=False).eval(), cfgs)  # a right model
+
+
+class _GroupedBaseline(Baseline):
+    """GaitBase whose head learns 10x slower: parameter groups through OpenGait's hook."""
+
+    def get_optimizer(self, optimizer_cfg):
+        head = list(self.FCs.parameters()) + list(self.BNNecks.parameters())
+        rest = [p for p in self.parameters() if all(p is not h for h in head)]
+        lr = optimizer_cfg["lr"]
+        return torch.optim.SGD([{"params": rest}, {"params": head, "lr": lr / 10}], lr=lr)
+
+
+def test_the_trainer_builds_the_optimizer_through_the_models_hooks(small_config_file) -> None:
+    from gaitgen.runtime.engine.build import build_optimization
+
+    cfgs = load_config(small_config_file)
+    model = _GroupedBaseline(cfgs, is_training=True)
+    optimizer, scheduler = build_optimization(model, cfgs)
+    assert model.optimizer is optimizer
+    assert [group["lr"] for group in optimizer.param_groups] == [0.05, 0.005]
+    assert scheduler.optimizer is optimizer  # get_scheduler schedules self.optimizer
+    plain = Baseline(cfgs, is_training=True)
+    default, _ = build_optimization(plain, cfgs)
+    assert len(default.param_groups) == 1 and default.defaults["momentum"] == 0.9

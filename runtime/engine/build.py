@@ -1,4 +1,4 @@
-"""Building the model and losses a config names."""
+"""Building the model, losses, optimizer and scheduler a config names."""
 
 from __future__ import annotations
 
@@ -32,6 +32,15 @@ def build_model(cfgs: dict[str, Any], project: Project | None, is_training: bool
             f"model_cfg: {cls.__name__} needs {where}, which the config lacks; add it "
             f"(see {cls.__name__}'s starter config or docstring)"
         ) from None
+
+
+def build_optimization(model: BaseModel, cfgs: dict[str, Any]) -> tuple[Any, Any]:
+    """The optimizer and scheduler, through the model's hooks (OpenGait's ``get_optimizer`` /
+    ``get_scheduler``, which a model overrides for parameter groups); ``model.optimizer`` is
+    set before the scheduler is built, as OpenGait does."""
+    optimizer = model.get_optimizer(cfgs["optimizer_cfg"])
+    model.optimizer = optimizer
+    return optimizer, model.get_scheduler(cfgs["scheduler_cfg"])
 
 
 def build_losses(cfgs: dict[str, Any], project: Project | None) -> LossAggregator:

@@ -198,18 +198,22 @@ def _build(report: CheckReport, run: Run, dev: torch.device) -> tuple[Any, Any, 
 
     model = attempt(report, "model_cfg", model_part)
     losses = attempt(report, "loss_cfg", loss_part)
-    if model is not None:
-        params = [p for p in model.parameters() if p.requires_grad]
-    else:
-        params = [torch.nn.Parameter(torch.zeros(1))]
-    optimizer = attempt(
-        report, "optimizer_cfg", lambda: build_optimizer(run.cfgs["optimizer_cfg"], params)
-    )
-    scheduler = None
-    if optimizer is not None:
-        scheduler = attempt(
-            report, "scheduler_cfg", lambda: build_scheduler(run.cfgs["scheduler_cfg"], optimizer)
-        )
+    # the model's hooks, as the trainer builds them; a stand-in parameter without a model
+    stand_in = [torch.nn.Parameter(torch.zeros(1))]
+
+    def optimizer_part() -> Any:
+        if model is None:
+            return build_optimizer(run.cfgs["optimizer_cfg"], stand_in)
+        model.optimizer = model.get_optimizer(run.cfgs["optimizer_cfg"])
+        return model.optimizer
+
+    def scheduler_part() -> Any:
+        if model is None:
+            return build_scheduler(run.cfgs["scheduler_cfg"], optimizer)
+        return model.get_scheduler(run.cfgs["scheduler_cfg"])
+
+    optimizer = attempt(report, "optimizer_cfg", optimizer_part)
+    scheduler = attempt(report, "scheduler_cfg", scheduler_part) if optimizer is not None else None
     if optimizer is not None and scheduler is not None:
         lr = optimizer.param_groups[0]["lr"]
         report.add(

@@ -44,8 +44,13 @@ from ..distributed import DistContext, barrier
 from ..errors import TrainingError
 from ..model import check_model_output
 from ..progress import ProgressBar
-from ..registry import build_optimizer, build_scheduler
-from .build import build_losses, build_model, move_inputs, set_batchnorm_eval
+from .build import (
+    build_losses,
+    build_model,
+    build_optimization,
+    move_inputs,
+    set_batchnorm_eval,
+)
 from .lock import lock_on_rank0
 from .run import Run
 from .run_folder import (
@@ -125,9 +130,7 @@ class Trainer:
                     ctx.device.type,
                 )
         self.losses = build_losses(self.cfgs, run.project).to(ctx.device)
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        self.optimizer = build_optimizer(self.cfgs["optimizer_cfg"], params)
-        self.scheduler = build_scheduler(self.cfgs["scheduler_cfg"], self.optimizer)
+        self.optimizer, self.scheduler = build_optimization(self.model, self.cfgs)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         self.iteration = 0
         self._output_checked = False
