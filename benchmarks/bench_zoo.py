@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 from gaitgen.runtime.config import load_config
-from gaitgen.runtime.engine.build import build_losses
+from gaitgen.runtime.engine.build import build_losses, build_optimization
 from gaitgen.runtime.registry import resolve
 from gaitgen.runtime.testing import random_batch
 from gaitgen.runtime.zoo import MODELS, ZOO_DIR, format_count, starter_config
@@ -53,6 +53,7 @@ def time_step(
     model = resolve("model", model_name, None)(cfgs, True).to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
+    build_optimization(model, cfgs)  # as the trainer does (SwinGait's lr schedule needs it)
     losses = build_losses(cfgs, None).to(device)
     inputs = random_batch(cfgs, identities=batch[0], per_identity=batch[1], frames=frames)
     inputs[0] = [x.to(device) for x in inputs[0]]
