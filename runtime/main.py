@@ -125,6 +125,14 @@ def main(argv: list[str] | None = None) -> int:
         rank = _rank_prefix()
         print(f"error: {rank}{exc}", file=sys.stderr, flush=True)
         return exc.exit_code
+    except OSError as exc:
+        from .atomic import disk_error
+
+        known = disk_error(exc, exc.filename or "a file")
+        if known is None or args.debug:
+            raise
+        print(f"error: {_rank_prefix()}{known}", file=sys.stderr, flush=True)
+        return known.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

@@ -49,3 +49,17 @@ def test_init_on_a_full_disk_says_so(tmp_path: Path, monkeypatch) -> None:
         f"error: no space left on device while writing {tmp_path / 'p' / 'x.toml'}: "
         "free some space\n"
     )
+
+
+def test_the_runtime_entry_point_names_a_full_disk(monkeypatch, capsys) -> None:
+    from gaitgen.runtime import main as entry
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", "/data/output/run/train.lock")
+
+    monkeypatch.setattr(entry, "run_phase", full)
+    assert entry.main(["--cfgs", "x.yaml", "--phase", "train"]) == 1
+    assert capsys.readouterr().err == (
+        "error: no space left on device while writing /data/output/run/train.lock: "
+        "free some space\n"
+    )
