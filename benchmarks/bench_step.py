@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     python = sys.version.split()[0]
     print(f"device: {describe_device(device)}; torch {torch.__version__}; python {python}")
     results = []
-    with tempfile.TemporaryDirectory() as folder:  # the run folder: nothing is written there
+    with tempfile.TemporaryDirectory() as folder:  # the run folder: only its lock is written
         for batch_size in batches:
             # a fresh trainer per batch size: every measurement starts from the same weights
             trainer = build_trainer(args.config, overrides, device, Path(folder))
@@ -290,6 +290,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             result = measure(trainer, batch_size, args.frames, args.steps, args.warmup)
             results.append(result)
             print(report_line(result, channels == [64, 128, 256, 512]), flush=True)
+            trainer.close()  # the run folder's lock, for the next batch size's trainer
             del trainer
             gc.collect()  # free its weights before the next trainer's peak is measured
     figures = {
