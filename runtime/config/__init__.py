@@ -167,6 +167,8 @@ def _may_add(node: dict, keys: list[str], depth: int) -> bool:
     section = ".".join(keys[:depth])
     if keys[0] in ("model_cfg", "optimizer_cfg", "scheduler_cfg", "loss_cfg"):
         return True
+    if keys[:2] == ["data_cfg", "synthetic"] and depth >= 2:  # the generator's parameters
+        return True
     if keys[depth] in schema.ignored_in(section):
         return True
     return section in schema.SECTIONS and keys[depth] in schema.known_keys(section)
