@@ -27,6 +27,7 @@ from gaitgen.runtime.checkpoint import load_checkpoint
 from typer.testing import CliRunner
 
 from gaitgen.cli.app import app
+from gaitgen.cli.run import descendants
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc").is_dir(), reason="finds the processes a run started in /proc"
@@ -158,26 +159,9 @@ def _output(log) -> str:
     return log.read()
 
 
-def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (torchrun starts its workers in sessions of their own)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], list(children.get(pid, []))
-    while todo:
-        child = todo.pop()
-        found.append(child)
-        todo += children.get(child, [])
-    return found
-
-
 def _kill(process: subprocess.Popen) -> None:
     """SIGKILL the run and every process it started at once, as a machine that dies."""
-    for pid in [process.pid, *_descendants(process.pid)]:
+    for pid in [process.pid, *descendants(process.pid)]:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:

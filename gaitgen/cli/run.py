@@ -180,8 +180,9 @@ def _check_before_start(
     return run
 
 
-def _workers_of(pid: int) -> list[int]:
-    """The gaitgen worker processes below torchrun's agent ``pid`` (from /proc; Linux)."""
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (from /proc; Linux). torchrun starts its workers in
+    sessions of their own, so a process group does not reach them."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").glob("[0-9]*"):
         try:
@@ -192,7 +193,15 @@ def _workers_of(pid: int) -> list[int]:
     found, todo = [], list(children.get(pid, []))
     while todo:
         child = todo.pop()
+        found.append(child)
         todo += children.get(child, [])
+    return found
+
+
+def _workers_of(pid: int) -> list[int]:
+    """The gaitgen worker processes below torchrun's agent ``pid``."""
+    found = []
+    for child in descendants(pid):
         try:
             command = Path(f"/proc/{child}/cmdline").read_bytes()
         except OSError:
