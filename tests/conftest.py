@@ -67,6 +67,39 @@ def small_config_file(tmp_path: Path, tiny_dataset: tuple[Path, Path]) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project made once by ``gaitgen init demo --defaults``; tests work on copies."""
+    from typer.testing import CliRunner
+
+    from gaitgen.cli.app import app
+
+    parent = tmp_path_factory.mktemp("init")
+    result = CliRunner().invoke(app, ["init", str(parent / "demo"), "--defaults"])
+    assert result.exit_code == 0, result.output
+    return parent / "demo"
+
+
+@pytest.fixture
+def project(pristine: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the pristine ``gaitgen init`` project (package ``demo``), the working folder."""
+    import shutil
+
+    root = tmp_path / "demo"
+    shutil.copytree(pristine, root)
+    monkeypatch.chdir(root)
+    return root
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file below ``root`` (``__pycache__`` aside) and its bytes: to assert nothing changed."""
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
 def make_project(root: Path, package: str = "mygait") -> Path:
     """A minimal gaitgen project folder (pyproject with [tool.gaitgen])."""
     (root / package / "models").mkdir(parents=True)

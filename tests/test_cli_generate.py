@@ -5,12 +5,11 @@ The tests assert exit codes and the files on disk, not help text.
 
 from __future__ import annotations
 
-import shutil
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
+from conftest import snapshot
 from typer.testing import CliRunner
 
 from gaitgen.cli.app import app
@@ -24,31 +23,6 @@ else:  # pragma: no cover
 @pytest.fixture(scope="module")
 def runner() -> CliRunner:
     return CliRunner()
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory, runner) -> Path:
-    """A project made once by ``gaitgen init demo --defaults``; tests work on copies."""
-    parent = tmp_path_factory.mktemp("init")
-    result = runner.invoke(app, ["init", str(parent / "demo"), "--defaults"])
-    assert result.exit_code == 0, result.output
-    return parent / "demo"
-
-
-@pytest.fixture
-def project(pristine, tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "demo"
-    shutil.copytree(pristine, root)
-    monkeypatch.chdir(root)
-    return root
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    return {
-        str(path.relative_to(root)): path.read_text()
-        for path in sorted(root.rglob("*"))
-        if path.is_file() and "__pycache__" not in path.parts
-    }
 
 
 def statuses(output: str) -> dict[str, str]:

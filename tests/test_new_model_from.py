@@ -2,40 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import snapshot
 from typer.testing import CliRunner
 
 from gaitgen.cli.app import app
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory) -> Path:
-    parent = tmp_path_factory.mktemp("from")
-    result = CliRunner().invoke(app, ["init", str(parent / "demo"), "--defaults"])
-    assert result.exit_code == 0, result.output
-    return parent / "demo"
-
-
-@pytest.fixture
-def project(pristine, tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "demo"
-    shutil.copytree(pristine, root)
-    monkeypatch.chdir(root)
-    return root
-
-
-def _files(root: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(root)): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and "__pycache__" not in p.parts
-    }
 
 
 def test_from_a_zoo_model_writes_a_subclass_its_config_and_a_test(project: Path) -> None:
@@ -125,11 +101,11 @@ def _project(root: Path):
     ],
 )
 def test_bad_input_is_one_error_and_writes_nothing(project, args, message) -> None:
-    before = _files(project)
+    before = snapshot(project)
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
-    assert _files(project) == before
+    assert snapshot(project) == before
 
 
 def test_from_a_project_model_uses_its_config(project: Path) -> None:
@@ -160,6 +136,7 @@ def test_from_the_builtin_baseline_uses_the_projects_starter(project: Path) -> N
     config = yaml.safe_load((project / "configs/mybase.yaml").read_text())
     starter = yaml.safe_load((project / "configs/baseline.yaml").read_text())
     assert config["model_cfg"] == {**starter["model_cfg"], "model": "MyBase"}
-    assert "from gaitgen.runtime.models.baseline import Baseline" in (
-        project / "demo/models/mybase.py"
-    ).read_text()
+    assert (
+        "from gaitgen.runtime.models.baseline import Baseline"
+        in (project / "demo/models/mybase.py").read_text()
+    )

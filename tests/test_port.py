@@ -11,8 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-from conftest import small_config
+from conftest import small_config, snapshot
 from typer.testing import CliRunner
 
 from gaitgen.cli.app import app
@@ -73,28 +72,12 @@ model_cfg:
 """
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch) -> Path:
-    result = CliRunner().invoke(app, ["init", str(tmp_path / "proj"), "--defaults"])
-    assert result.exit_code == 0, result.output
-    monkeypatch.chdir(tmp_path / "proj")
-    return tmp_path / "proj"
-
-
-def _files(root: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(root)): p.read_bytes()
-        for p in root.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts
-    }
-
-
 def test_an_opengait_style_model_ports_and_trains(project: Path, tmp_path: Path, tiny_dataset):
     source = tmp_path / "stripnet.py"
     source.write_text(OPENGAIT_STYLE_MODEL)
     result = CliRunner().invoke(app, ["port", str(source)])
     assert result.exit_code == 0, result.output
-    ported = project / "proj" / "models" / "stripnet.py"
+    ported = project / "demo" / "models" / "stripnet.py"
     assert "create" in result.output and "ported StripNet" in result.output
     text = ported.read_text()
     assert "from gaitgen.runtime import BaseModel\n" in text
@@ -139,7 +122,7 @@ def test_unmapped_imports_are_listed_with_lines_and_nothing_is_written(project, 
             "import not_a_library_here",
         )
     )
-    before = _files(project)
+    before = snapshot(project)
     result = CliRunner().invoke(app, ["port", str(source)])
     assert result.exit_code == 1
     assert f"{source}:9: 'from ..modules import SeparateFC': gaitgen has no SeparateFC" in (
@@ -148,22 +131,22 @@ def test_unmapped_imports_are_listed_with_lines_and_nothing_is_written(project, 
     assert "(did you mean 'SeparateFCs'" in result.stderr
     assert f"{source}:10: module 'not_a_library_here' is not installed" in result.stderr
     assert "nothing was written" in result.stderr
-    assert _files(project) == before
+    assert snapshot(project) == before
 
     kept = CliRunner().invoke(app, ["port", str(source), "--keep-unmapped"])
     assert kept.exit_code == 0, kept.output
-    text = (project / "proj" / "models" / "needs_more.py").read_text()
+    text = (project / "demo" / "models" / "needs_more.py").read_text()
     assert "from ..modules import SeparateFC  # gaitgen port: not mapped" in text
 
 
 def test_a_file_that_is_not_a_model_is_refused(project: Path, tmp_path: Path) -> None:
     source = tmp_path / "layers.py"
     source.write_text("import torch\n\n\nclass Helper(torch.nn.Module):\n    pass\n")
-    before = _files(project)
+    before = snapshot(project)
     result = CliRunner().invoke(app, ["port", str(source)])
     assert result.exit_code == 1
     assert "no model class in it" in result.stderr
-    assert _files(project) == before
+    assert snapshot(project) == before
     broken = tmp_path / "broken.py"
     broken.write_text("class Broken(BaseModel:\n")
     result = CliRunner().invoke(app, ["port", str(broken)])
@@ -181,5 +164,5 @@ def test_a_copy_of_a_builtin_shadows_it_or_is_renamed(project: Path, tmp_path: P
 
     renamed = CliRunner().invoke(app, ["port", str(source), "--name", "MyBaseline"])
     assert renamed.exit_code == 0, renamed.output
-    text = (project / "proj" / "models" / "mybaseline.py").read_text()
+    text = (project / "demo" / "models" / "mybaseline.py").read_text()
     assert "class MyBaseline(BaseModel):" in text and "class Baseline" not in text
