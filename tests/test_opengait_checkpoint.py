@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import small_config
-from typer.testing import CliRunner
-
-from gaitgen.cli.app import app
 from gaitgen.runtime.config import load_config
 from gaitgen.runtime.models.baseline import Baseline
 from gaitgen.runtime.registry import build_optimizer, build_scheduler
+from typer.testing import CliRunner
+
+from gaitgen.cli.app import app
 
 
 def _opengait_checkpoint(config: Path, iteration: int, model: torch.nn.Module | None = None):

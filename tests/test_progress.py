@@ -162,12 +162,12 @@ def test_silenced_restores_the_previous_state() -> None:
 def test_training_draws_a_bar_on_a_terminal_unless_quiet(
     quiet: bool, tiny_dataset, tmp_path, monkeypatch
 ) -> None:
+    import logging
+
     import torch
     from gaitgen.runtime.distributed import DistContext
     from gaitgen.runtime.engine.run import load_run
     from gaitgen.runtime.engine.trainer import Trainer
-
-    import logging
 
     config = tmp_path / "small.yaml"
     config.write_text(small_config(*tiny_dataset, total_iter=3))
