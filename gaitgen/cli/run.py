@@ -103,8 +103,28 @@ def run_or_launch(
     log_to_file: bool,
     launch: LaunchOptions,
     overwrite: bool = False,
+    quiet: bool = False,
 ) -> None:
-    """Check the config here, then run the phase in-process or under torchrun."""
+    """Check the config here, then run the phase in-process or under torchrun.
+
+    With ``quiet`` no progress bar is drawn, here or in the launched processes.
+    """
+    from gaitgen.runtime.progress import silenced
+
+    with silenced(quiet):
+        _run_or_launch(phase, config, overrides, iteration, device, log_to_file, launch, overwrite)
+
+
+def _run_or_launch(
+    phase: str,
+    config: Path,
+    overrides: list[str],
+    iteration: int,
+    device: str | None,
+    log_to_file: bool,
+    launch: LaunchOptions,
+    overwrite: bool,
+) -> None:
     if not config.is_file():
         raise ConfigError(f"config file not found: {config}")
     launching = launch.needs_launcher and not launched_by_torchrun_or_slurm()
@@ -355,28 +375,19 @@ def train(
     The run folder is locked while it trains. SIGTERM or Ctrl-C saves the current iteration
     and stops (exit code 143 or 130); resume with --iter N.
     """
-    from gaitgen.runtime.progress import silenced
-
-    with silenced(quiet):
-        run_or_launch(
-            "train",
-            config,
-            overrides or [],
-            iteration,
-            device,
-            log_to_file,
-            _launch_options(
-                nproc,
-                nnodes,
-                node_rank,
-                rdzv_endpoint,
-                rdzv_id,
-                master_addr,
-                master_port,
-                max_restarts,
-            ),
-            overwrite,
-        )
+    run_or_launch(
+        "train",
+        config,
+        overrides or [],
+        iteration,
+        device,
+        log_to_file,
+        _launch_options(
+            nproc, nnodes, node_rank, rdzv_endpoint, rdzv_id, master_addr, master_port, max_restarts
+        ),
+        overwrite,
+        quiet,
+    )
 
 
 def test(
@@ -397,20 +408,18 @@ def test(
     quiet: bool = QUIET,
 ) -> None:
     """Evaluate a trained model: print the rank-1 table, write results.json and embeddings.npz."""
-    from gaitgen.runtime.progress import silenced
-
-    with silenced(quiet):
-        run_or_launch(
-            "test",
-            config,
-            overrides or [],
-            iteration,
-            device,
-            log_to_file,
-            _launch_options(
-                nproc, nnodes, node_rank, rdzv_endpoint, rdzv_id, master_addr, master_port, 0
-            ),
-        )
+    run_or_launch(
+        "test",
+        config,
+        overrides or [],
+        iteration,
+        device,
+        log_to_file,
+        _launch_options(
+            nproc, nnodes, node_rank, rdzv_endpoint, rdzv_id, master_addr, master_port, 0
+        ),
+        quiet=quiet,
+    )
 
 
 def register(app: typer.Typer) -> None:
