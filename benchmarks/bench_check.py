@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -25,14 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def gaitgen_command() -> list[str]:
-    """The console script if installed (what users run), else ``python -m gaitgen``."""
-    script = Path(sys.executable).with_name("gaitgen")
-    if script.is_file():
-        return [str(script)]
-    found = shutil.which("gaitgen")
-    return [found] if found else [sys.executable, "-m", "gaitgen"]
+from bench_cli import gaitgen_command  # beside this script: the same command users run
 
 
 def _children_cpu() -> float:
