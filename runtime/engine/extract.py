@@ -24,7 +24,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..atomic import atomic_path, atomic_write_text
+from ..atomic import atomic_write_text
 from ..data.io import SUPPORTED_SUFFIXES
 from ..distributed import DistContext
 from ..errors import DataError
@@ -182,13 +182,12 @@ def extract_embeddings(
             atomic_write_text(partition_file, f'{{"TRAIN_SET": [], "TEST_SET": [{listing}]}}\n')
             _point_run_at(run, staging, partition_file)
         features, dataset = embed_test_set(run, ctx, model)
-    with atomic_path(out_path) as temporary:
-        save_embeddings(
-            temporary,
-            features.numpy(),
-            dataset.label_list,
-            dataset.types_list,
-            dataset.views_list,
-            dataset_name=dataset_name,
-        )
+    save_embeddings(  # atomic itself: the old file stays if the write fails
+        out_path,
+        features.numpy(),
+        dataset.label_list,
+        dataset.types_list,
+        dataset.views_list,
+        dataset_name=dataset_name,
+    )
     return ExtractResult(out_path, len(dataset), tuple(features.shape), layout, restored)
