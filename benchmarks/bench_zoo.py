@@ -24,9 +24,9 @@ import time
 from typing import Any
 
 import torch
+from gaitgen.runtime.components import get
 from gaitgen.runtime.config import load_config
 from gaitgen.runtime.engine.build import build_losses, build_optimization
-from gaitgen.runtime.registry import resolve
 from gaitgen.runtime.testing import random_batch
 from gaitgen.runtime.zoo import MODELS, ZOO_DIR, format_count, starter_config
 
@@ -50,7 +50,7 @@ def time_step(
 ) -> float:
     """Median seconds of forward + losses + backward for one batch."""
     torch.manual_seed(0)
-    model = resolve("model", model_name, None)(cfgs, True).to(device)
+    model = get("model", model_name)(cfgs, True).to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     build_optimization(model, cfgs)  # as the trainer does (SwinGait's lr schedule needs it)
@@ -110,7 +110,7 @@ def main() -> None:
                 print(f"{model:<11} {size:<8} (no {size} config in the zoo)")
                 continue
             cfgs = load_config(path)
-            built = resolve("model", model, None)(cfgs, True)
+            built = get("model", model)(cfgs, True)
             row = f"{model:<11} {size:<8} {format_count(sum(p.numel() for p in built.parameters())):>9}"
             del built
             for _, amp, channels_last in variants:

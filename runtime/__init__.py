@@ -13,7 +13,7 @@ from .lazy import lazy_exports
 
 # public name -> module (relative to this package) that defines it
 _EXPORTS: dict[str, str] = {
-    # the extension contract (DESIGN section 2)
+    # the extension contract (README.md: adding a model, adding a loss)
     "BaseModel": ".model",
     "BaseLoss": ".losses.base",
     "gather_and_scale_wrapper": ".losses.base",
@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "SwinGait": ".models.swingait",
     # reusable building blocks and backbones (all of gaitgen.runtime.modules; a test keeps
     # this list equal to it)
+    "Backbone": ".modules.backbone",
     "BasicBlock": ".modules.backbones",
     "BasicBlock2D": ".modules.resblocks",
     "BasicBlock3D": ".modules.resblocks",
@@ -56,8 +57,6 @@ _EXPORTS: dict[str, str] = {
     "SwinTransformerBlock3D": ".modules.swin",
     "TemporalFeatureAggregator": ".modules.gaitpart_layers",
     "WindowAttention3D": ".modules.swin",
-    "backbone_class": ".modules.backbones",
-    "build_backbone": ".modules.backbones",
     "clones": ".modules.blocks",
     "frames_as_set": ".modules.blocks",
     "conv1x1": ".modules.resblocks",
@@ -98,11 +97,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .models.gaitset import GaitSet
     from .models.gln import GLN
     from .models.swingait import SwinGait
+    from .modules.backbone import Backbone
     from .modules.backbones import (
         BasicBlock,
         ResNet9,
-        backbone_class,
-        build_backbone,
     )
     from .modules.blocks import (
         BasicConv2d,

@@ -1,4 +1,4 @@
-"""The model contract (DESIGN section 2): subclass BaseModel, build layers, return three dicts."""
+"""The model contract: subclass BaseModel, build layers, return three dicts (see README.md)."""
 
 from __future__ import annotations
 
@@ -69,29 +69,30 @@ class BaseModel(nn.Module):
     def get_backbone(self, backbone_cfg: Any) -> nn.Module:
         """Build a backbone from ``{"type": name, **params}``, or a ModuleList from a list of them.
 
-        ``type`` names a backbone of :mod:`gaitgen.runtime.modules.backbones` (``ResNet9``,
-        ``Plain``, ...), as OpenGait's ``get_backbone`` names one of its ``backbones`` package.
+        ``type`` names a backbone (``ResNet9``, ``Plain``, a project's own: ``gaitgen list
+        backbone``), as OpenGait's ``get_backbone`` names one of its ``backbones`` package.
         """
-        from .modules.backbones import build_backbone
+        from .components import build
 
         if isinstance(backbone_cfg, (list, tuple)):
-            return nn.ModuleList(build_backbone(cfg) for cfg in backbone_cfg)
-        return build_backbone(backbone_cfg)
+            return nn.ModuleList(
+                build("backbone", cfg, where=f"model_cfg.backbone_cfg[{i}]")
+                for i, cfg in enumerate(backbone_cfg)
+            )
+        return build("backbone", backbone_cfg, where="model_cfg.backbone_cfg")
 
     def get_optimizer(self, optimizer_cfg: Mapping[str, Any]) -> torch.optim.Optimizer:
         """The optimizer the trainer uses (OpenGait's hook): ``optimizer_cfg.solver`` over the
         trainable parameters. Override it for parameter groups (SwinGait does)."""
-        from .registry import build_optimizer
+        from .components import build
 
-        return build_optimizer(
-            dict(optimizer_cfg), [p for p in self.parameters() if p.requires_grad]
-        )
+        return build("optimizer", optimizer_cfg, [p for p in self.parameters() if p.requires_grad])
 
     def get_scheduler(self, scheduler_cfg: Mapping[str, Any]) -> Any:
         """The learning-rate scheduler of ``self.optimizer`` (OpenGait's hook and signature)."""
-        from .registry import build_scheduler
+        from .components import build
 
-        return build_scheduler(dict(scheduler_cfg), self.optimizer)
+        return build("scheduler", scheduler_cfg, self.optimizer)
 
     def init_parameters(self) -> None:
         """Initialise convolutions and linears (Xavier) and normalisation layers (weight ~ N(1, 0.02), bias 0).

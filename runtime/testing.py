@@ -14,10 +14,10 @@ from typing import Any
 
 import torch
 
+from .components import get
 from .engine.build import build_losses, build_optimization
 from .engine.run import Run, load_run
 from .model import BaseModel, check_model_output
-from .registry import resolve
 
 
 def _input_size(cfgs: Mapping[str, Any]) -> tuple[int, int]:
@@ -53,7 +53,7 @@ def check_model(model_cls: type | str, config_path: Path | str) -> dict[str, Any
     """
     run = _load(config_path)
     if isinstance(model_cls, str):
-        model_cls = resolve("model", model_cls, run.project)
+        model_cls = get("model", model_cls, run.project)
     assert issubclass(model_cls, BaseModel), f"{model_cls} is not a BaseModel subclass"
     torch.manual_seed(0)
     model = model_cls(run.cfgs, True)
@@ -126,7 +126,7 @@ def check_config(config_path: Path | str, steps: int = 2) -> list[float]:
     """
     run = _load(config_path)
     torch.manual_seed(0)
-    model = resolve("model", run.cfgs["model_cfg"]["model"], run.project)(run.cfgs, True)
+    model = get("model", run.cfgs["model_cfg"]["model"], run.project)(run.cfgs, True)
     losses = build_losses(run.cfgs, run.project)
     optimizer, scheduler = build_optimization(model, run.cfgs)
     before = [p.detach().clone() for p in model.parameters()]

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
+from .synth.generator import DatasetGenerator
 
 TYPES = ("nm-01", "nm-02", "nm-03", "nm-04", "nm-05", "nm-06", "bg-01", "bg-02", "cl-01", "cl-02")
 DEFAULT_VIEWS = ("000", "090", "180")
@@ -162,3 +163,26 @@ def generate_dataset(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return partition_path
+
+
+class Tiny(DatasetGenerator):
+    """The tiny capsule-figure dataset of the tests (``generator: tiny``).
+
+    Args:
+        subjects: number of identities (at least 2); the first 60% train.
+        frames: frames per sequence.
+        views: view names; ``None`` for the default ones.
+        seed: dataset seed.
+    """
+
+    def __init__(
+        self,
+        subjects: int = 10,
+        frames: int = 20,
+        views: Sequence[str] | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.options = dict(subjects=subjects, frames=frames, views=views, seed=seed)
+
+    def generate(self, root: Path, partition_path: Path) -> Path:
+        return generate_dataset(root, partition_path=partition_path, **self.options)

@@ -10,7 +10,6 @@ import pytest
 import torch
 import yaml
 from gaitgen.runtime.config import DEFAULTS_PATH, ignored_keys, load_config, read_yaml, schema
-from gaitgen.runtime.config.validate import KNOWN_KEYS, SAMPLER_KEYS
 from gaitgen.runtime.data.frames import FrameSampling
 from gaitgen.runtime.errors import ConfigError
 
@@ -39,13 +38,15 @@ def test_defaults_yaml_is_generated_from_the_schema() -> None:
 def test_known_keys_sampler_keys_and_frame_fields_all_come_from_the_schema() -> None:
     from gaitgen.runtime.data.loader import _SAMPLING_KEYS
 
-    assert KNOWN_KEYS["trainer_cfg"] == {f.name for f in dataclasses.fields(schema.TrainerCfg)}
-    assert SAMPLER_KEYS == schema.known_keys("evaluator_cfg.sampler")
-    assert set(_SAMPLING_KEYS) - {"batch_shuffle"} <= SAMPLER_KEYS | set(
+    sampler_keys = schema.known_keys("evaluator_cfg.sampler")
+    assert schema.known_keys("trainer_cfg") == {
+        f.name for f in dataclasses.fields(schema.TrainerCfg)
+    }
+    assert set(_SAMPLING_KEYS) - {"batch_shuffle"} <= sampler_keys | set(
         schema.ignored_in("trainer_cfg.sampler")
     )
     frame_fields = {f.name for f in dataclasses.fields(FrameSampling)} - {"mode", "ordered"}
-    assert frame_fields <= set(schema.FRAME_SAMPLING_KEYS) <= SAMPLER_KEYS
+    assert frame_fields <= set(schema.FRAME_SAMPLING_KEYS) <= sampler_keys
 
 
 @pytest.mark.parametrize(
@@ -142,11 +143,11 @@ def test_opengait_ignored_keys_are_data_and_one_warning_each(
 
 
 def test_ignored_parameters_are_dropped_when_building(tmp_path: Path) -> None:
+    from gaitgen.runtime.components import build
     from gaitgen.runtime.data.transforms import get_transform
-    from gaitgen.runtime.registry import build_optimizer
 
     cfgs = load_config(write(tmp_path, OPENGAIT_STYLE))
-    optimizer = build_optimizer(cfgs["optimizer_cfg"], [torch.nn.Parameter(torch.zeros(2))])
+    optimizer = build("optimizer", cfgs["optimizer_cfg"], [torch.nn.Parameter(torch.zeros(2))])
     assert isinstance(optimizer, torch.optim.Adam)
     transform = get_transform(cfgs["trainer_cfg"]["transform"], "trainer_cfg.transform")
     assert type(transform[0]).__name__ == "BaseSilCuttingTransform"
@@ -216,19 +217,20 @@ def test_nproc_2_config_error_is_one_line_before_torchrun(
 
 
 def test_class_parameters_are_checked_against_their_defaults_when_built() -> None:
-    from gaitgen.runtime.config.validate import check_call_arguments
+    from gaitgen.runtime.components import build
     from gaitgen.runtime.losses.triplet import TripletLoss
 
     with pytest.raises(
         ConfigError, match=r"loss_cfg\[0\] \(TripletLoss\): margin: expected a number"
     ):
-        check_call_arguments(TripletLoss, {"margin": "wide"}, "loss_cfg[0] (TripletLoss)")
-    check_call_arguments(TripletLoss, {"margin": 1}, "loss_cfg[0] (TripletLoss)")  # int is a number
-    params = {"lr": 0.1, "momentum": 0.9}
-    check_call_arguments(torch.optim.Adam, params, "optimizer_cfg (Adam)")
-    assert params == {"lr": 0.1}  # dropped as OpenGait drops it (the load warned)
-    with pytest.raises(ConfigError, match="unknown parameter 'momentum'"):
-        check_call_arguments(torch.optim.Adam, {"momentum": 0.9}, "scheduler_cfg (Adam)")
+        build("loss", {"type": "TripletLoss", "margin": "wide"}, where="loss_cfg[0]")
+    loss = build("loss", {"type": "TripletLoss", "margin": 1}, where="loss_cfg[0]")
+    assert isinstance(loss, TripletLoss)  # an int is a number
+    weights = [torch.nn.Parameter(torch.zeros(2))]
+    adam = build("optimizer", {"solver": "Adam", "lr": 0.1, "momentum": 0.9}, weights)
+    assert "momentum" not in adam.defaults  # dropped as OpenGait drops it (the load warned)
+    with pytest.raises(ConfigError, match="LinearLR has no parameter 'momentum'"):
+        build("scheduler", {"scheduler": "LinearLR", "momentum": 0.9}, adam)
 
 
 def test_a_dotted_path_sampler_may_take_its_own_keys(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ import torch
 import torch.nn.functional as F
 from gaitgen.runtime import BaseLoss, CrossEntropyLoss, LossAggregator, TripletLoss
 from gaitgen.runtime.errors import ConfigError, TrainingError
-from gaitgen.runtime.registry import resolve
 
 
 def reference_triplet(
@@ -66,16 +65,12 @@ def test_cross_entropy_matches_torch_and_logs_accuracy() -> None:
     assert smoothed.item() != pytest.approx(loss.item())
 
 
-def builtin(name: str) -> type:
-    return resolve("loss", name, None)
-
-
 def test_aggregator_weights_losses_and_adds_bare_tensors() -> None:
     cfg = [
         {"type": "TripletLoss", "margin": 0.2, "log_prefix": "triplet", "loss_term_weight": 2.0},
         {"type": "CrossEntropyLoss", "log_prefix": "softmax", "loss_term_weight": 0.5},
     ]
-    aggregator = LossAggregator(cfg, builtin)
+    aggregator = LossAggregator(cfg)
     torch.manual_seed(0)
     embeddings, logits = torch.randn(4, 8, 2), torch.randn(4, 3, 2)
     labels = torch.tensor([0, 0, 1, 1])
@@ -94,7 +89,7 @@ def test_aggregator_weights_losses_and_adds_bare_tensors() -> None:
 
 
 def test_aggregator_rejects_a_key_without_loss() -> None:
-    aggregator = LossAggregator({"type": "TripletLoss", "log_prefix": "triplet"}, builtin)
+    aggregator = LossAggregator({"type": "TripletLoss", "log_prefix": "triplet"})
     with pytest.raises(TrainingError, match=r"'softmax' has no loss.*\['triplet'\]"):
         aggregator({"softmax": {"logits": torch.zeros(2, 2, 1), "labels": torch.tensor([0, 1])}})
 
@@ -103,14 +98,13 @@ def test_bad_loss_config_names_the_entry() -> None:
     with pytest.raises(
         ConfigError, match=r"loss_cfg\[0\] \(TripletLoss\): unknown parameter 'margn'.*'margin'"
     ):
-        LossAggregator([{"type": "TripletLoss", "margn": 0.2}], builtin)
+        LossAggregator([{"type": "TripletLoss", "margn": 0.2}])
     with pytest.raises(ConfigError, match="used by two losses"):
         LossAggregator(
             [
                 {"type": "TripletLoss", "log_prefix": "a"},
                 {"type": "CrossEntropyLoss", "log_prefix": "a"},
             ],
-            builtin,
         )
 
 
@@ -127,7 +121,6 @@ def test_a_loss_the_model_never_feeds_is_an_error_naming_it() -> None:
             {"type": "TripletLoss", "log_prefix": "triplet"},
             {"type": "CrossEntropyLoss", "log_prefix": "softmax"},
         ],
-        builtin,
     )
     feat = {"triplet": {"embeddings": torch.randn(4, 8, 2), "labels": torch.tensor([0, 0, 1, 1])}}
     with pytest.raises(
@@ -162,6 +155,6 @@ def test_a_loss_the_model_never_feeds_is_an_error_naming_it() -> None:
     ],
 )
 def test_arguments_that_do_not_fit_a_loss_name_the_loss_and_the_key(arguments, message) -> None:
-    aggregator = LossAggregator({"type": "TripletLoss", "log_prefix": "triplet"}, builtin)
+    aggregator = LossAggregator({"type": "TripletLoss", "log_prefix": "triplet"})
     with pytest.raises(TrainingError, match=message):
         aggregator({"triplet": arguments})

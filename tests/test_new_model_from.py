@@ -35,12 +35,12 @@ def test_from_a_zoo_model_writes_a_subclass_its_config_and_a_test(project: Path)
 
 def test_the_derived_model_equals_its_base_and_trains_as_generated(project, tiny_dataset):
     assert CliRunner().invoke(app, ["new-model", "MySet", "--from", "GaitSet"]).exit_code == 0
+    from gaitgen.runtime.components import get
     from gaitgen.runtime.config import load_config
-    from gaitgen.runtime.registry import resolve
 
     cfgs = load_config(project / "configs/myset.yaml")
-    derived = resolve("model", "MySet", _project(project))(cfgs, True)
-    base = resolve("model", "GaitSet", None)(cfgs, True)
+    derived = get("model", "MySet", _project(project))(cfgs, True)
+    base = get("model", "GaitSet", None)(cfgs, True)
     assert derived.state_dict().keys() == base.state_dict().keys()
     base.load_state_dict(derived.state_dict())  # a GaitSet checkpoint fits it, and back
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import small_config
+from gaitgen.runtime.components import build
 from gaitgen.runtime.config import load_config
 from gaitgen.runtime.models.baseline import Baseline
-from gaitgen.runtime.registry import build_optimizer, build_scheduler
 from typer.testing import CliRunner
 
 from gaitgen.cli.app import app
@@ -27,8 +27,8 @@ def _opengait_checkpoint(config: Path, iteration: int, model: torch.nn.Module | 
     cfgs = load_config(config)
     torch.manual_seed(7)
     model = model or Baseline(cfgs, is_training=True)
-    optimizer = build_optimizer(cfgs["optimizer_cfg"], model.parameters())
-    scheduler = build_scheduler(cfgs["scheduler_cfg"], optimizer)
+    optimizer = build("optimizer", cfgs["optimizer_cfg"], model.parameters())
+    scheduler = build("scheduler", cfgs["scheduler_cfg"], optimizer)
     state = {
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),

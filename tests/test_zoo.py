@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 from gaitgen.runtime.catalog import builtin_components
+from gaitgen.runtime.components import get
 from gaitgen.runtime.config import load_config
-from gaitgen.runtime.registry import resolve
 from gaitgen.runtime.zoo import MODELS, ZOO_DIR, format_count, zoo_configs
 from typer.testing import CliRunner
 
@@ -36,7 +36,7 @@ def test_every_builtin_model_is_in_the_zoo_and_exported() -> None:
     assert {c.model for c in zoo_configs()} == builtin
     assert {c.model for c in STARTERS} >= builtin - {"Baseline"}  # Baseline: the project's own
     for name in builtin:
-        assert getattr(runtime, name) is resolve("model", name, None)
+        assert getattr(runtime, name) is get("model", name, None)
     assert set(modules.__all__) <= set(runtime.__all__)
     for name in modules.__all__:
         assert getattr(runtime, name) is getattr(modules, name)
@@ -48,7 +48,7 @@ def test_full_size_parameters_are_the_ones_the_readme_states(name: str) -> None:
     cfgs = load_config(ZOO_DIR / entry.full_config)
     assert cfgs["model_cfg"]["model"] == name
     with torch.device("meta"):  # sizes only: no memory for GaitGL's 339 M GREW variant
-        model = resolve("model", name, None)(cfgs, is_training=False)
+        model = get("model", name, None)(cfgs, is_training=False)
     assert sum(p.numel() for p in model.parameters()) == entry.parameters
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert f"| {format_count(entry.parameters)} |" in readme, f"README's model table: {name}"
@@ -58,7 +58,7 @@ def test_full_size_parameters_are_the_ones_the_readme_states(name: str) -> None:
 def test_full_size_configs_build(zoo) -> None:
     cfgs = load_config(zoo.path)
     with torch.device("meta"):
-        model = resolve("model", zoo.model, None)(cfgs, is_training=True)
+        model = get("model", zoo.model, None)(cfgs, is_training=True)
     assert sum(p.numel() for p in model.parameters()) > 1_000_000
 
 

@@ -9,95 +9,17 @@ which the loader logs as one warning each.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import types
 import typing
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ConfigError, closest, did_you_mean
+from ..components import builtin_components, check_arguments, get
+from ..components.arguments import Ignored, Where, describe, dotted, matches
+from ..errors import ConfigError, did_you_mean
 from . import schema
 
-# where(path) -> "file.yaml:12" or "--set 'trainer_cfg.total_iter=abc'"
-Where = Callable[[tuple], str]
-
-BUILTIN_SAMPLERS = ("TripletSampler", "InferenceSampler", "CommonSampler")
-
-
-@dataclass(frozen=True)
-class Ignored:
-    """An OpenGait key found in a config and ignored.
-
-    Attributes:
-        path: the dotted key, e.g. ``trainer_cfg.fix_layers``.
-        closest: the known key closest to it.
-        why: why it is ignored.
-        where: the file and line (or override) it came from.
-    """
-
-    path: str
-    closest: str
-    why: str
-    where: str
-
-    def message(self) -> str:
-        """The warning line."""
-        return (
-            f"{self.where}: {self.path} is ignored ({self.why}); "
-            f"the closest known key is {self.closest!r}"
-        )
-
-
-def dotted(path: tuple) -> str:
-    """``("loss_cfg", 0, "margin")`` -> ``loss_cfg[0].margin``."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def describe(tp: Any) -> str:
-    """A type in words: ``int | list[int]`` -> ``a whole number or a list of whole numbers``."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(describe(t) for t in typing.get_args(tp))
-    if origin is list:
-        (inner,) = typing.get_args(tp) or (Any,)
-        return "a list" if inner is Any else f"a list of {describe(inner).removeprefix('a ')}s"
-    names = {
-        bool: "true or false",
-        int: "a whole number",
-        float: "a number",
-        str: "a string",
-        dict: "a mapping",
-        list: "a list",
-        type(None): "null",
-    }
-    return names.get(tp, "a value")
-
-
-def matches(value: Any, tp: Any) -> bool:
-    """Whether a YAML value has type ``tp`` (bool is not a number; an int is a float)."""
-    if tp is Any:
-        return True
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        return any(matches(value, t) for t in typing.get_args(tp))
-    if origin is list:
-        (inner,) = typing.get_args(tp) or (Any,)
-        return isinstance(value, list) and all(matches(v, inner) for v in value)
-    if tp is bool:
-        return isinstance(value, bool)
-    if tp is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if tp is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if tp is type(None):
-        return value is None
-    if tp is dict:
-        return isinstance(value, Mapping)
-    return isinstance(value, tp)
+__all__ = ["Ignored", "Where", "check_resolved", "dotted"]
 
 
 def _range_problem(value: Any, metadata: Mapping[str, Any]) -> str | None:
@@ -130,7 +52,8 @@ def check_section(node: Any, section: str, where: Where, path: tuple, found: lis
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     ignored = schema.ignored_in(section)
-    custom_sampler = section.endswith("sampler") and node.get("type") not in BUILTIN_SAMPLERS
+    builtin_samplers = {c.name for c in builtin_components("sampler")}
+    custom_sampler = section.endswith("sampler") and node.get("type") not in builtin_samplers
     for name, value in node.items():
         key_path = (*path, name)
         if name not in fields:
@@ -161,86 +84,6 @@ def check_section(node: Any, section: str, where: Where, path: tuple, found: lis
             raise _bad(where, key_path, value, expected if union else f"{expected} {problem}")
 
 
-def _signature_kinds(cls: Any) -> tuple[dict[str, Any], bool] | None:
-    """Keyword parameters of ``cls`` with their defaults, and whether it takes ``**kwargs``."""
-    try:
-        signature = inspect.signature(cls)
-    except (TypeError, ValueError):
-        return None
-    params, var_keyword = {}, False
-    for p in signature.parameters.values():
-        if p.kind is p.VAR_KEYWORD:
-            var_keyword = True
-        elif p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self":
-            params[p.name] = p.default
-    return params, var_keyword
-
-
-def default_type_problem(value: Any, default: Any) -> str | None:
-    """What ``value`` should be, judged by a signature default's type, or None if it fits.
-
-    A bool default wants true/false, a number a number, a string a string, a tuple or list a
-    list; other defaults (None, objects, no default) accept anything.
-    """
-    if default is inspect.Parameter.empty or default is None:
-        return None
-    if isinstance(default, bool):
-        return None if isinstance(value, bool) else "true or false"
-    if isinstance(default, (int, float)):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        return None if ok else "a number"
-    if isinstance(default, str) and default != "deprecated":
-        return None if isinstance(value, str) else "a string"
-    if isinstance(default, (tuple, list)):
-        return None if isinstance(value, (list, tuple)) else "a list"
-    return None
-
-
-def check_class_params(
-    cls: Any,
-    params: Mapping[str, Any],
-    section: str,
-    where: Where,
-    path: tuple,
-    found: list[Ignored],
-    skip: tuple[str, ...] = (),
-) -> None:
-    """Check a class section's keys and value types against the class's signature."""
-    kinds = _signature_kinds(cls)
-    if kinds is None:
-        return
-    accepted, var_keyword = kinds
-    ignored = schema.ignored_in(section)
-    for name, value in params.items():
-        if name in skip:
-            continue
-        key_path = (*path, name)
-        if name not in accepted:
-            if var_keyword:
-                continue
-            if name in ignored:
-                near = closest(str(name), [a for a in accepted if a not in skip], n=1)
-                item = ignored[name]
-                why = f"{cls.__name__} has no parameter {name!r}: OpenGait drops it"
-                found.append(
-                    Ignored(dotted(key_path), (near or [item.closest])[0], why, where(key_path))
-                )
-                continue
-            names = [a for a in accepted if a not in ("params", "optimizer")]
-            raise ConfigError(
-                f"{where(key_path)}: {dotted(key_path)}: {cls.__name__} has no parameter "
-                f"{name!r}{did_you_mean(str(name), names)}; its parameters: {', '.join(names)}"
-            )
-        problem = default_type_problem(value, accepted[name])
-        if problem:
-            raise _bad(
-                where,
-                key_path,
-                value,
-                f"{problem} (as {cls.__name__}'s default " f"{accepted[name]!r})",
-            )
-
-
 def check_transform(value: Any, where: Where, path: tuple, found: list[Ignored]) -> None:
     """A transform config: None, ``{type: Name, ...}`` or a list of those (Compose nests)."""
     if value is None:
@@ -254,18 +97,17 @@ def check_transform(value: Any, where: Where, path: tuple, found: list[Ignored])
     name = value.get("type")
     if not isinstance(name, str) or not name:
         raise _bad(where, (*path, "type"), name, "a transform class name")
-    from ..data.transforms import builtin_transforms
-
-    cls = builtin_transforms().get(name)
-    if cls is None:
-        return  # unknown or dotted: resolved (with close matches) when the loader is built
+    if name not in {c.name for c in builtin_components("transform")}:
+        return  # a project's, dotted or unknown: resolved (with close matches) when built
     if name == "Compose":
         trf_cfg = value.get("trf_cfg")
         if not isinstance(trf_cfg, list):
             raise _bad(where, (*path, "trf_cfg"), trf_cfg, "a list of transform configs")
         check_transform(trf_cfg, where, (*path, "trf_cfg"), found)
         return
-    check_class_params(cls, value, "transform", where, path, found, skip=("type",))
+    from ..data.transforms import check_transform_arguments
+
+    check_transform_arguments(get("transform", name), value, where, path, found)
 
 
 def check_losses(value: Any, where: Where, path: tuple = ("loss_cfg",)) -> None:
@@ -293,13 +135,19 @@ def check_torch_section(
     name = node.get(class_key)
     if not isinstance(name, str) or not name:
         raise _bad(where, (section, class_key), name, "a torch class name")
-    import torch
-
-    module = torch.optim if section == "optimizer_cfg" else torch.optim.lr_scheduler
-    cls = getattr(module, name, None)
-    if not isinstance(cls, type):
-        return  # the registry names the close matches when it builds the run
-    check_class_params(cls, node, section, where, (section,), found, skip=(class_key,))
+    kind = "optimizer" if section == "optimizer_cfg" else "scheduler"
+    if name not in {c.name for c in builtin_components(kind)}:
+        return  # unknown: the lookup names the close matches when the run is built
+    spec = get(kind, name)
+    check_arguments(
+        spec,
+        {k: v for k, v in node.items() if k != class_key},
+        where,
+        path=(section,),
+        supplied=("params", "optimizer"),
+        dropped=schema.ignored_in(section),
+        found=found,
+    )
 
 
 def check_resolved(cfgs: Mapping[str, Any], where: Where) -> list[Ignored]:

@@ -33,8 +33,7 @@ from ..errors import ConfigError, GaitgenError
 from .batch import finish_inputs
 from .collate import GaitCollate
 from .dataset import GaitDataSet
-from .resolve import check_arguments, parameter_names, resolve_class
-from .sampler import CommonSampler, InferenceSampler, TripletSampler, _mix_seed
+from .sampler import _mix_seed
 from .shared_batches import SharedBatchPool
 from .transforms import get_transform
 from .workers import worker_init
@@ -51,11 +50,6 @@ _SAMPLING_KEYS = (
 )
 _RUN_ARGUMENTS = ("rank", "world_size", "seed", "start_iteration")
 _FRAME_STREAM = 1 << 40  # keeps the frame seeds apart from the samplers' (seed, iteration) ones
-
-
-def builtin_samplers() -> dict[str, type]:
-    """The samplers a config can name without a dotted path."""
-    return {c.__name__: c for c in (TripletSampler, InferenceSampler, CommonSampler)}
 
 
 def _worker_error_message(exc: GaitgenError) -> str:
@@ -131,15 +125,21 @@ def build_sampler(
     to it, and the frame-sampling keys are left to the collate function; ``rank``,
     ``world_size``, ``seed`` and ``start_iteration`` are passed when the sampler accepts them.
     """
+    from ..components import accepted_parameters, check_arguments, get
+
     default = "TripletSampler" if training else "InferenceSampler"
-    cls = resolve_class(
-        sampler_cfg.get("type", default), builtin_samplers(), "sampler", f"{key}.type"
-    )
-    kwargs = check_arguments(cls, sampler_cfg, key, ignored=_SAMPLING_KEYS)
-    accepted = set(parameter_names(cls))
+    cls = get("sampler", sampler_cfg.get("type", default), where=f"{key}.type")
     for name in _RUN_ARGUMENTS:
-        if name in kwargs:
+        if name in sampler_cfg:
             raise ConfigError(f"{key}.{name}: set by the run, not by the config; remove it")
+    kwargs = check_arguments(
+        cls,
+        {k: v for k, v in sampler_cfg.items() if k != "type"},
+        key,
+        supplied=("dataset", *_RUN_ARGUMENTS),
+        dropped=dict.fromkeys(_SAMPLING_KEYS),
+    )
+    accepted = set(accepted_parameters(cls))
     run_values = dict(rank=rank, world_size=world_size, seed=seed, start_iteration=start_iteration)
     kwargs.update({k: v for k, v in run_values.items() if k in accepted})
     if world_size > 1 and "world_size" not in accepted:

@@ -26,15 +26,10 @@ import torch
 
 from ..errors import ConfigError
 from .normalisers import (
-    BaseParsingCuttingTransform,
-    BaseRgbTransform,
-    BaseSilCuttingTransform,
-    BaseSilTransform,
     NoOperation,
 )
 from .normalisers import check_positive as _positive
 from .normalisers import check_probability as _probability
-from .resolve import check_arguments, parameter_names, resolve_class
 from .transform_base import (
     SequenceTransform,
     chosen_sequences,
@@ -244,7 +239,7 @@ class RandomAffine(SequenceTransform):
         return _warp_sequences(frames, lengths, chosen, matrices)
 
 
-class Compose:
+class Compose(SequenceTransform):
     """Apply several transforms in order (``trf_cfg``: a list of transform configs)."""
 
     def __init__(self, trf_cfg: list) -> None:
@@ -262,26 +257,6 @@ class Compose:
 
     def __repr__(self) -> str:
         return f"Compose({self.transforms!r})"
-
-
-def builtin_transforms() -> dict[str, type]:
-    """The transforms a config can name without a dotted path."""
-    return {
-        cls.__name__: cls
-        for cls in (
-            NoOperation,
-            BaseSilTransform,
-            BaseSilCuttingTransform,
-            BaseParsingCuttingTransform,
-            BaseRgbTransform,
-            RandomHorizontalFlip,
-            RandomErasing,
-            RandomRotate,
-            RandomPerspective,
-            RandomAffine,
-            Compose,
-        )
-    }
 
 
 def get_transform(cfg: Any = None, where: str = "transform") -> Any:
@@ -306,11 +281,10 @@ def get_transform(cfg: Any = None, where: str = "transform") -> Any:
     if isinstance(cfg, dict):
         if "type" not in cfg:
             raise ConfigError(f"{where}: a transform needs a 'type', e.g. BaseSilCuttingTransform")
-        cls = resolve_class(cfg["type"], builtin_transforms(), "transform", f"{where}.type")
-        params = {k: v for k, v in cfg.items() if k != "type"}
-        for name in _opengait_dropped(cls, params):
-            del params[name]  # the config load warned about it; OpenGait drops it too
-        kwargs = check_arguments(cls, params, where)
+        from ..components import get
+
+        cls = get("transform", cfg["type"], where=f"{where}.type")
+        kwargs = check_transform_arguments(cls, cfg, where)
         try:
             if cls is Compose:
                 return _compose(kwargs.get("trf_cfg"), f"{where}.trf_cfg")
@@ -326,12 +300,21 @@ def get_transform(cfg: Any = None, where: str = "transform") -> Any:
     raise ConfigError(f"{where}: expected a transform config (dict or list), got {cfg!r}")
 
 
-def _opengait_dropped(cls: type, params: dict[str, Any]) -> list[str]:
-    """Keys OpenGait's configs give transforms that take no such parameter (e.g. ``img_w``)."""
+def check_transform_arguments(
+    cls: type, cfg: Any, where: Any, path: tuple = (), found: list | None = None
+) -> dict[str, Any]:
+    """The constructor arguments of a transform config (its keys less ``type``), checked.
+
+    Keys OpenGait's configs give transforms that take no such parameter (``img_w``) are
+    dropped, as OpenGait drops them; ``found`` collects them for the load's warning.
+    """
+    from ..components import check_arguments
     from ..config.schema import ignored_in
 
-    accepted = set(parameter_names(cls))
-    return [name for name in params if name in ignored_in("transform") and name not in accepted]
+    params = {k: v for k, v in cfg.items() if k != "type"}
+    return check_arguments(
+        cls, params, where, path=path, dropped=ignored_in("transform"), found=found
+    )
 
 
 def _compose(trf_cfg: Any, where: str) -> Compose:

@@ -6,18 +6,19 @@ from typing import Any
 
 import torch
 
+from ..components import get, using_project
 from ..errors import ConfigError
 from ..losses.aggregator import LossAggregator
 from ..model import BaseModel
 from ..project import Project
-from ..registry import resolve
 
 
 def build_model(cfgs: dict[str, Any], project: Project | None, is_training: bool) -> BaseModel:
     """Instantiate ``model_cfg.model`` (a built-in, a project class or a dotted path)."""
-    cls = resolve("model", cfgs["model_cfg"]["model"], project)
+    cls = get("model", cfgs["model_cfg"]["model"], project)
     try:
-        return cls(cfgs, is_training)
+        with using_project(project):  # the model's backbone may be the project's own
+            return cls(cfgs, is_training)
     except KeyError as exc:
         # a model reads its model_cfg keys as OpenGait's do (model_cfg["backbone_cfg"])
         missing = exc.args[0] if exc.args else None
@@ -44,7 +45,7 @@ def build_optimization(model: BaseModel, cfgs: dict[str, Any]) -> tuple[Any, Any
 
 
 def build_losses(cfgs: dict[str, Any], project: Project | None) -> LossAggregator:
-    return LossAggregator(cfgs["loss_cfg"], lambda name: resolve("loss", name, project))
+    return LossAggregator(cfgs["loss_cfg"], project)
 
 
 def move_inputs(inputs: list[Any], device: torch.device) -> list[Any]:

@@ -180,7 +180,7 @@ def _check_data(report: CheckReport, run: Run, dev: torch.device) -> tuple[Any, 
 def _build(report: CheckReport, run: Run, dev: torch.device) -> tuple[Any, Any, Any, Any] | None:
     """Model, losses, optimizer and scheduler; each that fails is one problem, and the
     others are still built (the optimizer on a stand-in parameter if the model failed)."""
-    from ..registry import build_optimizer, build_scheduler
+    from ..components import build
 
     def model_part() -> Any:
         model = build_model(run.cfgs, run.project, is_training=True).to(dev)
@@ -203,13 +203,13 @@ def _build(report: CheckReport, run: Run, dev: torch.device) -> tuple[Any, Any, 
 
     def optimizer_part() -> Any:
         if model is None:
-            return build_optimizer(run.cfgs["optimizer_cfg"], stand_in)
+            return build("optimizer", run.cfgs["optimizer_cfg"], stand_in)
         model.optimizer = model.get_optimizer(run.cfgs["optimizer_cfg"])
         return model.optimizer
 
     def scheduler_part() -> Any:
         if model is None:
-            return build_scheduler(run.cfgs["scheduler_cfg"], optimizer)
+            return build("scheduler", run.cfgs["scheduler_cfg"], optimizer)
         return model.get_scheduler(run.cfgs["scheduler_cfg"])
 
     optimizer = attempt(report, "optimizer_cfg", optimizer_part)

@@ -18,8 +18,6 @@ from ..project import Project, find_project
 
 log = logging.getLogger("gaitgen")
 
-SYNTHETIC_GENERATORS = ("synthgait", "tiny")
-
 
 @dataclass
 class Run:
@@ -126,32 +124,20 @@ def ensure_synthetic_data(run: Run, ctx: DistContext) -> None:
     partition = Path(data_cfg["dataset_partition"])
     if root.is_dir() and partition.is_file():
         return
-    params = copy.deepcopy(spec)
-    generator = params.pop("generator", "synthgait")
-    if generator not in SYNTHETIC_GENERATORS:
-        from ..errors import did_you_mean
+    from ..components import build
 
-        raise ConfigError(
-            f"{run.config_path}: data_cfg.synthetic.generator: unknown generator "
-            f"{generator!r}{did_you_mean(str(generator), SYNTHETIC_GENERATORS)}; "
-            f"available: {list(SYNTHETIC_GENERATORS)}"
-        )
+    where = f"{run.config_path}: data_cfg.synthetic"
+    generator = build("generator", copy.deepcopy(spec), where=where, default="synthgait")
     if root.exists() and not partition.is_file() and any(root.iterdir()):
         raise DataError(
             f"{root} exists but has no partition file {partition}; delete the folder "
             "to have it generated again, or set data_cfg.dataset_partition"
         )
     if ctx.local_rank == 0:
-        if generator == "synthgait":
-            from ..synth import generate_dataset
-        else:
-            from ..tiny_data import generate_dataset
-        log.info("generating the %s dataset in %s (data_cfg.synthetic) ...", generator, root)
+        name = spec.get("generator", "synthgait")
+        log.info("generating the %s dataset in %s (data_cfg.synthetic) ...", name, root)
         start = time.perf_counter()
-        try:
-            generate_dataset(root, partition_path=partition, **params)
-        except TypeError as exc:
-            raise ConfigError(f"{run.config_path}: data_cfg.synthetic: {exc}") from None
+        generator.generate(root, partition)
         log.info("dataset ready in %.1f s", time.perf_counter() - start)
     barrier()
 

@@ -180,12 +180,10 @@ PROTOCOLS: dict[str, Protocol] = {
     )
 }
 
-# every name a dataset or the user may use for a preset -> the preset's name
-_NAMES: dict[str, str] = {}
-for _protocol in PROTOCOLS.values():
-    for _name in (_protocol.name, *_protocol.aliases):
-        _NAMES[_name] = _protocol.name
-        _NAMES[_name.lower()] = _protocol.name
+# every other name a dataset or the user may use for a preset -> the preset's name
+ALIASES: dict[str, str] = {
+    alias: protocol.name for protocol in PROTOCOLS.values() for alias in protocol.aliases
+}
 
 # OpenGait's eval_func values -> the kind of protocol they evaluate (None: any, by dataset)
 EVAL_FUNCS: dict[str, str | None] = {
@@ -204,24 +202,15 @@ UNSUPPORTED_EVAL_FUNCS = (
 )
 
 
-def protocol_names() -> list[str]:
-    """The preset names, in their documented order."""
-    return list(PROTOCOLS)
-
-
 def get_protocol(name: str, where: str = "protocol") -> Protocol:
     """Return the preset called ``name`` (or one of its aliases, case-insensitive).
 
     Raises:
-        ConfigError: no preset has that name; the message lists the close matches.
+        RegistryError: no preset has that name; the message lists the close matches.
     """
-    key = _NAMES.get(name, _NAMES.get(str(name).lower()))
-    if key is None:
-        raise ConfigError(
-            f"{where}: unknown evaluation protocol {name!r}{did_you_mean(str(name), list(_NAMES))}; "
-            f"presets: {', '.join(PROTOCOLS)} (or give a custom protocol as a mapping)"
-        )
-    return PROTOCOLS[key]
+    from ..components import get
+
+    return get("protocol", name, where=where)
 
 
 def _type_list(value: Any, where: str) -> tuple[str, ...]:

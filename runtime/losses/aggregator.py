@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
+from ..components import build
 from ..errors import ConfigError, TrainingError
+from ..project import Project
 from .base import BaseLoss
 
 
@@ -23,16 +25,17 @@ class LossAggregator(nn.Module):
 
     Args:
         loss_cfg: one entry (dict) or a list of entries.
-        resolve: maps a ``type`` name to a loss class (the project-aware registry).
+        project: the project whose own losses a ``type`` may name (None: built-ins and
+            dotted paths only).
     """
 
-    def __init__(self, loss_cfg: Mapping | list, resolve: Callable[[str], type]):
+    def __init__(self, loss_cfg: Mapping | list, project: Project | None = None):
         super().__init__()
         entries = [loss_cfg] if isinstance(loss_cfg, Mapping) else list(loss_cfg)
         self.losses = nn.ModuleDict()
         for index, entry in enumerate(entries):
             where = f"loss_cfg[{index}]" if not isinstance(loss_cfg, Mapping) else "loss_cfg"
-            loss = build_loss(entry, resolve, where)
+            loss = build_loss(entry, where, project)
             prefix = entry.get("log_prefix", entry["type"])
             if prefix in self.losses:
                 raise ConfigError(
@@ -144,16 +147,8 @@ def check_loss_arguments(key: str, loss_fn: BaseLoss, arguments: Mapping[str, An
                 )
 
 
-def build_loss(entry: Mapping, resolve: Callable[[str], type], where: str = "loss_cfg") -> BaseLoss:
+def build_loss(entry: Any, where: str = "loss_cfg", project: Project | None = None) -> BaseLoss:
     """Instantiate one loss_cfg entry, reporting bad parameters with the key path."""
     if not isinstance(entry, Mapping) or "type" not in entry:
         raise ConfigError(f"{where}: each loss needs a 'type' (a loss class name), got {entry!r}")
-    cls = resolve(entry["type"])
-    params = {k: v for k, v in entry.items() if k not in ("type", "log_prefix")}
-    from ..config.validate import check_call_arguments
-
-    check_call_arguments(cls, params, f"{where} ({entry['type']})")
-    loss = cls(**params)
-    if not isinstance(loss, BaseLoss):
-        raise ConfigError(f"{where}.type: {entry['type']} is not a BaseLoss subclass")
-    return loss
+    return build("loss", entry, where=where, project=project)

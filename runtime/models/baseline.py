@@ -10,7 +10,6 @@ from __future__ import annotations
 import torch
 
 from ..model import BaseModel
-from ..modules.backbones import build_backbone
 from ..modules.blocks import (
     HorizontalPoolingPyramid,
     PackSequenceWrapper,
@@ -25,7 +24,7 @@ class Baseline(BaseModel):
     """GaitBase: the baseline of OpenGait, configured by OpenGait's Baseline configs."""
 
     def build_network(self, model_cfg):
-        self.Backbone = SetBlockWrapper(build_backbone(model_cfg["backbone_cfg"]))
+        self.Backbone = SetBlockWrapper(self.get_backbone(model_cfg["backbone_cfg"]))
         self.FCs = SeparateFCs(**model_cfg["SeparateFCs"])
         self.BNNecks = SeparateBNNecks(**model_cfg["SeparateBNNecks"])
         self.TP = PackSequenceWrapper(torch.max)

@@ -194,7 +194,7 @@ class SwinGait(BaseModel):
     def get_optimizer(self, optimizer_cfg: Mapping[str, Any]) -> torch.optim.Optimizer:
         """OpenGait's optimizer of SwinGait (parameter groups as the module docstring says);
         it is also attached as ``self.optimizer`` so that training follows the cosine decay."""
-        from ..registry import build_optimizer
+        from ..components import build
 
         lr = float(optimizer_cfg["lr"])
         decay = float(optimizer_cfg.get("weight_decay", 0.0))
@@ -215,7 +215,7 @@ class SwinGait(BaseModel):
             groups.append(
                 {"params": list(part.parameters()), "lr": lr * 0.1, "weight_decay": decay}
             )
-        self.optimizer = build_optimizer(dict(optimizer_cfg), groups)
+        self.optimizer = build("optimizer", optimizer_cfg, groups)
         return self.optimizer
 
     def _adjust_learning_rate(self) -> None:

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from .backbone import Backbone
 from .blocks import BasicConv2d
 
 
@@ -40,7 +41,7 @@ class BasicBlock(nn.Module):
 BLOCKS = {"BasicBlock": BasicBlock}
 
 
-class ResNet9(nn.Module):
+class ResNet9(Backbone):
     """GaitBase's backbone: a 3x3 stem and four stages of residual blocks.
 
     Args:
@@ -90,42 +91,3 @@ class ResNet9(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         return self.layer4(self.layer3(self.layer2(self.layer1(x))))
-
-
-# backbone name -> the module of this package that defines a class of that name, imported
-# when a config names it (so building GaitBase does not import every backbone)
-BACKBONES: dict[str, str] = {
-    "ResNet9": ".backbones",
-    "Plain": ".plain",
-}
-
-
-def backbone_class(name: str) -> type:
-    """The backbone class called ``name`` (a key of BACKBONES)."""
-    import importlib
-
-    module = importlib.import_module(BACKBONES[name], __package__)
-    return getattr(module, name)
-
-
-def build_backbone(backbone_cfg: dict) -> nn.Module:
-    """Build a backbone from ``{"type": name, **params}`` (model_cfg.backbone_cfg)."""
-    if not isinstance(backbone_cfg, dict):
-        raise ConfigError(
-            "model_cfg.backbone_cfg: expected a mapping with a 'type' key, "
-            f"got {type(backbone_cfg).__name__}"
-        )
-    params = dict(backbone_cfg)
-    name = params.pop("type", None)
-    if name not in BACKBONES:
-        from ..errors import did_you_mean
-
-        raise ConfigError(
-            f"model_cfg.backbone_cfg.type: unknown backbone {name!r}"
-            f"{did_you_mean(str(name), BACKBONES)}; available: {sorted(BACKBONES)}"
-        )
-    from ..config.validate import check_call_arguments
-
-    cls = backbone_class(name)
-    check_call_arguments(cls, params, f"model_cfg.backbone_cfg ({name})")
-    return cls(**params)

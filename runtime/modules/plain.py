@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from .backbone import Backbone
 from .blocks import BasicConv2d, FocalConv2d
 
 _WHERE = "model_cfg.backbone_cfg.layers_cfg"
@@ -50,7 +51,7 @@ def _parse_layer(entry: object, index: int) -> tuple[str, int, int]:
     return kind, out_channels, halving
 
 
-class Plain(nn.Module):
+class Plain(Backbone):
     """A plain convolution stack built from ``layers_cfg`` (OpenGait's ``Plain``).
 
     Args:

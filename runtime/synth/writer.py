@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..atomic import atomic_write_text
 from ..errors import DataError
+from .generator import DatasetGenerator
 from .partition import make_partition
 from .progress import ProgressBar
 from .spec import (
@@ -32,7 +33,6 @@ from .spec import (
     subject_ids,
 )
 
-GENERATOR_NAME = "synthgait"
 PARTITION_FILE = "partition.json"
 
 
@@ -107,12 +107,10 @@ def generate_dataset(
     partition_path: Path | str | None = None,
     progress: bool = False,
     overwrite: bool = False,
-    generator: str = GENERATOR_NAME,
 ) -> Path:
     """Generate a SynthGait dataset under ``root`` and return the partition file's path.
 
-    The keyword names match the config block ``data_cfg.synthetic`` (``generator``,
-    ``subjects``, ``seed``, ``frames``, ``views``), so the runtime can pass it through.
+    ``data_cfg.synthetic: {generator: synthgait, ...}`` reaches it through :class:`SynthGait`.
 
     Args:
         root: dataset folder to create; must not exist or be empty unless ``overwrite``.
@@ -124,7 +122,6 @@ def generate_dataset(
         partition_path: where to write the partition JSON; default ``root/partition.json``.
         progress: draw a progress bar on stderr.
         overwrite: replace an existing non-empty ``root`` (only once the new one is complete).
-        generator: must be ``"synthgait"`` (the only generator).
 
     Returns:
         The path of the partition JSON.
@@ -132,11 +129,6 @@ def generate_dataset(
     Raises:
         DataError: a count, view or path is invalid, or ``root`` is in the way.
     """
-    if generator != GENERATOR_NAME:
-        raise DataError(
-            f"data_cfg.synthetic.generator: unknown generator {generator!r}; "
-            f"the only one is {GENERATOR_NAME!r}"
-        )
     check_count("subjects", subjects)
     check_count("frames", frames)
     check_count("workers", workers)
@@ -173,3 +165,29 @@ def generate_dataset(
     if not partition_inside:
         _write_json_atomically(partition_file, partition)
     return partition_file
+
+
+class SynthGait(DatasetGenerator):
+    """SynthGait, the walking-figure dataset of ``gaitgen synth`` (``generator: synthgait``).
+
+    Args:
+        subjects: number of identities; the first ``round(0.6 * subjects)`` train.
+        views: 3-digit view angles (or a comma-separated string); ``None`` for CASIA-B's 11.
+        frames: frames per sequence.
+        seed: dataset seed; the same seed gives the same bytes.
+        workers: processes generating subjects in parallel (same bytes for any number).
+    """
+
+    def __init__(
+        self,
+        subjects: int = DEFAULT_SUBJECTS,
+        views: Sequence[str] | str | None = None,
+        frames: int = DEFAULT_FRAMES,
+        seed: int = 0,
+        workers: int = 1,
+    ) -> None:
+        self.options = dict(subjects=subjects, views=views, frames=frames, seed=seed)
+        self.options["workers"] = workers
+
+    def generate(self, root: Path, partition_path: Path) -> Path:
+        return generate_dataset(root, partition_path=partition_path, **self.options)

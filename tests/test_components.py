@@ -1,0 +1,221 @@
+"""The component table: every kind found, listed, checked and built one way, and its errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import make_project
+from gaitgen.runtime.components import KINDS, available, build, get
+from gaitgen.runtime.errors import ConfigError, ProjectError, RegistryError
+from gaitgen.runtime.project import find_project, require_project
+
+MODEL = """
+from gaitgen.runtime import BaseModel
+import torch
+
+
+class {name}(BaseModel):
+    def build_network(self, model_cfg):
+        self.fc = torch.nn.Linear(2, 2)
+
+    def forward(self, inputs):
+        return {{}}
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path):
+    root = make_project(tmp_path / "proj", package="regpkg_" + tmp_path.name[-6:].replace("-", "_"))
+    return find_project(root / "configs")
+
+
+def test_project_discovery_walks_up(project, tmp_path: Path) -> None:
+    assert project is not None and project.root == (tmp_path / "proj").resolve()
+    deep = project.configs_dir / "a" / "b"
+    deep.mkdir(parents=True)
+    assert find_project(deep / "x.yaml") == project
+    assert find_project(tmp_path) is None
+    with pytest.raises(ProjectError, match="gaitgen init"):
+        require_project(tmp_path)
+
+
+def test_invalid_tool_gaitgen_table(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.gaitgen]\npackage = "not a name"\n')
+    with pytest.raises(ProjectError, match=r"\[tool\.gaitgen\] needs package"):
+        find_project(tmp_path)
+
+
+def test_project_model_found_by_class_name(project) -> None:
+    (project.models_dir / "mine.py").write_text(MODEL.format(name="MyNet"))
+    cls = get("model", "MyNet", project)
+    assert cls.__name__ == "MyNet" and cls.__module__ == f"{project.package}.models.mine"
+    assert get("model", "Baseline", project).__name__ == "Baseline"
+    dotted = get("model", f"{project.package}.models.mine.MyNet", project)
+    assert dotted is cls
+
+
+def test_duplicate_names_and_unknown_names(project) -> None:
+    (project.models_dir / "one.py").write_text(MODEL.format(name="Twin"))
+    (project.models_dir / "two.py").write_text(MODEL.format(name="Twin"))
+    with pytest.raises(
+        RegistryError, match=r"'Twin' is defined more than once \(.*one\.py, .*two\.py\)"
+    ):
+        get("model", "Twin", project)
+    with pytest.raises(RegistryError, match=r"unknown model 'Baselin' \(did you mean 'Baseline'"):
+        get("model", "Baselin", project)
+
+
+def test_a_project_class_named_like_a_builtin_shadows_it(project, caplog) -> None:
+    (project.models_dir / "baseline.py").write_text(MODEL.format(name="Baseline"))
+    with caplog.at_level("WARNING", logger="gaitgen"):
+        cls = get("model", "Baseline", project)
+    assert cls.__module__ == f"{project.package}.models.baseline"
+    assert "shadows the built-in one (baseline.py)" in caplog.text
+    assert get("model", "Baseline", None).__module__ == "gaitgen.runtime.models.baseline"
+
+
+def test_only_model_and_loss_subclasses_are_components(project) -> None:
+    from gaitgen.runtime.components import builtin_components, project_components
+
+    (project.models_dir / "layers.py").write_text(
+        "import torch\nfrom gaitgen.runtime import Baseline, BaseModel\n\n"
+        "class Helper(torch.nn.Module):\n    pass\n\n"
+        "class Later(Middle):\n    pass\n\n"
+        "class Middle(Baseline):\n    pass\n"
+    )
+    names = {c.name for c in project_components(project, "model")}
+    assert names == {"Middle", "Later"}  # through a built-in model, in any order in the file
+    builtin = {c.name for c in builtin_components("model")}
+    assert "Baseline" in builtin and "BaseModel" not in builtin
+    assert not builtin & {"SetBlockWrapper", "BasicConv2d"}
+
+
+def test_one_broken_file_does_not_hide_the_others(project) -> None:
+    (project.models_dir / "good.py").write_text(MODEL.format(name="Good"))
+    (project.models_dir / "broken.py").write_text("class Broken(:\n")
+    (project.models_dir / "fails.py").write_text(
+        MODEL.format(name="Fails") + "\nraise RuntimeError('boom')\n"
+    )
+    assert get("model", "Good", project).__name__ == "Good"
+    with pytest.raises(RegistryError, match=r"broken\.py: SyntaxError"):
+        get("model", "Broken", project)
+    with pytest.raises(RegistryError, match=r"fails\.py: importing it failed: RuntimeError: boom"):
+        get("model", "Fails", project)
+
+
+def test_a_loss_that_is_not_a_baseloss(project) -> None:
+    (project.losses_dir / "plain.py").write_text("class NotALoss:\n    pass\n")
+    with pytest.raises(RegistryError, match="not a subclass of BaseLoss"):
+        get("loss", "NotALoss", project)
+
+
+def test_optimizer_and_scheduler_by_torch_name() -> None:
+    import torch
+
+    params = [torch.nn.Parameter(torch.zeros(2))]
+    optimizer = build("optimizer", {"solver": "Adam", "lr": 0.01}, params)
+    assert isinstance(optimizer, torch.optim.Adam)
+    scheduler = build("scheduler", {"scheduler": "StepLR", "step_size": 3}, optimizer)
+    assert isinstance(scheduler, torch.optim.lr_scheduler.StepLR)
+    with pytest.raises(
+        RegistryError,
+        match=r"optimizer_cfg\.solver: unknown optimizer 'Adm' \(did you mean 'Adam'",
+    ):
+        build("optimizer", {"solver": "Adm"}, params)
+    with pytest.raises(
+        ConfigError,
+        match=r"optimizer_cfg \(SGD\): momentun: SGD has no parameter 'momentun' "
+        r"\(did you mean 'momentum'",
+    ):
+        build("optimizer", {"solver": "SGD", "lr": 0.1, "momentun": 0.9}, params)
+    with pytest.raises(ConfigError, match=r"scheduler_cfg \(StepLR\): StepLR needs 'step_size'"):
+        build("scheduler", {"scheduler": "StepLR"}, optimizer)
+
+
+# one misspelt name of each kind, and the member it is close to
+MISSPELT = {
+    "model": ("GaitSett", "GaitSet"),
+    "loss": ("TripletLos", "TripletLoss"),
+    "backbone": ("ResNet8", "ResNet9"),
+    "sampler": ("TripletSampeler", "TripletSampler"),
+    "transform": ("RandomRotat", "RandomRotate"),
+    "optimizer": ("AdamWW", "AdamW"),
+    "scheduler": ("MultiStepLRR", "MultiStepLR"),
+    "evaluation": ("evaluate_indoor_datset", "evaluate_indoor_dataset"),
+    "protocol": ("CASIA-C", "CASIA-B"),
+    "generator": ("synthgat", "SynthGait"),
+}
+
+
+def test_every_kind_has_members_and_one_error_shape_for_an_unknown_name() -> None:
+    assert set(MISSPELT) == set(KINDS)
+    for kind, (wrong, meant) in MISSPELT.items():
+        names = [c.name for c in available(kind)]
+        assert meant in names, kind
+        assert len(names) == len(set(names)), f"{kind}: a name listed twice"
+        with pytest.raises(RegistryError) as caught:
+            get(kind, wrong, where="somewhere.key")
+        message = str(caught.value)
+        assert message.startswith(f"somewhere.key: unknown {kind} {wrong!r} (did you mean ")
+        assert repr(meant) in message.split(";")[0] and "; available: " in message
+
+
+def test_every_built_in_of_every_kind_resolves_to_a_member_of_its_base() -> None:
+    import importlib
+
+    for kind, spec in KINDS.items():
+        module, _, name = spec.base.partition(":")
+        base = getattr(importlib.import_module(module), name)
+        for component in available(kind):
+            member = get(kind, component.name)
+            if spec.table:
+                continue  # data entries, not classes
+            assert isinstance(member, type) and issubclass(member, base), component
+            assert member.__name__ == component.name
+
+
+def test_a_project_adds_members_of_any_kind_by_file(project) -> None:
+    folder = project.package_dir / "transforms"
+    folder.mkdir()
+    (folder / "mine.py").write_text(
+        "from gaitgen.runtime.data.transform_base import SequenceTransform\n\n\n"
+        "class Inverted(SequenceTransform):\n"
+        "    def __init__(self, strength: float = 1.0):\n"
+        "        self.strength = strength\n"
+    )
+    assert "Inverted" in [c.name for c in available("transform", project)]
+    built = build("transform", {"type": "Inverted", "strength": 2}, project=project)
+    assert type(built).__name__ == "Inverted" and built.strength == 2
+    with pytest.raises(ConfigError, match=r"strength: expected a number"):
+        build("transform", {"type": "Inverted", "strength": "x"}, project=project)
+
+
+def test_arguments_are_checked_one_way_for_every_kind() -> None:
+    from gaitgen.runtime.components import Ignored, check_arguments
+    from gaitgen.runtime.config.schema import ignored_in
+
+    def takes(count: int, ratio: float = 0.5, name: str = "a", *, flags: list[int] | None = None):
+        return count
+
+    assert check_arguments(takes, {"count": 3, "ratio": 1}, "x") == {"count": 3, "ratio": 1}
+    with pytest.raises(ConfigError, match=r"x: count: expected a whole number"):
+        check_arguments(takes, {"count": 1.5}, "x")
+    with pytest.raises(ConfigError, match=r"x: flags: expected a list of whole numbers or null"):
+        check_arguments(takes, {"count": 1, "flags": ["a"]}, "x")
+    with pytest.raises(ConfigError, match=r"x: takes needs 'count', which the config lacks"):
+        check_arguments(takes, {}, "x")
+    with pytest.raises(ConfigError, match=r"x: nme: takes has no parameter 'nme' \(did you mean"):
+        check_arguments(takes, {"count": 1, "nme": "b"}, "x")
+    found: list[Ignored] = []
+    kept = check_arguments(
+        takes,
+        {"count": 1, "img_w": 44},
+        lambda path: f"c.yaml:{len(path)}",
+        path=("trainer_cfg", "transform"),
+        dropped=ignored_in("transform"),
+        found=found,
+    )
+    assert kept == {"count": 1}
+    assert [(i.path, i.where) for i in found] == [("trainer_cfg.transform.img_w", "c.yaml:3")]
+    assert check_arguments(lambda **kw: kw, {"any": 1}, "x") == {"any": 1}
