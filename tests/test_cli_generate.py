@@ -351,13 +351,22 @@ def test_list_shows_builtin_and_project_components(runner, project):
         if len(line) == 5
     )
     assert any(line[:2] == ["TripletLoss", "built-in"] for line in lines)
-    for header in ("models", "losses", "samplers", "transforms"):
-        assert any(line and line[0] == header for line in lines)
+    from gaitgen.runtime.components import KINDS
+
+    for spec in KINDS.values():  # every kind of the component table, each with members
+        header = next(line for line in lines if line and line[0] == spec.plural)
+        assert int(header[1].strip("()")) > 0, header
+    assert any(line[:2] == ["ResNet9", "built-in"] for line in lines)
+    assert any(line[:3] == ["SGD", "built-in", "torch.optim"] for line in lines)
 
 
 def test_list_kind_filter_and_bad_kind(runner, project):
-    result = runner.invoke(app, ["list", "--kind", "loss"])
-    assert result.exit_code == 0
-    assert "TripletLoss" in result.output and "Baseline" not in result.output
-    result = runner.invoke(app, ["list", "--kind", "optimizer"])
-    assert result.exit_code != 0 and "--kind" in result.stderr
+    for args in (["list", "loss"], ["list", "--kind", "loss"], ["list", "losses"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert "TripletLoss" in result.output and "Baseline" not in result.output
+    result = runner.invoke(app, ["list", "optimizer"])
+    assert result.exit_code == 0 and "AdamW" in result.output and "Triplet" not in result.output
+    result = runner.invoke(app, ["list", "optimiser"])
+    assert result.exit_code != 0
+    assert "KIND 'optimiser' is not a kind (did you mean 'optimizer'?)" in result.stderr

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from gaitgen.runtime.catalog import builtin_components
+from gaitgen.runtime.components.scan import builtin_components
 from gaitgen.runtime.components import get
 from gaitgen.runtime.config import load_config
 from gaitgen.runtime.zoo import MODELS, ZOO_DIR, format_count, zoo_configs

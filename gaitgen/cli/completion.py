@@ -2,7 +2,7 @@
 
 Typer calls these with the word being completed; they return the candidates, each with a
 short help shown by shells that show one (zsh, fish). They read files only (model and loss
-names come from :mod:`gaitgen.runtime.catalog`, which parses the sources without importing
+names come from :mod:`gaitgen.runtime.components.scan`, which parses the sources without importing
 them), so pressing TAB never waits for torch. Any failure gives no candidates rather than a
 traceback in the middle of the user's command line.
 
@@ -105,7 +105,7 @@ def component_candidates(
     Returns:
         (name, where it is defined) pairs, project components first, each group sorted.
     """
-    from gaitgen.runtime.catalog import builtin_components, project_components
+    from gaitgen.runtime.components.scan import builtin_components, project_components
 
     sources = []
     project = _project_root(cwd or Path.cwd())

@@ -1,23 +1,24 @@
-"""Commands of the 'listing' group: ``gaitgen list``.
+"""Commands of the 'listing' group: ``gaitgen list [KIND]``.
 
-Components are found by reading the source files (no torch import), so the listing is fast
-and a broken project file is reported instead of hiding the others.
+Every kind of the component table is listed from the source files (no torch import), so the
+listing is fast and a broken project file is reported instead of hiding the others.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from gaitgen.cli.common import fail, handle_errors
 
 PANEL = "Inspect"
-KINDS = ("model", "loss", "sampler", "transform")
-PLURALS = {"model": "models", "loss": "losses", "sampler": "samplers", "transform": "transforms"}
 
 
-def _shown(path: Path) -> str:
+def _shown(path: Path | None, module: str) -> str:
+    if path is None:
+        return module
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
@@ -25,43 +26,57 @@ def _shown(path: Path) -> str:
 
 
 def list_components(
-    kind: str | None = typer.Option(
-        None, "--kind", help="Only this kind: model, loss, sampler or transform."
-    ),
+    kind: Annotated[
+        str | None,
+        typer.Argument(
+            help="Only this kind (model, loss, backbone, sampler, ...).", show_default=False
+        ),
+    ] = None,
+    kind_option: Annotated[
+        str | None, typer.Option("--kind", help="The same as the KIND argument.", hidden=True)
+    ] = None,
 ) -> None:
-    """List the models, losses, samplers and transforms: built-in and the project's own."""
-    from gaitgen.runtime.catalog import (
-        builtin_components,
-        project_components,
-        unreadable_project_files,
-    )
+    """List every component a config can name, by kind: built-in and the project's own."""
+    from gaitgen.runtime.components import KINDS, available, unreadable_files
+    from gaitgen.runtime.errors import RegistryError
     from gaitgen.runtime.project import find_project
-
-    if kind is not None and kind not in KINDS:
-        raise fail(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
     from gaitgen.runtime.zoo import MODELS, format_count
 
+    wanted = kind or kind_option
+    if wanted is not None and wanted not in KINDS:
+        try:
+            wanted = next(k for k, spec in KINDS.items() if spec.plural == wanted)
+        except StopIteration:
+            from gaitgen.runtime.errors import did_you_mean
+
+            raise fail(
+                f"{'KIND' if kind else '--kind'} {wanted!r} is not a kind"
+                f"{did_you_mean(wanted, KINDS)}; kinds: {', '.join(KINDS)}"
+            ) from None
     project = find_project(Path.cwd())
-    for number, current in enumerate([kind] if kind else KINDS):
-        rows = [(c.name, "built-in", c.path) for c in builtin_components(current)]
-        if project is not None:
-            rows += [(c.name, "project", c.path) for c in project_components(project, current)]
-        width = max((len(name) for name, _, _ in rows), default=0)
-        typer.echo(("\n" if number else "") + f"{PLURALS[current]} ({len(rows)})")
-        for name, origin, path in rows:
+    for number, current in enumerate([wanted] if wanted else list(KINDS)):
+        spec = KINDS[current]
+        try:
+            rows = available(current, project)
+        except RegistryError as exc:
+            raise fail(str(exc)) from None
+        width = max((len(c.name) for c in rows), default=0)
+        typer.echo(("\n" if number else "") + f"{spec.plural} ({len(rows)})  [{spec.config_key}]")
+        for component in rows:
+            origin = "built-in" if component.builtin else "project"
             size = ""
             if current == "model":  # the zoo's models: their size at OpenGait's full settings
-                known = MODELS.get(name) if origin == "built-in" else None
+                known = MODELS.get(component.name) if component.builtin else None
                 size = f"{format_count(known.parameters) if known else '':>9}  "
-            typer.echo(f"  {name:<{width}}  {origin:<8}  {size}{_shown(path)}")
+            where = component.module if spec.namespace else _shown(component.path, component.module)
+            typer.echo(f"  {component.name:<{width}}  {origin:<8}  {size}{where}")
         if current == "model":
             typer.echo(
                 "  (parameters at full size, gaitgen/runtime/zoo/*_casiab.yaml and the like; "
                 "start from one: gaitgen new-model NAME --from MODEL)"
             )
-        if project is not None:
-            for path, problem in unreadable_project_files(project, current).items():
-                typer.echo(f"  (unreadable: {_shown(path)}: {problem})")
+        for path, problem in unreadable_files(project, current).items():
+            typer.echo(f"  (unreadable: {_shown(path, '')}: {problem})")
     if project is None:
         typer.echo("\n(not inside a gaitgen project: built-in components only)")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from gaitgen.runtime.catalog import builtin_components, project_components
+from gaitgen.runtime.components.scan import builtin_components, project_components
 from gaitgen.runtime.errors import GenerateError, did_you_mean
 from gaitgen.runtime.project import Project
 

@@ -7,7 +7,7 @@ import keyword
 import re
 from pathlib import Path
 
-from gaitgen.runtime.catalog import taken_names
+from gaitgen.runtime.components.scan import taken_names
 from gaitgen.runtime.errors import GenerateError
 from gaitgen.runtime.project import Project
 

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gaitgen.runtime.catalog import builtin_components, project_components
+from gaitgen.runtime.components.scan import builtin_components, project_components
 from gaitgen.runtime.errors import GenerateError
 from gaitgen.runtime.project import Project
 

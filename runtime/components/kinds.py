@@ -6,9 +6,10 @@ are found one of two ways:
 - ``builtin`` folders (relative to ``gaitgen/runtime``): every public top-level class that
   derives, directly or through another member, from the kind's base is a member. Adding a
   built-in is adding a file there.
-- ``namespace``: the classes of a library module that derive from the base (the torch
-  optimizers and schedulers), or ``table``: a mapping ``name -> object`` in a module (the
-  evaluation presets, which are data rather than classes).
+  A library's classes are found the same way, in its files (``library`` and ``builtin``,
+  the torch optimizers and schedulers), and taken from its public ``namespace`` module.
+- ``table``: a mapping ``name -> object`` in a torch-free module (the evaluation presets,
+  which are data rather than classes).
 
 A project adds its own members of a kind in ``<package>/<project_folder>/``; a project class
 named like a built-in shadows it (with one warning), two project classes of one name are an
@@ -32,9 +33,12 @@ class Kind:
         base: ``"module:Class"``, the class every member derives from.
         config_key: where a config names a member (``"model_cfg.model"``), for messages.
         name_key: the key of a config block that holds the member's name (``"type"``).
-        builtin: runtime folders or files scanned for members.
+        builtin: folders or files scanned for members, relative to ``gaitgen/runtime`` (or
+            to ``library``'s folder).
+        library: a top-level package whose folder ``builtin`` is relative to (``torch``);
+            it is located, not imported.
         project_folder: folder of a project's package holding the project's members.
-        namespace: a module whose classes deriving from ``base`` are the built-ins.
+        namespace: the public module a library's members are taken from (``torch.optim``).
         table: ``"module:ATTRIBUTE"``, a mapping ``name -> object`` of built-ins.
         aliases: ``"module:ATTRIBUTE"``, a mapping ``alias -> name`` for a table kind.
         ignore_case: names match whatever their case (``synthgait`` is ``SynthGait``).
@@ -50,6 +54,7 @@ class Kind:
     config_key: str
     name_key: str = "type"
     builtin: tuple[str, ...] = ()
+    library: str | None = None
     project_folder: str | None = None
     namespace: str | None = None
     table: str | None = None
@@ -119,6 +124,8 @@ KINDS: dict[str, Kind] = {
             "torch.optim:Optimizer",
             "optimizer_cfg.solver",
             name_key="solver",
+            builtin=("optim",),
+            library="torch",
             namespace="torch.optim",
             supplied=("params",),
             dropped_section="optimizer_cfg",
@@ -129,6 +136,8 @@ KINDS: dict[str, Kind] = {
             "torch.optim.lr_scheduler:LRScheduler",
             "scheduler_cfg.scheduler",
             name_key="scheduler",
+            builtin=("optim/lr_scheduler.py",),
+            library="torch",
             namespace="torch.optim.lr_scheduler",
             supplied=("optimizer",),
             dropped_section="scheduler_cfg",

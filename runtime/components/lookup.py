@@ -147,9 +147,9 @@ def unknown_name_error(
 
 def _refuse_non_member(kind: Kind, name: str, project: Project | None) -> None:
     """A class of that name in the kind's files that is no member: say so, with its file."""
-    from .scan import RUNTIME_DIR, classes_in_file, project_files, python_files
+    from .scan import builtin_files, classes_in_file, project_files
 
-    files = [f for relative in kind.builtin for f in python_files(RUNTIME_DIR / relative)]
+    files = builtin_files(kind)
     if project is not None:
         files += project_files(project, kind.name)
     for file in files:

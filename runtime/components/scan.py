@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,13 +94,18 @@ def classes_in_file(path: Path) -> list[str]:
     return list(scan_classes(path)[0])
 
 
-def python_files(path: Path) -> list[Path]:
-    """``path`` itself if it is a file, else the public ``*.py`` files of the folder."""
+def python_files(path: Path, private_files: bool = False) -> list[Path]:
+    """``path`` itself if it is a file, else the ``*.py`` files of the folder (not those
+    named ``_*``, unless ``private_files``: a library keeps public classes in them)."""
     if path.is_file():
         return [path]
     if not path.is_dir():
         return []
-    return sorted(p for p in path.glob("*.py") if not p.name.startswith("_"))
+    return sorted(
+        p
+        for p in path.glob("*.py")
+        if p.name != "__init__.py" and (private_files or not p.name.startswith("_"))
+    )
 
 
 def _members(files: list[Path], kind: Kind, known: set[str]) -> dict[Path, list[str]]:
@@ -120,46 +126,48 @@ def _members(files: list[Path], kind: Kind, known: set[str]) -> dict[Path, list[
     }
 
 
-def _builtin_files(kind: Kind) -> list[Path]:
+def _builtin_root(kind: Kind) -> Path:
+    """The folder a kind's ``builtin`` paths are relative to (a library is located, not
+    imported: listing torch's optimizers must not cost ``import torch``)."""
+    if kind.library is None:
+        return RUNTIME_DIR
+    spec = importlib.util.find_spec(kind.library)
+    if spec is None or spec.origin is None:
+        return Path("/nonexistent")
+    return Path(spec.origin).parent
+
+
+def builtin_files(kind: Kind) -> list[Path]:
+    root = _builtin_root(kind)
     files: list[Path] = []
     for relative in kind.builtin:
-        files += python_files(RUNTIME_DIR / relative)
+        files += python_files(root / relative, private_files=kind.library is not None)
     return files
 
 
-def _module_of(path: Path) -> str:
+def _module_of(path: Path, kind: Kind) -> str:
+    if kind.namespace:
+        return kind.namespace
     relative = path.relative_to(RUNTIME_DIR).with_suffix("")
     return "gaitgen.runtime." + ".".join(relative.parts)
 
 
-def _library_members(kind: Kind) -> list[Component]:
-    """Members of a namespace or table kind (these import their module)."""
-    if kind.table:
-        module_name, _, attribute = kind.table.partition(":")
-        table = getattr(importlib.import_module(module_name), attribute)
-        return [Component(str(name), kind.name, module_name, None, True) for name in table]
-    assert kind.namespace is not None
-    module = importlib.import_module(kind.namespace)
-    base_module, _, base_name = kind.base.partition(":")
-    base = getattr(importlib.import_module(base_module), base_name)
-    return [
-        Component(name, kind.name, kind.namespace, None, True)
-        for name in sorted(dir(module))
-        if not name.startswith("_")
-        and isinstance(getattr(module, name), type)
-        and issubclass(getattr(module, name), base)
-        and getattr(module, name) is not base
-    ]
+def _table_members(kind: Kind) -> list[Component]:
+    """Members of a table kind (its module is torch-free data)."""
+    assert kind.table is not None
+    module_name, _, attribute = kind.table.partition(":")
+    table = getattr(importlib.import_module(module_name), attribute)
+    return [Component(str(name), kind.name, module_name, None, True) for name in table]
 
 
 def builtin_components(kind: str) -> list[Component]:
     """The built-in members of a kind, in file order."""
     spec = KINDS[kind]
-    if not spec.builtin:
-        return _library_members(spec)
+    if spec.table:
+        return _table_members(spec)
     return [
-        Component(name, kind, _module_of(file), file, True)
-        for file, names in _members(_builtin_files(spec), spec, set()).items()
+        Component(name, kind, _module_of(file, spec), file, True)
+        for file, names in _members(builtin_files(spec), spec, set()).items()
         for name in names
     ]
 
@@ -203,7 +211,7 @@ def taken_names(project: Project | None, kinds: tuple[str, ...] = ("model", "los
     """
     taken: dict[str, Any] = {}
     for kind in kinds:
-        files = _builtin_files(KINDS[kind])
+        files = builtin_files(KINDS[kind])
         if project is not None:
             files += project_files(project, kind)
         for file in files:

@@ -5,23 +5,35 @@
     print(result.format_table())
     result.save(run_dir)          # results.json + heatmap PNGs
 
-See DESIGN.md section 7. ``gaitgen evaluate EMBEDDINGS.npz`` runs the same on saved
-embeddings.
+``gaitgen evaluate EMBEDDINGS.npz`` runs the same on saved embeddings. The names below are
+imported on first use, so the protocol presets (``protocols.py``, data only) can be read,
+e.g. by ``gaitgen list protocol``, without importing torch.
 """
 
-from gaitgen.runtime.evaluation.embeddings import load_embeddings, save_embeddings
-from gaitgen.runtime.evaluation.evaluator import evaluate, evaluate_from_config, load_probe_set
-from gaitgen.runtime.evaluation.protocols import PROTOCOLS, Protocol, get_protocol
-from gaitgen.runtime.evaluation.result import EvaluationResult
+from __future__ import annotations
 
-__all__ = [
-    "PROTOCOLS",
-    "EvaluationResult",
-    "Protocol",
-    "evaluate",
-    "evaluate_from_config",
-    "get_protocol",
-    "load_embeddings",
-    "load_probe_set",
-    "save_embeddings",
-]
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_exports
+
+_EXPORTS = {
+    "load_embeddings": ".embeddings",
+    "save_embeddings": ".embeddings",
+    "evaluate": ".evaluator",
+    "evaluate_from_config": ".evaluator",
+    "load_probe_set": ".evaluator",
+    "PROTOCOLS": ".protocols",
+    "Protocol": ".protocols",
+    "get_protocol": ".protocols",
+    "EvaluationResult": ".result",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .embeddings import load_embeddings, save_embeddings
+    from .evaluator import evaluate, evaluate_from_config, load_probe_set
+    from .protocols import PROTOCOLS, Protocol, get_protocol
+    from .result import EvaluationResult

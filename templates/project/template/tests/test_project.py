@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from gaitgen.runtime import testing
-from gaitgen.runtime.catalog import project_components
+from gaitgen.runtime.components.scan import project_components
 from gaitgen.runtime.project import require_project
 
 PROJECT = require_project(Path(__file__).resolve().parent)
