@@ -8,7 +8,6 @@ on the CPU, and the runtime moves the model and its inputs to the run's device.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -97,10 +96,11 @@ def get_valid_args(
     Others are dropped with a log line, as OpenGait does, except those in ``free_keys``,
     which are dropped silently.
     """
-    function = target.__init__ if inspect.isclass(target) else target
-    if not callable(function):
+    from .components import accepted_parameters
+
+    if not callable(target):
         raise TypeError(f"get_valid_args takes a function or a class, got {type(target).__name__}")
-    accepted = set(inspect.signature(function).parameters)
+    accepted = set(accepted_parameters(target))
     kept = {key: value for key, value in arguments.items() if key in accepted}
     dropped = [key for key in arguments if key not in accepted and key not in free_keys]
     if dropped:

@@ -220,16 +220,16 @@ def test_class_parameters_are_checked_against_their_defaults_when_built() -> Non
     from gaitgen.runtime.components import build
     from gaitgen.runtime.losses.triplet import TripletLoss
 
-    with pytest.raises(
-        ConfigError, match=r"loss_cfg\[0\] \(TripletLoss\): margin: expected a number"
-    ):
+    with pytest.raises(ConfigError, match=r"loss_cfg\[0\]\.margin: expected a number"):
         build("loss", {"type": "TripletLoss", "margin": "wide"}, where="loss_cfg[0]")
     loss = build("loss", {"type": "TripletLoss", "margin": 1}, where="loss_cfg[0]")
     assert isinstance(loss, TripletLoss)  # an int is a number
     weights = [torch.nn.Parameter(torch.zeros(2))]
     adam = build("optimizer", {"solver": "Adam", "lr": 0.1, "momentum": 0.9}, weights)
     assert "momentum" not in adam.defaults  # dropped as OpenGait drops it (the load warned)
-    with pytest.raises(ConfigError, match="LinearLR has no parameter 'momentum'"):
+    with pytest.raises(
+        ConfigError, match=r"scheduler_cfg\.momentum: LinearLR has no parameter 'momentum'"
+    ):
         build("scheduler", {"scheduler": "LinearLR", "momentum": 0.9}, adam)
 
 

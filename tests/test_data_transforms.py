@@ -5,15 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from gaitgen.runtime.data.pipeline import BatchPipeline
-from gaitgen.runtime.data.transform_base import chosen_sequences, map_sequences, uniform
-from gaitgen.runtime.data.transforms import (
+from gaitgen.runtime.data.normalisers import (
     BaseParsingCuttingTransform,
     BaseRgbTransform,
     BaseSilCuttingTransform,
     BaseSilTransform,
-    Compose,
     NoOperation,
+)
+from gaitgen.runtime.data.pipeline import BatchPipeline
+from gaitgen.runtime.data.transform_base import chosen_sequences, map_sequences, uniform
+from gaitgen.runtime.data.transforms import (
+    Compose,
     RandomAffine,
     RandomErasing,
     RandomHorizontalFlip,

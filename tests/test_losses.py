@@ -96,7 +96,7 @@ def test_aggregator_rejects_a_key_without_loss() -> None:
 
 def test_bad_loss_config_names_the_entry() -> None:
     with pytest.raises(
-        ConfigError, match=r"loss_cfg\[0\] \(TripletLoss\): unknown parameter 'margn'.*'margin'"
+        ConfigError, match=r"loss_cfg\[0\]\.margn: TripletLoss has no parameter 'margn'.*'margin'"
     ):
         LossAggregator([{"type": "TripletLoss", "margn": 0.2}])
     with pytest.raises(ConfigError, match="used by two losses"):

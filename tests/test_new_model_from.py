@@ -93,11 +93,11 @@ def _project(root: Path):
     [
         (
             ["new-model", "MyX", "--from", "GaitGLL"],
-            "--from 'GaitGLL': unknown model (did you mean",
+            "--from: unknown model 'GaitGLL' (did you mean",
         ),
         (["new-model", "GaitGL", "--from", "GaitGL"], "the new model needs a name of its own"),
         (["new-model", "GaitSet", "--from", "GaitGL"], "model name 'GaitSet' is taken"),
-        (["new-model", "Mine", "--from", "BaseModel"], "--from 'BaseModel': unknown model"),
+        (["new-model", "Mine", "--from", "BaseModel"], "--from: unknown model 'BaseModel'"),
     ],
 )
 def test_bad_input_is_one_error_and_writes_nothing(project, args, message) -> None:

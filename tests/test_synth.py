@@ -178,7 +178,6 @@ def test_partition_path_elsewhere(tmp_path: Path) -> None:
         {"views": ["abc"]},
         {"views": ["000", "0"]},
         {"views": "400"},
-        {"generator": "other"},
     ],
 )
 def test_bad_arguments_are_data_errors(tmp_path: Path, kwargs: dict) -> None:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from gaitgen.runtime.components.scan import builtin_components
 from gaitgen.runtime.components import get
+from gaitgen.runtime.components.scan import builtin_components
 from gaitgen.runtime.config import load_config
 from gaitgen.runtime.zoo import MODELS, ZOO_DIR, format_count, zoo_configs
 from typer.testing import CliRunner

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import re
 
-from gaitgen.runtime.components.scan import builtin_components, project_components
-from gaitgen.runtime.errors import GenerateError, did_you_mean
+from gaitgen.runtime.errors import GenerateError
 from gaitgen.runtime.project import Project
 
 from . import yaml_edit
@@ -30,16 +29,13 @@ _ZOO_CLASS_NUM = 24
 
 
 def _base(project: Project, base: str):
-    builtin = {c.name: c for c in builtin_components("model")}
-    own = {c.name: c for c in project_components(project, "model")}
-    source = own.get(base) or builtin.get(base)
-    if source is None:
-        known = sorted(set(builtin) | set(own))
-        raise GenerateError(
-            f"--from {base!r}: unknown model{did_you_mean(base, known)}; available: "
-            f"{', '.join(known)}"
-        )
-    return source
+    """The model ``--from`` names (the project's shadows a built-in of its name)."""
+    from gaitgen.runtime.components import available, unknown_name_error
+
+    matches = [c for c in available("model", project) if c.name == base]
+    if not matches:
+        raise GenerateError(str(unknown_name_error("model", base, "--from", project)))
+    return next((c for c in matches if not c.builtin), matches[0])
 
 
 def _starter_text(project: Project, source, base: str) -> tuple[str, str, bool]:

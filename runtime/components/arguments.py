@@ -218,13 +218,18 @@ def check_arguments(
     if signature is None:
         return dict(params)
     name = getattr(target, "__name__", repr(target))
-    locate = where if callable(where) else (lambda key_path, _w=where: _w)
+
+    def at(key_path: tuple) -> str:
+        """``c.yaml:12: trainer_cfg.transform.prob`` (at load) or ``loss_cfg[0].margin``."""
+        if callable(where):
+            return f"{where(key_path)}: {dotted(key_path)}" if key_path else where(key_path)
+        return f"{where}{'.' if key_path else ''}{dotted(key_path)}"
+
     accepted = [p for p in signature.defaults if p not in supplied]
     dropped = dropped or {}
     kept: dict[str, Any] = {}
     for key, value in params.items():
         key_path = (*path, key)
-        label = dotted(key_path) if path else str(key)
         if key not in signature.defaults or key in supplied:
             if signature.var_keyword and key not in supplied:
                 kept[key] = value
@@ -233,17 +238,18 @@ def check_arguments(
                 if found is not None:
                     near = closest(str(key), accepted, n=1) or [dropped[key].closest]
                     why = f"{name} has no parameter {key!r}: OpenGait drops it"
-                    found.append(Ignored(dotted(key_path), near[0], why, locate(key_path)))
+                    located = where(key_path) if callable(where) else at(key_path)
+                    found.append(Ignored(dotted(key_path), near[0], why, located))
                 continue
             raise error(
-                f"{locate(key_path)}: {label}: {name} has no parameter {key!r}"
+                f"{at(key_path)}: {name} has no parameter {key!r}"
                 f"{did_you_mean(str(key), accepted)}; its parameters: "
                 f"{', '.join(accepted) or 'none'}"
             )
         problem = _type_problem(value, key, signature)
         if problem:
             raise error(
-                f"{locate(key_path)}: {label}: expected {problem} (as {name}'s default "
+                f"{at(key_path)}: expected {problem} (as {name}'s default "
                 f"{signature.defaults[key]!r}), got {value!r} ({type(value).__name__})"
             )
         kept[key] = value
@@ -254,7 +260,7 @@ def check_arguments(
     ]
     if missing:
         raise error(
-            f"{locate(path)}: {name} needs {', '.join(repr(m) for m in missing)}, which "
-            f"{dotted(path) or 'the config'} lacks; add {'them' if len(missing) > 1 else 'it'}"
+            f"{at(path)}: {name} needs {', '.join(repr(m) for m in missing)}, which the config "
+            f"lacks; add {'them' if len(missing) > 1 else 'it'}"
         )
     return kept

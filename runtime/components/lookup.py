@@ -259,7 +259,7 @@ def build(
     kwargs = check_arguments(
         cls,
         params,
-        f"{where} ({cls.__name__})",
+        where,
         supplied=spec.supplied,
         dropped=ignored_in(spec.dropped_section) if spec.dropped_section else None,
         found=found,
