@@ -49,12 +49,6 @@ def world_size_if_distributed() -> int:
     return 1
 
 
-def rank_if_distributed() -> int:
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank()
-    return 0
-
-
 def expand_slurm_nodelist(nodelist: str) -> list[str]:
     """Expand SLURM's compressed host list: ``"gpu[01-03,07],cpu1"`` -> 4 + 1 names."""
     hosts: list[str] = []

@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 from gaitgen.cli.app import app
 from gaitgen.cli.completion import (
     complete_config,
-    complete_loss_name,
     complete_model_name,
     component_candidates,
     config_candidates,
@@ -91,7 +90,6 @@ def test_model_and_loss_names_built_in_and_of_the_project(project, monkeypatch):
     assert losses == ["TripletLoss"]
     monkeypatch.chdir(project)  # the typer callbacks complete from the current folder
     assert ("MyGait", "model (proj/models/mygait.py)") in complete_model_name("M")
-    assert [name for name, _ in complete_loss_name("CrossEntropy")] == ["CrossEntropyLoss"]
     assert complete_config("configs/base") == ["configs/baseline.yaml"]
 
 

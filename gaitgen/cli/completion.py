@@ -145,10 +145,3 @@ def complete_model_name(incomplete: str) -> list[tuple[str, str]]:
     except Exception:  # noqa: BLE001 - see the module docstring
         return []
 
-
-def complete_loss_name(incomplete: str) -> list[tuple[str, str]]:
-    """Typer ``autocompletion`` for loss names (``new-loss --from``, a config's loss type)."""
-    try:
-        return component_candidates("loss", incomplete)
-    except Exception:  # noqa: BLE001 - see the module docstring
-        return []
