@@ -231,3 +231,36 @@ def test_a_dataset_generator_is_built_from_data_cfg_synthetic(tmp_path: Path) ->
         build("generator", {"generator": "tiny", "subject": 3})
     with pytest.raises(RegistryError, match=r"unknown generator 'synthgate'.*SynthGait, Tiny"):
         build("generator", {"generator": "synthgate"})
+
+
+@pytest.mark.parametrize(
+    "block, message",
+    [
+        (
+            "model_cfg:\n  model: Baseline\n  backbone_cfg: {type: ResNet9, chanels: [8]}\n",
+            r":3: model_cfg\.backbone_cfg\.chanels: ResNet9 has no parameter 'chanels'",
+        ),
+        (
+            "model_cfg: {model: Baseline}\nloss_cfg:\n  - {type: TripletLoss, margin: wide}\n",
+            r":3: loss_cfg\[0\]\.margin: expected a number",
+        ),
+        (
+            "model_cfg: {model: Baseline}\noptimizer_cfg:\n  solver: SGD\n  lr: 0.1\n  nesterof: 1\n",
+            r":5: optimizer_cfg\.nesterof: SGD has no parameter 'nesterof' \(did you mean 'nesterov'",
+        ),
+        (
+            "model_cfg: {model: Baseline}\ntrainer_cfg:\n  transform:\n"
+            "    - {type: RandomRotate, prob: 0.3, degre: 10}\n",
+            r":4: trainer_cfg\.transform\[0\]\.degre: RandomRotate has no parameter 'degre'",
+        ),
+    ],
+)
+def test_a_bad_argument_of_a_builtin_is_named_with_its_file_and_line(
+    tmp_path: Path, block: str, message: str
+) -> None:
+    from gaitgen.runtime.config import load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text(block)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)

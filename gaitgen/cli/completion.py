@@ -144,4 +144,3 @@ def complete_model_name(incomplete: str) -> list[tuple[str, str]]:
         return component_candidates("model", incomplete)
     except Exception:  # noqa: BLE001 - see the module docstring
         return []
-

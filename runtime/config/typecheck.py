@@ -14,7 +14,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
-from ..components import builtin_components, check_arguments, get
+from ..components import KINDS, builtin_components, check_arguments, get
 from ..components.arguments import Ignored, Where, describe, dotted, matches
 from ..errors import ConfigError, did_you_mean
 from . import schema
@@ -105,13 +105,34 @@ def check_transform(value: Any, where: Where, path: tuple, found: list[Ignored])
             raise _bad(where, (*path, "trf_cfg"), trf_cfg, "a list of transform configs")
         check_transform(trf_cfg, where, (*path, "trf_cfg"), found)
         return
-    from ..data.transforms import check_transform_arguments
-
-    check_transform_arguments(get("transform", name), value, where, path, found)
+    check_builtin("transform", value, where, path, found)
 
 
-def check_losses(value: Any, where: Where, path: tuple = ("loss_cfg",)) -> None:
-    """``loss_cfg``: one ``{type: Name, ...}`` or a list of them; the rest checked when built."""
+def check_builtin(
+    kind: str, block: Mapping, where: Where, path: tuple, found: list[Ignored]
+) -> None:
+    """A block naming a built-in member of ``kind``: its arguments must fit, said with
+    ``file:line``. Other names (a project's, a dotted path, a misspelt one) are looked up,
+    with the close matches, when the run builds them."""
+    spec = KINDS[kind]
+    name = block.get(spec.name_key)
+    if name not in {c.name for c in builtin_components(kind)}:
+        return
+    check_arguments(
+        get(kind, name),
+        {k: v for k, v in block.items() if k != spec.name_key and k not in spec.not_arguments},
+        where,
+        path=path,
+        supplied=spec.supplied,
+        dropped=schema.ignored_in(spec.dropped_section) if spec.dropped_section else None,
+        found=found,
+    )
+
+
+def check_losses(
+    value: Any, where: Where, found: list[Ignored], path: tuple = ("loss_cfg",)
+) -> None:
+    """``loss_cfg``: one ``{type: Name, ...}`` or a list of them, each a loss's arguments."""
     entries = value if isinstance(value, list) else [value]
     if not entries or (isinstance(value, list) and not value):
         raise _bad(where, path, value, "a loss {type: Name, ...} or a non-empty list of them")
@@ -124,6 +145,17 @@ def check_losses(value: Any, where: Where, path: tuple = ("loss_cfg",)) -> None:
                 raise _bad(where, (*entry_path, name), entry[name], describe(tp))
         if "type" not in entry:
             raise ConfigError(f"{where(entry_path)}: {dotted(entry_path)}: a loss needs a 'type'")
+        check_builtin("loss", entry, where, entry_path, found)
+
+
+def check_backbones(model_cfg: Mapping, where: Where, found: list[Ignored]) -> None:
+    """``model_cfg.backbone_cfg``, where a model has one: a backbone's arguments."""
+    value = model_cfg.get("backbone_cfg")
+    blocks = value if isinstance(value, list) else [value]
+    for i, block in enumerate(blocks):
+        if isinstance(block, Mapping):
+            path = ("model_cfg", "backbone_cfg", *([i] if isinstance(value, list) else []))
+            check_builtin("backbone", block, where, path, found)
 
 
 def check_torch_section(
@@ -135,18 +167,8 @@ def check_torch_section(
     name = node.get(class_key)
     if not isinstance(name, str) or not name:
         raise _bad(where, (section, class_key), name, "a torch class name")
-    kind = "optimizer" if section == "optimizer_cfg" else "scheduler"
-    if name not in {c.name for c in builtin_components(kind)}:
-        return  # unknown: the lookup names the close matches when the run is built
-    spec = get(kind, name)
-    check_arguments(
-        spec,
-        {k: v for k, v in node.items() if k != class_key},
-        where,
-        path=(section,),
-        supplied=("params", "optimizer"),
-        dropped=schema.ignored_in(section),
-        found=found,
+    check_builtin(
+        "optimizer" if section == "optimizer_cfg" else "scheduler", node, where, (section,), found
     )
 
 
@@ -170,7 +192,8 @@ def check_resolved(cfgs: Mapping[str, Any], where: Where) -> list[Ignored]:
     model = model_cfg.get("model")
     if not isinstance(model, str) or not model:
         raise _bad(where, ("model_cfg", "model"), model, "a model class name (e.g. Baseline)")
-    check_losses(cfgs.get("loss_cfg"), where)
+    check_backbones(model_cfg, where, found)
+    check_losses(cfgs.get("loss_cfg"), where, found)
     check_torch_section(cfgs.get("optimizer_cfg"), "optimizer_cfg", "solver", where, found)
     check_torch_section(cfgs.get("scheduler_cfg"), "scheduler_cfg", "scheduler", where, found)
     return sorted(found, key=_line_of)

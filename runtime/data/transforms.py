@@ -281,14 +281,15 @@ def get_transform(cfg: Any = None, where: str = "transform") -> Any:
     if isinstance(cfg, dict):
         if "type" not in cfg:
             raise ConfigError(f"{where}: a transform needs a 'type', e.g. BaseSilCuttingTransform")
-        from ..components import get
+        from ..components import build, check_arguments, get
 
         cls = get("transform", cfg["type"], where=f"{where}.type")
-        kwargs = check_transform_arguments(cls, cfg, where)
         try:
             if cls is Compose:
-                return _compose(kwargs.get("trf_cfg"), f"{where}.trf_cfg")
-            return cls(**kwargs)
+                params = {k: v for k, v in cfg.items() if k != "type"}
+                check_arguments(Compose, params, where)
+                return _compose(params.get("trf_cfg"), f"{where}.trf_cfg")
+            return build("transform", cfg, where=where)
         except ConfigError as exc:
             if str(exc).startswith(where):
                 raise
@@ -298,23 +299,6 @@ def get_transform(cfg: Any = None, where: str = "transform") -> Any:
     if callable(cfg):
         return cfg
     raise ConfigError(f"{where}: expected a transform config (dict or list), got {cfg!r}")
-
-
-def check_transform_arguments(
-    cls: type, cfg: Any, where: Any, path: tuple = (), found: list | None = None
-) -> dict[str, Any]:
-    """The constructor arguments of a transform config (its keys less ``type``), checked.
-
-    Keys OpenGait's configs give transforms that take no such parameter (``img_w``) are
-    dropped, as OpenGait drops them; ``found`` collects them for the load's warning.
-    """
-    from ..components import check_arguments
-    from ..config.schema import ignored_in
-
-    params = {k: v for k, v in cfg.items() if k != "type"}
-    return check_arguments(
-        cls, params, where, path=path, dropped=ignored_in("transform"), found=found
-    )
 
 
 def _compose(trf_cfg: Any, where: str) -> Compose:
