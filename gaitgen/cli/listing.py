@@ -7,6 +7,7 @@ and a broken project file is reported instead of hiding the others.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -25,9 +26,10 @@ def _shown(path: Path) -> str:
 
 
 def list_components(
-    kind: str | None = typer.Option(
-        None, "--kind", help="Only this kind: model, loss, sampler or transform."
-    ),
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", help="Only this kind: model, loss, sampler or transform."),
+    ] = None,
 ) -> None:
     """List the models, losses, samplers and transforms: built-in and the project's own."""
     from gaitgen.runtime.catalog import (
