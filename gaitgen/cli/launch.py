@@ -1,6 +1,7 @@
 """How ``gaitgen train`` and ``gaitgen test`` run: one process here, or many through torchrun.
 
-The commands are in :mod:`gaitgen.cli.run`; this module is what they call. With ``--nproc``/``--nnodes``/``--max-restarts`` the command starts
+The commands are in :mod:`gaitgen.cli.run`; this module is what they call. With
+``--nproc``/``--nnodes``/``--max-restarts`` the command starts
 ``python -m torch.distributed.run ... -m gaitgen.runtime --cfgs CONFIG --phase PHASE``;
 otherwise (also when it is itself started by torchrun or srun) it runs the phase in this
 process, joining the launcher's process group if there is one.
