@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from gaitgen.cli.common import handle_errors
+from gaitgen.cli.common import handle_errors, require_config
 from gaitgen.cli.options import ConfigArgument, DeviceOption, SetOption
 
 PANEL = "Train and evaluate"
@@ -31,10 +31,7 @@ def check(
     device: DeviceOption = None,
 ) -> None:
     """Check a config: build everything, run one train step and one inference forward."""
-    from gaitgen.runtime.errors import ConfigError
-
-    if not config.is_file():
-        raise ConfigError(f"config file not found: {config}")
+    require_config(config)
     if print_config:
         import yaml
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
 
 from gaitgen.runtime.error_report import report_error
+from gaitgen.runtime.errors import ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEBUG_HINT = "run 'gaitgen --debug ...' for the traceback"
@@ -50,6 +52,12 @@ def handle_errors(func: F) -> F:
             raise typer.Exit(code=code) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def require_config(config: Path) -> None:
+    """Fail before anything heavy is imported if CONFIG is not a file (named as typed)."""
+    if not config.is_file():
+        raise ConfigError(f"config file not found: {config}")
 
 
 def echo_status(action: str, path: str) -> None:

@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from gaitgen.cli.common import handle_errors
+from gaitgen.cli.common import handle_errors, require_config
 from gaitgen.cli.options import (
     ConfigArgument,
     DeviceOption,
@@ -56,10 +56,7 @@ def extract(
     quiet: QuietOption = False,
 ) -> None:
     """Embed every sequence of a dataset with the checkpoint CONFIG trained (embeddings .npz)."""
-    from gaitgen.runtime.errors import ConfigError
-
-    if not config.is_file():
-        raise ConfigError(f"config file not found: {config}")
+    require_config(config)
     from gaitgen.runtime.engine.extract import extract_embeddings
 
     result = extract_embeddings(

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import typer
 
+from gaitgen.cli.common import require_config
 from gaitgen.runtime.errors import ConfigError, GaitgenError
 
 
@@ -106,8 +107,7 @@ def run_or_launch(
     The processes torchrun starts inherit this one's environment, ``GAITGEN_QUIET=1`` of
     ``--quiet`` included (:mod:`gaitgen.cli.options`).
     """
-    if not config.is_file():
-        raise ConfigError(f"config file not found: {config}")
+    require_config(config)
     launching = launch.needs_launcher and not launched_by_torchrun_or_slurm()
     # one clear error here rather than one per process
     run = _check_before_start(phase, config, overrides, iteration, overwrite, launching)
