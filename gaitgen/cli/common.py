@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import typer
 
 from gaitgen.runtime.error_report import report_error
-from gaitgen.runtime.errors import ConfigError
+from gaitgen.runtime.errors import ConfigError, GaitgenError
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEBUG_HINT = "run 'gaitgen --debug ...' for the traceback"
@@ -27,10 +27,15 @@ class CliState:
 STATE = CliState()
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print ``error: message`` on stderr and return the Exit to raise."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=code)
+def fail(message: str, code: int = 1) -> GaitgenError:
+    """The error to raise for a failure a command finds itself: ``raise fail("...")``.
+
+    :func:`handle_errors` prints it as ``error: message`` and exits with ``code``, like
+    every other failure.
+    """
+    error = GaitgenError(message)
+    error.exit_code = code
+    return error
 
 
 def handle_errors(func: F) -> F:
