@@ -20,10 +20,11 @@ Under SLURM, ``srun python -m gaitgen.runtime ...`` joins the job's tasks by its
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from .errors import GaitgenError
+from .error_report import report_error
+
+DEBUG_HINT = "add --debug for the traceback"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -108,6 +109,7 @@ def run_phase(
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``python -m gaitgen.runtime ARGS``; a failure is one ``error:`` line and its exit code."""
     args = parse_args(argv)
     try:
         run_phase(
@@ -119,28 +121,6 @@ def main(argv: list[str] | None = None) -> int:
             args.device,
             args.overwrite,
         )
-    except GaitgenError as exc:
-        if args.debug:
-            raise
-        rank = _rank_prefix()
-        print(f"error: {rank}{exc}", file=sys.stderr, flush=True)
-        return exc.exit_code
-    except OSError as exc:
-        from .atomic import disk_error
-
-        known = disk_error(exc, exc.filename or "a file")
-        if known is None or args.debug:
-            raise
-        print(f"error: {_rank_prefix()}{known}", file=sys.stderr, flush=True)
-        return known.exit_code
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the one rule: report_error
+        return report_error(exc, debug=args.debug, debug_hint=DEBUG_HINT)
     return 0
-
-
-def _rank_prefix() -> str:
-    import os
-
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    return f"[rank {os.environ.get('RANK', '0')}] " if world > 1 else ""

@@ -13,7 +13,7 @@ import torch
 from typer.testing import CliRunner
 
 from gaitgen.cli.app import app
-from gaitgen.cli.compare import human_duration, latex_escape
+from gaitgen.cli.compare_table import human_duration, latex_escape
 
 runner = CliRunner()
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None

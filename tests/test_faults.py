@@ -27,7 +27,7 @@ from gaitgen.runtime.checkpoint import load_checkpoint
 from typer.testing import CliRunner
 
 from gaitgen.cli.app import app
-from gaitgen.cli.run import descendants
+from gaitgen.cli.launch import descendants
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc").is_dir(), reason="finds the processes a run started in /proc"

@@ -6,7 +6,7 @@ import pytest
 from gaitgen.runtime.distributed import _environment_ranks, expand_slurm_nodelist, setup
 from gaitgen.runtime.errors import ConfigError
 
-from gaitgen.cli.run import LaunchOptions
+from gaitgen.cli.launch import LaunchOptions
 
 
 def test_one_machine_uses_a_standalone_rendezvous() -> None:

@@ -91,7 +91,12 @@ def test_synth_is_silent_when_not_a_terminal_and_with_quiet(tmp_path: Path) -> N
 def test_check_data_draws_its_bar_where_progress_is_enabled(tiny_dataset, monkeypatch) -> None:
     root, partition = tiny_dataset
     runner = CliRunner()
-    monkeypatch.setattr(progress, "progress_enabled", lambda quiet=None, stream=None: not quiet)
+    on_terminal = progress.progress_enabled  # the real rule, as if stderr were a terminal
+    monkeypatch.setattr(
+        progress,
+        "progress_enabled",
+        lambda quiet=None, stream=None: on_terminal(quiet, FakeTerminal()),
+    )
     result = runner.invoke(app, ["check-data", str(root), "-p", str(partition)])
     assert result.exit_code == 0, result.output
     assert "checking" in result.stderr and "180/180" in result.stderr  # 6 ids x 30 sequences

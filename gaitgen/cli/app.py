@@ -8,11 +8,13 @@ stays fast. ``tests/test_cli_imports.py`` checks that.
 from __future__ import annotations
 
 import importlib
+from typing import Annotated
 
 import typer
 
 from gaitgen import __version__
 from gaitgen.cli.common import STATE
+from gaitgen.cli.options import DebugOption
 
 # command-group modules, in the order their panels appear in --help
 COMMAND_MODULES = (
@@ -47,10 +49,13 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
-    ),
+    debug: DebugOption = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Generate, train and evaluate gait-recognition models (OpenGait-compatible)."""
     STATE.debug = debug

@@ -12,35 +12,26 @@ torch is imported inside the command, so ``gaitgen --help`` stays fast.
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from gaitgen.cli.common import handle_errors
+from gaitgen.cli.common import handle_errors, require_config
+from gaitgen.cli.options import ConfigArgument, DeviceOption, SetOption
 
 PANEL = "Train and evaluate"
 
 
 def check(
-    config: Path = typer.Argument(..., help="The YAML config to check.", show_default=False),
-    overrides: list[str] = typer.Option(
-        None,
-        "--set",
-        metavar="KEY=VALUE",
-        help="Override a config value, e.g. trainer_cfg.total_iter=200 (repeatable).",
-    ),
-    print_config: bool = typer.Option(
-        False, "--print-config", help="Only print the merged config as YAML and exit."
-    ),
-    device: str | None = typer.Option(
-        None, "--device", help="cpu or cuda (default: cuda when available)."
-    ),
+    config: ConfigArgument,
+    overrides: SetOption = None,
+    print_config: Annotated[
+        bool, typer.Option("--print-config", help="Only print the merged config as YAML and exit.")
+    ] = False,
+    device: DeviceOption = None,
 ) -> None:
     """Check a config: build everything, run one train step and one inference forward."""
-    from gaitgen.runtime.errors import ConfigError
-
-    if not config.is_file():
-        raise ConfigError(f"config file not found: {config}")
+    require_config(config)
     if print_config:
         import yaml
 

@@ -1,81 +1,70 @@
-"""What every command shares: the --debug state and turning errors into one clear line."""
+"""What every command shares: the --debug state, turning errors into one line, status lines."""
 
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
 
-from gaitgen.runtime.errors import GaitgenError
+from gaitgen.runtime.error_report import report_error
+from gaitgen.runtime.errors import ConfigError, GaitgenError
 
 F = TypeVar("F", bound=Callable[..., Any])
+DEBUG_HINT = "run 'gaitgen --debug ...' for the traceback"
 
 
 @dataclass
 class CliState:
+    """Settings of the root command (``gaitgen --debug``) that the commands below read."""
+
     debug: bool = False
 
 
 STATE = CliState()
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print ``error: message`` on stderr and return the Exit to raise."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=code)
+def fail(message: str, code: int = 1) -> GaitgenError:
+    """The error to raise for a failure a command finds itself: ``raise fail("...")``.
+
+    :func:`handle_errors` prints it as ``error: message`` and exits with ``code``, like
+    every other failure.
+    """
+    error = GaitgenError(message)
+    error.exit_code = code
+    return error
 
 
 def handle_errors(func: F) -> F:
     """Run a command so that a failure is one line on stderr and a non-zero exit.
 
-    GaitgenError (bad input) prints its message; any other exception (a bug or an
-    environment problem) prints its type and message with a hint to use --debug.
-    With ``gaitgen --debug`` the exception propagates with its traceback.
+    The line is :func:`gaitgen.runtime.error_report.report_error`'s, the rule that
+    ``python -m gaitgen.runtime`` follows too; with ``gaitgen --debug`` the exception
+    propagates with its traceback.
     """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (typer.Exit, typer.Abort, SystemExit):
+        except (typer.Exit, typer.Abort):
             raise
-        except KeyboardInterrupt:
-            raise fail("interrupted", code=130) from None
-        except GaitgenError as exc:
-            if STATE.debug:
-                raise
-            raise fail(str(exc), code=exc.exit_code) from None
-        except OSError as exc:
-            if STATE.debug:
-                raise
-            from gaitgen.runtime.atomic import disk_error
-
-            # a full disk or a read-only folder met outside gaitgen's own writers (copier's
-            # files in init, a library's cache): the path and the cause, not a bare errno
-            known = disk_error(exc, exc.filename or "a file")
-            if known is None:
-                raise fail(
-                    f"{type(exc).__name__}: {exc} (run 'gaitgen --debug ...' for the traceback)"
-                ) from None
-            raise fail(str(known)) from None
-        except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into a line
-            if STATE.debug:
-                raise
-            raise fail(
-                f"{type(exc).__name__}: {exc} (run 'gaitgen --debug ...' for the traceback)"
-            ) from None
+        except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the one rule
+            code = report_error(exc, debug=STATE.debug, debug_hint=DEBUG_HINT)
+            raise typer.Exit(code=code) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def require_config(config: Path) -> None:
+    """Fail before anything heavy is imported if CONFIG is not a file (named as typed)."""
+    if not config.is_file():
+        raise ConfigError(f"config file not found: {config}")
 
 
 def echo_status(action: str, path: str) -> None:
     """Print a generator status line such as ``  create  configs/x.yaml``."""
     typer.echo(f"{action:>10}  {path}")
-
-
-def is_debug_argv() -> bool:
-    return "--debug" in sys.argv[1:]

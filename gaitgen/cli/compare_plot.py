@@ -13,6 +13,16 @@ from gaitgen.cli.compare_runs import CompareError, RunRecord
 COLUMNS = 3
 
 
+def require_matplotlib() -> None:
+    """Raise a clear error now, before any work, if ``--plot`` cannot draw."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise CompareError(
+            "--plot needs matplotlib, which is not installed: pip install 'gaitgen[plot]'"
+        ) from None
+
+
 def curve_order(names: set[str]) -> list[str]:
     """Loss terms first, the learning rate next, numbers of tests during training last."""
 

@@ -6,8 +6,8 @@ names come from :mod:`gaitgen.runtime.components.scan`, which parses the sources
 them), so pressing TAB never waits for torch. Any failure gives no candidates rather than a
 traceback in the middle of the user's command line.
 
-    CONFIG = typer.Argument(..., autocompletion=complete_config)
-    source: str = typer.Option(None, "--from", autocompletion=complete_model_name)
+    ConfigArgument = Annotated[Path, typer.Argument(autocompletion=complete_config)]
+    base: Annotated[str | None, typer.Option("--from", autocompletion=complete_model_name)] = None
 """
 
 from __future__ import annotations

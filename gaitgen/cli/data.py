@@ -7,21 +7,33 @@ numpy, Pillow and the runtime's data modules are imported inside the command bod
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from gaitgen.cli.common import handle_errors
+from gaitgen.cli.options import QuietOption
 
 PANEL = "Data"
 
 
 def prepare(
-    raw: Path = typer.Argument(..., help="Raw silhouettes: RAW/<id>/<type>/<view>/*.png."),
-    out: Path = typer.Argument(..., help="Output dataset folder (OpenGait layout, .pkl)."),
-    workers: int = typer.Option(4, "--workers", "-w", help="Processes working in parallel."),
-    img_size: int = typer.Option(64, "--img-size", help="Output frame size (square, even)."),
-    force: bool = typer.Option(False, "--force", help="Write into a non-empty OUT."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    raw: Annotated[
+        Path,
+        typer.Argument(help="Raw silhouettes: RAW/<id>/<type>/<view>/*.png.", show_default=False),
+    ],
+    out: Annotated[
+        Path,
+        typer.Argument(help="Output dataset folder (OpenGait layout, .pkl).", show_default=False),
+    ],
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", help="Processes working in parallel.")
+    ] = 4,
+    img_size: Annotated[
+        int, typer.Option("--img-size", help="Output frame size (square, even).")
+    ] = 64,
+    force: Annotated[bool, typer.Option("--force", help="Write into a non-empty OUT.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Turn raw silhouette PNGs into OpenGait's layout (crop, resize, centre, pickle)."""
     from gaitgen.runtime.data.prepare import find_raw_sequences, prepare_dataset
@@ -33,7 +45,7 @@ def prepare(
             f"{raw}: raw folder does not exist; give the folder holding <id>/<type>/<view>/*.png"
         )
     total = len(find_raw_sequences(raw)[0])
-    with ProgressBar(total, "preparing", unit="seq", quiet=quiet) as bar:
+    with ProgressBar(total, "preparing", unit="seq") as bar:
         summary = prepare_dataset(
             raw, out, workers=workers, img_size=img_size, force=force, progress=bar.update
         )
@@ -59,9 +71,14 @@ def prepare(
 
 
 def check_data(
-    root: Path = typer.Argument(..., help="Dataset folder: ROOT/<id>/<type>/<view>/<files>."),
-    partition: Path = typer.Option(None, "--partition", "-p", help="Partition JSON to check."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    root: Annotated[
+        Path,
+        typer.Argument(help="Dataset folder: ROOT/<id>/<type>/<view>/<files>.", show_default=False),
+    ],
+    partition: Annotated[
+        Path | None, typer.Option("--partition", "-p", help="Partition JSON to check.")
+    ] = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Count ids, sequences and frames, and list every problem (exit code 1 if any)."""
     from gaitgen.runtime.data.check import check_dataset, count_sequence_folders, format_report
@@ -69,7 +86,7 @@ def check_data(
     from gaitgen.runtime.progress import ProgressBar
 
     total = count_sequence_folders(require_root(root, key="ROOT"))
-    with ProgressBar(total, "checking", unit="seq", quiet=quiet) as bar:
+    with ProgressBar(total, "checking", unit="seq") as bar:
         report = check_dataset(root, partition, progress=bar.update)
     typer.echo(format_report(report))
     if not report.ok:

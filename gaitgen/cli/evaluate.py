@@ -11,43 +11,55 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from gaitgen.cli.common import handle_errors
+from gaitgen.cli.options import DeviceOption, JsonOption, MetricOption
 
 PANEL = "Train and evaluate"
 
 
 def evaluate_command(
-    embeddings: Path = typer.Argument(
-        ..., help="embeddings.npz written by 'gaitgen test' (feature, label, type, view)."
-    ),
-    protocol: str | None = typer.Option(
-        None,
-        "--protocol",
-        "-p",
-        help="Preset (CASIA-B, OU-MVLP, CASIA-E, SUSTech1K, GREW, Gait3D, ...); "
-        "default: the dataset named in the file.",
-    ),
-    metric: str = typer.Option("euc", "--metric", help="Distance: euc or cos (OpenGait's)."),
-    cross_view: bool = typer.Option(
-        False, "--cross-view", help="Cross-view gallery instead of the single-view one."
-    ),
-    rerank: bool = typer.Option(False, "--rerank", help="Apply k-reciprocal re-ranking."),
-    remove_no_gallery: bool = typer.Option(
-        False, "--remove-no-gallery", help="Leave out probes whose subject has no gallery."
-    ),
-    probe_set: Path | None = typer.Option(
-        None, "--probe-set", help="JSON with the probe names (Gait3D: the partition file)."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print exactly one JSON object."),
-    out: Path | None = typer.Option(
-        None, "--out", help="Folder to write results.json and the heatmap PNGs to."
-    ),
-    device: str | None = typer.Option(
-        None, "--device", help="cpu, cuda, cuda:1, ... (default: a GPU if present)."
-    ),
+    embeddings: Annotated[
+        Path,
+        typer.Argument(
+            help="embeddings.npz written by 'gaitgen test' (feature, label, type, view).",
+            show_default=False,
+        ),
+    ],
+    protocol: Annotated[
+        str | None,
+        typer.Option(
+            "--protocol",
+            "-p",
+            help="Preset (CASIA-B, OU-MVLP, CASIA-E, SUSTech1K, GREW, Gait3D, ...); "
+            "default: the dataset named in the file.",
+        ),
+    ] = None,
+    metric: MetricOption = "euc",
+    cross_view: Annotated[
+        bool,
+        typer.Option("--cross-view", help="Cross-view gallery instead of the single-view one."),
+    ] = False,
+    rerank: Annotated[
+        bool, typer.Option("--rerank", help="Apply k-reciprocal re-ranking.")
+    ] = False,
+    remove_no_gallery: Annotated[
+        bool,
+        typer.Option("--remove-no-gallery", help="Leave out probes whose subject has no gallery."),
+    ] = False,
+    probe_set: Annotated[
+        Path | None,
+        typer.Option("--probe-set", help="JSON with the probe names (Gait3D: the partition file)."),
+    ] = None,
+    as_json: JsonOption = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder to write results.json and the heatmap PNGs to."),
+    ] = None,
+    device: DeviceOption = None,
 ) -> None:
     """Evaluate saved embeddings under a gait-recognition protocol and print the results."""
     from gaitgen.runtime.errors import ConfigError

@@ -13,50 +13,55 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from gaitgen.cli.common import handle_errors
+from gaitgen.cli.common import handle_errors, require_config
+from gaitgen.cli.options import (
+    ConfigArgument,
+    DeviceOption,
+    JsonOption,
+    MetricOption,
+    QuietOption,
+    SetOption,
+)
 
 PANEL = "Train and evaluate"
 
 
 def extract(
-    config: Path = typer.Argument(
-        ..., help="The config the model was trained with.", show_default=False
+    config: ConfigArgument,
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data",
+            help="Dataset folder: <id>/<type>/<view>/ (OpenGait), or one sequence per "
+            "subfolder or per file.",
+            show_default=False,
+        ),
+    ],
+    partition: Annotated[
+        Path | None,
+        typer.Option("--partition", "-p", help="Partition JSON: embed its TEST_SET only."),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="The .npz file to write.")] = Path(
+        "feats.npz"
     ),
-    data: Path = typer.Option(
-        ...,
-        "--data",
-        help="Dataset folder: <id>/<type>/<view>/ (OpenGait), or one sequence per "
-        "subfolder or per file.",
-        show_default=False,
-    ),
-    partition: Path | None = typer.Option(
-        None, "--partition", "-p", help="Partition JSON: embed its TEST_SET only."
-    ),
-    out: Path = typer.Option(Path("feats.npz"), "--out", "-o", help="The .npz file to write."),
-    iteration: int = typer.Option(
-        0, "--iter", help="The checkpoint's iteration (default: the latest)."
-    ),
-    overrides: list[str] = typer.Option(
-        None, "--set", metavar="KEY=VALUE", help="Override a config value (repeatable)."
-    ),
-    device: str | None = typer.Option(None, "--device", help="cpu or cuda (default: cuda if any)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    iteration: Annotated[
+        int, typer.Option("--iter", help="The checkpoint's iteration (default: the latest).")
+    ] = 0,
+    overrides: SetOption = None,
+    device: DeviceOption = None,
+    quiet: QuietOption = False,
 ) -> None:
-    """Embed every sequence of a dataset with a trained checkpoint (embeddings .npz)."""
-    from gaitgen.runtime.errors import ConfigError
-
-    if not config.is_file():
-        raise ConfigError(f"config file not found: {config}")
+    """Embed every sequence of a dataset with the checkpoint CONFIG trained (embeddings .npz)."""
+    require_config(config)
     from gaitgen.runtime.engine.extract import extract_embeddings
-    from gaitgen.runtime.progress import silenced
 
-    with silenced(quiet):
-        result = extract_embeddings(
-            config, data, partition, out, iteration or None, overrides or [], device
-        )
+    result = extract_embeddings(
+        config, data, partition, out, iteration or None, overrides or [], device
+    )
     shape = "x".join(str(d) for d in result.feature_shape[1:])
     typer.echo(
         f"wrote {result.path}: {result.sequences} sequences, features {shape} "
@@ -65,18 +70,18 @@ def extract(
 
 
 def search(
-    gallery: Path = typer.Option(
-        ..., "--gallery", "-g", help="Embeddings .npz of the gallery.", show_default=False
-    ),
-    probe: Path = typer.Option(
-        ..., "--probe", "-p", help="Embeddings .npz of the probes.", show_default=False
-    ),
-    top: int = typer.Option(5, "--top", "-k", help="Matches to show per probe."),
-    metric: str = typer.Option("euc", "--metric", help="Distance: euc or cos (OpenGait's)."),
-    as_json: bool = typer.Option(False, "--json", help="Print exactly one JSON object."),
-    device: str | None = typer.Option(
-        None, "--device", help="cpu or cuda (default: a GPU if any)."
-    ),
+    gallery: Annotated[
+        Path,
+        typer.Option("--gallery", "-g", help="Embeddings .npz of the gallery.", show_default=False),
+    ],
+    probe: Annotated[
+        Path,
+        typer.Option("--probe", "-p", help="Embeddings .npz of the probes.", show_default=False),
+    ],
+    top: Annotated[int, typer.Option("--top", "-k", help="Matches to show per probe.")] = 5,
+    metric: MetricOption = "euc",
+    as_json: JsonOption = False,
+    device: DeviceOption = None,
 ) -> None:
     """Rank the gallery for each probe: the top-k labels, types, views and distances."""
     from gaitgen.runtime.evaluation.search import search_files

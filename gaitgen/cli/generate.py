@@ -9,32 +9,48 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from gaitgen.cli.common import echo_status, handle_errors
-from gaitgen.cli.completion import complete_model_name
+from gaitgen.cli.completion import complete_config, complete_model_name
+from gaitgen.cli.options import DryRunOption
 
 PANEL = "Generate code"
 
 
 def init(
-    dest: Path = typer.Argument(..., help="Folder of the new project (created if missing)."),
-    package: str | None = typer.Option(
-        None, "--package", help="Python package of the models and losses [default: from DEST]."
-    ),
-    name: str | None = typer.Option(
-        None, "--name", help="Distribution name in pyproject.toml [default: DEST's name]."
-    ),
-    description: str | None = typer.Option(
-        None, "--description", help="One line for pyproject.toml and the README."
-    ),
-    defaults: bool = typer.Option(
-        False, "--defaults", help="Ask nothing: take the default for every unanswered question."
-    ),
-    force: bool = typer.Option(
-        False, "--force", help="Write into a non-empty DEST, overwriting files of the same name."
-    ),
+    dest: Annotated[
+        Path,
+        typer.Argument(help="Folder of the new project (created if missing).", show_default=False),
+    ],
+    package: Annotated[
+        str | None,
+        typer.Option(
+            "--package", help="Python package of the models and losses [default: from DEST]."
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Distribution name in pyproject.toml [default: DEST's name]."),
+    ] = None,
+    description: Annotated[
+        str | None,
+        typer.Option("--description", help="One line for pyproject.toml and the README."),
+    ] = None,
+    defaults: Annotated[
+        bool,
+        typer.Option(
+            "--defaults", help="Ask nothing: take the default for every unanswered question."
+        ),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Write into a non-empty DEST, overwriting files of the same name."
+        ),
+    ] = False,
 ) -> None:
     """Create a research project in DEST: configs, models, losses, tests, a working config.
 
@@ -64,18 +80,20 @@ def init(
 
 
 def new_model(
-    name: str = typer.Argument(..., help="Class name of the model, e.g. MyGait."),
-    base: str | None = typer.Option(
-        None,
-        "--from",
-        autocompletion=complete_model_name,
-        help="Start from this model (GaitGL, GaitSet, ... or one of the project's): a "
-        "subclass of it and a config derived from its starter config.",
-    ),
-    dry_run: bool = typer.Option(
-        False, "--dry-run", help="Show what would be written; write nothing."
-    ),
-    force: bool = typer.Option(False, "--force", help="Overwrite files that exist."),
+    name: Annotated[
+        str, typer.Argument(help="Class name of the model, e.g. MyGait.", show_default=False)
+    ],
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            autocompletion=complete_model_name,
+            help="Start from this model (GaitGL, GaitSet, ... or one of the project's): a "
+            "subclass of it and a config derived from its starter config.",
+        ),
+    ] = None,
+    dry_run: DryRunOption = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
 ) -> None:
     """Add a model: <package>/models/<name>.py, configs/<name>.yaml, tests/test_<name>.py.
 
@@ -103,25 +121,34 @@ def new_model(
 
 
 def new_loss(
-    name: str = typer.Argument(..., help="Class name of the loss, e.g. MyLoss."),
-    pairwise: bool = typer.Option(
-        True,
-        "--pairwise/--no-pairwise",
-        help="Compare samples across the batch (takes embeddings, gathered across processes) "
-        "or score each sample alone (takes logits).",
-    ),
-    config: Path | None = typer.Option(
-        None, "--config", help="Add the loss to this config's loss_cfg (comments are kept)."
-    ),
-    prefix: str | None = typer.Option(
-        None,
-        "--prefix",
-        help="The loss's log_prefix (its training_feat key) [default: name lowercased].",
-    ),
-    dry_run: bool = typer.Option(
-        False, "--dry-run", help="Show what would be written; write nothing."
-    ),
-    force: bool = typer.Option(False, "--force", help="Overwrite files that exist."),
+    name: Annotated[
+        str, typer.Argument(help="Class name of the loss, e.g. MyLoss.", show_default=False)
+    ],
+    pairwise: Annotated[
+        bool,
+        typer.Option(
+            "--pairwise/--no-pairwise",
+            help="Compare samples across the batch (takes embeddings, gathered across "
+            "processes) or score each sample alone (takes logits).",
+        ),
+    ] = True,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Add the loss to this config's loss_cfg (comments are kept).",
+            autocompletion=complete_config,
+        ),
+    ] = None,
+    prefix: Annotated[
+        str | None,
+        typer.Option(
+            "--prefix",
+            help="The loss's log_prefix (its training_feat key) [default: name lowercased].",
+        ),
+    ] = None,
+    dry_run: DryRunOption = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
 ) -> None:
     """Add a loss: <package>/losses/<name>.py and tests/test_<name>.py; with --config, use it."""
     from gaitgen.generate import yaml_edit

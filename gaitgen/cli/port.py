@@ -3,30 +3,39 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from gaitgen.cli.common import echo_status, fail, handle_errors
+from gaitgen.cli.options import DryRunOption
 
 PANEL = "Generate code"
 
 
 def port(
-    source: Path = typer.Argument(
-        ..., help="An OpenGait model file, e.g. opengait/modeling/models/gaitset.py."
-    ),
-    name: str | None = typer.Option(
-        None, "--name", help="Rename its model class (keeps a built-in of the same name usable)."
-    ),
-    keep_unmapped: bool = typer.Option(
-        False,
-        "--keep-unmapped",
-        help="Write the file even when some imports cannot be mapped (they stay, marked).",
-    ),
-    dry_run: bool = typer.Option(
-        False, "--dry-run", help="Show what would be written; write nothing."
-    ),
-    force: bool = typer.Option(False, "--force", help="Overwrite a file that exists."),
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="An OpenGait model file, e.g. opengait/modeling/models/gaitset.py.",
+            show_default=False,
+        ),
+    ],
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name", help="Rename its model class (keeps a built-in of the same name usable)."
+        ),
+    ] = None,
+    keep_unmapped: Annotated[
+        bool,
+        typer.Option(
+            "--keep-unmapped",
+            help="Write the file even when some imports cannot be mapped (they stay, marked).",
+        ),
+    ] = False,
+    dry_run: DryRunOption = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite a file that exists.")] = False,
 ) -> None:
     """Copy an OpenGait model file into <package>/models/, rewriting only its imports.
 

@@ -1,425 +1,108 @@
 """``gaitgen train`` and ``gaitgen test``: one process here, or many through torchrun.
 
-With ``--nproc``/``--nnodes``/``--max-restarts`` the command starts
-``python -m torch.distributed.run ... -m gaitgen.runtime --cfgs CONFIG --phase PHASE``;
-otherwise (also when it is itself started by torchrun or srun) it runs the phase in this
-process, joining the launcher's process group if there is one.
+    gaitgen train configs/baseline.yaml
+    gaitgen train configs/baseline.yaml --nproc 4            # 4 processes through torchrun
+    gaitgen test configs/baseline.yaml --iter 2000
 
-The launcher checks what it can before torchrun starts (the config, the run folder's names,
-its lock, checkpoints a fresh run would mix with), so such a mistake is one line, not one
-traceback per process. While torchrun runs, SIGTERM is forwarded to the workers: they save
-the current iteration and stop, and the launcher exits 143 saying where the checkpoint is.
+How a phase is checked, launched and stopped is :mod:`gaitgen.cli.launch`.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-from dataclasses import dataclass
-from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from gaitgen.cli.common import handle_errors
-from gaitgen.cli.completion import complete_config
-from gaitgen.runtime.errors import ConfigError, GaitgenError
+from gaitgen.cli.launch import LaunchOptions, run_or_launch
+from gaitgen.cli.options import (
+    DISTRIBUTED_PANEL,
+    ConfigArgument,
+    DeviceOption,
+    LogToFileOption,
+    MasterAddrOption,
+    MasterPortOption,
+    NnodesOption,
+    NodeRankOption,
+    NprocOption,
+    QuietOption,
+    RdzvEndpointOption,
+    RdzvIdOption,
+    SetOption,
+)
 
 PANEL = "Train and evaluate"
 
 
-@dataclass
-class LaunchOptions:
-    """How many processes, on how many machines (torchrun's options)."""
-
-    nproc: int = 1
-    nnodes: int = 1
-    node_rank: int | None = None
-    rdzv_endpoint: str | None = None
-    rdzv_id: str = "gaitgen"
-    master_addr: str | None = None
-    master_port: int = 29500
-    max_restarts: int = 0
-
-    @property
-    def needs_launcher(self) -> bool:
-        return self.nproc > 1 or self.nnodes > 1 or self.max_restarts > 0
-
-    def torchrun_args(self) -> list[str]:
-        """torchrun's command-line options for these settings."""
-        if self.nproc < 1 or self.nnodes < 1:
-            raise ConfigError("--nproc and --nnodes must be at least 1")
-        args = [
-            "--nproc-per-node",
-            str(self.nproc),
-            "--nnodes",
-            str(self.nnodes),
-            "--max-restarts",
-            str(self.max_restarts),
-        ]
-        if self.nnodes == 1 and not (self.rdzv_endpoint or self.master_addr):
-            return ["--standalone", *args]
-        if self.rdzv_endpoint:
-            args += [
-                "--rdzv-backend",
-                "c10d",
-                "--rdzv-endpoint",
-                self.rdzv_endpoint,
-                "--rdzv-id",
-                self.rdzv_id,
-            ]
-            if self.node_rank is not None:
-                args += ["--node-rank", str(self.node_rank)]
-            return args
-        if self.master_addr:
-            if self.node_rank is None:
-                raise ConfigError("--master-addr needs --node-rank (0 on the master machine)")
-            return args + [
-                "--node-rank",
-                str(self.node_rank),
-                "--master-addr",
-                self.master_addr,
-                "--master-port",
-                str(self.master_port),
-            ]
-        raise ConfigError(
-            f"--nnodes {self.nnodes} needs --rdzv-endpoint HOST:PORT (or "
-            "--master-addr and --node-rank) so the machines can find each other"
-        )
-
-
-def launched_by_torchrun_or_slurm() -> bool:
-    env = os.environ
-    return ("RANK" in env and "WORLD_SIZE" in env) or int(env.get("SLURM_NTASKS", "1")) > 1
-
-
-def run_or_launch(
-    phase: str,
-    config: Path,
-    overrides: list[str],
-    iteration: int,
-    device: str | None,
-    log_to_file: bool,
-    launch: LaunchOptions,
-    overwrite: bool = False,
-    quiet: bool = False,
-) -> None:
-    """Check the config here, then run the phase in-process or under torchrun.
-
-    With ``quiet`` no progress bar is drawn, here or in the launched processes.
-    """
-    from gaitgen.runtime.progress import silenced
-
-    with silenced(quiet):
-        _run_or_launch(phase, config, overrides, iteration, device, log_to_file, launch, overwrite)
-
-
-def _run_or_launch(
-    phase: str,
-    config: Path,
-    overrides: list[str],
-    iteration: int,
-    device: str | None,
-    log_to_file: bool,
-    launch: LaunchOptions,
-    overwrite: bool,
-) -> None:
-    if not config.is_file():
-        raise ConfigError(f"config file not found: {config}")
-    launching = launch.needs_launcher and not launched_by_torchrun_or_slurm()
-    # one clear error here rather than one per process
-    run = _check_before_start(phase, config, overrides, iteration, overwrite, launching)
-    if launching:
-        from gaitgen.runtime.config.launch import check_launch
-
-        check_launch(run.cfgs, phase, launch.nproc * launch.nnodes)  # P x K fits N processes?
-        command = [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            *launch.torchrun_args(),
-            "-m",
-            "gaitgen.runtime",
-            "--cfgs",
-            str(config),
-            "--phase",
-            phase,
-        ]
-        for override in overrides:
-            command += ["--set", override]
-        if iteration:
-            command += ["--iter", str(iteration)]
-        if device:
-            command += ["--device", device]
-        if log_to_file:
-            command.append("--log_to_file")
-        if overwrite:
-            command.append("--overwrite")
-        typer.echo("launching: " + " ".join(command[1:]), err=True)
-        code, forwarded = _run_forwarding_sigterm(command)
-        if forwarded is not None:  # stopped on purpose: say where, whatever torchrun's code
-            _report_forwarded_stop(run, phase, code)
-        if code != 0:
-            raise GaitgenError(
-                f"{phase} failed in the launched processes (exit code {code}); "
-                "their messages are above"
-            )
-        return
-    from gaitgen.runtime.main import run_phase
-
-    run_phase(config, phase, overrides, iteration, log_to_file, device, overwrite)
-
-
-def _check_before_start(
-    phase: str,
-    config: Path,
-    overrides: list[str],
-    iteration: int,
-    overwrite: bool,
-    launching: bool,
-) -> object:
-    """Load the run (config and folder names checked); before torchrun, the folder too."""
-    from gaitgen.runtime.engine.run import load_run
-
-    run = load_run(config, overrides)
-    if phase != "train" or not launching:
-        return run  # in-process, the trainer itself checks (under its lock)
-    from gaitgen.runtime.engine.lock import check_unlocked
-    from gaitgen.runtime.engine.run_folder import (
-        continues_run,
-        refuse_fresh_run_over_checkpoints,
-    )
-
-    run_dir = run.run_dir("train")
-    check_unlocked(run_dir)
-    hint = iteration or run.cfgs["trainer_cfg"].get("restore_hint", 0)
-    if not overwrite and not continues_run(hint):
-        save_name = str(run.cfgs["trainer_cfg"]["save_name"])
-        refuse_fresh_run_over_checkpoints(run_dir / "checkpoints", save_name, run.config_path)
-    return run
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (from /proc; Linux). torchrun starts its workers in
-    sessions of their own, so a process group does not reach them."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], list(children.get(pid, []))
-    while todo:
-        child = todo.pop()
-        found.append(child)
-        todo += children.get(child, [])
-    return found
-
-
-def _workers_of(pid: int) -> list[int]:
-    """The gaitgen worker processes below torchrun's agent ``pid``."""
-    found = []
-    for child in descendants(pid):
-        try:
-            command = Path(f"/proc/{child}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"gaitgen.runtime" in command and b"torch.distributed.run" not in command:
-            found.append(child)
-    return found
-
-
-def _run_forwarding_sigterm(command: list[str]) -> tuple[int, int | None]:
-    """Run torchrun; a SIGTERM to this process goes to its workers. Returns (code, signal).
-
-    The workers, not torchrun's agent, get the signal: they save and exit 0, so the agent
-    neither restarts them (--max-restarts) nor prints a failure. Without /proc the agent
-    gets it (it passes it on to the workers itself, then reports its own exit).
-    """
-    process = subprocess.Popen(command)
-    forwarded: list[int] = []
-
-    def forward(signum: int, frame: object) -> None:
-        forwarded.append(signum)
-        targets = _workers_of(process.pid) if Path("/proc/self").exists() else []
-        for pid in targets or [process.pid]:
-            try:
-                os.kill(pid, signum)
-            except ProcessLookupError:
-                pass
-
-    previous = signal.signal(signal.SIGTERM, forward)
-    try:
-        while True:
-            try:
-                code = process.wait()
-                break
-            except KeyboardInterrupt:
-                # Ctrl-C reached the whole process group: the workers save and stop; wait
-                continue
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    return code, (forwarded[0] if forwarded else None)
-
-
-def _report_forwarded_stop(run: object, phase: str, code: int) -> None:
-    """After the workers stopped for a forwarded SIGTERM: one line, and exit 143."""
-    from gaitgen.runtime.checkpoint import latest_checkpoint
-
-    folder = run.run_dir(phase) / "checkpoints"  # type: ignore[attr-defined]
-    save_name = str(run.cfgs["trainer_cfg"]["save_name"])  # type: ignore[attr-defined]
-    latest = latest_checkpoint(folder, save_name)
-    where = f"latest checkpoint {latest}" if latest is not None else "no checkpoint was saved"
-    how = "who stopped" if code == 0 else f"torchrun exited with code {code}"
-    typer.echo(f"stopped by SIGTERM: forwarded to the workers, {how}; {where}", err=True)
-    raise typer.Exit(code=143)
-
-
-def _launch_options(
-    nproc: int,
-    nnodes: int,
-    node_rank: int | None,
-    rdzv_endpoint: str | None,
-    rdzv_id: str,
-    master_addr: str | None,
-    master_port: int,
-    max_restarts: int,
-) -> LaunchOptions:
-    return LaunchOptions(
-        nproc, nnodes, node_rank, rdzv_endpoint, rdzv_id, master_addr, master_port, max_restarts
-    )
-
-
-CONFIG = typer.Argument(
-    ...,
-    help="The YAML config (OpenGait's schema).",
-    show_default=False,
-    autocompletion=complete_config,  # TAB: the project's configs/*.yaml
-)
-SET = typer.Option(
-    None,
-    "--set",
-    metavar="KEY=VALUE",
-    help="Override a config value, e.g. trainer_cfg.total_iter=200 (repeatable).",
-)
-DEVICE = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available).")
-NPROC = typer.Option(
-    1,
-    "--nproc",
-    help="Processes on this machine (through torchrun).",
-    rich_help_panel="Distributed",
-)
-NNODES = typer.Option(1, "--nnodes", help="Number of machines.", rich_help_panel="Distributed")
-NODE_RANK = typer.Option(
-    None, "--node-rank", help="This machine's rank (0 = master).", rich_help_panel="Distributed"
-)
-RDZV = typer.Option(
-    None,
-    "--rdzv-endpoint",
-    help="HOST:PORT every machine can reach (c10d rendezvous).",
-    rich_help_panel="Distributed",
-)
-RDZV_ID = typer.Option(
-    "gaitgen", "--rdzv-id", help="Job id shared by the machines.", rich_help_panel="Distributed"
-)
-MASTER_ADDR = typer.Option(
-    None,
-    "--master-addr",
-    help="Static rendezvous: the master's address.",
-    rich_help_panel="Distributed",
-)
-MASTER_PORT = typer.Option(
-    29500,
-    "--master-port",
-    help="Static rendezvous: the master's port.",
-    rich_help_panel="Distributed",
-)
-QUIET = typer.Option(
-    False, "--quiet", "-q", help="No progress bar (log lines only); also GAITGEN_QUIET=1."
-)
-MAX_RESTARTS = typer.Option(
-    0,
-    "--max-restarts",
-    help="Restart the workers up to K times after a failure; they resume "
-    "from the latest checkpoint.",
-    rich_help_panel="Distributed",
-)
-
-
 def train(
-    config: Path = CONFIG,
-    overrides: list[str] = SET,
-    iteration: int = typer.Option(0, "--iter", help="Resume from this iteration's checkpoint."),
-    device: str = DEVICE,
-    log_to_file: bool = typer.Option(False, "--log-to-file", help="Also log to <run>/logs/."),
-    overwrite: bool = typer.Option(
-        False,
-        "--overwrite",
-        help="Start afresh even if the run folder holds checkpoints of this save_name "
-        "(they are deleted).",
-    ),
-    nproc: int = NPROC,
-    nnodes: int = NNODES,
-    node_rank: int = NODE_RANK,
-    rdzv_endpoint: str = RDZV,
-    rdzv_id: str = RDZV_ID,
-    master_addr: str = MASTER_ADDR,
-    master_port: int = MASTER_PORT,
-    max_restarts: int = MAX_RESTARTS,
-    quiet: bool = QUIET,
+    config: ConfigArgument,
+    overrides: SetOption = None,
+    iteration: Annotated[
+        int, typer.Option("--iter", help="Resume from this iteration's checkpoint.")
+    ] = 0,
+    device: DeviceOption = None,
+    log_to_file: LogToFileOption = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Start afresh even if the run folder holds checkpoints of this save_name "
+            "(they are deleted).",
+        ),
+    ] = False,
+    nproc: NprocOption = 1,
+    nnodes: NnodesOption = 1,
+    node_rank: NodeRankOption = None,
+    rdzv_endpoint: RdzvEndpointOption = None,
+    rdzv_id: RdzvIdOption = "gaitgen",
+    master_addr: MasterAddrOption = None,
+    master_port: MasterPortOption = 29500,
+    max_restarts: Annotated[
+        int,
+        typer.Option(
+            "--max-restarts",
+            help="Restart the workers up to K times after a failure; they resume "
+            "from the latest checkpoint.",
+            rich_help_panel=DISTRIBUTED_PANEL,
+        ),
+    ] = 0,
+    quiet: QuietOption = False,
 ) -> None:
     """Train the model a config names (checkpoints in output/<dataset>/<model>/<save_name>/).
 
     The run folder is locked while it trains. SIGTERM or Ctrl-C saves the current iteration
     and stops (exit code 143 or 130); resume with --iter N.
     """
+    launch = LaunchOptions(
+        nproc, nnodes, node_rank, rdzv_endpoint, rdzv_id, master_addr, master_port, max_restarts
+    )
     run_or_launch(
-        "train",
-        config,
-        overrides or [],
-        iteration,
-        device,
-        log_to_file,
-        _launch_options(
-            nproc, nnodes, node_rank, rdzv_endpoint, rdzv_id, master_addr, master_port, max_restarts
-        ),
-        overwrite,
-        quiet,
+        "train", config, overrides or [], iteration, device, log_to_file, launch, overwrite
     )
 
 
 def test(
-    config: Path = CONFIG,
-    overrides: list[str] = SET,
-    iteration: int = typer.Option(
-        0, "--iter", help="Test this iteration's checkpoint (default: the latest)."
-    ),
-    device: str = DEVICE,
-    log_to_file: bool = typer.Option(False, "--log-to-file", help="Also log to <run>/logs/."),
-    nproc: int = NPROC,
-    nnodes: int = NNODES,
-    node_rank: int = NODE_RANK,
-    rdzv_endpoint: str = RDZV,
-    rdzv_id: str = RDZV_ID,
-    master_addr: str = MASTER_ADDR,
-    master_port: int = MASTER_PORT,
-    quiet: bool = QUIET,
+    config: ConfigArgument,
+    overrides: SetOption = None,
+    iteration: Annotated[
+        int, typer.Option("--iter", help="Test this iteration's checkpoint (default: the latest).")
+    ] = 0,
+    device: DeviceOption = None,
+    log_to_file: LogToFileOption = False,
+    nproc: NprocOption = 1,
+    nnodes: NnodesOption = 1,
+    node_rank: NodeRankOption = None,
+    rdzv_endpoint: RdzvEndpointOption = None,
+    rdzv_id: RdzvIdOption = "gaitgen",
+    master_addr: MasterAddrOption = None,
+    master_port: MasterPortOption = 29500,
+    quiet: QuietOption = False,
 ) -> None:
     """Evaluate a trained model: print the rank-1 table, write results.json and embeddings.npz."""
-    run_or_launch(
-        "test",
-        config,
-        overrides or [],
-        iteration,
-        device,
-        log_to_file,
-        _launch_options(
-            nproc, nnodes, node_rank, rdzv_endpoint, rdzv_id, master_addr, master_port, 0
-        ),
-        quiet=quiet,
+    launch = LaunchOptions(
+        nproc, nnodes, node_rank, rdzv_endpoint, rdzv_id, master_addr, master_port
     )
+    run_or_launch("test", config, overrides or [], iteration, device, log_to_file, launch)
 
 
 def register(app: typer.Typer) -> None:

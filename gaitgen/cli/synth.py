@@ -6,32 +6,51 @@ Nothing heavy is imported at module level: numpy and the generator load inside t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from gaitgen.cli.common import handle_errors
+from gaitgen.cli.options import QuietOption
 
 PANEL = "Data"
 
 
 def synth(
-    out: Path = typer.Argument(..., help="Dataset folder to create (OpenGait layout)."),
-    subjects: int | None = typer.Option(
-        None, "--subjects", "-n", help="Number of identities (default 40); 60% train."
-    ),
-    views: str | None = typer.Option(
-        None, "--views", help="Comma-separated view angles, e.g. 000,090,180 (default: 11 views)."
-    ),
-    frames: int | None = typer.Option(
-        None, "--frames", "-t", help="Frames per sequence (default 32)."
-    ),
-    seed: int = typer.Option(0, "--seed", help="Seed: the same seed gives the same bytes."),
-    workers: int = typer.Option(1, "--workers", "-w", help="Processes to generate with."),
-    preview: bool = typer.Option(
-        False, "--preview", help="Also write OUT/preview.png (frames x views per condition)."
-    ),
-    force: bool = typer.Option(False, "--force", help="Replace OUT if it exists and is not empty."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    out: Annotated[
+        Path,
+        typer.Argument(help="Dataset folder to create (OpenGait layout).", show_default=False),
+    ],
+    subjects: Annotated[
+        int | None,
+        typer.Option("--subjects", "-n", help="Number of identities (default 40); 60% train."),
+    ] = None,
+    views: Annotated[
+        str | None,
+        typer.Option(
+            "--views",
+            help="Comma-separated view angles, e.g. 000,090,180 (default: 11 views).",
+        ),
+    ] = None,
+    frames: Annotated[
+        int | None, typer.Option("--frames", "-t", help="Frames per sequence (default 32).")
+    ] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed: the same seed gives the same bytes.")
+    ] = 0,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", help="Processes to generate with.")
+    ] = 1,
+    preview: Annotated[
+        bool,
+        typer.Option(
+            "--preview", help="Also write OUT/preview.png (frames x views per condition)."
+        ),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace OUT if it exists and is not empty.")
+    ] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Generate SynthGait, a synthetic CASIA-B-like gait dataset (nm/bg/cl, 11 views)."""
     from gaitgen.runtime.synth import DEFAULT_FRAMES, DEFAULT_SUBJECTS, parse_views
@@ -52,7 +71,7 @@ def synth(
         frames=frames,
         seed=seed,
         workers=workers,
-        progress=not quiet,
+        progress=True,  # a bar unless --quiet silenced it (gaitgen/cli/options.py)
         overwrite=force,
     )
     sequences = subjects * 10 * len(view_names)

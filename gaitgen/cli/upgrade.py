@@ -10,6 +10,7 @@ copier is imported inside the command, so ``gaitgen --help`` stays fast.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -19,15 +20,20 @@ PANEL = "Generate code"
 
 
 def upgrade_command(
-    project: Path = typer.Option(
-        Path("."), "--project", "-C", help="A folder inside the project (default: here)."
-    ),
-    template: Path | None = typer.Option(
-        None, "--template", hidden=True, help="For template authors: a template folder to use."
-    ),
-    template_version: str | None = typer.Option(
-        None, "--template-version", hidden=True, help="For template authors: its version."
-    ),
+    project: Annotated[
+        Path,
+        typer.Option("--project", "-C", help="A folder inside the project (default: here)."),
+    ] = Path("."),
+    template: Annotated[
+        Path | None,
+        typer.Option(
+            "--template", hidden=True, help="For template authors: a template folder to use."
+        ),
+    ] = None,
+    template_version: Annotated[
+        str | None,
+        typer.Option("--template-version", hidden=True, help="For template authors: its version."),
+    ] = None,
 ) -> None:
     """Update this project from the template it was made with to the installed one."""
     from gaitgen import __version__

@@ -36,6 +36,7 @@ from typing import Any
 from gaitgen import __version__
 from gaitgen.runtime.errors import GenerateError, ProjectError
 
+from .copier_adapter import update_from
 from .render import project_template_dir, templates_dir
 from .settings import DEFAULT_SYNTH_FRAMES, DEFAULT_SYNTH_SUBJECTS, synthetic_train_ids
 
@@ -278,7 +279,7 @@ def upgrade_project(
             workspace / "template", [(old_version, old), (version, template)]
         )
         try:
-            _run_copier_update(root, repo, old_version, version)
+            update_from(root, repo, f"v{old_version}", f"v{version}", computed_answers(version))
         except BaseException as exc:
             # the tree was clean before: whatever is changed now is the failed upgrade's
             _git(["checkout", "HEAD", "--", "."], root, check=False)
@@ -302,40 +303,6 @@ def upgrade_project(
     created = [path for path in changed if codes[path] in ("??", "A ")]
     deleted = [path for path in changed if "D" in codes[path] and path not in conflicts]
     return UpgradeResult(root, old_version, version, changed, conflicts, created, deleted)
-
-
-def _run_copier_update(root: Path, repo: Path, old_version: str, version: str) -> None:
-    from copier.errors import CopierError
-
-    try:
-        from copier._main import Worker
-        from copier._template import Template
-    except ImportError:  # copier < 9.5 named its modules without the underscore
-        from copier.main import Worker  # type: ignore[no-redef]
-        from copier.template import Template  # type: ignore[no-redef]
-
-    worker = Worker(
-        dst_path=root,
-        src_path=str(repo),
-        vcs_ref=f"v{version}",
-        data=computed_answers(version),
-        defaults=True,
-        overwrite=True,
-        conflict="inline",
-        quiet=True,
-        unsafe=True,  # gaitgen's own templates: their _migrations may run
-    )
-    # The answers file names the template as it was installed at `gaitgen init`, not a git
-    # repository; copier's view of the old template is pinned to the throwaway repo's tag.
-    old = Template(url=str(repo), ref=f"v{old_version}")
-    worker.subproject.__dict__["template"] = old
-    try:
-        with worker:
-            worker.run_update()
-    except CopierError as exc:
-        raise GenerateError(f"upgrade: {exc}; the project was left as it was") from None
-    finally:
-        old._cleanup()
 
 
 def _restore_source(root: Path, source: Any) -> None:
