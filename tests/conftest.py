@@ -10,6 +10,16 @@ import pytest
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cli_state():
+    """``gaitgen --debug`` sets the root command's state for the commands below it; a test
+    that invoked it must not leave it on for the next test's error handling."""
+    from gaitgen.cli.common import STATE
+
+    yield
+    STATE.debug = False
+
+
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(root, partition) of a tiny synthetic dataset: 6 ids (4 train), 3 views, 12 frames."""

@@ -195,7 +195,7 @@ def test_cli_train_resume_and_test(user_project) -> None:
             ("model: NewModel", "model: NewModle"),
             "unknown model 'NewModle' (did you mean 'NewModel'",
         ),
-        (("solver: SGD", "solver: SGDD"), "unknown torch.optim class 'SGDD'"),
+        (("solver: SGD", "solver: SGDD"), "unknown optimizer 'SGDD' (did you mean 'SGD'"),
         (("type: NewLoss", "type: NewLos"), "unknown loss 'NewLos' (did you mean 'NewLoss'"),
     ],
 )
