@@ -24,7 +24,6 @@ Run::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import json
 import resource
@@ -40,7 +39,6 @@ from gaitgen.runtime.config import load_config
 from gaitgen.runtime.data.batch import PendingInputs
 from gaitgen.runtime.data.transform_base import ValueMap
 from gaitgen.runtime.distributed import DistContext
-from gaitgen.runtime.engine.build import move_inputs
 from gaitgen.runtime.engine.run import Run
 from gaitgen.runtime.engine.trainer import Trainer
 
@@ -146,14 +144,7 @@ def measure(
         losses.append(loss_sum)
 
     def forward() -> None:
-        autocast = (  # as Trainer.step does it
-            torch.autocast("cuda", dtype=torch.float16)
-            if trainer.use_amp
-            else contextlib.nullcontext()
-        )
-        with autocast:
-            output = trainer.network(move_inputs(batch, device))
-            trainer.losses(output["training_feat"])
+        trainer.train_step.loss(trainer.train_step.forward(batch))  # as Trainer.step does
 
     timed(device, step, warmup)
     step_seconds = timed(device, step, steps)

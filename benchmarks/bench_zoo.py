@@ -18,7 +18,6 @@ The GaitBase step of OpenGait itself on 2 CPU cores (REFERENCE.md): 42.4 s at 4 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import statistics
 import time
 from typing import Any
@@ -27,6 +26,7 @@ import torch
 from gaitgen.runtime.components import get
 from gaitgen.runtime.config import load_config
 from gaitgen.runtime.engine.build import build_losses, build_optimization
+from gaitgen.runtime.engine.step import autocast
 from gaitgen.runtime.testing import random_batch
 from gaitgen.runtime.zoo import MODELS, ZOO_DIR, format_count, starter_config
 
@@ -58,13 +58,12 @@ def time_step(
     inputs = random_batch(cfgs, identities=batch[0], per_identity=batch[1], frames=frames)
     inputs[0] = [x.to(device) for x in inputs[0]]
     inputs[1] = inputs[1].to(device)
-    autocast = torch.autocast(device.type, dtype=torch.float16) if amp else contextlib.nullcontext()
     times = []
     for step in range(warmup + steps):
         if device.type == "cuda":
             torch.cuda.synchronize()
         start = time.perf_counter()
-        with autocast:
+        with autocast(device, amp):  # the training step's, float16 on CUDA only
             output = model(inputs)
             loss, _ = losses(output["training_feat"])
         loss.backward()

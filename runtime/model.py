@@ -130,8 +130,53 @@ def check_model_output(output: Any, model_name: str) -> None:
                 f"got {type(output[key]).__name__}"
             )
     embeddings = output["inference_feat"].get("embeddings")
-    if embeddings is not None and isinstance(embeddings, torch.Tensor) and embeddings.dim() != 3:
+    if isinstance(embeddings, torch.Tensor):
+        check_embeddings(model_name, embeddings)
+
+
+def check_embeddings(
+    model_name: str, embeddings: Any, inputs: list[Any] | None = None
+) -> torch.Tensor:
+    """``inference_feat['embeddings']`` is [n, c, p], one per sequence of ``inputs`` if given.
+
+    Test batches of whole sequences come joined along the frame axis with their lengths in
+    ``seqL``; a model that ignores ``seqL`` pools them as one and returns one embedding.
+
+    Args:
+        model_name: the model's class name, for the message.
+        embeddings: what the forward returned as ``inference_feat['embeddings']``.
+        inputs: the batch (``[ipts, labs, typs, viws, seqL]``) it was computed from.
+
+    Returns:
+        The embeddings, checked.
+
+    Raises:
+        TrainingError: no tensor, not 3-D, or not one embedding per sequence; the message
+            names the model and the fix.
+    """
+    if embeddings is None:
         raise TrainingError(
-            f"{model_name}.forward: inference_feat['embeddings'] must be "
-            f"[n, c, p], got shape {list(embeddings.shape)}"
+            f"{model_name}.forward: inference_feat has no 'embeddings' entry, which "
+            "evaluation needs ([n, c, p])"
         )
+    if not isinstance(embeddings, torch.Tensor) or embeddings.dim() != 3:
+        shape = list(embeddings.shape) if isinstance(embeddings, torch.Tensor) else embeddings
+        raise TrainingError(
+            f"{model_name}.forward: inference_feat['embeddings'] must be [n, c, p], got {shape}"
+        )
+    if inputs is None:
+        return embeddings
+    sequences = len(inputs[1])  # labs: one per sequence, also when joined with seqL
+    if embeddings.shape[0] != sequences:
+        seq_lengths = inputs[4]
+        joined = (
+            f"joined along the frame axis with seqL {seq_lengths[0].tolist()}"
+            if seq_lengths is not None
+            else "of fixed length"
+        )
+        raise TrainingError(
+            f"{model_name}.forward returned {embeddings.shape[0]} embeddings for a test batch "
+            f"of {sequences} sequences {joined}: the model must pool each sequence on its own "
+            "using seqL (e.g. PackSequenceWrapper(torch.max)(x, seqL, options={'dim': 2}))"
+        )
+    return embeddings

@@ -17,7 +17,8 @@ import torch
 from .components import get
 from .engine.build import build_losses, build_optimization
 from .engine.run import Run, load_run
-from .model import BaseModel, check_model_output
+from .engine.step import NonFiniteLoss, TrainStep
+from .model import BaseModel, check_embeddings, check_model_output
 
 
 def _input_size(cfgs: Mapping[str, Any]) -> tuple[int, int]:
@@ -94,12 +95,9 @@ def joined_batch(
 def check_whole_sequences(model: BaseModel, cfgs: Mapping[str, Any]) -> None:
     """In eval mode, sequences joined with ``seqL`` (as the test phase feeds them) must give
     one embedding each, equal to what each sequence gives alone."""
-    from .engine.tester import check_batch_embeddings
-
     batch = joined_batch(cfgs)
     name = type(model).__name__
-    joined = model(batch)["inference_feat"]["embeddings"]
-    check_batch_embeddings(name, joined, batch)
+    joined = check_embeddings(name, model(batch)["inference_feat"].get("embeddings"), batch)
     start = 0
     for index, length in enumerate(batch[4][0].tolist()):
         alone_sils = batch[0][0][:, start : start + length]
@@ -129,18 +127,17 @@ def check_config(config_path: Path | str, steps: int = 2) -> list[float]:
     model = get("model", run.cfgs["model_cfg"]["model"], run.project)(run.cfgs, True)
     losses = build_losses(run.cfgs, run.project)
     optimizer, scheduler = build_optimization(model, run.cfgs)
+    train_step = TrainStep(model, losses, optimizer, scheduler, torch.device("cpu"))
     before = [p.detach().clone() for p in model.parameters()]
     history = []
     for step in range(steps):
-        output = model(random_batch(run.cfgs, seed=step))
-        check_model_output(output, type(model).__name__)
-        loss, info = losses(output["training_feat"])
-        assert torch.isfinite(loss).all(), f"step {step}: non-finite loss {loss} ({info})"
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        history.append(float(loss.detach()))
+        try:
+            result = train_step(random_batch(run.cfgs, seed=step), iteration=step)
+        except NonFiniteLoss as exc:
+            raise AssertionError(
+                f"step {step}: non-finite loss {exc.loss_sum} ({exc.terms})"
+            ) from None
+        history.append(float(result.loss_sum))
     changed = any(not torch.equal(a, b.detach()) for a, b in zip(before, model.parameters()))
     assert changed, "the optimiser steps did not change any parameter"
     return history

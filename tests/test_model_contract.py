@@ -108,7 +108,7 @@ class _IgnoresSeqL(Baseline):
 
 
 def test_a_model_ignoring_seql_is_named_with_the_fix(small_config_file) -> None:
-    from gaitgen.runtime.engine.tester import check_batch_embeddings
+    from gaitgen.runtime.model import check_embeddings
     from gaitgen.runtime.testing import check_whole_sequences, joined_batch
 
     cfgs = load_config(small_config_file)
@@ -122,7 +122,7 @@ def test_a_model_ignoring_seql_is_named_with_the_fix(small_config_file) -> None:
             r"joined along the frame axis with seqL \[4, 5, 6\]: the model must pool each "
             r"sequence on its own using seqL",
         ):
-            check_batch_embeddings("_IgnoresSeqL", embeddings, batch)
+            check_embeddings("_IgnoresSeqL", embeddings, batch)
         with pytest.raises(TrainingError, match="must pool each sequence on its own"):
             check_whole_sequences(model, cfgs)
         check_whole_sequences(Baseline(cfgs, is_training=False).eval(), cfgs)  # a right model

@@ -164,9 +164,9 @@ def test_stale_temporaries_of_killed_saves_are_removed_at_start(config: Path) ->
 
 def _poison_inputs_at(monkeypatch: pytest.MonkeyPatch, step: int) -> None:
     """Make the inputs of the ``step``-th step (1-based) NaN: its forward spoils BatchNorm."""
-    import gaitgen.runtime.engine.trainer as trainer_module
+    import gaitgen.runtime.engine.step as step_module
 
-    real = trainer_module.move_inputs
+    real = step_module.move_inputs
     calls = {"n": 0}
 
     def poisoned(inputs, device):
@@ -176,7 +176,7 @@ def _poison_inputs_at(monkeypatch: pytest.MonkeyPatch, step: int) -> None:
             moved[0] = [torch.full_like(x, float("nan")) for x in moved[0]]
         return moved
 
-    monkeypatch.setattr(trainer_module, "move_inputs", poisoned)
+    monkeypatch.setattr(step_module, "move_inputs", poisoned)
 
 
 def test_nan_stop_saves_the_last_good_state_with_finite_batchnorm(config, monkeypatch) -> None:

@@ -18,9 +18,8 @@ Nothing under ``output/`` is touched. A SynthGait config's dataset is generated 
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from .check_report import (
     shape_text,
 )
 from .run import Run, ensure_synthetic_data, load_run
+from .step import InferenceStep, NonFiniteLoss, TrainStep
 
 
 def _parameters(model: torch.nn.Module) -> tuple[int, list[tuple[str, int]]]:
@@ -241,33 +241,26 @@ def _check_steps(
     """
     from torch.utils.flop_counter import FlopCounterMode
 
-    from ..model import check_model_output
-
     name = type(model).__name__
-    use_amp = dev.type == "cuda" and bool(run.cfgs["trainer_cfg"]["enable_float16"])
-
-    def autocast() -> Any:
-        return torch.autocast("cuda", dtype=torch.float16) if use_amp else contextlib.nullcontext()
-
+    enable_float16 = bool(run.cfgs["trainer_cfg"]["enable_float16"])
+    step = TrainStep(model, losses, optimizer, scheduler, dev, enable_float16=enable_float16)
     counter = FlopCounterMode(display=False)
 
     def train_step() -> float | None:
         inputs = move_inputs(train_batch, dev)
         model.train()
         started = time.perf_counter()
-        with autocast():
-            with counter:
-                output = model(inputs)
-            check_model_output(output, name)
-            if not _loss_rows(report, output["training_feat"], losses):
-                return None  # reported key by key; the aggregator would only repeat it
-            loss, _ = losses(output["training_feat"])
-        if not bool(torch.isfinite(loss.detach()).all()):
-            raise GaitgenError(f"{name}: the loss of the first step is not finite ({loss})")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
+        with counter:
+            output = step.forward(inputs)
+        if not _loss_rows(report, output["training_feat"], losses):
+            return None  # reported key by key; the aggregator would only repeat it
+        loss, info = step.loss(output)
+        try:
+            step.update(loss, info, iteration=0)
+        except NonFiniteLoss as exc:
+            raise GaitgenError(
+                f"{name}: the loss of the first step is not finite ({exc.loss_sum})"
+            ) from None
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         return time.perf_counter() - started
@@ -291,34 +284,26 @@ def _check_steps(
         "(the first step, warm-up included)",
     )
     if test_batch is not None:
-        _check_inference(report, model, name, test_batch, dev, autocast)
+        evaluator_float16 = bool(run.cfgs["evaluator_cfg"]["enable_float16"])
+        _check_inference(report, InferenceStep(model, dev, evaluator_float16), test_batch)
 
 
-def _check_inference(
-    report: CheckReport,
-    model: Any,
-    name: str,
-    test_batch: list[Any],
-    dev: torch.device,
-    autocast: Callable[[], Any],
-) -> None:
+def _check_inference(report: CheckReport, step: InferenceStep, test_batch: list[Any]) -> None:
     """The eval-mode forward on the test batch: embeddings [n, c, p], FLOPs, time."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from ..model import check_model_output
-
-    inputs = move_inputs(test_batch, dev)
+    name = type(step.model).__name__
+    inputs = move_inputs(test_batch, step.device)
     sequences = len(test_batch[1])
     counter = FlopCounterMode(display=False)
-    model.eval()
+    step.model.eval()
 
     def forward() -> tuple[dict, float]:
         started = time.perf_counter()
-        with torch.no_grad(), autocast(), counter:
-            output = model(inputs)
-        if dev.type == "cuda":
-            torch.cuda.synchronize(dev)
-        check_model_output(output, name)
+        with counter:
+            output = step.forward(inputs)
+        if step.device.type == "cuda":
+            torch.cuda.synchronize(step.device)
         return output, time.perf_counter() - started
 
     result = attempt(report, f"{name}.forward (eval)", forward)
@@ -328,16 +313,7 @@ def _check_inference(
     report.add("inference_feat", "")
     for key, value in output["inference_feat"].items():
         report.add("", f"{key}: {shape_text(value)}")
-    embeddings = output["inference_feat"].get("embeddings")
-    if not isinstance(embeddings, torch.Tensor):
-        report.problems.append(
-            f"{name}.forward: inference_feat has no 'embeddings' tensor, which testing needs"
-        )
-    elif embeddings.dim() != 3 or embeddings.shape[0] != sequences:
-        report.problems.append(
-            f"{name}.forward: inference_feat['embeddings'] must be [n, c, p] with n = "
-            f"{sequences} sequences, got {list(embeddings.shape)}"
-        )
+    attempt(report, f"{name}.forward (eval)", lambda: step.embeddings(output, test_batch))
     seq_l = test_batch[4]
     frames = float(seq_l.float().mean()) if seq_l is not None else float(inputs[0][0].shape[1])
     flops = counter.get_total_flops() / sequences

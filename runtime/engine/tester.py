@@ -7,7 +7,6 @@ order (= dataset order), and rank 0 evaluates and writes ``results.json``, the h
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import Any
 
@@ -24,8 +23,9 @@ from ..distributed import DistContext, all_gather_with_grad
 from ..errors import CheckpointError, TrainingError
 from ..model import BaseModel
 from ..progress import ProgressBar
-from .build import build_model, move_inputs
+from .build import build_model
 from .run import Run
+from .step import InferenceStep
 
 log = logging.getLogger("gaitgen")
 
@@ -55,35 +55,13 @@ def restore_for_test(run: Run, model: BaseModel, iteration: int | None) -> int:
     return int(state.get("iteration", found.get(path, 0)))
 
 
-def check_batch_embeddings(model_name: str, embeddings: Any, inputs: list[Any]) -> None:
-    """One embedding per sequence of a test batch, or a TrainingError saying why not.
-
-    Test batches of whole sequences come joined along the frame axis with their lengths in
-    ``seqL``; a model that ignores ``seqL`` pools them as one and returns one embedding.
-    """
-    sequences = len(inputs[1])
-    if not isinstance(embeddings, torch.Tensor) or embeddings.dim() != 3:
-        shape = list(embeddings.shape) if isinstance(embeddings, torch.Tensor) else embeddings
-        raise TrainingError(
-            f"{model_name}.forward: inference_feat['embeddings'] must be [n, c, p], got {shape}"
-        )
-    if embeddings.shape[0] != sequences:
-        seq_lengths = inputs[4]
-        joined = (
-            f"joined along the frame axis with seqL {seq_lengths[0].tolist()}"
-            if seq_lengths is not None
-            else "of fixed length"
-        )
-        raise TrainingError(
-            f"{model_name}.forward returned {embeddings.shape[0]} embeddings for a test batch "
-            f"of {sequences} sequences {joined}: the model must pool each sequence on its own "
-            "using seqL (e.g. PackSequenceWrapper(torch.max)(x, seqL, options={'dim': 2}))"
-        )
-
-
 @torch.no_grad()
 def embed_test_set(run: Run, ctx: DistContext, model: BaseModel) -> tuple[torch.Tensor, Any]:
-    """Embeddings [N, c, p] of the test set in dataset order (on every rank), and the dataset."""
+    """Embeddings [N, c, p] of the test set in dataset order (on every rank), and the dataset.
+
+    Each batch goes through one :class:`.step.InferenceStep` (``evaluator_cfg.enable_float16``
+    autocast; one embedding per sequence, checked).
+    """
     from ..data import build_loader
 
     loader = build_loader(
@@ -93,24 +71,15 @@ def embed_test_set(run: Run, ctx: DistContext, model: BaseModel) -> tuple[torch.
         world_size=ctx.world_size,
         device_type=ctx.device.type,
     )
-    use_amp = bool(run.cfgs["evaluator_cfg"]["enable_float16"]) and ctx.device.type == "cuda"
-    autocast = torch.autocast("cuda", dtype=torch.float16) if use_amp else contextlib.nullcontext()
+    step = InferenceStep(model, ctx.device, bool(run.cfgs["evaluator_cfg"]["enable_float16"]))
     was_training = model.training
     model.eval()
     pieces = []
     # this rank's sequences (a bar only on rank 0, on a terminal, when not --quiet)
     shard = len(getattr(loader.batch_sampler, "shard_indices", loader.dataset))
-    with autocast, ProgressBar(shard, "embedding", unit="seq") as bar:
+    with ProgressBar(shard, "embedding", unit="seq") as bar:
         for inputs in loader:
-            output = model(move_inputs(inputs, ctx.device))
-            embeddings = output["inference_feat"].get("embeddings")
-            if embeddings is None:
-                raise TrainingError(
-                    f"{type(model).__name__}.forward: inference_feat has no "
-                    "'embeddings' entry, which evaluation needs ([n, c, p])"
-                )
-            check_batch_embeddings(type(model).__name__, embeddings, inputs)
-            pieces.append(embeddings.float())
+            pieces.append(step(inputs).float())
             bar.advance(len(inputs[1]))  # labs: one per sequence, also when joined with seqL
     model.train(was_training)
     local = torch.cat(pieces) if pieces else torch.zeros(0, 0, 0, device=ctx.device)

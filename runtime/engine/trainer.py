@@ -1,9 +1,9 @@
 """The training loop: one code path for one process or many (DDP through torchrun).
 
-Per iteration: take a batch (each rank derives its slice of the same P x K batch), forward,
-sum the configured losses, check the loss is finite on every rank, backward, optimizer and
-scheduler steps. Every ``log_iter`` rank 0 logs the losses, the learning rate, the speed and
-the share of time spent waiting for data; every ``save_iter`` (and at ``total_iter``) it
+Per iteration: take a batch (each rank derives its slice of the same P x K batch), then one
+:class:`.step.TrainStep`: forward, sum the configured losses, check the loss is finite on
+every rank, backward, optimizer and scheduler steps. Every ``log_iter`` rank 0 logs the
+losses, the learning rate, the speed and the share of time spent waiting for data; every ``save_iter`` (and at ``total_iter``) it
 writes a checkpoint atomically. A job restarted by torchrun (``--max-restarts``) resumes from
 the latest complete checkpoint of its run by itself.
 
@@ -16,9 +16,7 @@ is saved.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import math
 import os
 import sys
 import time
@@ -42,13 +40,11 @@ from ..checkpoint import (
 from ..config import save_config
 from ..distributed import DistContext, barrier
 from ..errors import TrainingError
-from ..model import check_model_output
 from ..progress import ProgressBar
 from .build import (
     build_losses,
     build_model,
     build_optimization,
-    move_inputs,
     set_batchnorm_eval,
 )
 from .lock import lock_on_rank0
@@ -60,6 +56,7 @@ from .run_folder import (
     refuse_fresh_run_over_checkpoints,
     remove_stale_files,
 )
+from .step import TrainStep, loss_number
 from .stop import (
     StopRequest,
     buffers_snapshot,
@@ -110,8 +107,6 @@ class Trainer:
         run, ctx = self.run, self.ctx
         if ctx.is_main:
             remove_stale_files(self.run_dir, self.checkpoint_dir, self.save_name)
-        self.use_amp = bool(self.engine_cfg["enable_float16"]) and ctx.device.type == "cuda"
-
         torch.manual_seed(int(self.engine_cfg.get("seed", 0)))
         self.model = build_model(self.cfgs, run.project, is_training=True).to(ctx.device)
         if ctx.device.type == "cuda":
@@ -131,9 +126,17 @@ class Trainer:
                 )
         self.losses = build_losses(self.cfgs, run.project).to(ctx.device)
         self.optimizer, self.scheduler = build_optimization(self.model, self.cfgs)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.train_step = TrainStep(
+            self.model,
+            self.losses,
+            self.optimizer,
+            self.scheduler,
+            ctx.device,
+            enable_float16=bool(self.engine_cfg["enable_float16"]),
+            distributed=ctx.distributed,
+        )
+        self.use_amp, self.scaler = self.train_step.use_amp, self.train_step.scaler
         self.iteration = 0
-        self._output_checked = False
         self.restore()
         self.network: torch.nn.Module = self.model
         if ctx.distributed:
@@ -142,6 +145,7 @@ class Trainer:
                 device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None,
                 find_unused_parameters=bool(self.engine_cfg["find_unused_parameters"]),
             )
+        self.train_step.network = self.network
 
     # checkpoints -----------------------------------------------------------------------
 
@@ -352,42 +356,17 @@ class Trainer:
         return float(self.optimizer.param_groups[0]["lr"])
 
     def step(self, inputs: list[Any]) -> tuple[torch.Tensor, dict[str, Any], dict[str, Any]]:
-        """One optimisation step; raises TrainingError when the loss is not finite."""
-        inputs = move_inputs(inputs, self.ctx.device)
-        self.model.iteration = self.iteration  # OpenGait's models read it (steps completed)
-        autocast = (
-            torch.autocast("cuda", dtype=torch.float16)
-            if self.use_amp
-            else contextlib.nullcontext()
-        )
-        with autocast:
-            output = self.network(inputs)
-            if not self._output_checked:  # the contract is checked once, on the first batch
-                check_model_output(output, type(self.model).__name__)
-                self._output_checked = True
-            loss_sum, info = self.losses(output["training_feat"])
-        self._check_finite(loss_sum, info)
-        self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss_sum).backward()
-        self.scaler.step(self.optimizer)
-        scale_before = self.scaler.get_scale() if self.use_amp else None
-        self.scaler.update()
-        self.iteration += 1
-        if not self.use_amp or self.scaler.get_scale() >= scale_before:
-            self.scheduler.step()  # a step skipped by the scaler does not advance the schedule
-        return loss_sum.detach(), info, output["visual_summary"]
+        """One optimisation step (:class:`.step.TrainStep`) and the iteration counted.
 
-    def _check_finite(self, loss_sum: torch.Tensor, info: dict[str, Any]) -> None:
-        finite = torch.isfinite(loss_sum.detach()).all().to(torch.int32).reshape(1)
-        if self.ctx.distributed:  # every rank must stop together, or the others hang
-            dist.all_reduce(finite, op=dist.ReduceOp.MIN)
-        if int(finite.item()) == 0:
-            terms = {k: _number(v) for k, v in info.items()}
-            raise TrainingError(
-                f"the loss is not finite at iteration {self.iteration + 1} (loss sum "
-                f"{_number(loss_sum)}; terms {terms}). Lower optimizer_cfg.lr, check the data, "
-                "or resume with trainer_cfg.restore_hint"
-            )
+        Returns:
+            The loss sum (detached), the loss terms and the model's ``visual_summary``.
+
+        Raises:
+            NonFiniteLoss: a TrainingError; the loss is not finite and nothing was updated.
+        """
+        result = self.train_step(inputs, self.iteration)
+        self.iteration += 1
+        return result.loss_sum, result.info, result.output["visual_summary"]
 
     def _log(
         self,
@@ -397,7 +376,9 @@ class Trainer:
         elapsed: float,
         log_iter: int,
     ) -> None:
-        terms = " ".join(f"{k.removeprefix('scalar/')}={_number(v):.4g}" for k, v in info.items())
+        terms = " ".join(
+            f"{k.removeprefix('scalar/')}={loss_number(v):.4g}" for k, v in info.items()
+        )
         per_iter = elapsed / log_iter
         log.info(
             "iteration %d: loss=%.4f %s lr=%.3g | %.3f s/it, data wait %.0f%%",
@@ -426,12 +407,3 @@ class Trainer:
         self.network.train()
         if self.engine_cfg["fix_BN"]:
             set_batchnorm_eval(self.network)
-
-
-def _number(value: Any) -> float:
-    if isinstance(value, torch.Tensor):
-        return float(value.detach().float().mean())
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan

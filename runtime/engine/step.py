@@ -1,0 +1,230 @@
+"""One training step and one inference step, the same for every caller.
+
+:class:`TrainStep` is what ``gaitgen train`` (:mod:`.trainer`), ``gaitgen check``
+(:mod:`.check`) and the generated tests (:func:`gaitgen.runtime.testing.check_config`) run:
+the forward under float16 autocast (``enable_float16`` on CUDA), the loss sum, a finite check
+of the loss before anything is updated (all ranks agree), backward through the grad scaler,
+the optimizer step and the scheduler step. :class:`InferenceStep` is what the test phase
+(:mod:`.tester`), ``gaitgen extract`` and ``gaitgen check`` run: the forward under
+``no_grad`` and autocast and the embeddings, checked to be [n, c, p] with one per sequence.
+
+    step = TrainStep(model, losses, optimizer, scheduler, device, enable_float16=True)
+    result = step(batch, iteration=0)        # raises NonFiniteLoss, nothing updated
+    embeddings = InferenceStep(model.eval(), device)(test_batch)   # [n, c, p]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from ..errors import TrainingError
+from ..model import check_embeddings, check_model_output
+from .build import move_inputs
+
+
+def autocast(device: torch.device, use_amp: bool) -> contextlib.AbstractContextManager:
+    """float16 autocast on CUDA when ``use_amp``; a context that does nothing otherwise."""
+    if use_amp and device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.float16)
+    return contextlib.nullcontext()
+
+
+def loss_number(value: Any) -> float:
+    """A loss term as one float (the mean of a tensor; NaN for what is not a number)."""
+    if isinstance(value, torch.Tensor):
+        return float(value.detach().float().mean())
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+class NonFiniteLoss(TrainingError):
+    """The loss of a step is NaN or infinite; no gradient, weight or schedule was updated.
+
+    Attributes:
+        iteration: the iteration the step would have completed (1 for the first step).
+        loss_sum: the loss sum, detached.
+        terms: each loss term as a float.
+    """
+
+    def __init__(self, iteration: int, loss_sum: torch.Tensor, terms: dict[str, float]):
+        self.iteration = iteration
+        self.loss_sum = loss_sum
+        self.terms = terms
+        super().__init__(
+            f"the loss is not finite at iteration {iteration} (loss sum "
+            f"{loss_number(loss_sum)}; terms {terms}). Lower optimizer_cfg.lr, check the data, "
+            "or resume with trainer_cfg.restore_hint"
+        )
+
+
+@dataclass
+class StepResult:
+    """What one training step gives back.
+
+    Attributes:
+        loss_sum: the summed loss, detached.
+        info: the loss terms to log (``scalar/...``), as the loss aggregator returns them.
+        output: the model's output dict (``training_feat``, ``visual_summary``, ...).
+    """
+
+    loss_sum: torch.Tensor
+    info: dict[str, Any]
+    output: dict[str, Any]
+
+
+class TrainStep:
+    """One optimisation step: forward, loss, finite check, backward, optimizer, scheduler.
+
+    Call it (``step(inputs, iteration)``) for the whole step, or its three parts in order
+    (:meth:`forward`, :meth:`loss`, :meth:`update`) to look at the output in between, as
+    ``gaitgen check`` does. The model's output contract is checked on the first forward.
+
+    Args:
+        model: the model (its ``iteration`` attribute is set before each forward).
+        losses: the loss aggregator (``training_feat`` -> loss sum, info).
+        optimizer: the optimizer.
+        scheduler: the learning-rate scheduler, stepped once per step that updated the weights.
+        device: where the batches go.
+        enable_float16: ``trainer_cfg.enable_float16``: autocast and grad scaling, on CUDA
+            only (ignored on the CPU).
+        distributed: all ranks agree on the finite check (an all-reduce), so all stop together.
+
+    Attributes:
+        network: the module the forward runs through: ``model``, or the trainer's
+            DistributedDataParallel wrapper of it.
+        use_amp: whether autocast and grad scaling are on.
+        scaler: the grad scaler (a pass-through when ``use_amp`` is off).
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        losses: torch.nn.Module,
+        optimizer: torch.optim.Optimizer,
+        scheduler: Any,
+        device: torch.device,
+        enable_float16: bool = False,
+        distributed: bool = False,
+    ):
+        self.model = model
+        self.network: torch.nn.Module = model
+        self.losses = losses
+        self.optimizer = optimizer
+        self.scheduler = scheduler
+        self.device = device
+        self.distributed = distributed
+        self.use_amp = bool(enable_float16) and device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self._output_checked = False
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """The autocast context of this step's forward and loss."""
+        return autocast(self.device, self.use_amp)
+
+    def __call__(self, inputs: list[Any], iteration: int) -> StepResult:
+        """The whole step on one batch.
+
+        Args:
+            inputs: OpenGait's ``[ipts, labs, typs, viws, seqL]``, on any device.
+            iteration: the steps completed before this one (the model reads it).
+
+        Raises:
+            NonFiniteLoss: the loss is NaN or infinite (on any rank); nothing was updated.
+        """
+        self.model.iteration = iteration  # OpenGait's models read it (steps completed)
+        output = self.forward(inputs)
+        loss_sum, info = self.loss(output)
+        self.update(loss_sum, info, iteration)
+        return StepResult(loss_sum.detach(), info, output)
+
+    def forward(self, inputs: list[Any]) -> dict[str, Any]:
+        """The model's output for a batch, under autocast (the contract checked once)."""
+        with self.autocast():
+            output = self.network(move_inputs(inputs, self.device))
+        if not self._output_checked:  # the contract is checked once, on the first batch
+            check_model_output(output, type(self.model).__name__)
+            self._output_checked = True
+        return output
+
+    def loss(self, output: dict[str, Any]) -> tuple[torch.Tensor, dict[str, Any]]:
+        """The loss sum and the terms to log, from the output's ``training_feat``."""
+        with self.autocast():
+            return self.losses(output["training_feat"])
+
+    def update(self, loss_sum: torch.Tensor, info: dict[str, Any], iteration: int) -> bool:
+        """Check the loss is finite, then backward, optimizer step and scheduler step.
+
+        Args:
+            loss_sum: the loss sum of :meth:`loss`.
+            info: its terms (named in the error).
+            iteration: the steps completed before this one (named in the error).
+
+        Returns:
+            Whether the weights were updated: the grad scaler skips a step whose gradients
+            overflowed, and such a step does not advance the schedule.
+
+        Raises:
+            NonFiniteLoss: the loss is NaN or infinite (on any rank); nothing was updated.
+        """
+        finite = torch.isfinite(loss_sum.detach()).all().to(torch.int32).reshape(1)
+        if self.distributed:  # every rank must stop together, or the others hang
+            dist.all_reduce(finite, op=dist.ReduceOp.MIN)
+        if int(finite.item()) == 0:
+            terms = {key: loss_number(value) for key, value in info.items()}
+            raise NonFiniteLoss(iteration + 1, loss_sum.detach(), terms)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss_sum).backward()
+        self.scaler.step(self.optimizer)
+        scale_before = self.scaler.get_scale() if self.use_amp else None
+        self.scaler.update()
+        stepped = not self.use_amp or self.scaler.get_scale() >= scale_before
+        if stepped:
+            self.scheduler.step()  # a step skipped by the scaler does not advance the schedule
+        return stepped
+
+
+class InferenceStep:
+    """The embeddings of one batch: forward under ``no_grad`` and autocast, then checked.
+
+    The caller puts the model in eval mode. Call it (``step(inputs)``) for the embeddings, or
+    :meth:`forward` then :meth:`embeddings` to look at the whole ``inference_feat``.
+
+    Args:
+        model: the model.
+        device: where the batches go.
+        enable_float16: ``evaluator_cfg.enable_float16``: autocast, on CUDA only.
+    """
+
+    def __init__(self, model: torch.nn.Module, device: torch.device, enable_float16: bool = False):
+        self.model = model
+        self.device = device
+        self.use_amp = bool(enable_float16) and device.type == "cuda"
+
+    def __call__(self, inputs: list[Any]) -> torch.Tensor:
+        """Embeddings [n, c, p] of a batch, one per sequence (see :meth:`embeddings`)."""
+        return self.embeddings(self.forward(inputs), inputs)
+
+    def forward(self, inputs: list[Any]) -> dict[str, Any]:
+        """The model's output for a batch (the contract checked)."""
+        with torch.no_grad(), autocast(self.device, self.use_amp):
+            output = self.model(move_inputs(inputs, self.device))
+        check_model_output(output, type(self.model).__name__)
+        return output
+
+    def embeddings(self, output: dict[str, Any], inputs: list[Any]) -> torch.Tensor:
+        """``inference_feat['embeddings']`` of an output, checked against its batch.
+
+        Raises:
+            TrainingError: no embeddings, not [n, c, p], or not one per sequence of the
+                batch; the message names the model and the fix.
+        """
+        embeddings = output["inference_feat"].get("embeddings")
+        return check_embeddings(type(self.model).__name__, embeddings, inputs)
