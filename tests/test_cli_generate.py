@@ -25,6 +25,7 @@ else:  # pragma: no cover
 
 # the zoo's starter configs (runtime/zoo/*.yaml)
 ZOO = Path(zoo.__file__).parent
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="module")
@@ -345,6 +346,40 @@ def test_new_loss_on_a_config_without_a_fitting_loss_says_what_to_do(runner, pro
     assert '"focal": {"logits": ..., "labels": labs}' in result.output
     entry = yaml.safe_load(config.read_text())["loss_cfg"][-1]
     assert entry["log_prefix"] == "focal" and "inputs_from" not in entry
+
+
+def test_an_older_project_s_model_with_loss_inputs_keeps_training(runner, project):
+    """A model generated before inputs_from reads model_cfg.loss_inputs itself: its config
+    still loads and trains, and new-loss --config wires a loss into it the new way."""
+    from gaitgen.runtime import testing
+
+    shutil.copy(FIXTURES / "old_generated_model.py", project / "demo/models/oldgait.py")
+    assert runner.invoke(app, ["new-model", "Scratch"]).exit_code == 0
+    config = project / "configs/oldgait.yaml"
+    config.write_text(
+        (project / "configs/scratch.yaml")
+        .read_text()
+        .replace("model: Scratch", "model: OldGait")
+        .replace(
+            "  SeparateBNNecks:",
+            "  loss_inputs:\n    triplet: embeddings\n    softmax: logits\n  SeparateBNNecks:",
+        )
+    )
+    result = runner.invoke(app, ["new-loss", "MyLoss", "--config", "configs/oldgait.yaml"])
+    assert result.exit_code == 0, result.output
+    cfgs = yaml.safe_load(config.read_text())
+    assert cfgs["model_cfg"]["loss_inputs"] == {"triplet": "embeddings", "softmax": "logits"}
+    assert cfgs["loss_cfg"][-1]["inputs_from"] == "triplet"
+    imported, path = set(sys.modules), list(sys.path)
+    try:
+        gradients = testing.loss_gradients(config)
+    finally:  # the next test's project is another "demo": forget this one's modules
+        for name in set(sys.modules) - imported:
+            if name.split(".")[0] == "demo":
+                del sys.modules[name]
+        sys.path[:] = path
+    assert set(gradients) == {"triplet", "softmax", "myloss"}
+    assert gradients["myloss"] > 0
 
 
 def test_new_loss_with_a_taken_prefix_fails_and_changes_nothing(runner, project):
