@@ -143,6 +143,31 @@ def check_config(config_path: Path | str, steps: int = 2) -> list[float]:
     return history
 
 
+def loss_gradients(config_path: Path | str) -> dict[str, float]:
+    """How much each configured loss trains the model, on one random batch.
+
+    Builds the model and ``loss_cfg`` of the config, runs one forward, and for every term the
+    losses add (each ``loss_cfg`` entry under its ``log_prefix``, a bare tensor under its
+    key) measures the gradient that term alone sends into the model's parameters (the sum of
+    absolute values; 0 when it does not reach them, e.g. a loss fed detached tensors).
+    """
+    run = _load(config_path)
+    torch.manual_seed(0)
+    model = get("model", run.cfgs["model_cfg"]["model"], run.project)(run.cfgs, True)
+    losses = build_losses(run.cfgs, run.project)
+    output = model(random_batch(run.cfgs))
+    terms, _ = losses.loss_terms(output["training_feat"])
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    sizes = {}
+    for key, term in terms.items():
+        if not term.requires_grad:
+            sizes[key] = 0.0
+            continue
+        grads = torch.autograd.grad(term, parameters, retain_graph=True, allow_unused=True)
+        sizes[key] = float(sum(g.abs().sum() for g in grads if g is not None))
+    return sizes
+
+
 def check_loss(
     loss_cls: type, pairwise: bool = True, **init_kwargs: Any
 ) -> tuple[torch.Tensor, dict]:

@@ -106,9 +106,18 @@ def test_a_loss_without_its_training_feat_key_is_named(project) -> None:
     assert code == 1
     lines = error_lines(err)
     assert len(lines) == 2, lines  # the key without a loss, the loss without a key
-    assert "training_feat['softmax'] has no loss" in lines[0]
-    assert "loss_cfg[1] (log_prefix 'ce', CrossEntropyLoss)" in lines[1]
+    assert "training_feat key 'softmax' has no loss" in lines[0]
+    assert "loss_cfg[1] (CrossEntropyLoss, log_prefix 'ce') gets nothing" in lines[1]
     assert "-> NO LOSS" in out
+
+
+def test_a_loss_with_inputs_from_is_shown_beside_its_source(project) -> None:
+    _, config = project
+    extra = "  - {type: TripletLoss, log_prefix: hard, inputs_from: triplet, margin: 0.5}\n"
+    config.write_text(config.read_text().replace("model_cfg:", extra + "model_cfg:", 1))
+    code, out, err = run(config, "--device", "cpu")
+    assert code == 0, out + err
+    assert "-> TripletLoss, TripletLoss (log_prefix 'hard', inputs_from)" in out
 
 
 def _replace_root(text: str, new_root: str) -> str:

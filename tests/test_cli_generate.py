@@ -5,11 +5,14 @@ The tests assert exit codes and the files on disk, not help text.
 
 from __future__ import annotations
 
+import shutil
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
 from conftest import snapshot
+from gaitgen.runtime import zoo
 from typer.testing import CliRunner
 
 from gaitgen.cli.app import app
@@ -18,6 +21,11 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+
+# the zoo's starter configs (runtime/zoo/*.yaml)
+ZOO = Path(zoo.__file__).parent
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="module")
@@ -231,9 +239,15 @@ def test_new_loss_without_config_prints_the_entry(runner, project):
         "demo/losses/myloss.py": "create",
         "tests/test_myloss.py": "create",
     }
-    entry = result.output.split("add to loss_cfg in your config:\n")[1].split("and feed")[0]
+    entry = result.output.split("add to loss_cfg in your config:\n")[1].split("(inputs_from")[0]
     assert yaml.safe_load(entry) == [
-        {"type": "MyLoss", "log_prefix": "myloss", "loss_term_weight": 1.0, "margin": 1.0}
+        {
+            "type": "MyLoss",
+            "log_prefix": "myloss",
+            "inputs_from": "triplet",
+            "loss_term_weight": 1.0,
+            "margin": 1.0,
+        }
     ]
     assert "@gather_and_scale_wrapper" in (project / "demo/losses/myloss.py").read_text()
 
@@ -251,9 +265,15 @@ def test_new_loss_with_config_edits_it_keeping_comments(runner, project):
     text = config.read_text()
     assert all(line in text.splitlines() for line in old_text.splitlines())  # nothing lost
     cfgs = yaml.safe_load(text)
-    assert cfgs["loss_cfg"][-1]["type"] == "MyLoss"
-    assert cfgs["model_cfg"]["loss_inputs"]["myloss"] == "embeddings"
-    assert "note:" not in result.output  # the generated model feeds the new loss itself
+    assert cfgs["loss_cfg"][-1] == {
+        "type": "MyLoss",
+        "log_prefix": "myloss",
+        "inputs_from": "triplet",  # the loss of the config that takes embeddings
+        "loss_term_weight": 1.0,
+        "margin": 1.0,
+    }
+    assert "loss_inputs" not in cfgs["model_cfg"]  # the model is not told anything
+    assert "note:" not in result.output
 
 
 def test_new_loss_per_sample_gets_the_logits(runner, project):
@@ -261,10 +281,10 @@ def test_new_loss_per_sample_gets_the_logits(runner, project):
     args = ["new-loss", "Focal", "--no-pairwise", "--config", "configs/mygait.yaml"]
     assert runner.invoke(app, args).exit_code == 0
     cfgs = yaml.safe_load((project / "configs/mygait.yaml").read_text())
-    assert cfgs["model_cfg"]["loss_inputs"]["focal"] == "logits"
     assert cfgs["loss_cfg"][-1] == {
         "type": "Focal",
         "log_prefix": "focal",
+        "inputs_from": "softmax",
         "loss_term_weight": 1.0,
         "scale": 16.0,
         "gamma": 2.0,
@@ -272,17 +292,94 @@ def test_new_loss_per_sample_gets_the_logits(runner, project):
     assert "@gather_and_scale_wrapper" not in (project / "demo/losses/focal.py").read_text()
 
 
-def test_new_loss_on_a_model_without_loss_inputs_says_what_to_add(runner, project):
-    args = ["new-loss", "MyLoss", "--config", "configs/baseline.yaml", "--prefix", "extra"]
+def test_new_loss_wires_into_a_zoo_config_and_a_from_config(runner, project):
+    shutil.copy(ZOO / "gaitgl.yaml", project / "configs/gl.yaml")
+    assert runner.invoke(app, ["new-model", "MySet", "--from", "GaitSet"]).exit_code == 0
+    for config, pairwise, source in (
+        ("configs/gl.yaml", "--no-pairwise", "softmax"),
+        ("configs/myset.yaml", "--pairwise", "triplet"),
+    ):
+        name = "Ce" + Path(config).stem.capitalize()
+        result = runner.invoke(app, ["new-loss", name, pairwise, "--config", config])
+        assert result.exit_code == 0, result.output
+        entry = yaml.safe_load((project / config).read_text())["loss_cfg"][-1]
+        assert (entry["type"], entry["inputs_from"]) == (name, source)
+        assert "note:" not in result.output
+
+
+def test_new_loss_never_reads_the_model(runner, project):
+    config = project / "configs/other.yaml"
+    config.write_text(
+        (project / "configs/baseline.yaml").read_text().replace("model: Baseline", "model: Nowhere")
+    )
+    result = runner.invoke(app, ["new-loss", "MyLoss", "--config", "configs/other.yaml"])
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load(config.read_text())["loss_cfg"][-1]["inputs_from"] == "triplet"
+
+
+def test_new_loss_follows_the_loss_classes_not_the_prefix_names(runner, project):
+    # a project loss that inherits TripletLoss.forward, under a prefix of its own; and an
+    # earlier new loss with inputs_from, which a second one must not chain from
+    (project / "demo/losses/hard.py").write_text(
+        "from gaitgen.runtime import TripletLoss\n\n\nclass Hard(TripletLoss):\n"
+        '    """Triplet loss, another margin."""\n'
+    )
+    config = project / "configs/baseline.yaml"
+    text = config.read_text().replace(
+        "TripletLoss\n    log_prefix: triplet", "Hard\n    log_prefix: h"
+    )
+    config.write_text(text)
+    for name in ("First", "Second"):
+        args = ["new-loss", name, "--config", "configs/baseline.yaml"]
+        assert runner.invoke(app, args).exit_code == 0
+    entries = yaml.safe_load(config.read_text())["loss_cfg"]
+    assert [entry.get("inputs_from") for entry in entries] == [None, None, "h", "h"]
+
+
+def test_new_loss_on_a_config_without_a_fitting_loss_says_what_to_do(runner, project):
+    config = project / "configs/one.yaml"
+    shutil.copy(ZOO / "gaitset.yaml", config)  # TripletLoss only: no logits
+    args = ["new-loss", "Focal", "--no-pairwise", "--config", "configs/one.yaml"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "note: model Baseline" in result.output and '"extra"' in result.output
-    assert (
-        yaml.safe_load((project / "configs/baseline.yaml").read_text())["loss_cfg"][-1][
-            "log_prefix"
-        ]
-        == "extra"
+    assert "note: no loss in configs/one.yaml's loss_cfg takes logits" in result.output
+    assert '"focal": {"logits": ..., "labels": labs}' in result.output
+    entry = yaml.safe_load(config.read_text())["loss_cfg"][-1]
+    assert entry["log_prefix"] == "focal" and "inputs_from" not in entry
+
+
+def test_an_older_project_s_model_with_loss_inputs_keeps_training(runner, project):
+    """A model generated before inputs_from reads model_cfg.loss_inputs itself: its config
+    still loads and trains, and new-loss --config wires a loss into it the new way."""
+    from gaitgen.runtime import testing
+
+    shutil.copy(FIXTURES / "old_generated_model.py", project / "demo/models/oldgait.py")
+    assert runner.invoke(app, ["new-model", "Scratch"]).exit_code == 0
+    config = project / "configs/oldgait.yaml"
+    config.write_text(
+        (project / "configs/scratch.yaml")
+        .read_text()
+        .replace("model: Scratch", "model: OldGait")
+        .replace(
+            "  SeparateBNNecks:",
+            "  loss_inputs:\n    triplet: embeddings\n    softmax: logits\n  SeparateBNNecks:",
+        )
     )
+    result = runner.invoke(app, ["new-loss", "MyLoss", "--config", "configs/oldgait.yaml"])
+    assert result.exit_code == 0, result.output
+    cfgs = yaml.safe_load(config.read_text())
+    assert cfgs["model_cfg"]["loss_inputs"] == {"triplet": "embeddings", "softmax": "logits"}
+    assert cfgs["loss_cfg"][-1]["inputs_from"] == "triplet"
+    imported, path = set(sys.modules), list(sys.path)
+    try:
+        gradients = testing.loss_gradients(config)
+    finally:  # the next test's project is another "demo": forget this one's modules
+        for name in set(sys.modules) - imported:
+            if name.split(".")[0] == "demo":
+                del sys.modules[name]
+        sys.path[:] = path
+    assert set(gradients) == {"triplet", "softmax", "myloss"}
+    assert gradients["myloss"] > 0
 
 
 def test_new_loss_with_a_taken_prefix_fails_and_changes_nothing(runner, project):

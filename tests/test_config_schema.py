@@ -98,6 +98,35 @@ def test_a_wrong_type_in_the_file_names_file_and_line(tmp_path: Path) -> None:
         load_config(path)
 
 
+def test_inputs_from_is_checked_at_load_with_file_and_line(tmp_path: Path) -> None:
+    losses = (
+        "loss_cfg:\n"
+        "  - {type: TripletLoss, log_prefix: triplet}\n"
+        "  - type: CrossEntropyLoss\n"
+        "    log_prefix: mine\n"
+        "    inputs_from: {inputs_from}\n"
+    )
+    path = write(tmp_path, MINIMAL + losses.replace("{inputs_from}", "triplet"))
+    assert load_config(path)["loss_cfg"][1]["inputs_from"] == "triplet"
+    path = write(tmp_path, MINIMAL + losses.replace("{inputs_from}", "tripet"))
+    with pytest.raises(
+        ConfigError,
+        match=r"c\.yaml:6: loss_cfg\[1\]\.inputs_from: 'tripet' is not the log_prefix of another "
+        r"loss_cfg entry; the configured log_prefix values are \['triplet', 'mine'\]$",
+    ):
+        load_config(path)
+    path = write(tmp_path, MINIMAL + losses.replace("{inputs_from}", "[triplet]"))
+    with pytest.raises(ConfigError, match=r"c\.yaml:6: loss_cfg\[1\]\.inputs_from: expected a str"):
+        load_config(path)
+    with pytest.raises(
+        ConfigError, match=r"^--set 'loss_cfg.1.inputs_from=mine': .*own log_prefix"
+    ):
+        load_config(
+            write(tmp_path, MINIMAL + losses.replace("{inputs_from}", "triplet")),
+            ["loss_cfg.1.inputs_from=mine"],
+        )
+
+
 def test_known_but_unset_keys_and_class_parameters_can_be_set(tmp_path: Path) -> None:
     cfgs = load_config(
         write(tmp_path, MINIMAL),

@@ -66,8 +66,9 @@ def test_configs_parse_and_match_the_model(rendered):
     for file, name in zip(configs, MODEL_NAMES):
         cfgs = yaml.safe_load(file.content)
         assert cfgs["model_cfg"]["model"] == name
-        prefixes = [entry["log_prefix"] for entry in cfgs["loss_cfg"]]
-        assert list(cfgs["model_cfg"]["loss_inputs"]) == prefixes
+        # the model's training_feat keys, as the seed's: no routing in model_cfg
+        assert [entry["log_prefix"] for entry in cfgs["loss_cfg"]] == ["triplet", "softmax"]
+        assert "loss_inputs" not in cfgs["model_cfg"]
         assert cfgs["trainer_cfg"]["save_name"] == name
         # the project's SynthGait (40 subjects) trains on 24 identities
         assert cfgs["model_cfg"]["SeparateBNNecks"]["class_num"] == 24

@@ -124,8 +124,8 @@ loss_cfg:
 # model comment
 model_cfg:
   model: MyGait
-  loss_inputs:
-    triplet: embeddings  # inline comment
+  SeparateFCs:
+    parts_num: 16  # inline comment
   channels: [16, 32]
 """
 
@@ -171,18 +171,6 @@ def test_append_list_item_adds_a_missing_key_or_fills_an_empty_list():
 def test_append_list_item_refuses_flow_style():
     with pytest.raises(GenerateError, match="c.yaml line 1.*by hand"):
         yaml_edit.append_list_item("loss_cfg: [{type: A}]\n", "loss_cfg", ENTRY, "c.yaml")
-
-
-def test_add_mapping_entry_appends_to_a_nested_block():
-    text = yaml_edit.add_mapping_entry(
-        CONFIG, ("model_cfg", "loss_inputs"), "myloss", "logits", "c"
-    )
-    assert text is not None
-    data = yaml.safe_load(text)
-    assert data["model_cfg"]["loss_inputs"] == {"triplet": "embeddings", "myloss": "logits"}
-    assert data["model_cfg"]["channels"] == [16, 32]
-    assert "# inline comment" in text
-    assert yaml_edit.add_mapping_entry(CONFIG, ("model_cfg", "nothing"), "a", "b", "c") is None
 
 
 def test_block_text_returns_the_block_with_its_comments():

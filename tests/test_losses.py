@@ -125,7 +125,8 @@ def test_a_loss_the_model_never_feeds_is_an_error_naming_it() -> None:
     feat = {"triplet": {"embeddings": torch.randn(4, 8, 2), "labels": torch.tensor([0, 0, 1, 1])}}
     with pytest.raises(
         TrainingError,
-        match=r"CrossEntropyLoss \(log_prefix 'softmax'\) gets nothing: the model's "
+        match=r"loss_cfg\[1\] \(CrossEntropyLoss, log_prefix 'softmax'\) gets nothing: the "
+        r"model's "
         r"training_feat has keys \['triplet'\]",
     ):
         aggregator(feat)
@@ -158,3 +159,157 @@ def test_arguments_that_do_not_fit_a_loss_name_the_loss_and_the_key(arguments, m
     aggregator = LossAggregator({"type": "TripletLoss", "log_prefix": "triplet"})
     with pytest.raises(TrainingError, match=message):
         aggregator({"triplet": arguments})
+
+
+class EmbeddingsOnly(BaseLoss):
+    """A loss of embeddings and labels only (no logits), to borrow triplet's arguments."""
+
+    def forward(self, embeddings, labels):
+        loss = embeddings.float().pow(2).mean() + 0 * labels.float().sum()
+        self.info.update({"loss": loss.detach()})
+        return loss, self.info
+
+
+def labelled_feat(extra: dict | None = None) -> dict:
+    torch.manual_seed(0)
+    labels = torch.tensor([0, 0, 1, 1])
+    return {
+        "triplet": {"embeddings": torch.randn(4, 8, 2), "labels": labels, **(extra or {})},
+        "softmax": {"logits": torch.randn(4, 3, 2), "labels": labels},
+    }
+
+
+TWO_LOSSES = [
+    {"type": "TripletLoss", "log_prefix": "triplet", "margin": 0.2},
+    {"type": "CrossEntropyLoss", "log_prefix": "softmax"},
+]
+
+
+def test_inputs_from_feeds_a_loss_another_entry_s_arguments() -> None:
+    cfg = [
+        *TWO_LOSSES,
+        {
+            "type": f"{__name__}.EmbeddingsOnly",
+            "log_prefix": "mine",
+            "inputs_from": "triplet",
+            "loss_term_weight": 3.0,
+        },
+    ]
+    aggregator = LossAggregator(cfg)
+    feat = labelled_feat()
+    total, info = aggregator(feat)
+    baseline, _ = LossAggregator(TWO_LOSSES)(feat)
+    mine = feat["triplet"]["embeddings"].pow(2).mean()
+    assert total.item() == pytest.approx((baseline + 3.0 * mine).item(), rel=1e-5)
+    assert info["scalar/mine/loss"].item() == pytest.approx(mine.item())  # logged by its prefix
+    assert "scalar/triplet/loss" in info  # the source loss still runs
+
+
+class EmbeddingsAndLogits(BaseLoss):
+    """A loss of embeddings, logits and labels: a dict a smaller loss can borrow from."""
+
+    def forward(self, embeddings, logits, labels):
+        loss = embeddings.float().mean() + logits.float().mean() + 0 * labels.float().sum()
+        return loss, self.info
+
+
+def test_inputs_from_passes_only_the_arguments_the_loss_takes() -> None:
+    cfg = [
+        {"type": f"{__name__}.EmbeddingsAndLogits", "log_prefix": "both"},
+        {"type": f"{__name__}.EmbeddingsOnly", "log_prefix": "mine", "inputs_from": "both"},
+    ]
+    aggregator = LossAggregator(cfg)
+    feat = labelled_feat()
+    both = {**feat["triplet"], "logits": feat["softmax"]["logits"]}
+    # EmbeddingsOnly.forward(embeddings, labels) gets no logits (it would refuse them)
+    terms, info = aggregator.loss_terms({"both": both})
+    assert terms["mine"].item() == pytest.approx(both["embeddings"].pow(2).mean().item())
+    # a loss fed under its own prefix still gets exactly what the model returned
+    with pytest.raises(TrainingError, match=r"unexpected \['logits'\]"):
+        LossAggregator({"type": f"{__name__}.EmbeddingsOnly", "log_prefix": "both"})({"both": both})
+    # and a borrowed dict without an argument the loss needs names the entry
+    cfg[1]["inputs_from"] = "softmax"
+    cfg[0] = {"type": "CrossEntropyLoss", "log_prefix": "softmax"}
+    with pytest.raises(
+        TrainingError,
+        match=r"loss_cfg\[1\] \(EmbeddingsOnly, log_prefix 'mine', inputs_from 'softmax'\): "
+        r"training_feat\['softmax'\] does not fit EmbeddingsOnly.forward\(embeddings, labels\): "
+        r"missing \['embeddings'\]",
+    ):
+        LossAggregator(cfg)({"softmax": feat["softmax"]})
+
+
+@pytest.mark.parametrize(
+    "entries, message",
+    [
+        (
+            [{"type": f"{__name__}.EmbeddingsOnly", "log_prefix": "mine", "inputs_from": "tripet"}],
+            r"loss_cfg\[2\].inputs_from: 'tripet' is not the log_prefix of another loss_cfg "
+            r"entry; the configured log_prefix values are \['triplet', 'softmax', 'mine'\]",
+        ),
+        (
+            [{"type": f"{__name__}.EmbeddingsOnly", "log_prefix": "mine", "inputs_from": "mine"}],
+            r"loss_cfg\[2\].inputs_from: 'mine' is this entry's own log_prefix",
+        ),
+        (
+            [
+                {"type": f"{__name__}.EmbeddingsOnly", "log_prefix": "a", "inputs_from": "triplet"},
+                {"type": f"{__name__}.EmbeddingsOnly", "log_prefix": "b", "inputs_from": "a"},
+            ],
+            r"loss_cfg\[3\].inputs_from: 'a' \(loss_cfg\[2\]\) takes its own arguments from "
+            r"'triplet'.*not a chain",
+        ),
+        (
+            [
+                {"type": f"{__name__}.EmbeddingsOnly", "log_prefix": "a", "inputs_from": "b"},
+                {"type": f"{__name__}.EmbeddingsOnly", "log_prefix": "b", "inputs_from": "a"},
+            ],
+            r"loss_cfg\[2\].inputs_from: 'b' \(loss_cfg\[3\]\) takes its own arguments from 'a'",
+        ),
+    ],
+)
+def test_bad_inputs_from_is_one_error_naming_the_entry(entries, message) -> None:
+    with pytest.raises(ConfigError, match=message):
+        LossAggregator([*TWO_LOSSES, *entries])
+
+
+def test_inputs_from_a_key_the_model_does_not_return_names_the_entry() -> None:
+    cfg = [
+        {"type": "TripletLoss", "log_prefix": "triplet"},
+        {"type": "CrossEntropyLoss", "log_prefix": "softmax"},
+        {"type": "CrossEntropyLoss", "log_prefix": "mine", "inputs_from": "softmax"},
+    ]
+    feat = labelled_feat()
+    del feat["softmax"]
+    aggregator = LossAggregator(cfg)
+    assert aggregator.routing_problems(feat)[1] == (
+        "loss_cfg[2] (CrossEntropyLoss, log_prefix 'mine', inputs_from 'softmax') gets nothing: "
+        "takes its arguments from 'softmax', but the model's training_feat has keys ['triplet']; "
+        "set the loss's log_prefix (or inputs_from) to one of them, or make the model return that "
+        "key"
+    )
+
+
+def test_a_loss_fed_twice_is_an_error() -> None:
+    cfg = [
+        *TWO_LOSSES,
+        {"type": f"{__name__}.EmbeddingsOnly", "log_prefix": "mine", "inputs_from": "triplet"},
+    ]
+    feat = labelled_feat()
+    feat["mine"] = dict(feat["triplet"])
+    with pytest.raises(TrainingError, match=r"'mine', inputs_from 'triplet'\) has two sources"):
+        LossAggregator(cfg)(feat)
+
+
+def test_loss_terms_follow_the_model_s_order_and_sum_to_the_total() -> None:
+    cfg = [
+        *TWO_LOSSES,
+        {"type": f"{__name__}.EmbeddingsOnly", "log_prefix": "mine", "inputs_from": "triplet"},
+    ]
+    aggregator = LossAggregator(cfg)
+    feat = labelled_feat()
+    feat = {"softmax": feat["softmax"], "triplet": feat["triplet"], "reg": torch.tensor([2.0])}
+    terms, _ = aggregator.loss_terms(feat)
+    assert list(terms) == ["softmax", "triplet", "mine", "reg"]  # a borrower after its source
+    total, _ = aggregator(feat)
+    assert total.item() == pytest.approx(sum(float(t) for t in terms.values()), rel=1e-6)

@@ -162,11 +162,13 @@ def new_loss(
     entry_text = "".join(yaml_edit.mapping_lines(result.entry, 2, list_item=True))
     prefix_used = result.entry["log_prefix"]
     if config is None:
+        source = result.entry["inputs_from"]
         typer.echo(
             f"\nadd to loss_cfg in your config:\n{entry_text}"
-            f'and feed it from the model: training_feat["{prefix_used}"] = '
-            f'{{"{result.model_input}": ..., "labels": labs}} (for a model made by '
-            f"gaitgen new-model: '{prefix_used}: {result.model_input}' in model_cfg.loss_inputs)"
+            f"(inputs_from: {source} gives it the {result.model_input} and labels the model "
+            f"returns for the {source!r} loss, as gaitgen's and OpenGait's models do; or drop "
+            f'inputs_from and have the model return training_feat["{prefix_used}"] = '
+            f'{{"{result.model_input}": ..., "labels": labs}})'
         )
     for note in result.notes:
         typer.echo(f"note: {note}")

@@ -1,21 +1,25 @@
 """``gaitgen new-loss NAME``: a loss file, its test, and optionally its entry in a config.
 
-A loss only runs when the model puts its ``log_prefix`` in ``training_feat``. Models made by
-``gaitgen new-model`` read ``model_cfg.loss_inputs`` (log_prefix -> ``embeddings`` or
-``logits``) and emit one entry per line there, so adding a loss to their config is a pure
-config edit: ``loss_cfg`` gets the entry and ``loss_inputs`` its line, and training uses the
-new loss at once. For any other model the generator says what to add to its forward.
+A loss runs on the ``training_feat`` entry of its ``log_prefix``, or, with ``inputs_from``,
+on the arguments the model returns for another loss (the rule:
+:mod:`gaitgen.runtime.losses.routing`). So ``--config`` wires the new loss into any model,
+generated, built-in, ``--from`` or ported, by editing the config alone: the entry takes
+``inputs_from`` the first loss of the config whose ``forward`` has the argument the new loss
+needs (``embeddings`` for a pairwise loss, ``logits`` for a per-sample one), found by reading
+the loss classes without importing them. The model's source is never read.
 """
 
 from __future__ import annotations
 
+import ast
 import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gaitgen.runtime.components.scan import builtin_components, project_components
+from gaitgen.runtime.components.scan import Component, builtin_components, project_components
 from gaitgen.runtime.errors import GenerateError
+from gaitgen.runtime.losses.routing import INPUTS_FROM, log_prefix
 from gaitgen.runtime.project import Project
 
 from . import yaml_edit
@@ -38,6 +42,10 @@ TEST_TEMPLATE = "test_loss.py.jinja"
 PAIRWISE_PARAMS: dict[str, Any] = {"margin": 1.0}
 PER_SAMPLE_PARAMS: dict[str, Any] = {"scale": 16.0, "gamma": 2.0}
 
+# the log_prefix whose arguments a new loss takes when no config says otherwise: every gaitgen
+# and OpenGait model returns embeddings under "triplet" and logits under "softmax"
+DEFAULT_INPUTS_FROM = {"embeddings": "triplet", "logits": "softmax"}
+
 
 @dataclass
 class LossPlan:
@@ -56,10 +64,11 @@ class LossPlan:
     notes: list[str] = field(default_factory=list)
 
 
-def loss_entry(name: str, prefix: str, pairwise: bool) -> dict[str, Any]:
-    """The ``loss_cfg`` entry of a generated loss."""
+def loss_entry(name: str, prefix: str, pairwise: bool, inputs_from: str | None) -> dict[str, Any]:
+    """The ``loss_cfg`` entry of a generated loss (``inputs_from`` left out when None)."""
     params = PAIRWISE_PARAMS if pairwise else PER_SAMPLE_PARAMS
-    return {"type": name, "log_prefix": prefix, "loss_term_weight": 1.0, **params}
+    borrowed = {INPUTS_FROM: inputs_from} if inputs_from is not None else {}
+    return {"type": name, "log_prefix": prefix, **borrowed, "loss_term_weight": 1.0, **params}
 
 
 def loss_files(
@@ -109,11 +118,15 @@ def loss_files(
                 render_python(TEST_TEMPLATE, line_length=line_length, **context),
             ),
         ],
-        entry=loss_entry(name, prefix, pairwise),
+        entry={},
         model_input="embeddings" if pairwise else "logits",
     )
-    if config is not None:
-        text, notes = add_loss_to_config(config, plan.entry, plan.model_input, project)
+    if config is None:
+        plan.entry = loss_entry(name, prefix, pairwise, DEFAULT_INPUTS_FROM[plan.model_input])
+    else:
+        text, plan.entry, notes = add_loss_to_config(
+            config, name, prefix, pairwise, plan.model_input, project
+        )
         plan.files.append(PlannedFile(config.resolve(), text, edit=True))
         plan.notes += notes
     check_targets_are_text([file.path for file in plan.files])
@@ -121,12 +134,13 @@ def loss_files(
 
 
 def add_loss_to_config(
-    config: Path, entry: dict[str, Any], model_input: str, project: Project
-) -> tuple[str, list[str]]:
-    """Return the config's new text with ``entry`` in ``loss_cfg``, and notes for the user.
+    config: Path, name: str, prefix: str, pairwise: bool, model_input: str, project: Project
+) -> tuple[str, dict[str, Any], list[str]]:
+    """Return the config's new text with the new loss in ``loss_cfg``, its entry, and notes.
 
-    When the config has ``model_cfg.loss_inputs`` (a generated model), the loss's prefix is
-    added there too, so the model feeds the new loss.
+    The entry takes ``inputs_from`` the first loss of the config that is fed by the model
+    itself and whose ``forward`` takes ``model_input``; without one, the entry has no
+    ``inputs_from`` and a note says what the model must return.
 
     Raises:
         GenerateError: the config is missing or invalid, the prefix is taken, or the edit
@@ -145,7 +159,7 @@ def add_loss_to_config(
         old_losses = []
         notes.append(
             f"{where} had no loss_cfg (so it trained with gaitgen's default "
-            f"TripletLoss); now {entry['type']} is its only loss"
+            f"TripletLoss); now {name} is its only loss"
         )
     elif isinstance(old_losses, dict):
         old_losses = [old_losses]
@@ -154,65 +168,71 @@ def add_loss_to_config(
             f"{where}: loss_cfg is {old_losses!r}; expected a loss {{type: Name, ...}} or a "
             "list of them; fix it first"
         )
-    prefix = entry["log_prefix"]
     for index, old in enumerate(old_losses):
-        if isinstance(old, dict) and old.get("log_prefix", old.get("type")) == prefix:
+        if isinstance(old, dict) and log_prefix(old) == prefix:
             raise GenerateError(
                 f"{where}: loss_cfg[{index}] ({old.get('type')}) already uses log_prefix "
                 f"{prefix!r}; choose another with --prefix"
             )
 
+    source = inputs_source(old_losses, model_input, project)
+    entry = loss_entry(name, prefix, pairwise, source)
+    if source is None:
+        notes.append(
+            f"no loss in {where}'s loss_cfg takes {model_input}, so {name} reads its own "
+            f'log_prefix: the model\'s training_feat must hold "{prefix}": '
+            f'{{"{model_input}": ..., "labels": labs}}, or set {INPUTS_FROM} in the entry to '
+            "the log_prefix of a loss whose arguments fit"
+        )
     new_text = yaml_edit.append_list_item(text, "loss_cfg", entry, where)
     expected = copy.deepcopy(cfgs)
     expected["loss_cfg"] = [*old_losses, entry]
-
-    model_cfg = cfgs.get("model_cfg") if isinstance(cfgs.get("model_cfg"), dict) else {}
-    if isinstance(model_cfg.get("loss_inputs"), dict):
-        edited = yaml_edit.add_mapping_entry(
-            new_text, ("model_cfg", "loss_inputs"), prefix, model_input, where
-        )
-        if edited is None:
-            raise GenerateError(
-                f"{where}: cannot find the model_cfg.loss_inputs block to edit; "
-                f"add '{prefix}: {model_input}' to it by hand"
-            )
-        new_text = edited
-        expected["model_cfg"]["loss_inputs"][prefix] = model_input
-    else:
-        note = _model_note(model_cfg.get("model"), prefix, model_input, project)
-        if note:
-            notes.append(note)
-
     if yaml.safe_load(new_text) != expected:
         raise GenerateError(
             f"{where}: gaitgen could not add the entry without changing other "
             f"settings (unusual YAML layout); add it to loss_cfg by hand"
         )
-    return new_text, notes
+    return new_text, entry, notes
 
 
-def _model_note(model: Any, prefix: str, model_input: str, project: Project) -> str | None:
-    """Say what to add to the model's forward when its source never mentions ``prefix``."""
-    if not isinstance(model, str):
-        return None
-    sources = builtin_components("model") + project_components(project, "model")
-    source = next((s for s in sources if s.name == model.rpartition(".")[2]), None)
-    if source is not None:
-        text = source.path.read_text(encoding="utf-8")
-        if f'"{prefix}"' in text or f"'{prefix}'" in text:
-            return None
-        where = (
-            f"gaitgen's built-in {source.path.name}"
-            if source.builtin
-            else str(source.path.relative_to(project.root))
+def inputs_source(losses: list[Any], argument: str, project: Project) -> str | None:
+    """The ``log_prefix`` of the first entry fed by the model whose loss takes ``argument``.
+
+    Loss classes are read from their source files (the project's shadow the built-ins), never
+    imported; an entry whose class is not found or has ``inputs_from`` itself is skipped.
+    """
+    sources = {s.name: s for s in builtin_components("loss") + project_components(project, "loss")}
+    for entry in losses:
+        if not isinstance(entry, dict) or INPUTS_FROM in entry:
+            continue
+        type_name = entry.get("type")
+        if not isinstance(type_name, str):
+            continue
+        if argument in forward_parameters(type_name.rpartition(".")[2], sources):
+            return log_prefix(entry)
+    return None
+
+
+def forward_parameters(name: str, sources: dict[str, Component]) -> list[str]:
+    """The parameter names of class ``name``'s ``forward`` (inherited ones followed), or []."""
+    seen: set[str] = set()
+    while name in sources and name not in seen:
+        seen.add(name)
+        try:
+            tree = ast.parse(sources[name].path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError, OSError):
+            return []
+        node = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name), None)
+        if node is None:
+            return []
+        forward = next(
+            (n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "forward"), None
         )
-    else:
-        where = "its file"
-    copy_hint = (
-        " (copy it into your project first)" if source is not None and source.builtin else ""
-    )
-    return (
-        f"model {model} ({where}) does not put {prefix!r} in training_feat, so the new loss "
-        f'will not run: add "{prefix}": {{"{model_input}": ..., "labels": labs}} to the '
-        f"training_feat its forward returns{copy_hint}"
-    )
+        if forward is not None:
+            arguments = forward.args
+            return [a.arg for a in arguments.args[1:] + arguments.kwonlyargs]
+        bases = [
+            b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "") for b in node.bases
+        ]
+        name = next((base for base in bases if base in sources), "")
+    return []

@@ -211,39 +211,3 @@ def _mapping_to_list(lines: list[str], block: Block, first: int, indent: int) ->
             lines[index] = " " * indent + "- " + line[indent:]
         else:
             lines[index] = "  " + line
-
-
-def add_mapping_entry(
-    text: str, path: tuple[str, str], key: str, value: Any, where: str
-) -> str | None:
-    """Add ``key: value`` at the end of the nested block mapping ``path`` (two levels).
-
-    Returns:
-        The new text, or None when ``path`` does not exist (the caller decides what then).
-
-    Raises:
-        GenerateError: the nested value is written in flow style.
-    """
-    lines = split_lines(text)
-    parent = find_block(lines, path[0])
-    if parent is None or parent.inline:
-        return None
-    first = first_content(lines, parent)
-    if first is None:
-        return None
-    child_indent = _indent(lines[first])
-    child = find_block(lines, path[1], start=first, stop=parent.end, indent=child_indent)
-    if child is None:
-        return None
-    if child.inline:
-        if child.inline != "{}":
-            raise GenerateError(
-                f"{where} line {child.key_line + 1}: {'.'.join(path)} is written on one line "
-                f"(flow style), which gaitgen does not edit; add '{key}: {scalar(value)}' to it "
-                f"by hand"
-            )
-        lines[child.key_line] = " " * child_indent + f"{path[1]}:\n"
-    entry_first = first_content(lines, child)
-    entry_indent = _indent(lines[entry_first]) if entry_first is not None else child_indent + 2
-    lines[child.end : child.end] = [" " * entry_indent + f"{key}: {scalar(value)}\n"]
-    return "".join(lines)

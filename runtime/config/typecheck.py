@@ -17,6 +17,7 @@ from typing import Any
 from ..components import KINDS, builtin_components, check_arguments, get
 from ..components.arguments import Ignored, Where, describe, dotted, matches
 from ..errors import ConfigError, did_you_mean
+from ..losses.routing import INPUTS_FROM, inputs_from_problem
 from . import schema
 
 __all__ = ["Ignored", "Where", "check_resolved", "dotted"]
@@ -132,7 +133,11 @@ def check_builtin(
 def check_losses(
     value: Any, where: Where, found: list[Ignored], path: tuple = ("loss_cfg",)
 ) -> None:
-    """``loss_cfg``: one ``{type: Name, ...}`` or a list of them, each a loss's arguments."""
+    """``loss_cfg``: one ``{type: Name, ...}`` or a list of them, each a loss's arguments.
+
+    ``inputs_from`` must name the ``log_prefix`` of another entry that takes no
+    ``inputs_from`` itself (the rule: :mod:`gaitgen.runtime.losses.routing`).
+    """
     entries = value if isinstance(value, list) else [value]
     if not entries or (isinstance(value, list) and not value):
         raise _bad(where, path, value, "a loss {type: Name, ...} or a non-empty list of them")
@@ -140,12 +145,24 @@ def check_losses(
         entry_path = (*path, i) if isinstance(value, list) else path
         if not isinstance(entry, Mapping):
             raise _bad(where, entry_path, entry, "a loss {type: Name, log_prefix: ..., ...}")
-        for name, tp in (("type", str), ("log_prefix", str), ("loss_term_weight", float)):
+        for name, tp in (
+            ("type", str),
+            ("log_prefix", str),
+            ("loss_term_weight", float),
+            (INPUTS_FROM, str),
+        ):
             if name in entry and not matches(entry[name], tp):
                 raise _bad(where, (*entry_path, name), entry[name], describe(tp))
         if "type" not in entry:
             raise ConfigError(f"{where(entry_path)}: {dotted(entry_path)}: a loss needs a 'type'")
         check_builtin("loss", entry, where, entry_path, found)
+    problem = inputs_from_problem(entries)
+    if problem is not None:
+        index, message = problem
+        entry_path = (
+            (*path, index, INPUTS_FROM) if isinstance(value, list) else (*path, INPUTS_FROM)
+        )
+        raise ConfigError(f"{where(entry_path)}: {dotted(entry_path)}: {message}")
 
 
 def check_backbones(model_cfg: Mapping, where: Where, found: list[Ignored]) -> None:

@@ -67,32 +67,25 @@ def _first_batch(cfgs: dict[str, Any], training: bool, device: torch.device) -> 
 def _loss_rows(report: CheckReport, training_feat: Mapping[str, Any], losses: Any) -> bool:
     """Which loss each ``training_feat`` key feeds, with the shapes of its arguments.
 
-    Returns whether every key has its loss and every loss its key.
+    Returns whether every key has its loss and every loss its key (the aggregator's rule).
     """
-    before = len(report.problems)
-    prefixes = list(losses.prefixes)
     for key, value in training_feat.items():
         if isinstance(value, Mapping):
             args = ", ".join(f"{name} {shape_text(v)}" for name, v in value.items())
-            target = type(losses.losses[key]).__name__ if key in losses.losses else None
-            if target is None:
-                report.problems.append(
-                    f"training_feat[{key!r}] has no loss: loss_cfg log_prefix values are "
-                    f"{prefixes}; add a loss_cfg entry with log_prefix: {key}"
-                )
-            report.add("", f"{key}: {args} -> {target or 'NO LOSS'}")
+            fed = [
+                type(losses.losses[prefix]).__name__
+                + ("" if prefix == key else f" (log_prefix {prefix!r}, inputs_from)")
+                for prefix in losses.prefixes
+                if losses.source_of(prefix) == key
+            ]
+            report.add("", f"{key}: {args} -> {', '.join(fed) or 'NO LOSS'}")
         elif isinstance(value, torch.Tensor):
             report.add("", f"{key}: {shape_text(value)} -> added to the loss sum as is")
         else:
             report.add("", f"{key}: {type(value).__name__} -> not a dict or tensor")
-    for index, prefix in enumerate(prefixes):
-        if prefix not in training_feat:
-            report.problems.append(
-                f"loss_cfg[{index}] (log_prefix {prefix!r}, {type(losses.losses[prefix]).__name__})"
-                f": the model's training_feat has no {prefix!r} entry, so this loss never trains"
-                f" (training_feat keys: {list(training_feat)})"
-            )
-    return len(report.problems) == before
+    problems = losses.routing_problems(training_feat)
+    report.problems.extend(problems)
+    return not problems
 
 
 def ignored_config_keys(run: Run) -> list[str] | None:
