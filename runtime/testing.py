@@ -133,19 +133,25 @@ def check_loss_falls(
 ) -> list[float]:
     """A few Adam steps on one fixed batch must lower the loss: the model can learn at all.
 
-    The seed is reset before every forward, so dropout draws the same masks each step and
-    only the parameters change. Passes when the mean loss of the last two steps is below
-    the first step's; returns the losses. The model is trained in place.
+    The seed is reset before every forward (the caller's random state is restored after),
+    so dropout draws the same masks each step and only the parameters change. Passes when
+    the mean loss of the last two steps is below the first step's; returns the losses. The
+    model is trained in place.
     """
+    if steps < 3:
+        raise ValueError(
+            f"check_loss_falls needs steps >= 3 (the last two and a first), got {steps}"
+        )
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     history = []
-    for _ in range(steps):
-        torch.manual_seed(0)
-        loss, _ = losses(model(batch)["training_feat"])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        history.append(float(loss.detach()))
+    with torch.random.fork_rng(devices=[]):
+        for _ in range(steps):
+            torch.manual_seed(0)
+            loss, _ = losses(model(batch)["training_feat"])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            history.append(float(loss.detach()))
     last = sum(history[-2:]) / 2
     if not last < history[0]:
         raise AssertionError(

@@ -95,8 +95,13 @@ def test_zero_and_non_finite_gradients_are_named() -> None:
 
 def test_the_loss_must_fall_on_one_batch() -> None:
     torch.manual_seed(0)
-    history = check_loss_falls(_Tiny({"model_cfg": {}}, True), _square, BATCH)
+    model = _Tiny({"model_cfg": {}}, True)
+    state = torch.random.get_rng_state()
+    history = check_loss_falls(model, _square, BATCH)
     assert len(history) == 4 and history[-1] < history[0]
+    assert torch.equal(torch.random.get_rng_state(), state)  # the caller's random state is kept
+    with pytest.raises(ValueError, match="steps >= 3"):
+        check_loss_falls(model, _square, BATCH, steps=2)
     torch.manual_seed(0)
     with pytest.raises(AssertionError, match="the loss did not fall over 4 Adam steps"):
         check_loss_falls(_Tiny({"model_cfg": {"frozen": True}}, True), _square, BATCH)
