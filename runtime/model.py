@@ -94,6 +94,19 @@ class BaseModel(nn.Module):
 
         return build("scheduler", scheduler_cfg, self.optimizer)
 
+    def parameters_without_gradient(self) -> tuple[str, ...]:
+        """Parameters that rightly get no gradient from a training step: the opt-out of the test.
+
+        ``gaitgen.runtime.testing.check_model`` fails unless every trainable parameter gets a
+        finite, non-zero gradient from one training forward and backward, naming each one that
+        does not: such a layer is usually a bug (built but never called, or cut off by a
+        ``.detach()``). A model that keeps a layer unused in training on purpose (a layer used
+        only at test time, or only in another training phase) returns the names of those
+        parameters here, as ``fnmatch`` patterns (``"head.*"``), and may consult ``self.cfgs``
+        to tell the phase. Every pattern must match a parameter; the default is none.
+        """
+        return ()
+
     def init_parameters(self) -> None:
         """Initialise convolutions and linears (Xavier) and normalisation layers (weight ~ N(1, 0.02), bias 0).
 

@@ -1,14 +1,17 @@
 """Checks that generated tests (and users' own tests) call: one line per model, loss, config.
 
 They build the real classes from the real config, feed a small random batch of the shapes
-the config implies, and assert the DESIGN section 2 contract: the three output dicts, a loss
-for every ``training_feat`` key, finite losses, gradients that reach the parameters, and
-embeddings of shape [n, c, p]. They need no dataset and run in seconds on a CPU.
+the config implies, and assert the model contract of ``runtime/model.py``: the three output
+dicts, a loss for every ``training_feat`` key, finite losses, a gradient for every trainable
+parameter, embeddings of shape [n, c, p] that do not mix the sequences joined with ``seqL``,
+and a loss that falls when trained on one batch. They need no dataset and run in seconds on
+a CPU.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +51,15 @@ def _load(config_path: Path | str) -> Run:
 
 
 def check_model(model_cls: type | str, config_path: Path | str) -> dict[str, Any]:
-    """Build ``model_cls`` from the config and check one forward/backward pass.
+    """Build ``model_cls`` from the config and check it as the trainer and the tester use it.
 
-    Returns the model's output dict, for further assertions.
+    One training forward must give the three output dicts and a finite loss for every
+    ``training_feat`` key; its backward pass must give every trainable parameter a gradient
+    (:func:`check_gradients`); in eval mode, whole sequences joined with ``seqL`` must give
+    the embeddings each gives alone (:func:`check_whole_sequences`); and a few optimizer
+    steps on one fixed batch must lower the loss (:func:`check_loss_falls`).
+
+    Returns the output dict of the first training forward, for further assertions.
     """
     run = _load(config_path)
     if isinstance(model_cls, str):
@@ -65,10 +74,7 @@ def check_model(model_cls: type | str, config_path: Path | str) -> dict[str, Any
     loss, info = losses(output["training_feat"])
     assert torch.isfinite(loss).all(), f"non-finite loss {loss} ({info})"
     loss.backward()
-    with_grad = [
-        n for n, p in model.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0
-    ]
-    assert with_grad, "no parameter received a gradient"
+    check_gradients(model)
     embeddings = output["inference_feat"]["embeddings"]
     assert (
         embeddings.dim() == 3 and embeddings.shape[0] == batch[1].shape[0]
@@ -77,7 +83,84 @@ def check_model(model_cls: type | str, config_path: Path | str) -> dict[str, Any
     with torch.no_grad():
         check_model_output(model(batch), model_cls.__name__)
         check_whole_sequences(model, run.cfgs)
+    model.train()
+    check_loss_falls(model, losses, batch)
     return output
+
+
+def check_gradients(model: torch.nn.Module) -> None:
+    """After a backward pass, every trainable parameter must hold a finite, non-zero gradient.
+
+    A parameter that gets none belongs to a layer that forward never uses, or whose output
+    is cut off from the loss; each one is named. Parameters a :class:`BaseModel` declares in
+    :meth:`~gaitgen.runtime.model.BaseModel.parameters_without_gradient` are left out.
+    """
+    name = type(model).__name__
+    trainable = [(key, p) for key, p in model.named_parameters() if p.requires_grad]
+    exempt = tuple(model.parameters_without_gradient()) if isinstance(model, BaseModel) else ()
+    stale = [
+        pattern for pattern in exempt if not any(fnmatchcase(k, pattern) for k, _ in trainable)
+    ]
+    if stale:
+        raise AssertionError(
+            f"{name}.parameters_without_gradient() names {stale}, which match no trainable "
+            "parameter; list names as model.named_parameters() spells them (fnmatch patterns)"
+        )
+    problems = []
+    for key, parameter in trainable:
+        if any(fnmatchcase(key, pattern) for pattern in exempt):
+            continue
+        if parameter.grad is None:
+            problems.append(f"{key} (no gradient)")
+        elif not torch.isfinite(parameter.grad).all():
+            problems.append(f"{key} (non-finite gradient)")
+        elif not parameter.grad.any():
+            problems.append(f"{key} (gradient all zero)")
+    if problems:
+        raise AssertionError(
+            f"{name}: {len(problems)} of {len(trainable)} trainable parameters got no usable "
+            f"gradient from a training step: {', '.join(problems)}. Use every layer in forward "
+            "on the way to a training_feat loss, or, if a layer is unused in training on "
+            f"purpose, return its parameter names from {name}.parameters_without_gradient()"
+        )
+
+
+def check_loss_falls(
+    model: torch.nn.Module,
+    losses: Callable[[Any], tuple[torch.Tensor, Any]],
+    batch: list[Any],
+    steps: int = 4,
+    lr: float = 1e-3,
+) -> list[float]:
+    """A few Adam steps on one fixed batch must lower the loss: the model can learn at all.
+
+    The seed is reset before every forward (the caller's random state is restored after),
+    so dropout draws the same masks each step and only the parameters change. Passes when
+    the mean loss of the last two steps is below the first step's; returns the losses. The
+    model is trained in place.
+    """
+    if steps < 3:
+        raise ValueError(
+            f"check_loss_falls needs steps >= 3 (the last two and a first), got {steps}"
+        )
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    history = []
+    with torch.random.fork_rng(devices=[]):
+        for _ in range(steps):
+            torch.manual_seed(0)
+            loss, _ = losses(model(batch)["training_feat"])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            history.append(float(loss.detach()))
+    last = sum(history[-2:]) / 2
+    if not last < history[0]:
+        raise AssertionError(
+            f"{type(model).__name__}: the loss did not fall over {steps} Adam steps (lr {lr}) on "
+            f"one fixed batch: {[round(value, 4) for value in history]}; check that the loss "
+            "depends on the trainable parameters (no .detach() or frozen layer on its way)"
+        )
+    return history
 
 
 def joined_batch(

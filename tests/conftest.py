@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from pathlib import Path
 
@@ -142,6 +143,27 @@ def state_dict_shapes(model) -> dict[str, list[int]]:
     return {key: list(value.shape) for key, value in model.state_dict().items()}
 
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-PARITY = SHARED / "parity"
-OPENGAIT_CONFIGS = SHARED / "opengait" / "configs"
+PARITY_FIXTURES = FIXTURES / "opengait" / "parity"
+
+
+@functools.cache
+def parity_fixture(name: str) -> dict:
+    """OpenGait's recorded outputs for one small model, shipped in fixtures/opengait/parity.
+
+    ``name`` is the file stem (``"GaitSet"``, ``"DeepGaitV2-3d"``). The dict holds
+    ``model_cfg`` (gaitgen's model name in ``model``), ``opengait_class``, ``state_dict``
+    (OpenGait's weights), ``inputs`` (``ipts``: float32 silhouettes, ``labs``) and ``outputs``
+    (``eval`` and ``train``: ``"training_feat/<prefix>/<arg>"`` or ``"inference_feat/<key>"``
+    -> tensor). fixtures/opengait/make_parity_fixtures.py made the files; do not modify the
+    tensors returned (the dict is cached).
+    """
+    import io
+    import lzma
+
+    import torch
+
+    path = PARITY_FIXTURES / f"{name}.pt.xz"
+    record = torch.load(io.BytesIO(lzma.decompress(path.read_bytes())), weights_only=True)
+    ipts = record["inputs"]["ipts"]
+    record["inputs"]["ipts"] = [x.float() if x.dtype == torch.bool else x for x in ipts]
+    return record

@@ -2,8 +2,8 @@
 
 State dicts equal OpenGait's listings for every config of the gaitset, gaitpart and gln families
 (and gaitbase_hid, GaitBase on Plain); forward shapes in train and eval mode; variable-length
-batches (seqL) give each sequence the embedding it gets alone; the parity fixtures of
-../shared/parity (when present) give OpenGait's outputs for OpenGait's weights.
+batches (seqL) give each sequence the embedding it gets alone. OpenGait's outputs for
+OpenGait's weights: test_parity.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from conftest import PARITY, opengait_state_dict, state_dict_shapes
+from conftest import opengait_state_dict, state_dict_shapes
 from gaitgen.runtime.config import default_config, merge
 from gaitgen.runtime.errors import ConfigError
 from gaitgen.runtime.losses.softmax import CrossEntropyLoss
@@ -250,29 +250,3 @@ def test_config_errors_name_the_key():
     gaitset["in_channels"] = [1, 8, 16]
     with pytest.raises(ConfigError, match="in_channels"):
         build(gaitset)
-
-
-FIXTURES = ["GaitSet.pt", "GaitPart.pt", "GLN.pt"]
-
-
-@pytest.mark.parametrize("fixture", FIXTURES)
-def test_parity_with_opengait(fixture: str):
-    path = PARITY / fixture
-    if not path.is_file():
-        pytest.skip(f"no parity fixture {path}")
-    record = torch.load(path, weights_only=True)
-    model = build(record["model_cfg"])
-    model.load_state_dict(record["state_dict"], strict=True)
-    ipts, labs = record["inputs"]["ipts"], record["inputs"]["labs"]
-    assert set(record["outputs"]) == {"eval", "train"}
-    for mode, expected in record["outputs"].items():
-        model.train(mode == "train")
-        with torch.no_grad():
-            n = len(labs)
-            got = model(([x.clone() for x in ipts], labs, ["nm-01"] * n, ["090"] * n, None))
-        for key, want in expected.items():
-            have = got
-            for part in key.split("/"):
-                have = have[part]
-            assert have.shape == want.shape, (mode, key)
-            torch.testing.assert_close(have.float(), want.float(), atol=1e-4, rtol=1e-4)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from conftest import PARITY, opengait_state_dict, state_dict_shapes
+from conftest import opengait_state_dict, state_dict_shapes
 from gaitgen.runtime.config import default_config, merge
 from gaitgen.runtime.errors import ConfigError
 from gaitgen.runtime.models.deepgaitv2 import DeepGaitV2
@@ -126,26 +126,3 @@ def test_blocks_keep_or_stride_the_shape() -> None:
     assert make_res_layer(BasicBlock2D, 4, 4, [1, 1], 1, "2d")[0].downsample is None
     with pytest.raises(ValueError, match="stride"):
         BasicBlock3D(4, 4, stride=[4, 1, 1])
-
-
-@pytest.mark.parametrize("mode", ["2d", "p3d", "3d"])
-def test_parity_with_opengait(mode: str) -> None:
-    fixture = PARITY / f"DeepGaitV2-{mode}.pt"
-    if not fixture.exists():
-        pytest.skip(f"{fixture} is not here (../shared/parity)")
-    record = torch.load(fixture, weights_only=True)
-    model = build(record["model_cfg"])
-    model.load_state_dict(record["state_dict"], strict=True)
-    ipts, labs = record["inputs"]["ipts"], record["inputs"]["labs"]
-    for phase, expected in record["outputs"].items():
-        model.train(phase == "train")
-        n = next(iter(expected.values())).shape[0]
-        with torch.no_grad():
-            got = model(([x[:n].clone() for x in ipts], labs[:n], ["nm-01"] * n, ["090"] * n, None))
-        for key, want in expected.items():
-            have = got
-            for part in key.split("/"):
-                have = have[part]
-            torch.testing.assert_close(
-                have.float(), want.float(), atol=1e-4, rtol=1e-4, msg=f"{phase} {key}"
-            )

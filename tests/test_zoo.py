@@ -16,6 +16,7 @@ import torch
 from gaitgen.runtime.components import get
 from gaitgen.runtime.components.scan import builtin_components
 from gaitgen.runtime.config import load_config
+from gaitgen.runtime.testing import check_model
 from gaitgen.runtime.zoo import MODELS, ZOO_DIR, format_count, zoo_configs
 from typer.testing import CliRunner
 
@@ -60,6 +61,26 @@ def test_full_size_configs_build(zoo) -> None:
     with torch.device("meta"):
         model = get("model", zoo.model, None)(cfgs, is_training=True)
     assert sum(p.numel() for p in model.parameters()) > 1_000_000
+
+
+# the two largest starters (about 2 s each on a quiet CPU, 10x that on a busy one) run in the
+# slow suite; the other starters of the same models keep DeepGaitV2 in the default run
+HEAVY_STARTERS = {"deepgaitv2.yaml", "swingait.yaml"}
+
+
+@pytest.mark.parametrize(
+    "zoo",
+    [
+        pytest.param(c, marks=[pytest.mark.slow] if c.path.name in HEAVY_STARTERS else [])
+        for c in STARTERS
+    ],
+    ids=lambda c: c.path.name,
+)
+def test_starter_model_passes_the_model_checks(zoo) -> None:
+    """Every parameter gets a gradient, the loss falls on one batch, seqL keeps sequences apart
+    (testing.check_model, the check a generated model's test runs)."""
+    output = check_model(zoo.model, zoo.path)
+    assert output["inference_feat"]["embeddings"].dim() == 3
 
 
 @pytest.fixture(scope="module")
