@@ -14,7 +14,7 @@ import pytest
 import torch
 from conftest import PARITY_FIXTURES, parity_fixture
 from gaitgen.runtime.config import default_config, merge
-from gaitgen.runtime.registry import resolve
+from gaitgen.runtime.components import get
 from gaitgen.runtime.zoo import MODELS
 
 NAMES = sorted(path.name.removesuffix(".pt.xz") for path in PARITY_FIXTURES.glob("*.pt.xz"))
@@ -26,7 +26,7 @@ NOT_RECORDED = {"SwinGait"}
 def build(model_cfg: dict) -> torch.nn.Module:
     """The gaitgen model ``model_cfg["model"]`` names, as OpenGait builds it for testing."""
     cfgs = merge(default_config(), {"model_cfg": dict(model_cfg)})
-    return resolve("model", model_cfg["model"], None)(cfgs, is_training=False)
+    return get("model", model_cfg["model"])(cfgs, is_training=False)
 
 
 def output_at(output: dict, key: str) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""The model zoo, tested from the registry: every built-in model and every zoo config.
+"""The model zoo, tested from the component table: every built-in model and every zoo config.
 
 A model added to ``runtime/models/`` with its configs in ``runtime/zoo/`` is tested here
 without anyone writing a test for it: its starter config trains two iterations and tests
