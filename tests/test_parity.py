@@ -13,8 +13,8 @@ from __future__ import annotations
 import pytest
 import torch
 from conftest import PARITY_FIXTURES, parity_fixture
-from gaitgen.runtime.config import default_config, merge
 from gaitgen.runtime.components import get
+from gaitgen.runtime.config import default_config, merge
 from gaitgen.runtime.zoo import MODELS
 
 NAMES = sorted(path.name.removesuffix(".pt.xz") for path in PARITY_FIXTURES.glob("*.pt.xz"))
