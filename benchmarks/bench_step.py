@@ -10,7 +10,7 @@ the pending ``x / 255``). Mixed precision on CUDA as ``trainer_cfg.enable_float1
 
 Prints per batch the step time (median, p90), sequences per second (the rate the data loader
 must deliver to keep the device busy), the forward pass alone (training mode, with the losses)
-and the peak memory; P x K = 4 x 4 is the batch of REFERENCE.md's CPU table (OpenGait: 42.4 s a
+and the peak memory; P x K = 4 x 4 is the batch of OpenGait's measured CPU figures (OpenGait: 42.4 s a
 step, 15.9 s forward, on 2 cores).
 
 Run::
@@ -46,7 +46,7 @@ GAITBASE_CONFIG = (
     Path(__file__).resolve().parents[1] / "tests/fixtures/opengait/gaitbase_da_casiab.yaml"
 )
 HEIGHT, WIDTH = 64, 44  # 64x64 silhouettes after BaseSilCuttingTransform
-REFERENCE_CPU = {(4, 4): (42.4, 15.9)}  # OpenGait on 2 cores: (step s, forward s), REFERENCE.md
+REFERENCE_CPU = {(4, 4): (42.4, 15.9)}  # OpenGait 0efafd4 on 2 cores: (step s, forward s)
 
 
 def model_overrides(
@@ -187,7 +187,7 @@ def report_line(result: dict[str, Any], full_size: bool) -> str:
     if reference:
         step_s, forward_s = reference
         line += (
-            f"\n    OpenGait on 2 CPU cores (REFERENCE.md): step {step_s} s, forward {forward_s} s"
+            f"\n    OpenGait on 2 CPU cores (measured): step {step_s} s, forward {forward_s} s"
             f" -> step {1e3 * step_s / result['step_ms_median']:.0f}x faster here"
         )
     return line

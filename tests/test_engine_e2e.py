@@ -1,6 +1,6 @@
 """End to end: a project with its own model and loss, trained and tested on the tiny data.
 
-The model and loss are written exactly as DESIGN section 2 shows them; training goes through
+The model and loss are written exactly as the README shows them; training goes through
 ``python -m gaitgen.runtime`` (OpenGait's entry point) and the CLI.
 """
 

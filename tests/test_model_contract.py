@@ -1,4 +1,4 @@
-"""BaseModel, the building blocks and GaitBase: shapes and the DESIGN section 2 contract."""
+"""BaseModel, the building blocks and GaitBase: shapes and the model contract of README.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The loss contract (DESIGN section 2): BaseLoss and gather_and_scale_wrapper."""
+"""The loss contract (README.md, "Models and losses"): BaseLoss and gather_and_scale_wrapper."""
 
 from __future__ import annotations
 

@@ -25,7 +25,8 @@ names are OpenGait's (``sil_stage_0.forward_block.0.conv.weight``, ``set_stage_1
 ``lateral_layer1.weight``, ``smooth_layer1.weight``, ``Head.fc_bin``, ``encoder_bn``,
 ``reduce_fc``, ``reduce_bn``, ``reduce_cls``).
 
-OpenGait behaviour kept for reproducibility (DESIGN section 9):
+OpenGait behaviour kept for reproducibility (differences from OpenGait are bugs unless they
+are OpenGait's own, which are kept so that published numbers reproduce):
 
 - The first lateral input is stage 0's pooled map joined with itself (OpenGait concatenates
   ``stage_0_sil_set`` twice; there is no set-level stage 0).
