@@ -33,13 +33,11 @@ def check(
     """Check a config: build everything, run one train step and one inference forward."""
     require_config(config)
     if print_config:
-        import yaml
-
-        from gaitgen.runtime.config import _plain
+        from gaitgen.runtime.config import config_yaml
         from gaitgen.runtime.engine.run import load_run
 
         run = load_run(config, overrides or [])
-        typer.echo(yaml.safe_dump(_plain(run.cfgs), sort_keys=False), nl=False)
+        typer.echo(config_yaml(run.cfgs), nl=False)
         return
     from gaitgen.runtime.engine.check import check_config_file
 

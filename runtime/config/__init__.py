@@ -315,7 +315,12 @@ def save_config(cfgs: Mapping[str, Any], path: Path) -> None:
     from ..atomic import atomic_write_text
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, yaml.safe_dump(_plain(cfgs), sort_keys=False))
+    atomic_write_text(path, config_yaml(cfgs))
+
+
+def config_yaml(cfgs: Mapping[str, Any]) -> str:
+    """A resolved config as YAML text, in its keys' order (what ``config.yaml`` holds)."""
+    return yaml.safe_dump(_plain(cfgs), sort_keys=False)
 
 
 def _plain(value: Any) -> Any:
