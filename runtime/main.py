@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from .error_report import report_error
 
@@ -77,10 +78,9 @@ def run_phase(
     overwrite: bool = False,
 ) -> object:
     """Run one phase in this process (joining a torchrun/SLURM process group if there is one)."""
-    import time
-
     from . import distributed
-    from .engine.run import ensure_synthetic_data, load_run, setup_logging
+    from .components import using_project
+    from .engine.run import load_run
 
     overrides = list(overrides or [])
     if iteration:
@@ -91,21 +91,33 @@ def run_phase(
     run = load_run(config, overrides)
     ctx = distributed.setup(device)
     try:
-        log_file = None
-        if log_to_file or run.cfgs["trainer_cfg"].get("log_to_file"):
-            log_file = run.run_dir(phase) / "logs" / f"{phase}-{time.strftime('%Y%m%d-%H%M%S')}.txt"
-        setup_logging(ctx, log_file)
-        ensure_synthetic_data(run, ctx)
-        if phase == "train":
-            from .engine.trainer import Trainer
-
-            Trainer(run, ctx, overwrite=overwrite).fit()
-            return None
-        from .engine.tester import test
-
-        return test(run, ctx, iteration or None)
+        with using_project(run.project):  # samplers, transforms... may be the project's own
+            return _run(run, ctx, phase, iteration, log_to_file, overwrite)
     finally:
         distributed.cleanup()
+
+
+def _run(
+    run: Any, ctx: Any, phase: str, iteration: int, log_to_file: bool, overwrite: bool
+) -> object:
+    """One phase of a loaded run, its logging set up and its synthetic data made."""
+    import time
+
+    from .engine.run import ensure_synthetic_data, setup_logging
+
+    log_file = None
+    if log_to_file or run.cfgs["trainer_cfg"].get("log_to_file"):
+        log_file = run.run_dir(phase) / "logs" / f"{phase}-{time.strftime('%Y%m%d-%H%M%S')}.txt"
+    setup_logging(ctx, log_file)
+    ensure_synthetic_data(run, ctx)
+    if phase == "train":
+        from .engine.trainer import Trainer
+
+        Trainer(run, ctx, overwrite=overwrite).fit()
+        return None
+    from .engine.tester import test
+
+    return test(run, ctx, iteration or None)
 
 
 def main(argv: list[str] | None = None) -> int:
