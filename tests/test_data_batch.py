@@ -17,6 +17,7 @@ from gaitgen.runtime.data.collate import GaitCollate
 from gaitgen.runtime.data.dataset import GaitDataSet
 from gaitgen.runtime.data.dummy import write_dummy_dataset
 from gaitgen.runtime.data.frame_file import FrameFile, load_pickle_located, locate_array_data
+from gaitgen.runtime.data.seeds import IterationBatch
 from gaitgen.runtime.data.shared_batches import SharedBatchPool
 from gaitgen.runtime.data.transforms import get_transform
 from gaitgen.runtime.engine.build import move_inputs
@@ -51,10 +52,9 @@ def _both(sampler_cfg: dict, transform: dict, batch: list) -> tuple[list, list]:
     results = []
     for float_inputs in (True, False):
         collate = GaitCollate(
-            ["001"], sampler_cfg, get_transform(transform), float_inputs=float_inputs
+            ["001"], sampler_cfg, get_transform(transform), float_inputs=float_inputs, frame_seed=7
         )
-        collate.generator = torch.Generator().manual_seed(7)
-        results.append(collate(batch))
+        results.append(collate(IterationBatch(0, batch)))
     return results[0], results[1]
 
 
@@ -85,12 +85,18 @@ def test_a_modality_that_needed_floats_is_finished_in_the_worker():
     assert torch.equal(finish_inputs(raw[0])[0], floats[0][0])
 
 
-def test_pending_inputs_survive_pickling_and_copy():
+def test_pending_inputs_survive_pickling_copy_and_pinning(monkeypatch):
     value_map = get_transform({"type": "BaseSilTransform"}).value_map
-    ipts = PendingInputs([torch.full((2, 3), 255, dtype=torch.uint8)], [(value_map,)])
-    for clone in (pickle.loads(pickle.dumps(ipts)), copy.copy(ipts)):
+    tag = (1, 0, 2, 5)
+    ipts = PendingInputs([torch.full((2, 3), 255, dtype=torch.uint8)], [(value_map,)], [tag])
+    # no CUDA here: a stand-in pin that copies, as the real one does
+    monkeypatch.setattr(torch.Tensor, "pin_memory", lambda self, *args: self.clone())
+    for clone in (pickle.loads(pickle.dumps(ipts)), copy.copy(ipts), ipts.pin_memory()):
         assert isinstance(clone, PendingInputs) and clone.value_maps == ipts.value_maps
+        assert clone.blocks == [tag] and len(clone) == 1 and clone[0].dtype == torch.uint8
         assert torch.equal(finish_inputs(clone)[0], torch.ones(2, 3))
+    with pytest.raises(ValueError, match="1 tensors, 2 value-map tuples"):
+        PendingInputs(ipts.tensors, [(value_map,), ()])
 
 
 def test_move_inputs_finishes_uint8_and_moves_floats():

@@ -222,7 +222,7 @@ def test_batches_held_by_the_training_process_are_never_overwritten(dataset):
             copies.append(ipts[0].clone())
         del ipts
     del iterator
-    assert len(kept) > loader.collate_fn.pool.slots
+    assert len(kept) > loader.pool.slots
     for batch, copy in zip(kept, copies):
         assert torch.equal(batch, copy)
 
@@ -235,15 +235,15 @@ def test_batches_let_go_are_written_into_the_same_blocks_again(dataset):
     for _ in range(30):
         ipts, *_ = next(iterator)
         addresses.add(ipts[0].data_ptr())
-        tags.append(ipts.slots[0])
+        tags.append(ipts.blocks[0])
         del ipts
     del iterator
     assert all(tag is not None for tag in tags)
-    assert len(addresses) <= loader.collate_fn.pool.slots
+    assert len(addresses) <= loader.pool.slots
 
 
 def test_single_process_loader_has_no_pool(dataset):
     root, partition = dataset
     loader = build_loader(_cfgs(root, partition), training=True, seed=1)
     ipts, *_ = next(iter(loader))
-    assert loader.collate_fn.pool is None and ipts.slots == [None]
+    assert loader.pool is None and loader.collate_fn.pool is None and ipts.blocks == [None]
