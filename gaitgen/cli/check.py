@@ -42,13 +42,11 @@ def check(
     if not config.is_file():
         raise ConfigError(f"config file not found: {config}")
     if print_config:
-        import yaml
-
-        from gaitgen.runtime.config import _plain
+        from gaitgen.runtime.config import dump_config
         from gaitgen.runtime.engine.run import load_run
 
         run = load_run(config, overrides or [])
-        typer.echo(yaml.safe_dump(_plain(run.cfgs), sort_keys=False), nl=False)
+        typer.echo(dump_config(run.cfgs), nl=False)
         return
     from gaitgen.runtime.engine.check import check_config_file
 
