@@ -81,9 +81,7 @@ class GaitDataLoader(DataLoader):
         **kwargs: DataLoader's arguments.
     """
 
-    def __init__(
-        self, dataset: Any, *, pool: SharedBatchPool | None = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, dataset: Any, *, pool: SharedBatchPool | None = None, **kwargs: Any) -> None:
         super().__init__(dataset, **kwargs)
         self.pool = pool
 
