@@ -1,24 +1,34 @@
 """uint8 batches finished on the device, frame-by-frame pickle reads (mapped or not), reused
-CPU buffers and reused shared blocks."""
+CPU buffers and reused shared blocks, the fallback for torch's private shared-memory calls, and
+the bounds of every cache."""
 
 from __future__ import annotations
 
 import copy
 import pickle
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 from gaitgen.runtime.data import build_loader, shared_batches
 from gaitgen.runtime.data import frame_file as frame_file_module
-from gaitgen.runtime.data.batch import PendingInputs, finish_inputs
+from gaitgen.runtime.data.batch import (
+    CPU_FINISH_BUFFERS,
+    PendingInputs,
+    ReusedBuffers,
+    finish_inputs,
+)
 from gaitgen.runtime.data.collate import GaitCollate
 from gaitgen.runtime.data.dataset import GaitDataSet
 from gaitgen.runtime.data.dummy import write_dummy_dataset
 from gaitgen.runtime.data.frame_file import FrameFile, load_pickle_located, locate_array_data
+from gaitgen.runtime.data.seeds import IterationBatch
 from gaitgen.runtime.data.shared_batches import SharedBatchPool
+from gaitgen.runtime.data.shared_memory import new_shared_block, storage_use_count
 from gaitgen.runtime.data.transforms import get_transform
+from gaitgen.runtime.data.warp import BASE_GRID_SIZES, base_grid
 from gaitgen.runtime.engine.build import move_inputs
 
 DA = {
@@ -51,10 +61,9 @@ def _both(sampler_cfg: dict, transform: dict, batch: list) -> tuple[list, list]:
     results = []
     for float_inputs in (True, False):
         collate = GaitCollate(
-            ["001"], sampler_cfg, get_transform(transform), float_inputs=float_inputs
+            ["001"], sampler_cfg, get_transform(transform), float_inputs=float_inputs, frame_seed=7
         )
-        collate.generator = torch.Generator().manual_seed(7)
-        results.append(collate(batch))
+        results.append(collate(IterationBatch(0, batch)))
     return results[0], results[1]
 
 
@@ -85,12 +94,18 @@ def test_a_modality_that_needed_floats_is_finished_in_the_worker():
     assert torch.equal(finish_inputs(raw[0])[0], floats[0][0])
 
 
-def test_pending_inputs_survive_pickling_and_copy():
+def test_pending_inputs_survive_pickling_copy_and_pinning(monkeypatch):
     value_map = get_transform({"type": "BaseSilTransform"}).value_map
-    ipts = PendingInputs([torch.full((2, 3), 255, dtype=torch.uint8)], [(value_map,)])
-    for clone in (pickle.loads(pickle.dumps(ipts)), copy.copy(ipts)):
+    tag = (1, 0, 2, 5)
+    ipts = PendingInputs([torch.full((2, 3), 255, dtype=torch.uint8)], [(value_map,)], [tag])
+    # no CUDA here: a stand-in pin that copies, as the real one does
+    monkeypatch.setattr(torch.Tensor, "pin_memory", lambda self, *args: self.clone())
+    for clone in (pickle.loads(pickle.dumps(ipts)), copy.copy(ipts), ipts.pin_memory()):
         assert isinstance(clone, PendingInputs) and clone.value_maps == ipts.value_maps
+        assert clone.blocks == [tag] and len(clone) == 1 and clone[0].dtype == torch.uint8
         assert torch.equal(finish_inputs(clone)[0], torch.ones(2, 3))
+    with pytest.raises(ValueError, match="1 tensors, 2 value-map tuples"):
+        PendingInputs(ipts.tensors, [(value_map,), ()])
 
 
 def test_move_inputs_finishes_uint8_and_moves_floats():
@@ -252,3 +267,122 @@ def test_pool_ignores_tags_of_an_earlier_generation(monkeypatch):
     pool.new_generation()
     pool.received([block], [tag])
     assert pool.flags[0, 0] == 0 and not pool._held
+
+
+# private torch calls: a torch without them (or with changed ones) gives the same batches -----
+
+
+def _remove_private_torch_calls(monkeypatch, how: str) -> None:
+    """Make ``UntypedStorage._new_shared`` and ``torch._C._storage_Use_Count`` missing or
+    failing, as a future torch might (forked loader workers inherit this)."""
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("changed in this torch")
+
+    if how == "missing":
+        monkeypatch.setattr(torch.UntypedStorage, "_new_shared", None)
+        monkeypatch.delattr(torch._C, "_storage_Use_Count")
+    else:
+        monkeypatch.setattr(torch.UntypedStorage, "_new_shared", fails)
+        monkeypatch.setattr(torch._C, "_storage_Use_Count", fails)
+
+
+@pytest.mark.parametrize("how", ["missing", "failing"])
+def test_shared_memory_falls_back_to_share_memory(monkeypatch, how):
+    _remove_private_torch_calls(monkeypatch, how)
+    block = new_shared_block(48)
+    assert block.is_shared() and block.nbytes() == 48
+    assert storage_use_count(block) is None  # cannot tell: never reused
+    _fake_worker(monkeypatch)
+    pool = SharedBatchPool(1, slots=1)
+    tensor, tag = pool.empty((4, 6), torch.uint8)
+    assert tensor.is_shared() and tensor.shape == (4, 6) and tag is not None
+    pool.received([tensor], [tag])
+    del tensor
+    pool.release_free()
+    assert pool.flags[0, 0] == tag[3]  # the block is kept: nothing says it is free
+
+
+def _loader_batches(cfgs: dict, count: int) -> tuple[list, Any]:
+    loader = build_loader(cfgs, training=True, seed=4)
+    iterator = iter(loader)
+    batches = [loader.to_device(next(iterator), "cpu") for _ in range(count)]
+    del iterator
+    return batches, loader
+
+
+def test_loader_batches_are_identical_without_the_private_torch_calls(tmp_path, monkeypatch):
+    ids = ["001", "002", "003"]
+    partition = write_dummy_dataset(
+        tmp_path, ids, types=("nm-01", "nm-02"), frames=(8, 12), size=(16, 16), train_ids=ids
+    )
+    cfgs = {
+        "data_cfg": {
+            "dataset_root": str(tmp_path),
+            "dataset_partition": str(partition),
+            "num_workers": 1,
+        },
+        "trainer_cfg": {
+            "sampler": {
+                "type": "TripletSampler",
+                "batch_size": [2, 2],
+                "sample_type": "fixed_unordered",
+                "frames_num_fixed": 4,
+            },
+            "transform": [DA],
+        },
+    }
+    count = 9  # more batches than the worker's blocks: reuse (or not) matters
+    private, _ = _loader_batches(cfgs, count)
+    _remove_private_torch_calls(monkeypatch, "missing")
+    public, loader = _loader_batches(cfgs, count)
+    for a, b in zip(private, public):
+        assert torch.equal(a[0][0], b[0][0]) and torch.equal(a[1], b[1]) and a[2:4] == b[2:4]
+    assert bool((loader.pool.flags != 0).all())  # no block was handed back: fresh ones used
+
+
+# caches are named and bounded -------------------------------------------------------------
+
+
+def test_cpu_finish_buffers_are_bounded_and_reused_only_when_free():
+    buffers = ReusedBuffers(max_buffers=2)
+    held = [buffers.get(torch.Size((2, 3))) for _ in range(3)]  # all in use: three buffers
+    assert len({t.data_ptr() for t in held}) == 3 and len(buffers.buffers) == 2
+    kept = {t.data_ptr() for t in held[1:]}  # the first was dropped: only two are kept
+    del held
+    assert buffers.get(torch.Size((2, 3))).data_ptr() in kept  # free again: reused
+    for rows in range(1, 10):  # ever new shapes (unfixed sampling) do not pile up
+        buffers.get(torch.Size((rows, 3)))
+    assert len(buffers.buffers) == 2
+    maps = (get_transform({"type": "BaseSilTransform"}).value_map,)
+    for frames in range(3, 3 + CPU_FINISH_BUFFERS.max_buffers + 4):  # the process's own
+        ipts = PendingInputs([torch.full((1, frames, 4, 4), 51, dtype=torch.uint8)], [maps])
+        assert torch.equal(finish_inputs(ipts)[0], torch.full((1, frames, 4, 4), 0.2))
+    assert len(CPU_FINISH_BUFFERS.buffers) <= CPU_FINISH_BUFFERS.max_buffers
+
+
+def test_base_grids_are_kept_for_a_bounded_number_of_sizes():
+    base_grid.cache_clear()
+    for size in range(2, 2 + BASE_GRID_SIZES + 5):
+        base_grid(size, size + 1)
+    assert base_grid.cache_info().currsize == BASE_GRID_SIZES
+    grid = base_grid(3, 2)  # [h * w, 3] of (x, y, 1), row by row
+    assert grid.tolist() == [[0, 0, 1], [1, 0, 1], [0, 1, 1], [1, 1, 1], [0, 2, 1], [1, 2, 1]]
+
+
+def test_mapped_files_past_the_bound_are_read_without_a_map(tmp_path, monkeypatch):
+    monkeypatch.setattr(frame_file_module, "MAX_MAPPED_FILES", 2)
+    monkeypatch.setattr(frame_file_module, "_MAPPED", frame_file_module._MappedFiles())
+    rng = np.random.default_rng(3)
+    for k in range(4):
+        array = rng.integers(0, 256, (6, 8, 8), dtype=np.uint8)  # > 255 bytes: BINBYTES
+        path = tmp_path / f"{k}.pkl"
+        path.write_bytes(pickle.dumps(array, protocol=4))
+        _, offset, size = load_pickle_located(path)
+        assert np.array_equal(
+            FrameFile(str(path), offset, array.shape, size)[[5, 0, 2]], array[[5, 0, 2]]
+        )
+    assert sorted(frame_file_module._MAPPED.maps) == [
+        str(tmp_path / "0.pkl"),
+        str(tmp_path / "1.pkl"),
+    ]

@@ -97,6 +97,22 @@ def test_training_loader_with_a_worker_and_sharding(dataset):
     assert whole[2] == halves[0][2] + halves[1][2] and whole[3] == halves[0][3] + halves[1][3]
 
 
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_loader_started_at_iteration_k_gives_the_kth_batch(dataset, workers):
+    root, partition = dataset
+    cfgs = _cfgs(root, partition, workers=workers)
+    cfgs["trainer_cfg"]["transform"] = [
+        {"type": "Compose", "trf_cfg": [{"type": "BaseSilTransform"}, {"type": "RandomRotate"}]}
+    ]
+    iterator = iter(build_loader(cfgs, True, seed=2))
+    uninterrupted = [next(iterator) for _ in range(4)]
+    del iterator
+    resumed = next(iter(build_loader(cfgs, True, seed=2, start_iteration=3)))
+    assert torch.equal(resumed[1], uninterrupted[3][1]) and resumed[2:4] == uninterrupted[3][2:4]
+    assert torch.equal(resumed[0][0], uninterrupted[3][0][0])  # same frames, same rotations
+    assert not torch.equal(uninterrupted[2][0][0], uninterrupted[3][0][0])
+
+
 def test_test_loader_shards_in_dataset_order(dataset):
     root, partition = dataset
     cfgs = _cfgs(root, partition)
@@ -222,7 +238,7 @@ def test_batches_held_by_the_training_process_are_never_overwritten(dataset):
             copies.append(ipts[0].clone())
         del ipts
     del iterator
-    assert len(kept) > loader.collate_fn.pool.slots
+    assert len(kept) > loader.pool.slots
     for batch, copy in zip(kept, copies):
         assert torch.equal(batch, copy)
 
@@ -235,15 +251,15 @@ def test_batches_let_go_are_written_into_the_same_blocks_again(dataset):
     for _ in range(30):
         ipts, *_ = next(iterator)
         addresses.add(ipts[0].data_ptr())
-        tags.append(ipts.slots[0])
+        tags.append(ipts.blocks[0])
         del ipts
     del iterator
     assert all(tag is not None for tag in tags)
-    assert len(addresses) <= loader.collate_fn.pool.slots
+    assert len(addresses) <= loader.pool.slots
 
 
 def test_single_process_loader_has_no_pool(dataset):
     root, partition = dataset
     loader = build_loader(_cfgs(root, partition), training=True, seed=1)
     ipts, *_ = next(iter(loader))
-    assert loader.collate_fn.pool is None and ipts.slots == [None]
+    assert loader.pool is None and loader.collate_fn.pool is None and ipts.blocks == [None]

@@ -26,7 +26,14 @@ DATA = _dataset({f"{i:03d}": 6 + i % 3 for i in range(10)})
 
 
 def _batches(sampler, count):
-    return list(itertools.islice(iter(sampler), count))
+    """The first ``count`` batches' indices (the endless samplers yield them with their
+    iteration, checked here to count up from the sampler's start)."""
+    batches = list(itertools.islice(iter(sampler), count))
+    if isinstance(sampler, InferenceSampler):
+        return batches
+    start = sampler.start_iteration
+    assert [b.iteration for b in batches] == list(range(start, start + count))
+    return [b.items for b in batches]
 
 
 def test_batch_has_p_distinct_ids_with_k_sequences_each():

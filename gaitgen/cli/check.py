@@ -33,11 +33,11 @@ def check(
     """Check a config: build everything, run one train step and one inference forward."""
     require_config(config)
     if print_config:
-        from gaitgen.runtime.config import config_yaml
+        from gaitgen.runtime.config import dump_config
         from gaitgen.runtime.engine.run import load_run
 
         run = load_run(config, overrides or [])
-        typer.echo(config_yaml(run.cfgs), nl=False)
+        typer.echo(dump_config(run.cfgs), nl=False)
         return
     from gaitgen.runtime.engine.check import check_config_file
 

@@ -310,17 +310,18 @@ def load_config(path: Path | str, overrides: Iterable[str] = ()) -> dict[str, An
     return cfgs
 
 
+def dump_config(cfgs: Mapping[str, Any]) -> str:
+    """A resolved config as the YAML text ``save_config`` writes (paths as strings, keys in
+    the config's order)."""
+    return yaml.safe_dump(_plain(cfgs), sort_keys=False)
+
+
 def save_config(cfgs: Mapping[str, Any], path: Path) -> None:
     """Write the resolved config as YAML atomically (temp file in the folder, then rename)."""
     from ..atomic import atomic_write_text
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, config_yaml(cfgs))
-
-
-def config_yaml(cfgs: Mapping[str, Any]) -> str:
-    """A resolved config as YAML text, in its keys' order (what ``config.yaml`` holds)."""
-    return yaml.safe_dump(_plain(cfgs), sort_keys=False)
+    atomic_write_text(path, dump_config(cfgs))
 
 
 def _plain(value: Any) -> Any:

@@ -1,9 +1,9 @@
 """Batches delivered as uint8 and finished (moved, converted to float) on the training device.
 
 The loader's workers leave silhouette batches uint8: a quarter of the memory to fill, share
-between processes, pin and copy to the GPU. ``ipts`` is then a :class:`PendingInputs`, a list
-of tensors that also holds, per modality, the value maps still to apply (``x / 255`` for
-silhouettes, ``(x - mean) / std`` for RGB). :func:`finish_inputs` moves the tensors to the
+between processes, pin and copy to the GPU. ``ipts`` is then a :class:`PendingInputs`: the
+tensors and, per modality, the value maps still to apply (``x / 255`` for silhouettes,
+``(x - mean) / std`` for RGB). :func:`finish_inputs` moves the tensors to the
 device and applies the maps there, with the same float32 operations in the same order as the
 float path in the workers, so the result is bit-identical.
 
@@ -17,78 +17,109 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import torch
 
-from .shared_batches import storage_use_count
+from .shared_batches import Tag
+from .shared_memory import storage_use_count
 from .transform_base import ValueMap
 
 
-class PendingInputs(list):
-    """``ipts`` whose tensors still need their value maps (one tuple of maps per modality).
+class PendingInputs:
+    """``ipts`` as the loader delivers them: one tensor per modality, each with the value maps
+    still to apply to it and the shared block it lies in.
+
+    Reads like the list of tensors it stands for (``ipts[0]``, ``len(ipts)``, iteration);
+    :func:`finish_inputs` turns it into that plain list on the training device.
 
     Args:
         tensors: one tensor per modality (uint8 where maps are pending).
-        value_maps: per modality, the maps to apply in order (empty: already finished).
-        slots: per modality, the tag of the worker's reusable shared block holding the tensor
-            (:mod:`.shared_batches`), or None.
+        value_maps: per modality, the maps to apply in order (empty: already finished);
+            none given: nothing pending.
+        blocks: per modality, the tag of the worker's reusable shared block holding the tensor
+            (:class:`.shared_batches.SharedBatchPool`), or None; none given: no pooled block.
     """
+
+    __slots__ = ("tensors", "value_maps", "blocks")
 
     def __init__(
         self,
-        tensors: Sequence[torch.Tensor] = (),
-        value_maps: Sequence[tuple[ValueMap, ...]] = (),
-        slots: Sequence[tuple | None] | None = None,
+        tensors: Sequence[torch.Tensor],
+        value_maps: Sequence[Sequence[ValueMap]] = (),
+        blocks: Sequence[Tag | None] = (),
     ) -> None:
-        super().__init__(tensors)
-        self.value_maps = [tuple(maps) for maps in value_maps]
-        self.slots = list(slots) if slots is not None else [None] * len(self)
+        self.tensors = list(tensors)
+        self.value_maps = [tuple(maps) for maps in value_maps] or [()] * len(self.tensors)
+        self.blocks = list(blocks) or [None] * len(self.tensors)
+        if not len(self.value_maps) == len(self.blocks) == len(self.tensors):
+            raise ValueError(
+                f"PendingInputs: {len(self.tensors)} tensors, {len(self.value_maps)} value-map "
+                f"tuples and {len(self.blocks)} block tags; give one of each per modality"
+            )
+
+    def __len__(self) -> int:
+        return len(self.tensors)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.tensors[index]
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        return iter(self.tensors)
 
     def __reduce__(self) -> tuple:
         # pickled between DataLoader workers and the training process
-        return (PendingInputs, (list(self), self.value_maps, self.slots))
+        return (PendingInputs, (self.tensors, self.value_maps, self.blocks))
 
-    def __copy__(self) -> PendingInputs:
-        # torch's pin_memory copies the list and then replaces its items
-        return PendingInputs(list(self), self.value_maps, self.slots)
+    def pin_memory(self) -> PendingInputs:
+        """The same inputs with pinned tensors (called by the DataLoader's pin-memory thread)."""
+        return PendingInputs([t.pin_memory() for t in self.tensors], self.value_maps, self.blocks)
 
 
-class _BufferPool:
-    """Reused float32 batches for finishing on the CPU.
+class ReusedBuffers:
+    """float32 CPU buffers reused for finishing batches, at most ``max_buffers`` of them.
 
     A fresh 40 MB tensor costs more in first-touch page faults than the conversion itself, so
-    the CPU keeps a few buffers per shape. A buffer is handed out again only when nothing else
+    the CPU keeps a few buffers. A buffer is handed out again only when nothing else
     references its memory (the tensor given out before, views of it and tensors autograd saved
-    all count), so a batch still in use is never overwritten.
+    all count), so a batch still in use is never overwritten. Buffers are reused for batches of
+    their own shape; beyond ``max_buffers`` the least recently used one is dropped (its memory
+    goes once nothing refers to it), so batches of ever new shapes (``unfixed`` or ``all``
+    sampling) do not pile up.
+
+    Args:
+        max_buffers: buffers kept at most.
     """
 
-    def __init__(self, per_shape: int = 3) -> None:
-        self.per_shape = per_shape
-        self.buffers: dict[tuple, list[torch.Tensor]] = {}
+    def __init__(self, max_buffers: int = 6) -> None:
+        self.max_buffers = max_buffers
+        self.buffers: list[torch.Tensor] = []  # least recently used first
 
     @staticmethod
     def _free(buffer: torch.Tensor) -> bool:
         count = storage_use_count(buffer.untyped_storage())
-        # references: the pooled tensor and the temporary storage object of this call (no
+        # references: the kept tensor and the temporary storage object of this call (no
         # count: no way to tell, never reuse)
         return count is not None and count <= 2
 
     def get(self, shape: torch.Size) -> torch.Tensor:
         """An uninitialised float32 tensor of ``shape`` that nothing else references."""
         key = tuple(shape)
-        pool = self.buffers.setdefault(key, [])
-        buffer = next((b for b in pool if self._free(b)), None)
-        if buffer is None:
+        found = next(
+            (i for i, b in enumerate(self.buffers) if b.shape == key and self._free(b)), None
+        )
+        if found is None:
             buffer = torch.empty(key, dtype=torch.float32)
-            if len(pool) >= self.per_shape:
-                pool.pop(0)
-            pool.append(buffer)
+            if len(self.buffers) >= self.max_buffers:
+                self.buffers.pop(0)
+        else:
+            buffer = self.buffers.pop(found)
+        self.buffers.append(buffer)
         # a new tensor object on the same memory: while the caller holds it, it is not free
         return torch.empty(0, dtype=torch.float32).set_(buffer.untyped_storage(), 0, key)
 
 
-_CPU_BUFFERS = _BufferPool()
+CPU_FINISH_BUFFERS = ReusedBuffers()  # finish_tensor's buffers on the CPU, per process
 
 
 def finish_tensor(
@@ -110,7 +141,7 @@ def finish_tensor(
     if not maps:
         return tensor
     if tensor.device.type == "cpu":
-        out = _CPU_BUFFERS.get(tensor.shape).copy_(tensor)
+        out = CPU_FINISH_BUFFERS.get(tensor.shape).copy_(tensor)
     else:
         out = tensor.to(torch.float32, copy=True)
     for value_map in maps:  # the float path's operations, in its order: same bits
@@ -118,7 +149,9 @@ def finish_tensor(
     return out
 
 
-def finish_inputs(ipts: Sequence[torch.Tensor], device: torch.device | str | None = None) -> list:
+def finish_inputs(
+    ipts: PendingInputs | Sequence[torch.Tensor], device: torch.device | str | None = None
+) -> list:
     """Move ``ipts`` to ``device`` and finish the pending value maps of a :class:`PendingInputs`.
 
     Args:
@@ -128,5 +161,6 @@ def finish_inputs(ipts: Sequence[torch.Tensor], device: torch.device | str | Non
     Returns:
         A plain list of tensors, float32 where maps were pending.
     """
-    maps = getattr(ipts, "value_maps", None) or [()] * len(ipts)
-    return [finish_tensor(t, m, device) for t, m in zip(ipts, maps)]
+    if isinstance(ipts, PendingInputs):
+        return [finish_tensor(t, m, device) for t, m in zip(ipts.tensors, ipts.value_maps)]
+    return [finish_tensor(t, (), device) for t in ipts]

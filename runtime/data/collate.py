@@ -36,7 +36,7 @@ from .batch import PendingInputs
 from .frame_file import FrameFile
 from .frames import FrameSampling
 from .pipeline import BatchPipeline
-from .sampler import _mix_seed
+from .seeds import IterationBatch, mix_seed
 from .shared_batches import SharedBatchPool, empty_batch
 from .transform_base import ValueMap
 
@@ -61,6 +61,12 @@ class GaitCollate:
         transform_key: the transform config's name, for error messages.
         float_inputs: deliver finished float32 batches (else uint8 ones with pending maps,
             finished by :func:`.batch.finish_inputs`).
+        pool: the loader's reusable shared blocks, which batches built in its workers are
+            written into (None: a fresh block per batch).
+        frame_seed: seed of the frames and random transforms of a batch that comes with its
+            iteration (:class:`.seeds.IterationBatch`): they are drawn from
+            ``(frame_seed, iteration)``, so a resumed run repeats the uninterrupted one exactly.
+            Other batches, and all with None, draw from the process's global torch RNG.
     """
 
     def __init__(
@@ -72,8 +78,12 @@ class GaitCollate:
         key: str = "sampler",
         transform_key: str = "transform",
         float_inputs: bool = False,
+        pool: SharedBatchPool | None = None,
+        frame_seed: int | None = None,
     ) -> None:
         self.float_inputs = float_inputs
+        self.pool = pool
+        self.frame_seed = frame_seed
         self.label_index = {label: i for i, label in enumerate(label_set)}
         self.frames = FrameSampling.from_config(sampler_cfg, key)
         if not isinstance(transforms, list):
@@ -87,11 +97,6 @@ class GaitCollate:
         self.pipelines = [BatchPipeline(t) for t in transforms]
         self.transform_key = transform_key
         self._buffers: dict[int, np.ndarray] = {}  # per modality, reused between batches
-        self.pool: SharedBatchPool | None = None  # set by build_loader for worker processes
-        self.generator: torch.Generator | None = None  # None: the worker's global torch RNG
-        # set by build_loader for training: each batch's frames and random transforms then come
-        # from (frame_seed, iteration), so a resumed run repeats the uninterrupted one exactly
-        self.frame_seed: int | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -159,7 +164,8 @@ class GaitCollate:
         """Copy transformed frames into the batch tensor; apply the maps unless kept pending.
 
         Returns:
-            The batch tensor, the maps still pending and its shared block's tag (or None).
+            The batch tensor, the maps still pending and the tag of the pool's shared block
+            that holds it (or None).
         """
         keep_uint8 = not self.float_inputs and frames.dtype == torch.uint8
         dtype = torch.uint8 if keep_uint8 else torch.float32
@@ -184,29 +190,40 @@ class GaitCollate:
             value_map.apply_(out)
         return out, (), tag
 
-    def __call__(self, batch: list[tuple[list[Any], list]]) -> list:
-        """Collate ``[(data_list, seq_info), ...]`` into ``[ipts, labs, typs, viws, seqL]``."""
+    def __call__(
+        self, items: list[tuple[list[Any], list]] | IterationBatch[tuple[list[Any], list]]
+    ) -> list:
+        """Collate ``[(data_list, seq_info), ...]`` into ``[ipts, labs, typs, viws, seqL]``.
+
+        Args:
+            items: the sequences of a batch, or those of a training iteration's batch (as the
+                dataset reads an :class:`.seeds.IterationBatch` of the sampler's).
+        """
+        generator = None  # the process's global torch RNG
+        batch = items
+        if isinstance(items, IterationBatch):
+            batch = items.items
+            if self.frame_seed is not None:
+                generator = torch.Generator().manual_seed(
+                    mix_seed(self.frame_seed, items.iteration)
+                )
         modalities = len(batch[0][0])
-        generator = self.generator
-        iteration = getattr(batch, "iteration", None)
-        if self.frame_seed is not None and iteration is not None:
-            generator = torch.Generator().manual_seed(_mix_seed(self.frame_seed, iteration))
         indices = [
             self.frames.indices(len(data_list[0]), generator).numpy() for data_list, _ in batch
         ]
         infos = [info for _, info in batch]
-        tensors, value_maps, tags, lengths = [], [], [], []
+        tensors, value_maps, blocks, lengths = [], [], [], []
         for m in range(modalities):
             frames = self._gather(m, [data_list[m] for data_list, _ in batch], indices, infos)
             frames, lengths, maps = self.pipelines[m].run(
                 frames, [len(i) for i in indices], generator
             )
-            tensor, maps, tag = self._batch_tensor(frames, lengths, maps, self.transform_key)
+            tensor, maps, block = self._batch_tensor(frames, lengths, maps, self.transform_key)
             tensors.append(tensor)
             value_maps.append(maps)
-            tags.append(tag)
-        # a list of tensors; with float_inputs every value map is already applied
-        ipts = PendingInputs(tensors, value_maps, tags)
+            blocks.append(block)
+        # with float_inputs every value map is already applied
+        ipts = PendingInputs(tensors, value_maps, blocks)
         labs = torch.tensor([self.label_index[info[0]] for info in infos], dtype=torch.long)
         typs = [info[1] for info in infos]
         viws = [info[2] for info in infos]

@@ -30,8 +30,9 @@ from .layout import (
     scan_sequences,
     select_modalities,
 )
-from .sampler import _IterationBatch
+from .seeds import IterationBatch
 
+Item = tuple[list[np.ndarray], list]  # (data_list, seq_info) of one sequence
 _MAX_DIMS = 5  # frames [T, ...] of up to 5 dimensions can be read frame by frame
 
 
@@ -140,7 +141,7 @@ class GaitDataSet(Dataset):
     def __len__(self) -> int:
         return len(self.seqs_info)
 
-    def __getitem__(self, index: int) -> tuple[list[np.ndarray], list]:
+    def __getitem__(self, index: int) -> Item:
         info = self.seqs_info[index]
         if self._cache is not None:
             return self._cache.get(index), info
@@ -149,11 +150,13 @@ class GaitDataSet(Dataset):
         check_same_length(arrays, paths)
         return arrays, info
 
-    def __getitems__(self, indices: list[int]) -> list[tuple[list[np.ndarray], list]]:
-        """The items of a batch; a training batch keeps its iteration (see ``_IterationBatch``)."""
-        items = [self[index] for index in indices]
-        iteration = getattr(indices, "iteration", None)
-        return items if iteration is None else _IterationBatch(items, iteration)
+    def __getitems__(
+        self, batch: list[int] | IterationBatch[int]
+    ) -> list[Item] | IterationBatch[Item]:
+        """The items of a batch of indices; a training batch's items keep its iteration."""
+        if isinstance(batch, IterationBatch):
+            return IterationBatch(batch.iteration, [self[index] for index in batch.items])
+        return [self[index] for index in batch]
 
     def _load(self, index: int, modality: int, path: str) -> np.ndarray | FrameFile:
         """One modality of a sequence: frames read on demand once the file's layout is known."""

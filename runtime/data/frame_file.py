@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from .io import _as_array, _load_pickle, validate_sequence_array
+from .io import load_sequence_pickle
 
 FRAME_READS = hasattr(os, "preadv")  # POSIX; elsewhere pickles are always loaded in full
 _HEADERS = ((b"B", "<I"), (b"\x8e", "<Q"))  # BINBYTES, BINBYTES8 opcodes and length formats
@@ -115,8 +115,7 @@ def load_pickle_located(path: str | Path) -> tuple[np.ndarray, int, int]:
             raw = file.read()
     except OSError as exc:
         raise DataError(f"{path}: cannot read the file ({exc})") from None
-    value = _load_pickle(path, io.BytesIO(raw))
-    array = validate_sequence_array(_as_array(value, path), path)
+    array = load_sequence_pickle(path, io.BytesIO(raw))
     return array, locate_array_data(raw, array), len(raw)
 
 

@@ -180,8 +180,8 @@ def load_sequence_file(path: str | Path, *, mmap: bool = False) -> np.ndarray:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".pkl":
-        value = _load_pickle(path)
-    elif suffix == ".npy":
+        return load_sequence_pickle(path)
+    if suffix == ".npy":
         value = _load_npy(path, mmap)
     elif suffix == ".npz":
         value = _load_npz(path)
@@ -191,6 +191,24 @@ def load_sequence_file(path: str | Path, *, mmap: bool = False) -> np.ndarray:
             f"{', '.join(SUPPORTED_SUFFIXES)}"
         )
     return validate_sequence_array(_as_array(value, path), path)
+
+
+def load_sequence_pickle(path: str | Path, source: BinaryIO | None = None) -> np.ndarray:
+    """The frames of a sequence pickle, through the restricted unpickler, checked.
+
+    Args:
+        path: the ``.pkl`` file (named in errors).
+        source: the file's bytes when already read (e.g. ``io.BytesIO(raw)``); else the file
+            is read.
+
+    Returns:
+        The frames, ``[T, ...]``.
+
+    Raises:
+        DataError: as :func:`load_sequence_file`.
+    """
+    path = Path(path)
+    return validate_sequence_array(_as_array(_load_pickle(path, source), path), path)
 
 
 def check_same_length(arrays: Sequence[np.ndarray], paths: Sequence[str | Path]) -> None:

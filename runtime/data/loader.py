@@ -33,7 +33,7 @@ from ..errors import ConfigError, GaitgenError
 from .batch import finish_inputs
 from .collate import GaitCollate
 from .dataset import GaitDataSet
-from .sampler import _mix_seed
+from .seeds import frame_seed, mix_seed
 from .shared_batches import SharedBatchPool
 from .transforms import get_transform
 from .workers import worker_init
@@ -49,7 +49,6 @@ _SAMPLING_KEYS = (
     *ignored_in("trainer_cfg.sampler"),
 )
 _RUN_ARGUMENTS = ("rank", "world_size", "seed", "start_iteration")
-_FRAME_STREAM = 1 << 40  # keeps the frame seeds apart from the samplers' (seed, iteration) ones
 
 
 def _worker_error_message(exc: GaitgenError) -> str:
@@ -65,11 +64,22 @@ class GaitDataLoader(DataLoader):
     """A DataLoader whose worker errors reach the user as one clear message.
 
     ``loader.dataset`` is the :class:`GaitDataSet`; ``loader.batch_sampler`` the sampler
-    (``shard_indices`` for an InferenceSampler).
+    (``shard_indices`` for an InferenceSampler); ``loader.pool`` the shared blocks its workers
+    write batches into (None without workers).
+
+    Args:
+        dataset: the dataset.
+        pool: the shared blocks of the workers, the same the collate function writes into;
+            this loader hands them back as the batches it delivered are let go.
+        **kwargs: DataLoader's arguments.
     """
 
+    def __init__(self, dataset: Any, *, pool: SharedBatchPool | None = None, **kwargs: Any) -> None:
+        super().__init__(dataset, **kwargs)
+        self.pool = pool
+
     def __iter__(self) -> Iterator[Any]:
-        pool = getattr(self.collate_fn, "pool", None)
+        pool = self.pool
         starts_workers = not (self.persistent_workers and self._iterator is not None)
         if pool is not None and self.num_workers > 0 and starts_workers:
             pool.new_generation()  # before the workers start: they take these flags
@@ -83,7 +93,7 @@ class GaitDataLoader(DataLoader):
                 raise type(exc)(_worker_error_message(exc)) from None
             if pool is not None:
                 ipts = batch[0]
-                pool.received(ipts, getattr(ipts, "slots", [None] * len(ipts)))
+                pool.received(ipts.tensors, ipts.blocks)
                 pool.release_free()
             yield batch
 
@@ -206,6 +216,10 @@ def build_loader(
         start_iteration=start_iteration,
     )
     transforms = get_transform(run_cfg.get("transform"), f"{section}.transform")
+    workers = data_cfg.get("num_workers", 1)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+        raise ConfigError(f"data_cfg.num_workers: expected a whole number >= 0, got {workers!r}")
+    pool = SharedBatchPool(workers) if workers > 0 else None
     collate = GaitCollate(
         dataset.label_set,
         sampler_cfg,
@@ -214,18 +228,15 @@ def build_loader(
         key=f"{section}.sampler",
         transform_key=f"{section}.transform",
         float_inputs=float_inputs,
+        pool=pool,
+        # training: frames drawn per (seed, rank, iteration), so resuming is exact
+        frame_seed=frame_seed(seed, rank) if training else None,
     )
-    workers = data_cfg.get("num_workers", 1)
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
-        raise ConfigError(f"data_cfg.num_workers: expected a whole number >= 0, got {workers!r}")
-    if training:  # frames drawn per (seed, rank, iteration): resuming is exact
-        collate.frame_seed = _mix_seed(_mix_seed(seed, _FRAME_STREAM), rank)
-    if workers > 0:
-        collate.pool = SharedBatchPool(workers)
     cuda = device_type == "cuda"
-    generator = torch.Generator().manual_seed(_mix_seed(seed, rank + (1 << 20) * int(training)))
+    generator = torch.Generator().manual_seed(mix_seed(seed, rank + (1 << 20) * int(training)))
     return GaitDataLoader(
         dataset,
+        pool=pool,
         batch_sampler=sampler,
         collate_fn=collate,
         num_workers=workers,

@@ -9,37 +9,14 @@ order. Every public class in this file is listed to users as a sampler.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import torch
 from torch.utils.data import Sampler
 
 from ..config.launch import uneven_batch_message
 from ..errors import ConfigError
-
-_MASK64 = (1 << 64) - 1
-
-
-def _mix_seed(seed: int, iteration: int) -> int:
-    """A well-spread 63-bit seed for ``(seed, iteration)`` (splitmix64 finaliser)."""
-    z = (seed * 0x9E3779B97F4A7C15 + iteration + 0x632BE59BD9B4E019) & _MASK64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return (z ^ (z >> 31)) >> 1
-
-
-class _IterationBatch(list):
-    """A training batch (dataset indices, or the items read for them) and its iteration.
-
-    The collate function seeds the batch's frame sampling and random transforms from
-    ``(seed, rank, iteration)``, so a run resumed at iteration k draws the frames the
-    uninterrupted run drew, whichever worker process builds the batch.
-    """
-
-    def __init__(self, items: Iterable[Any] = (), iteration: int = 0) -> None:
-        super().__init__(items)
-        self.iteration = iteration
+from .seeds import IterationBatch, mix_seed
 
 
 def _check_world(rank: int, world_size: int) -> None:
@@ -106,7 +83,7 @@ class TripletSampler(Sampler):
 
     def global_batch(self, iteration: int) -> list[int]:
         """The whole P x K batch of ``iteration`` (identical on every rank)."""
-        generator = torch.Generator().manual_seed(_mix_seed(self.seed, iteration))
+        generator = torch.Generator().manual_seed(mix_seed(self.seed, iteration))
         identities, per_identity = self.batch_size
         chosen = torch.randperm(len(self._pools), generator=generator)[:identities]
         parts = []
@@ -123,10 +100,10 @@ class TripletSampler(Sampler):
         start = self.rank * self.per_rank
         return self.global_batch(iteration)[start : start + self.per_rank]
 
-    def __iter__(self) -> Iterator[list[int]]:
+    def __iter__(self) -> Iterator[IterationBatch[int]]:
         iteration = self.start_iteration
         while True:
-            yield _IterationBatch(self.batch_for(iteration), iteration)
+            yield IterationBatch(iteration, self.batch_for(iteration))
             iteration += 1
 
     def __len__(self) -> int:
@@ -210,15 +187,15 @@ class CommonSampler(Sampler):
 
     def global_batch(self, iteration: int) -> list[int]:
         """The whole batch of ``iteration`` (identical on every rank)."""
-        generator = torch.Generator().manual_seed(_mix_seed(self.seed, iteration))
+        generator = torch.Generator().manual_seed(mix_seed(self.seed, iteration))
         return torch.randint(0, len(self.dataset), (self.batch_size,), generator=generator).tolist()
 
-    def __iter__(self) -> Iterator[list[int]]:
+    def __iter__(self) -> Iterator[IterationBatch[int]]:
         iteration = self.start_iteration
         start = self.rank * self.per_rank
         while True:
-            yield _IterationBatch(
-                self.global_batch(iteration)[start : start + self.per_rank], iteration
+            yield IterationBatch(
+                iteration, self.global_batch(iteration)[start : start + self.per_rank]
             )
             iteration += 1
 

@@ -15,7 +15,9 @@ fresh one, as a plain DataLoader would. Each iteration over the loader (each set
 processes) gets its own flags, so two generations of workers never share them.
 
 The tag ``(flags id, worker, slot, serial)`` of each pooled tensor travels with the batch in
-:attr:`.batch.PendingInputs.slots`.
+:attr:`.batch.PendingInputs.blocks`. The loader creates the pool and gives it to the collate
+function, which allocates from it in the workers; the loader reports each batch it receives.
+Shared blocks come from :mod:`.shared_memory`, which holds the private torch calls.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from typing import Any
 
 import torch
 from torch.utils.data import get_worker_info
+
+from .shared_memory import new_shared_block, storage_use_count
 
 Tag = tuple[int, int, int, int]  # flags id, worker, slot, serial
 
@@ -42,19 +46,12 @@ def empty_batch(shape: Sequence[int], dtype: torch.dtype) -> torch.Tensor:
 
 
 def _new_block(shape: Sequence[int], dtype: torch.dtype) -> torch.UntypedStorage:
-    return torch.UntypedStorage._new_shared(math.prod(shape) * dtype.itemsize)
+    return new_shared_block(math.prod(shape) * dtype.itemsize)
 
 
 def _in_block(block: torch.UntypedStorage, shape: Sequence[int], dtype: torch.dtype):
     """A tensor of ``shape`` at the start of ``block``."""
     return torch.empty(0, dtype=dtype).set_(block, 0, tuple(shape))
-
-
-def storage_use_count(storage: torch.UntypedStorage) -> int | None:
-    """References to a storage from tensors and storage objects (None: this torch cannot
-    tell, so callers must treat the storage as in use)."""
-    count = getattr(torch._C, "_storage_Use_Count", None)
-    return None if count is None else int(count(storage._cdata))
 
 
 class SharedBatchPool:
@@ -141,7 +138,7 @@ class SharedBatchPool:
                 continue
             held = self._held.get(key)
             storage = tensor.untyped_storage()
-            if held is not None and held[1]._cdata == storage._cdata:
+            if held is not None and held[1].data_ptr() == storage.data_ptr():
                 held[0] = serial  # the same block again (its mapping was kept)
             else:
                 self._held[key] = [serial, storage, self.flags]

@@ -9,6 +9,8 @@ OpenGait's cv2-based transforms do. Every function takes a batch of matrices ``[
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 
@@ -63,27 +65,28 @@ def rotation_matrix(center_x: float, center_y: float, degrees: torch.Tensor) -> 
     )
 
 
-_BASE_GRIDS: dict[tuple[int, int], torch.Tensor] = {}
+BASE_GRID_SIZES = 16  # frame sizes whose base grid is kept (a loader warps one or two)
 
 
-def _base_grid(height: int, width: int) -> torch.Tensor:
-    """Homogeneous pixel coordinates ``[h * w, 3]`` (x, y, 1) in float32, cached per size."""
-    grid = _BASE_GRIDS.get((height, width))
-    if grid is None:
-        ys, xs = torch.meshgrid(
-            torch.arange(height, dtype=torch.float32),
-            torch.arange(width, dtype=torch.float32),
-            indexing="ij",
-        )
-        grid = torch.stack([xs, ys, torch.ones_like(xs)], dim=-1).view(-1, 3)
-        _BASE_GRIDS[(height, width)] = grid
-    return grid
+@functools.lru_cache(maxsize=BASE_GRID_SIZES)
+def base_grid(height: int, width: int) -> torch.Tensor:
+    """Homogeneous pixel coordinates ``[h * w, 3]`` (x, y, 1) in float32.
+
+    Kept for the :data:`BASE_GRID_SIZES` sizes used last (``base_grid.cache_info()``); the
+    tensor is shared between callers, who must not change it.
+    """
+    ys, xs = torch.meshgrid(
+        torch.arange(height, dtype=torch.float32),
+        torch.arange(width, dtype=torch.float32),
+        indexing="ij",
+    )
+    return torch.stack([xs, ys, torch.ones_like(xs)], dim=-1).view(-1, 3)
 
 
 def sampling_grid(output_to_source: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """``grid_sample``'s grids ``[k, h, w, 2]`` for matrices ``[k, 2 or 3, 3]``."""
     matrix = output_to_source.to(torch.float32)
-    points = torch.matmul(_base_grid(height, width), matrix.transpose(-1, -2))  # [k, h*w, 2|3]
+    points = torch.matmul(base_grid(height, width), matrix.transpose(-1, -2))  # [k, h*w, 2|3]
     source = points[..., :2]
     if matrix.shape[-2] == 3:  # projective: divide by the third coordinate
         source = source / points[..., 2:].clamp_min(1e-12)
