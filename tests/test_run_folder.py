@@ -15,7 +15,8 @@ import pytest
 import torch
 from conftest import small_config
 from gaitgen.runtime.checkpoint import load_checkpoint
-from gaitgen.runtime.engine.lock import LOCK_FILE, RunLock, RunLockedError, check_unlocked
+from gaitgen.runtime.engine.lock import RunLock, RunLockedError, check_unlocked
+from gaitgen.runtime.engine.run_folder import LOCK_FILE
 from gaitgen.runtime.errors import ConfigError, GaitgenError
 from typer.testing import CliRunner
 
@@ -69,7 +70,9 @@ def test_folder_names_are_checked_when_the_run_is_loaded(config: Path) -> None:
     with pytest.raises(ConfigError, match=r"trainer_cfg\.save_name: '\.\./x'"):
         load_run(config, ["trainer_cfg.save_name=../x"])
     run = load_run(config, ["trainer_cfg.save_name=my_run.v2"])
-    assert run.run_dir("train") == config.parent / "output" / "tiny" / "Baseline" / "my_run.v2"
+    folder = run.run_folder("train")
+    assert folder.path == config.parent / "output" / "tiny" / "Baseline" / "my_run.v2"
+    assert folder.checkpoint(20) == folder.path / "checkpoints" / "my_run.v2-00020.pt"
 
 
 # 3. the lock ---------------------------------------------------------------------------
