@@ -132,7 +132,13 @@ def test_markdown_latex_and_csv(two_runs):
     assert latex.rstrip().endswith("\\bottomrule\n\\end{tabular}")
     table = list(csv.reader(io.StringIO(runner.invoke(app, ["compare", ".", "-f", "csv"]).stdout)))
     assert table[0][-2:] == ["params", "time"]
-    assert {row[0]: row[5:] for row in table[1:]}["small"] == ["90.0", "80.0", "50.5", str(parameters_of(8)), "60.0"]
+    assert {row[0]: row[5:] for row in table[1:]}["small"] == [
+        "90.0",
+        "80.0",
+        "50.5",
+        str(parameters_of(8)),
+        "60.0",
+    ]
 
 
 def test_out_writes_the_format_of_its_suffix(two_runs):

@@ -19,6 +19,7 @@ from typing import Any
 
 from gaitgen.runtime.engine.run_folder import (
     CONFIG_FILE,
+    OUTPUT_DIR,
     RESULTS_FILE,
     RunFolder,
     is_run_folder,
@@ -113,7 +114,7 @@ def find_runs(paths: list[Path]) -> list[RunRecord]:
             records.append(read_run(path, path, results if results.is_file() else None))
         else:
             # a project root: its runs are under output/ (data/ may hold a million files)
-            search = path / "output" if (path / "output").is_dir() else path
+            search = path / OUTPUT_DIR if (path / OUTPUT_DIR).is_dir() else path
             found = sorted({p.parent for p in search.rglob(CONFIG_FILE) if is_run_folder(p.parent)})
             found += sorted({p.parent for p in search.rglob(RESULTS_FILE)} - set(found))
             if not found:
