@@ -38,7 +38,7 @@ import torch
 from gaitgen.runtime.config import load_config
 from gaitgen.runtime.data.batch import PendingInputs
 from gaitgen.runtime.data.transform_base import ValueMap
-from gaitgen.runtime.distributed import DistContext
+from gaitgen.runtime.distributed import DistContext, choose_device
 from gaitgen.runtime.engine.run import Run
 from gaitgen.runtime.engine.trainer import Trainer
 
@@ -198,9 +198,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--device",
-        choices=("cuda", "cpu"),
-        default="cuda" if torch.cuda.is_available() else "cpu",
+        "--device", choices=("cuda", "cpu"), default=None, help="default: cuda when available"
     )
     parser.add_argument(
         "--batch",
@@ -241,8 +239,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--config", type=Path, default=GAITBASE_CONFIG, help="OpenGait config")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda: torch sees no CUDA device")
     if args.steps < 1 or args.warmup < 0 or args.frames < 1:
         parser.error("--steps must be >= 1, --warmup >= 0 and --frames >= 1")
     return args
@@ -251,11 +247,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     batches = [tuple(b) for b in args.batch] if args.batch else [(8, 16), (4, 4)]
-    amp = args.device == "cuda" if args.amp is None else args.amp
-    if args.device == "cuda":
-        device = torch.device("cuda", torch.cuda.current_device())
-    else:
-        device = torch.device("cpu")
+    device = choose_device(args.device)
+    amp = device.type == "cuda" if args.amp is None else args.amp
     overrides = model_overrides(args.channels, amp, args.channels_last)
     python = sys.version.split()[0]
     print(f"device: {describe_device(device)}; torch {torch.__version__}; python {python}")

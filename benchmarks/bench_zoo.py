@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from gaitgen.runtime.components import get
 from gaitgen.runtime.config import load_config
+from gaitgen.runtime.distributed import choose_device
 from gaitgen.runtime.engine.build import build_losses, build_optimization
 from gaitgen.runtime.engine.step import autocast
 from gaitgen.runtime.testing import random_batch
@@ -83,10 +84,10 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=30)
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--device", choices=("cuda", "cpu"), default=None)
     parser.add_argument("--channels-last", action="store_true")
     args = parser.parse_args()
-    device = torch.device(args.device)
+    device = choose_device(args.device)
     variants = [("fp32", False, False)]
     if device.type == "cuda":
         variants.append(("fp16", True, False))

@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 import yaml
+from gaitgen.runtime.engine.run_folder import RunFolder
 
 CONDITIONS = ("NM", "BG", "CL")
 
@@ -213,7 +214,8 @@ def main() -> None:
         config.write_text(yaml.safe_dump(cfg, sort_keys=False))
         train = _runtime(config, "train", workdir)
         test = _runtime(config, "test", workdir)
-        results = workdir / "output" / "SynthGait" / "Baseline" / "learnability" / "results.json"
+        folder = RunFolder.under(workdir, "SynthGait", "Baseline", "learnability")
+        results = folder.results_file
         model = _rank1(json.loads(results.read_text()))
         cores = min(os.cpu_count() or 1, torch_threads())
         print(

@@ -1,51 +1,26 @@
 """Checkpoints: complete or absent, never half-written; loaded without running code.
 
-A checkpoint is ``<run>/checkpoints/<save_name>-<iteration:05d>.pt`` (OpenGait's naming)
-holding the model, optimizer, scheduler and grad-scaler states, the iteration and the RNG
-states. Rank 0 writes it to a temporary file in the same folder and renames it into place,
-so a crash leaves either the old set of checkpoints or the new one. Loading uses
-``torch.load(weights_only=True)``: a checkpoint file cannot execute code.
+A checkpoint (named and found by :mod:`gaitgen.runtime.engine.run_folder`) holds the model,
+optimizer, scheduler and grad-scaler states, the iteration and the RNG states. Rank 0 writes
+it to a temporary file in the same folder and renames it into place, so a crash leaves either
+the old set of checkpoints or the new one. Loading uses ``torch.load(weights_only=True)``: a
+checkpoint file cannot execute code.
 """
 
 from __future__ import annotations
 
-import glob
 import logging
 import random
-import re
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from .atomic import atomic_path, remove_stale_temporaries
+from .atomic import atomic_path
 from .errors import CheckpointError
 
 log = logging.getLogger("gaitgen")
-
-_NAME = re.compile(r"^(?P<save_name>.+)-(?P<iteration>\d+)\.pt$")
-
-
-def checkpoint_path(folder: Path, save_name: str, iteration: int) -> Path:
-    return folder / f"{save_name}-{iteration:05d}.pt"
-
-
-def list_checkpoints(folder: Path, save_name: str) -> dict[int, Path]:
-    """Iteration -> file of every complete checkpoint of ``save_name`` in ``folder``."""
-    found: dict[int, Path] = {}
-    if folder.is_dir():
-        for path in folder.iterdir():
-            match = _NAME.match(path.name)
-            if match and match["save_name"] == save_name:
-                found[int(match["iteration"])] = path
-    return dict(sorted(found.items()))
-
-
-def latest_checkpoint(folder: Path, save_name: str) -> Path | None:
-    found = list_checkpoints(folder, save_name)
-    return found[max(found)] if found else None
 
 
 def rng_state() -> dict[str, Any]:
@@ -135,17 +110,6 @@ class _RecordingWriter:
 
     def flush(self) -> None:
         self.handle.flush()
-
-
-def remove_stale_checkpoint_temporaries(folder: Path, save_name: str) -> list[Path]:
-    """Delete the temporary files of saves of ``save_name`` that were killed mid-write.
-
-    Only safe while no other process saves into ``folder`` (the trainer holds the run lock).
-    """
-    removed = remove_stale_temporaries(folder, f"{glob.escape(save_name)}-*")
-    for path in removed:
-        log.info("removed %s, left by a save that was interrupted", path)
-    return removed
 
 
 def load_checkpoint(path: Path, map_location: Any = "cpu") -> dict[str, Any]:
@@ -246,49 +210,3 @@ def load_model_weights(
             len(unexpected),
             _listed(unexpected) or "-",
         )
-
-
-def resolve_restore_hint(
-    hint: Any, folder: Path, save_name: str, search: Path | Sequence[Path] | None = None
-) -> Path | None:
-    """Turn ``restore_hint`` into a file: 0 -> None, N -> iteration N, "latest", or a path.
-
-    A relative path is looked up as given (from the working folder), then under each folder
-    of ``search`` in turn (the run's base folder, the project root, then the config's folder):
-    a two-phase config such as GLN's phase 2 names phase 1's checkpoint as
-    ``output/<dataset>/<model>/<save_name>/checkpoints/...``, relative to the project.
-
-    Raises:
-        CheckpointError: the iteration or file does not exist (the available ones are listed).
-    """
-    if search is None:
-        search = ()
-    elif isinstance(search, Path):
-        search = (search,)
-    if hint in (0, None, False):
-        return None
-    if hint == "latest":
-        return latest_checkpoint(folder, save_name)
-    if isinstance(hint, int) and not isinstance(hint, bool):
-        path = checkpoint_path(folder, save_name, hint)
-        if not path.is_file():
-            available = list(list_checkpoints(folder, save_name))
-            raise CheckpointError(
-                f"restore_hint: {hint}: no checkpoint {path} "
-                f"(available iterations: {available or 'none'})"
-            )
-        return path
-    if isinstance(hint, str):
-        path = Path(hint).expanduser()
-        if not path.is_absolute() and not path.exists():
-            path = next((base / path for base in search if (base / path).is_file()), path)
-        if not path.is_file():
-            looked = ", ".join(str(base) for base in search)
-            raise CheckpointError(
-                f"restore_hint: checkpoint file not found: {hint}"
-                + (f" (looked in the working folder and {looked})" if looked else "")
-            )
-        return path
-    raise CheckpointError(
-        f"restore_hint must be an iteration number, 'latest' or a file path, got {hint!r}"
-    )

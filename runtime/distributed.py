@@ -74,6 +74,27 @@ def _environment_ranks(env: dict[str, str]) -> tuple[int, int, int] | None:
     return None
 
 
+def choose_device(requested: str | None = None, local_rank: int | None = None) -> torch.device:
+    """The device this process computes on: CUDA when available (or asked for), else the CPU.
+
+    Args:
+        requested: "cpu", "cuda" or None (CUDA when available, else CPU), as ``--device``.
+        local_rank: with one process per GPU, this process's GPU; else the current one.
+
+    Raises:
+        ConfigError: CUDA was asked for but torch sees no CUDA device.
+    """
+    use_cuda = torch.cuda.is_available() if requested is None else requested.startswith("cuda")
+    if not use_cuda:
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise ConfigError(
+            f"--device {requested}: torch sees no CUDA device; use --device cpu or install a "
+            "CUDA build of torch"
+        )
+    return torch.device("cuda", torch.cuda.current_device() if local_rank is None else local_rank)
+
+
 def setup(device: str | None = None, timeout_minutes: float = 30.0) -> DistContext:
     """Join the process group the launcher prepared (if any) and pick this process's device.
 
@@ -86,18 +107,9 @@ def setup(device: str | None = None, timeout_minutes: float = 30.0) -> DistConte
         (NCCL on CUDA, gloo on CPU). The CUDA device is ``cuda:LOCAL_RANK``.
     """
     env = dict(os.environ)
-    use_cuda = torch.cuda.is_available() if device is None else device.startswith("cuda")
-    if use_cuda and not torch.cuda.is_available():
-        raise ConfigError(
-            "device 'cuda' was asked for but torch sees no CUDA device; "
-            "use --device cpu or install a CUDA build of torch"
-        )
     ranks = _environment_ranks(env)
     if ranks is None or ranks[2] == 1:
-        local = (
-            torch.device("cuda", torch.cuda.current_device()) if use_cuda else torch.device("cpu")
-        )
-        return DistContext(device=local)
+        return DistContext(device=choose_device(device))
     rank, local_rank, world_size = ranks
     if "RANK" not in env:  # SLURM without torchrun: give init_process_group what it reads
         os.environ.update(RANK=str(rank), WORLD_SIZE=str(world_size), LOCAL_RANK=str(local_rank))
@@ -110,13 +122,10 @@ def setup(device: str | None = None, timeout_minutes: float = 30.0) -> DistConte
                 )
             os.environ["MASTER_ADDR"] = expand_slurm_nodelist(nodelist)[0]
         os.environ.setdefault("MASTER_PORT", "29500")
-    if use_cuda:
-        torch.cuda.set_device(local_rank)
-        local = torch.device("cuda", local_rank)
-        backend = "nccl"
-    else:
-        local = torch.device("cpu")
-        backend = "gloo"
+    local = choose_device(device, local_rank)
+    if local.type == "cuda":
+        torch.cuda.set_device(local)
+    backend = "nccl" if local.type == "cuda" else "gloo"
     if not dist.is_initialized():
         timeout = datetime.timedelta(minutes=timeout_minutes)
         kwargs: dict[str, Any] = {"backend": backend, "timeout": timeout}

@@ -107,7 +107,7 @@ def _run(
 
     log_file = None
     if log_to_file or run.cfgs["trainer_cfg"].get("log_to_file"):
-        log_file = run.run_dir(phase) / "logs" / f"{phase}-{time.strftime('%Y%m%d-%H%M%S')}.txt"
+        log_file = run.run_folder(phase).log_file(phase, time.strftime("%Y%m%d-%H%M%S"))
     setup_logging(ctx, log_file)
     ensure_synthetic_data(run, ctx)
     if phase == "train":

@@ -7,15 +7,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from gaitgen.runtime.checkpoint import (
-    checkpoint_path,
-    latest_checkpoint,
-    load_checkpoint,
-    resolve_restore_hint,
-    rng_state,
-    save_checkpoint,
-    set_rng_state,
-)
+from gaitgen.runtime.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from gaitgen.runtime.engine.run_folder import RunFolder
 from gaitgen.runtime.errors import CheckpointError
 
 MARKER: list[str] = []
@@ -29,13 +22,12 @@ class Payload:
 
 
 def test_save_is_atomic_and_latest_is_found(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path, "run")
     for iteration in (2, 10, 4):
-        save_checkpoint(
-            checkpoint_path(tmp_path, "run", iteration), {"model": {}, "iteration": iteration}
-        )
-    (tmp_path / ".run-00012.pt.abc.tmp").write_bytes(b"partial")  # a crashed write
-    assert latest_checkpoint(tmp_path, "run") == tmp_path / "run-00010.pt"
-    assert load_checkpoint(tmp_path / "run-00010.pt")["iteration"] == 10
+        save_checkpoint(folder.checkpoint(iteration), {"model": {}, "iteration": iteration})
+    (folder.checkpoint_dir / ".run-00012.pt.abc.tmp").write_bytes(b"partial")  # a crashed write
+    assert folder.latest_checkpoint() == tmp_path / "checkpoints" / "run-00010.pt"
+    assert load_checkpoint(folder.latest_checkpoint())["iteration"] == 10
 
 
 def test_failed_save_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,15 +52,16 @@ def test_loading_a_malicious_checkpoint_executes_nothing(tmp_path: Path) -> None
 
 
 def test_restore_hint_forms(tmp_path: Path) -> None:
-    save_checkpoint(checkpoint_path(tmp_path, "run", 5), {"model": {}})
-    assert resolve_restore_hint(0, tmp_path, "run") is None
-    assert resolve_restore_hint(5, tmp_path, "run") == tmp_path / "run-00005.pt"
-    assert resolve_restore_hint("latest", tmp_path, "run") == tmp_path / "run-00005.pt"
-    assert resolve_restore_hint(str(tmp_path / "run-00005.pt"), tmp_path, "run").is_file()
+    folder = RunFolder(tmp_path, "run")
+    saved = save_checkpoint(folder.checkpoint(5), {"model": {}})
+    assert folder.resolve_restore_hint(0) is None
+    assert folder.resolve_restore_hint(5) == tmp_path / "checkpoints" / "run-00005.pt" == saved
+    assert folder.resolve_restore_hint("latest") == saved
+    assert folder.resolve_restore_hint(str(saved)).is_file()
     with pytest.raises(CheckpointError, match=r"available iterations: \[5\]"):
-        resolve_restore_hint(7, tmp_path, "run")
+        folder.resolve_restore_hint(7)
     with pytest.raises(CheckpointError, match="not found"):
-        resolve_restore_hint("missing.pt", tmp_path, "run")
+        folder.resolve_restore_hint("missing.pt")
 
 
 def test_rng_state_round_trips_through_a_safe_checkpoint(tmp_path: Path) -> None:
@@ -131,7 +124,8 @@ def test_a_relative_restore_hint_is_found_under_the_project(tmp_path: Path, monk
     save_checkpoint(folder / "GLN_P1-00240.pt", {"model": {}})
     monkeypatch.chdir(elsewhere)  # run from another folder: found under the project root
     hint = "output/SynthGait/GLN/GLN_P1/checkpoints/GLN_P1-00240.pt"
-    found = resolve_restore_hint(hint, tmp_path, "run", (project, project / "configs"))
+    folder = RunFolder(tmp_path, "run")
+    found = folder.resolve_restore_hint(hint, (project, project / "configs"))
     assert found == project / hint
     with pytest.raises(CheckpointError, match=f"looked in the working folder and {project}"):
-        resolve_restore_hint("output/missing.pt", tmp_path, "run", (project,))
+        folder.resolve_restore_hint("output/missing.pt", (project,))

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from typer.testing import CliRunner
 
 from gaitgen.cli.app import app
-from gaitgen.cli.compare_table import human_duration, latex_escape
+from gaitgen.cli.compare_table import human_count, human_duration, latex_escape
 
 runner = CliRunner()
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
@@ -39,27 +40,50 @@ GREW = {
 }
 
 
+def model_cfg(embedding: int) -> dict:
+    """A small Baseline; ``embedding`` (SeparateFCs' out_channels) sets its size."""
+    return {
+        "model": "Baseline",
+        "backbone_cfg": {
+            "type": "ResNet9",
+            "block": "BasicBlock",
+            "channels": [8, 16, 32, 64],
+            "layers": [1, 1, 1, 1],
+            "strides": [1, 2, 2, 1],
+            "maxpool": False,
+        },
+        "SeparateFCs": {"in_channels": 64, "out_channels": embedding, "parts_num": 16},
+        "SeparateBNNecks": {"class_num": 4, "in_channels": embedding, "parts_num": 16},
+        "bin_num": [16],
+    }
+
+
+def parameters_of(embedding: int) -> int:
+    """The small Baseline's parameters, counted here without gaitgen's counter."""
+    from gaitgen.runtime.models.baseline import Baseline
+
+    model = Baseline({"model_cfg": model_cfg(embedding)}, is_training=False)
+    return sum(p.numel() for p in model.parameters())
+
+
 def make_run(
     root: Path,
     save_name: str,
     results: dict | None,
-    model: str = "Baseline",
     iterations: tuple[int, ...] = (10, 20),
-    weights: int = 6,
+    embedding: int = 8,
 ) -> Path:
     """A run folder as train + test leave it: config, checkpoint, scalars, results."""
-    folder = root / "output" / "SynthGait" / model / save_name
+    folder = root / "output" / "SynthGait" / "Baseline" / save_name
     (folder / "checkpoints").mkdir(parents=True)
     (folder / "summary").mkdir()
-    (folder / "config.yaml").write_text(
-        f"data_cfg:\n  dataset_name: SynthGait\nmodel_cfg:\n  model: {model}\n"
-        f"trainer_cfg:\n  save_name: {save_name}\n"
-    )
-    state = {
-        "fc.weight": torch.zeros(weights, 1),
-        "bn.running_mean": torch.zeros(100),
-        "bn.num_batches_tracked": torch.tensor(3),
+    config = {
+        "data_cfg": {"dataset_name": "SynthGait"},
+        "model_cfg": model_cfg(embedding),
+        "trainer_cfg": {"save_name": save_name},
     }
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    state = {"fc.weight": torch.zeros(6, 1)}  # compare reads the iteration from the name only
     for iteration in iterations:
         path = folder / "checkpoints" / f"{save_name}-{iteration:05d}.pt"
         torch.save({"model": state, "iteration": iteration}, path)
@@ -79,7 +103,7 @@ def make_run(
 def two_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     make_run(tmp_path, "small", casia_results(90.0, 80.0, 50.5))
-    make_run(tmp_path, "large_lr", casia_results(95.25, 70.0, 60.0), weights=2_000_000)
+    make_run(tmp_path, "large_lr", casia_results(95.25, 70.0, 60.0), embedding=4096)
     return tmp_path
 
 
@@ -93,9 +117,9 @@ def test_the_table_shows_each_run_with_its_numbers_size_and_time(two_runs):
     rows = {line.split()[0]: line.split() for line in lines[1:]}
     assert rows["small"] == [
         "small", "Baseline", "SynthGait", "20", "CASIA-B", "(euc)", "90.00", "80.00", "50.50",
-        "6", "1m", "00s",
+        human_count(parameters_of(8)), "1m", "00s",
     ]  # fmt: skip
-    assert rows["large_lr"][6:10] == ["95.25", "70.00", "60.00", "2.00M"]  # BN stats not counted
+    assert rows["large_lr"][6:10] == ["95.25", "70.00", "60.00", human_count(parameters_of(4096))]
 
 
 def test_markdown_latex_and_csv(two_runs):
@@ -108,7 +132,13 @@ def test_markdown_latex_and_csv(two_runs):
     assert latex.rstrip().endswith("\\bottomrule\n\\end{tabular}")
     table = list(csv.reader(io.StringIO(runner.invoke(app, ["compare", ".", "-f", "csv"]).stdout)))
     assert table[0][-2:] == ["params", "time"]
-    assert {row[0]: row[5:] for row in table[1:]}["small"] == ["90.0", "80.0", "50.5", "6", "60.0"]
+    assert {row[0]: row[5:] for row in table[1:]}["small"] == [
+        "90.0",
+        "80.0",
+        "50.5",
+        str(parameters_of(8)),
+        "60.0",
+    ]
 
 
 def test_out_writes_the_format_of_its_suffix(two_runs):
@@ -205,7 +235,8 @@ def test_training_time_adds_the_segments_of_a_resumed_run(two_runs):
     (record,) = find_runs([scalars.parents[1]])
     assert record.training_seconds == 65.0
     assert record.curves["triplet/loss"] == ([10, 20, 30], [1.0, 0.5, 0.1])
-    assert record.iteration == 20 and record.parameters == 6  # the latest checkpoint's
+    assert record.iteration == 20  # the latest checkpoint's
+    assert record.parameters == parameters_of(8)  # of the model its config.yaml builds
     results = scalars.parents[1] / "results.json"
     results.write_text(json.dumps({**json.loads(results.read_text()), "iteration": 10}))
     assert find_runs([scalars.parents[1]])[0].iteration == 10  # the one tested, when recorded
@@ -239,9 +270,27 @@ def test_a_run_with_only_tensorboard_events_gives_its_curves(two_runs):
     assert record.training_seconds is not None and record.training_seconds >= 0
 
 
-def test_a_corrupt_checkpoint_is_one_line(two_runs):
-    checkpoint = two_runs / "output/SynthGait/Baseline/small/checkpoints/small-00030.pt"
-    checkpoint.write_bytes(b"not a checkpoint")
+def test_a_config_whose_model_does_not_build_shows_no_size_and_says_why(two_runs):
+    config = two_runs / "output/SynthGait/Baseline/small/config.yaml"
+    config.write_text(config.read_text().replace("model: Baseline", "model: Vanished"))
     result = runner.invoke(app, ["compare", "output"])
-    assert result.exit_code == 1 and result.stderr.count("\n") == 1
-    assert result.stderr.startswith(f"error: {checkpoint.relative_to(two_runs)}: cannot be read")
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:]}
+    assert rows["small"][9] == "-" and rows["large_lr"][9] == human_count(parameters_of(4096))
+    (note,) = result.stderr.splitlines()
+    assert note.startswith(f"note: {config.relative_to(two_runs)}: parameters not counted")
+    assert "Vanished" in note
+
+
+def test_compare_and_the_trainer_list_the_same_checkpoints(two_runs):
+    from gaitgen.runtime.engine.run_folder import RunFolder
+
+    from gaitgen.cli.compare_runs import find_runs
+
+    folder = RunFolder(two_runs / "output/SynthGait/Baseline/small", "small")
+    (folder.checkpoint_dir / "other-00090.pt").write_bytes(b"another run's")  # not this one's
+    (folder.checkpoint_dir / ".small-00040.pt.x1.tmp").write_bytes(b"a save in progress")
+    (folder.checkpoint_dir / "small-00030.pt").write_bytes(b"never read")
+    assert list(folder.checkpoints()) == [10, 20, 30]
+    (record,) = find_runs([folder.path])
+    assert record.iteration == max(folder.checkpoints()) == 30

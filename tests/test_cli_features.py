@@ -36,7 +36,7 @@ def trained(tmp_path_factory, tiny_dataset) -> tuple[Path, Path, Path, Path]:
     iteration 3 (the Baseline's initial weights, saved as training would) and the
     extraction of its partition's test set."""
     import torch
-    from gaitgen.runtime.checkpoint import checkpoint_path, save_checkpoint
+    from gaitgen.runtime.checkpoint import save_checkpoint
     from gaitgen.runtime.engine.build import build_model
     from gaitgen.runtime.engine.run import load_run
 
@@ -47,8 +47,8 @@ def trained(tmp_path_factory, tiny_dataset) -> tuple[Path, Path, Path, Path]:
     run = load_run(config)
     torch.manual_seed(0)
     model = build_model(run.cfgs, run.project, is_training=True)
-    folder = run.run_dir("test") / "checkpoints"
-    save_checkpoint(checkpoint_path(folder, "small", 3), {"model": model.state_dict(), "iteration": 3})  # fmt: skip
+    state = {"model": model.state_dict(), "iteration": 3}
+    save_checkpoint(run.run_folder("test").checkpoint(3), state)
     out = root / "test.npz"
     code, stdout, stderr = invoke(
         "extract", config, "--data", data, "--partition", partition, "--out", out, "--device", "cpu"

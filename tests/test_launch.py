@@ -79,3 +79,30 @@ def test_asking_for_cuda_without_it_is_a_clear_error(monkeypatch: pytest.MonkeyP
         pytest.skip("this machine has CUDA")
     with pytest.raises(ConfigError, match="no CUDA device"):
         setup("cuda")
+
+
+def test_one_device_choice_for_train_check_and_extract(monkeypatch, tiny_dataset) -> None:
+    import torch
+    from gaitgen.runtime.distributed import choose_device
+    from gaitgen.runtime.engine.check import check_config_file
+    from gaitgen.runtime.engine.extract import extract_embeddings
+    from gaitgen.runtime.zoo import ZOO_DIR
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 2)
+    assert choose_device(None) == torch.device("cuda", 2)  # CUDA when there is one
+    assert choose_device("cuda", local_rank=1) == torch.device("cuda", 1)  # one GPU per process
+    assert choose_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert choose_device(None) == torch.device("cpu")
+    messages = set()
+    root, partition = tiny_dataset
+    for attempt in (
+        lambda: setup("cuda"),
+        lambda: check_config_file(ZOO_DIR / "gaitset.yaml", device="cuda"),
+        lambda: extract_embeddings(ZOO_DIR / "gaitset.yaml", root, partition, device="cuda"),
+    ):
+        with pytest.raises(ConfigError, match="--device cuda: torch sees no CUDA device") as caught:
+            attempt()
+        messages.add(str(caught.value))
+    assert len(messages) == 1

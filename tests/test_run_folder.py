@@ -15,7 +15,8 @@ import pytest
 import torch
 from conftest import small_config
 from gaitgen.runtime.checkpoint import load_checkpoint
-from gaitgen.runtime.engine.lock import LOCK_FILE, RunLock, RunLockedError, check_unlocked
+from gaitgen.runtime.engine.lock import RunLock, RunLockedError, check_unlocked
+from gaitgen.runtime.engine.run_folder import LOCK_FILE
 from gaitgen.runtime.errors import ConfigError, GaitgenError
 from typer.testing import CliRunner
 
@@ -69,7 +70,9 @@ def test_folder_names_are_checked_when_the_run_is_loaded(config: Path) -> None:
     with pytest.raises(ConfigError, match=r"trainer_cfg\.save_name: '\.\./x'"):
         load_run(config, ["trainer_cfg.save_name=../x"])
     run = load_run(config, ["trainer_cfg.save_name=my_run.v2"])
-    assert run.run_dir("train") == config.parent / "output" / "tiny" / "Baseline" / "my_run.v2"
+    folder = run.run_folder("train")
+    assert folder.path == config.parent / "output" / "tiny" / "Baseline" / "my_run.v2"
+    assert folder.checkpoint(20) == folder.path / "checkpoints" / "my_run.v2-00020.pt"
 
 
 # 3. the lock ---------------------------------------------------------------------------
@@ -309,3 +312,75 @@ def test_resume_equals_the_uninterrupted_run(config: Path, sample_type: str) -> 
     again = load_checkpoint(run_dir(config, "cut") / "checkpoints" / "cut-00004.pt")["model"]
     for key, value in whole.items():
         assert torch.equal(value, again[key]), key
+
+
+# the layout, named in one module ------------------------------------------------------------
+
+
+def test_the_layout_module_imports_no_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, gaitgen.runtime.engine.run_folder, gaitgen.cli.compare_runs; "
+        "print('torch' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def test_checkpoint_names_are_parsed_and_listed_one_way(tmp_path: Path) -> None:
+    from gaitgen.runtime.engine.run_folder import RunFolder, parse_checkpoint_name
+
+    assert parse_checkpoint_name("GaitGL-CASIA-B-80000.pt") == ("GaitGL-CASIA-B", 80000)
+    for other in ("run.pt", "run-00002.pt.tmp", ".run-00002.pt.x1.tmp", "run-x.pt"):
+        assert parse_checkpoint_name(other) is None, other
+    folder = RunFolder.under(tmp_path, "SynthGait", "GaitGL", "run")
+    assert folder.path == tmp_path / "output" / "SynthGait" / "GaitGL" / "run"
+    assert folder.checkpoint(20).name == "run-00020.pt"
+    folder.checkpoint_dir.mkdir(parents=True)
+    for name in ("run-00020.pt", "run-00100.pt", "run-2.pt", "other-00500.pt", "notes.txt"):
+        (folder.checkpoint_dir / name).write_bytes(b"")
+    assert list(folder.checkpoints()) == [2, 20, 100]  # numerically, not by name
+    assert folder.latest_checkpoint() == folder.checkpoint(100)
+    assert RunFolder(folder.path, "other").checkpoints() == {500: folder.checkpoint_dir / "other-00500.pt"}  # fmt: skip
+
+
+def test_configs_logs_and_results_have_their_names(tmp_path: Path) -> None:
+    from gaitgen.runtime.engine.run_folder import RunFolder, continues_run, is_run_folder
+
+    folder = RunFolder(tmp_path / "run", "run")
+    assert not is_run_folder(folder.path)
+    assert folder.config_file_for(4, resumed=True) == folder.path / "config.yaml"  # none yet
+    folder.path.mkdir()
+    folder.config_file.write_text("first")
+    assert is_run_folder(folder.path)
+    assert folder.config_file_for(0, resumed=False) == folder.path / "config.yaml"
+    assert folder.config_file_for(4, resumed=True) == folder.path / "config-00004.yaml"
+    assert folder.log_file("train", "20260101-120000").relative_to(folder.path) == Path(
+        "logs/train-20260101-120000.txt"
+    )
+    assert folder.results_file.name == "results.json"
+    assert folder.scalars_file.relative_to(folder.path) == Path("summary/scalars.jsonl")
+    assert [continues_run(h) for h in (0, 5, "latest", "a.pt", True, None)] == [
+        False, True, True, False, False, False,
+    ]  # fmt: skip
+
+
+def test_one_restore_path_gives_the_iteration_and_whether_the_run_goes_on(config: Path) -> None:
+    from gaitgen.runtime.checkpoint import save_checkpoint
+    from gaitgen.runtime.engine.build import build_model
+    from gaitgen.runtime.engine.restore import restore_checkpoint
+    from gaitgen.runtime.engine.run import load_run
+
+    run = load_run(config)
+    model = build_model(run.cfgs, run.project, is_training=False)
+    folder = run.run_folder("test")
+    # a checkpoint without an 'iteration' entry (another tool's): its name says which
+    path = save_checkpoint(folder.checkpoint(7), {"model": model.state_dict()})
+    assert restore_checkpoint(run, "test", model, 0) is None
+    by_iteration = restore_checkpoint(run, "test", model, 7)
+    assert (by_iteration.path, by_iteration.iteration, by_iteration.continues) == (path, 7, True)
+    assert restore_checkpoint(run, "train", model, "latest").path == path
+    by_file = restore_checkpoint(run, "train", model, str(path))
+    assert (by_file.iteration, by_file.continues) == (7, False)  # fine-tunes from its weights

@@ -75,6 +75,8 @@ def compare_command(
         typer.echo(render(header, rows, output_format or "table"), nl=False)
     if note:
         typer.echo(note, err=True)
+    for line in (line for record in records for line in record.notes):
+        typer.echo(line, err=True)
     if plot is not None:
         skipped = write_plot(records, plot)
         typer.echo(f"wrote {plot}")

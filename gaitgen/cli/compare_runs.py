@@ -1,10 +1,11 @@
 """What ``gaitgen compare`` reads: the runs behind ``results.json`` files and run folders.
 
-A run folder is OpenGait's ``output/<dataset>/<model>/<save_name>/``: ``config.yaml`` (model,
-dataset, save name), ``checkpoints/<save_name>-<iteration>.pt`` (the iteration; the parameter
-count from the model's state dict), ``summary/scalars.jsonl`` or TensorBoard event files (the
-training curves and the training time) and ``results.json`` (the protocol's numbers). Any of
-them may be missing; what is missing shows as ``-``.
+A run folder is OpenGait's ``output/<dataset>/<model>/<save_name>/`` (its layout:
+:mod:`gaitgen.runtime.engine.run_folder`): ``config.yaml`` (model, dataset, save name, and the
+parameter count of the model it builds, counted as ``gaitgen check`` and ``gaitgen list``
+count), ``checkpoints/<save_name>-<iteration>.pt`` (the iteration), ``summary/scalars.jsonl``
+or TensorBoard event files (the training curves and the training time) and ``results.json``
+(the protocol's numbers). Any of them may be missing; what is missing shows as ``-``.
 """
 
 from __future__ import annotations
@@ -12,20 +13,22 @@ from __future__ import annotations
 import glob
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gaitgen.runtime.engine.run_folder import (
+    CONFIG_FILE,
+    OUTPUT_DIR,
+    RESULTS_FILE,
+    RunFolder,
+    is_run_folder,
+    names_from_path,
+)
 from gaitgen.runtime.errors import GaitgenError
 
-RESULTS_FILE = "results.json"
-SCALARS_FILE = "scalars.jsonl"
 # keys of a scalars.jsonl record that are not curves
 RECORD_KEYS = ("iteration", "time", "elapsed")
-# BatchNorm statistics are in the state dict but are not parameters
-_BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
-_CHECKPOINT = re.compile(r"^(?P<save_name>.+)-(?P<iteration>\d+)\.pt$")
 
 
 class CompareError(GaitgenError):
@@ -43,10 +46,11 @@ class RunRecord:
         iteration: of the latest checkpoint, else of the last logged scalars.
         protocol, metric: of results.json (None without one).
         numbers: (condition, metric) -> percentage, in results.json's order.
-        parameters: parameter count of the latest checkpoint's model.
+        parameters: parameter count of the model its config.yaml builds.
         training_seconds: the summed training segments of scalars.jsonl (or TensorBoard).
         curves: scalar name -> (iterations, values).
         tested_iteration: the iteration results.json says it evaluated, if it says.
+        notes: what could not be read, for a note under the table.
     """
 
     source: Path
@@ -62,6 +66,7 @@ class RunRecord:
     training_seconds: float | None = None
     curves: dict[str, tuple[list[int], list[float]]] = field(default_factory=dict)
     tested_iteration: int | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -102,36 +107,30 @@ def find_runs(paths: list[Path]) -> list[RunRecord]:
     records: list[RunRecord] = []
     for path in paths:
         if path.is_file():
-            folder = path.parent if _is_run_folder(path.parent) else None
+            folder = path.parent if is_run_folder(path.parent) else None
             records.append(read_run(path, folder, path))
-        elif _is_run_folder(path):
+        elif is_run_folder(path):
             results = path / RESULTS_FILE
             records.append(read_run(path, path, results if results.is_file() else None))
         else:
             # a project root: its runs are under output/ (data/ may hold a million files)
-            search = path / "output" if (path / "output").is_dir() else path
-            found = sorted(
-                {p.parent for p in search.rglob("config.yaml") if _is_run_folder(p.parent)}
-            )
+            search = path / OUTPUT_DIR if (path / OUTPUT_DIR).is_dir() else path
+            found = sorted({p.parent for p in search.rglob(CONFIG_FILE) if is_run_folder(p.parent)})
             found += sorted({p.parent for p in search.rglob(RESULTS_FILE)} - set(found))
             if not found:
                 raise CompareError(
-                    f"{path}: no run folder (config.yaml, summary/, checkpoints/) and no "
+                    f"{path}: no run folder ({CONFIG_FILE}, summary/, checkpoints/) and no "
                     f"{RESULTS_FILE} under it"
                 )
             for folder in found:
                 results = folder / RESULTS_FILE
-                is_run = _is_run_folder(folder)
+                is_run = is_run_folder(folder)
                 records.append(
                     read_run(
                         folder, folder if is_run else None, results if results.exists() else None
                     )
                 )
     return records
-
-
-def _is_run_folder(folder: Path) -> bool:
-    return any((folder / name).exists() for name in ("config.yaml", "summary", "checkpoints"))
 
 
 def read_run(source: Path, folder: Path | None, results: Path | None) -> RunRecord:
@@ -141,9 +140,14 @@ def read_run(source: Path, folder: Path | None, results: Path | None) -> RunReco
         _read_results(record, results)
     if folder is None:
         return record
-    _read_config(record, folder)
-    _read_scalars(record, folder / "summary")
-    _read_checkpoint(record, folder / "checkpoints")
+    cfgs = _read_config(record, folder)
+    run_folder = RunFolder(folder, str(record.save_name))
+    _read_scalars(record, run_folder)
+    checkpoints = run_folder.checkpoints()
+    if checkpoints:
+        record.iteration = max(checkpoints)
+    if cfgs:
+        _count_parameters(record, cfgs, run_folder)
     if record.tested_iteration is not None:
         record.iteration = record.tested_iteration
     return record
@@ -172,8 +176,9 @@ def _read_results(record: RunRecord, path: Path) -> None:
                 record.numbers[(str(condition), str(metric))] = value
 
 
-def _read_config(record: RunRecord, folder: Path) -> None:
-    config = folder / "config.yaml"
+def _read_config(record: RunRecord, folder: Path) -> dict[str, Any]:
+    """Model, dataset and save name from ``config.yaml`` (else the folder's names); its content."""
+    config = folder / CONFIG_FILE
     cfgs: dict[str, Any] = {}
     if config.is_file():
         import yaml
@@ -189,18 +194,19 @@ def _read_config(record: RunRecord, folder: Path) -> None:
         return None if value is None else str(value)
 
     # OpenGait's layout output/<dataset>/<model>/<save_name>/ when the config says nothing
-    parts = folder.resolve().parts
-    record.model = get("model_cfg", "model") or (parts[-2] if len(parts) >= 3 else None)
-    record.dataset = get("data_cfg", "dataset_name") or (parts[-3] if len(parts) >= 3 else None)
+    dataset, model = names_from_path(folder)
+    record.model = get("model_cfg", "model") or model
+    record.dataset = get("data_cfg", "dataset_name") or dataset
     record.save_name = (
         get("trainer_cfg", "save_name") or get("evaluator_cfg", "save_name") or folder.name
     )
+    return cfgs
 
 
-def _read_scalars(record: RunRecord, summary: Path) -> None:
-    jsonl = summary / SCALARS_FILE
-    if jsonl.is_file():
-        _read_jsonl(record, jsonl)
+def _read_scalars(record: RunRecord, folder: RunFolder) -> None:
+    summary = folder.summary_dir
+    if folder.scalars_file.is_file():
+        _read_jsonl(record, folder.scalars_file)
     elif summary.is_dir() and any(summary.glob("events.out.tfevents.*")):
         _read_tensorboard(record, summary)
 
@@ -252,41 +258,19 @@ def _read_tensorboard(record: RunRecord, summary: Path) -> None:
         record.training_seconds = max(wall_times) - min(wall_times)
 
 
-def _read_checkpoint(record: RunRecord, folder: Path) -> None:
-    if not folder.is_dir():
-        return
-    found = {}
-    for path in folder.iterdir():
-        match = _CHECKPOINT.match(path.name)
-        if match and (record.save_name is None or match["save_name"] == record.save_name):
-            found[int(match["iteration"])] = path
-    if not found:
-        return
-    latest = max(found)
-    record.iteration = latest
-    record.parameters = parameter_count(found[latest])
-
-
-def parameter_count(path: Path) -> int:
-    """Parameters of a checkpoint's model (its state dict without BatchNorm statistics).
-
-    The file is memory-mapped (``mmap=True``): only the tensors' sizes are read, not the
-    weights and optimizer state; ``weights_only=True`` as for every checkpoint.
-    """
-    import torch
+def _count_parameters(record: RunRecord, cfgs: dict[str, Any], folder: RunFolder) -> None:
+    """The parameters of the model the run's config builds (on the meta device: no weights)."""
+    from gaitgen.runtime.engine.parameters import config_parameter_count
+    from gaitgen.runtime.project import find_project
 
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)["model"]
-    except Exception as exc:  # noqa: BLE001 - corrupt or unsafe file: one clear message
-        raise CompareError(
-            f"{path}: cannot be read as a checkpoint ({type(exc).__name__}); delete it or "
-            "compare the run's results.json alone"
-        ) from None
-    return sum(
-        int(tensor.numel())
-        for name, tensor in state.items()
-        if hasattr(tensor, "numel") and not name.endswith(_BUFFER_SUFFIXES)
-    )
+        record.parameters = config_parameter_count(cfgs, find_project(folder.config_file))
+    except Exception as exc:  # noqa: BLE001 - any model error: the count shows as '-'
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        record.notes.append(
+            f"note: {folder.config_file}: parameters not counted, its model does not build "
+            f"here ({message})"
+        )
 
 
 def common_columns(records: list[RunRecord]) -> tuple[list[tuple[str, str]], str | None]:

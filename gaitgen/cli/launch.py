@@ -167,17 +167,13 @@ def _check_before_start(
     if phase != "train" or not launching:
         return run  # in-process, the trainer itself checks (under its lock)
     from gaitgen.runtime.engine.lock import check_unlocked
-    from gaitgen.runtime.engine.run_folder import (
-        continues_run,
-        refuse_fresh_run_over_checkpoints,
-    )
+    from gaitgen.runtime.engine.run_folder import continues_run
 
-    run_dir = run.run_dir("train")
-    check_unlocked(run_dir)
+    folder = run.run_folder("train")
+    check_unlocked(folder.path)
     hint = iteration or run.cfgs["trainer_cfg"].get("restore_hint", 0)
     if not overwrite and not continues_run(hint):
-        save_name = str(run.cfgs["trainer_cfg"]["save_name"])
-        refuse_fresh_run_over_checkpoints(run_dir / "checkpoints", save_name, run.config_path)
+        folder.refuse_fresh_run_over_checkpoints(run.config_path)
     return run
 
 
@@ -247,11 +243,7 @@ def _run_forwarding_sigterm(command: list[str]) -> tuple[int, int | None]:
 
 def _report_forwarded_stop(run: object, phase: str, code: int) -> None:
     """After the workers stopped for a forwarded SIGTERM: one line, and exit 143."""
-    from gaitgen.runtime.checkpoint import latest_checkpoint
-
-    folder = run.run_dir(phase) / "checkpoints"  # type: ignore[attr-defined]
-    save_name = str(run.cfgs["trainer_cfg"]["save_name"])  # type: ignore[attr-defined]
-    latest = latest_checkpoint(folder, save_name)
+    latest = run.run_folder(phase).latest_checkpoint()  # type: ignore[attr-defined]
     where = f"latest checkpoint {latest}" if latest is not None else "no checkpoint was saved"
     how = "who stopped" if code == 0 else f"torchrun exited with code {code}"
     typer.echo(f"stopped by SIGTERM: forwarded to the workers, {how}; {where}", err=True)

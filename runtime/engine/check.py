@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from ..distributed import DistContext
+from ..distributed import DistContext, choose_device
 from ..errors import GaitgenError
 from .build import build_losses, build_model, move_inputs
 from .check_report import (
@@ -36,16 +36,14 @@ from .check_report import (
     count_text,
     shape_text,
 )
+from .parameters import count_parameters
 from .run import Run, ensure_synthetic_data, load_run
 from .step import InferenceStep, NonFiniteLoss, TrainStep
 
 
 def _parameters(model: torch.nn.Module) -> tuple[int, list[tuple[str, int]]]:
-    total = sum(p.numel() for p in model.parameters())
-    children = [
-        (name, sum(p.numel() for p in child.parameters())) for name, child in model.named_children()
-    ]
-    return total, children
+    children = [(name, count_parameters(child)) for name, child in model.named_children()]
+    return count_parameters(model), children
 
 
 def _first_batch(cfgs: dict[str, Any], training: bool, device: torch.device) -> tuple[list, int]:
@@ -116,10 +114,7 @@ def check_config_file(
     report = CheckReport()
     where = f"project {run.project.package} at {run.project.root}" if run.project else "no project"
     report.add("config", f"{run.config_path} ({where}; {len(run.overrides)} --set overrides)")
-    use_cuda = torch.cuda.is_available() if device is None else device.startswith("cuda")
-    if use_cuda and not torch.cuda.is_available():
-        raise GaitgenError("--device cuda: torch sees no CUDA device; use --device cpu")
-    dev = torch.device("cuda" if use_cuda else "cpu")
+    dev = choose_device(device)
     report.add("device", str(dev))
     torch.manual_seed(int(run.cfgs["trainer_cfg"].get("seed", 0)))
     _check_ignored(report, run)

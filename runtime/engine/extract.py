@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..atomic import atomic_write_text
 from ..data.io import SUPPORTED_SUFFIXES
-from ..distributed import DistContext
+from ..distributed import DistContext, choose_device
 from ..errors import DataError
 from .build import build_model
 from .run import Run, load_run
@@ -154,10 +154,7 @@ def extract_embeddings(
     root = Path(data_root).expanduser().resolve()
     layout = "partition" if partition is not None else detect_layout(root)
     run = load_run(config_path, overrides)
-    use_cuda = torch.cuda.is_available() if device is None else device.startswith("cuda")
-    if use_cuda and not torch.cuda.is_available():
-        raise DataError("--device cuda: torch sees no CUDA device; use --device cpu")
-    ctx = DistContext(device=torch.device("cuda" if use_cuda else "cpu"))
+    ctx = DistContext(device=choose_device(device))
     torch.manual_seed(0)
     model = build_model(run.cfgs, run.project, is_training=False).to(ctx.device)
     restored = restore_for_test(run, model, iteration)  # before any data work: fail early

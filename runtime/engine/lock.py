@@ -25,6 +25,7 @@ from typing import Any
 
 from ..atomic import disk_error
 from ..errors import GaitgenError
+from .run_folder import LOCK_FILE
 
 try:  # POSIX; on other systems the lock file is created exclusively (O_EXCL) instead
     import fcntl
@@ -32,8 +33,6 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger("gaitgen")
-
-LOCK_FILE = "train.lock"
 
 
 class RunLockedError(GaitgenError):

@@ -15,6 +15,7 @@ from ..config import load_config
 from ..distributed import DistContext, barrier
 from ..errors import ConfigError, DataError
 from ..project import Project, find_project
+from .run_folder import RunFolder
 
 log = logging.getLogger("gaitgen")
 
@@ -37,49 +38,28 @@ class Run:
     base_dir: Path
     overrides: list[str] = field(default_factory=list)
 
-    def run_dir(self, phase: str) -> Path:
-        """``output/<dataset_name>/<model>/<save_name>/`` (OpenGait's layout).
+    def run_folder(self, phase: str) -> RunFolder:
+        """The run folder of ``phase`` (``train`` or ``test``): ``output/<dataset_name>/
+        <model>/<save_name>/`` under :attr:`base_dir`, with that phase's ``save_name``.
 
         Raises:
             ConfigError: one of the three names would lead out of ``output/`` (``..``, a
                 slash, an absolute path) or is empty.
         """
         section = "trainer_cfg" if phase == "train" else "evaluator_cfg"
-        names = [
-            ("data_cfg.dataset_name", self.cfgs["data_cfg"].get("dataset_name")),
-            ("model_cfg.model", self.cfgs["model_cfg"].get("model")),
-            (f"{section}.save_name", self.cfgs[section].get("save_name")),
-        ]
-        folder = self.base_dir / "output"
-        for key, value in names:
-            folder = folder / folder_name(value, key, self.config_path)
-        return folder
-
-
-def folder_name(value: Any, key: str, config_path: Path | None = None) -> str:
-    """``value`` as one folder name inside the run folder, or a ConfigError naming ``key``.
-
-    Names from the config become paths (``output/<dataset_name>/<model>/<save_name>``, the
-    checkpoint files ``<save_name>-<iteration>.pt``): a name with a path separator, ``..`` or
-    an absolute path would write outside ``output/``, so it is refused.
-    """
-    where = f"{config_path}: " if config_path is not None else ""
-    text = "" if value is None else str(value)
-    bad = (
-        not text.strip()
-        or text in (".", "..")
-        or "/" in text
-        or "\\" in text
-        or "\0" in text
-        or os.path.isabs(text)
-    )
-    if bad:
-        raise ConfigError(
-            f"{where}{key}: {value!r} is not a plain name; it becomes a folder or file name "
-            "inside the run folder output/<dataset_name>/<model>/<save_name>/, so it must be "
-            f"non-empty and hold no '/', '\\' or '..' (e.g. --set {key}=my_run)"
+        return RunFolder.under(
+            self.base_dir,
+            self.cfgs["data_cfg"].get("dataset_name"),
+            self.cfgs["model_cfg"].get("model"),
+            self.cfgs[section].get("save_name"),
+            ("data_cfg.dataset_name", "model_cfg.model", f"{section}.save_name"),
+            self.config_path,
         )
-    return text
+
+    @property
+    def checkpoint_search(self) -> tuple[Path, ...]:
+        """Where a relative ``restore_hint`` path is looked for after the working folder."""
+        return (self.base_dir, self.config_path.parent)
 
 
 def load_run(config_path: Path | str, overrides: list[str] | None = None) -> Run:
@@ -102,7 +82,7 @@ def load_run(config_path: Path | str, overrides: list[str] | None = None) -> Run
         cfgs=cfgs, config_path=config_path, project=project, base_dir=base_dir, overrides=overrides
     )
     for phase in ("train", "test"):  # the names are checked once, here, for both phases
-        run.run_dir(phase)
+        run.run_folder(phase)
     return run
 
 

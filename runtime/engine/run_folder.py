@@ -1,99 +1,300 @@
-"""What a training run may find and leave in its run folder.
+"""The run folder: every name in it, and what a run may find and leave there.
 
-``output/<dataset_name>/<model>/<save_name>/`` holds::
+``output/<dataset_name>/<model>/<save_name>/`` (OpenGait's layout) holds::
 
     train.lock                 held while a 'gaitgen train' runs (pid host started)
     config.yaml                the resolved config of the run's first start
     config-<iteration>.yaml    the resolved config of each resume, at that iteration
-    checkpoints/<save_name>-<iteration>.pt
+    checkpoints/<save_name>-<iteration:05d>.pt
     summary/                   scalars.jsonl, TensorBoard events
-    logs/                      with --log-to-file
+    logs/                      <phase>-<date>-<time>.txt, with --log-to-file
     results.json, embeddings.npz, heatmap_*.png    written by 'gaitgen test'
+
+This module is the only place that spells these names; the trainer, the tester, ``extract``,
+``compare`` and the launcher use it. It imports no torch, so the CLI can read a run folder
+cheaply.
 
 A fresh run (``restore_hint: 0``, or a checkpoint file to fine-tune from) into a folder
 that already holds checkpoints of its ``save_name`` would mix two runs' checkpoints (and
 ``test`` would pick the old, later one): it is refused unless ``--overwrite`` is given.
+
+    folder = RunFolder.under(base_dir, "SynthGait", "Baseline", "run1")
+    folder.checkpoint(2000)         # .../checkpoints/run1-02000.pt
+    folder.checkpoints()            # {iteration: path} of every complete checkpoint
 """
 
 from __future__ import annotations
 
+import glob
 import logging
+import os
+import re
 import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..atomic import remove_stale_temporaries
-from ..checkpoint import list_checkpoints, remove_stale_checkpoint_temporaries
-from ..errors import CheckpointError
+from ..errors import CheckpointError, ConfigError
 
 log = logging.getLogger("gaitgen")
 
+OUTPUT_DIR = "output"
+CHECKPOINT_DIR = "checkpoints"
+SUMMARY_DIR = "summary"
+LOG_DIR = "logs"
 CONFIG_FILE = "config.yaml"
+RESULTS_FILE = "results.json"
+EMBEDDINGS_FILE = "embeddings.npz"
+SCALARS_FILE = "scalars.jsonl"  # in summary/
+LOCK_FILE = "train.lock"
+
+# <save_name>-<iteration>.pt: OpenGait's checkpoint names (the iteration zero-padded to 5)
+_CHECKPOINT_NAME = re.compile(r"^(?P<save_name>.+)-(?P<iteration>\d+)\.pt$")
+
+
+def parse_checkpoint_name(name: str) -> tuple[str, int] | None:
+    """``(save_name, iteration)`` of a checkpoint file name, or None for another file."""
+    match = _CHECKPOINT_NAME.match(name)
+    return (match["save_name"], int(match["iteration"])) if match else None
+
+
+def folder_name(value: Any, key: str, config_path: Path | None = None) -> str:
+    """``value`` as one folder name inside the run folder, or a ConfigError naming ``key``.
+
+    Names from the config become paths (``output/<dataset_name>/<model>/<save_name>``, the
+    checkpoint files ``<save_name>-<iteration>.pt``): a name with a path separator, ``..`` or
+    an absolute path would write outside ``output/``, so it is refused.
+    """
+    where = f"{config_path}: " if config_path is not None else ""
+    text = "" if value is None else str(value)
+    bad = (
+        not text.strip()
+        or text in (".", "..")
+        or "/" in text
+        or "\\" in text
+        or "\0" in text
+        or os.path.isabs(text)
+    )
+    if bad:
+        raise ConfigError(
+            f"{where}{key}: {value!r} is not a plain name; it becomes a folder or file name "
+            "inside the run folder output/<dataset_name>/<model>/<save_name>/, so it must be "
+            f"non-empty and hold no '/', '\\' or '..' (e.g. --set {key}=my_run)"
+        )
+    return text
+
+
+def is_run_folder(path: Path) -> bool:
+    """Whether ``path`` looks like a run folder (it has a config, summaries or checkpoints)."""
+    return any((path / name).exists() for name in (CONFIG_FILE, SUMMARY_DIR, CHECKPOINT_DIR))
+
+
+def names_from_path(path: Path) -> tuple[str | None, str | None]:
+    """``(dataset_name, model)`` that OpenGait's layout gives a run folder's path."""
+    parts = path.resolve().parts
+    if len(parts) < 3:
+        return None, None
+    return parts[-3], parts[-2]
 
 
 def continues_run(hint: Any) -> bool:
-    """Whether ``restore_hint`` continues a run (an iteration or "latest") or starts one."""
+    """Whether ``restore_hint`` continues a run (an iteration or "latest") or starts one.
+
+    A file path restores weights to fine-tune from iteration 0 (OpenGait's meaning); 0 starts
+    from scratch.
+    """
     return hint == "latest" or (isinstance(hint, int) and not isinstance(hint, bool) and hint > 0)
 
 
-def refuse_fresh_run_over_checkpoints(
-    checkpoint_dir: Path, save_name: str, config_path: Path | None = None
-) -> None:
-    """Raise when ``checkpoint_dir`` already holds checkpoints of ``save_name``.
+@dataclass(frozen=True)
+class RunFolder:
+    """One run's folder and the run's ``save_name`` (which names its checkpoints).
 
-    Raises:
-        CheckpointError: one line saying what is there and the three ways on.
+    Attributes:
+        path: ``output/<dataset_name>/<model>/<save_name>/`` (need not exist yet).
+        save_name: ``trainer_cfg.save_name`` or ``evaluator_cfg.save_name``.
     """
-    found = list_checkpoints(checkpoint_dir, save_name)
-    if not found:
-        return
-    iterations = list(found)
-    shown = ", ".join(str(i) for i in iterations[:5]) + (", ..." if len(iterations) > 5 else "")
-    config = str(config_path) if config_path is not None else "CONFIG"
-    raise CheckpointError(
-        f"{checkpoint_dir} already holds {len(found)} checkpoint(s) of '{save_name}' "
-        f"(iterations {shown}) and this run would start afresh (restore_hint: 0), mixing "
-        f"the two: resume with 'gaitgen train {config} --iter {iterations[-1]}' (or --set "
-        "trainer_cfg.restore_hint=latest), train into a new folder with --set "
-        "trainer_cfg.save_name=NEW, or pass --overwrite to delete them"
-    )
 
+    path: Path
+    save_name: str
 
-def clear_for_fresh_run(run_dir: Path, checkpoint_dir: Path, save_name: str) -> None:
-    """``--overwrite``: delete the old run's checkpoints, summaries and resume configs."""
-    removed = list(list_checkpoints(checkpoint_dir, save_name).values())
-    for path in removed:
-        path.unlink(missing_ok=True)
-    for path in run_dir.glob("config-*.yaml"):
-        path.unlink(missing_ok=True)
-    summary = run_dir / "summary"
-    if summary.is_dir():
-        shutil.rmtree(summary)  # or the new run's scalars would append to the old ones
-    if removed:
-        log.warning(
-            "--overwrite: deleted %d checkpoint(s) of '%s' in %s and the old summaries",
-            len(removed),
-            save_name,
-            checkpoint_dir,
+    @classmethod
+    def under(
+        cls,
+        base_dir: Path,
+        dataset_name: Any,
+        model: Any,
+        save_name: Any,
+        keys: Sequence[str] = ("data_cfg.dataset_name", "model_cfg.model", "trainer_cfg.save_name"),
+        config_path: Path | None = None,
+    ) -> RunFolder:
+        """``base_dir/output/<dataset_name>/<model>/<save_name>/``.
+
+        Raises:
+            ConfigError: a name would lead out of ``output/`` or is empty (names its ``keys``
+                entry and ``config_path``).
+        """
+        path = base_dir / OUTPUT_DIR
+        for value, key in zip((dataset_name, model, save_name), keys):
+            path = path / folder_name(value, key, config_path)
+        return cls(path, str(save_name))
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.path / CHECKPOINT_DIR
+
+    @property
+    def summary_dir(self) -> Path:
+        return self.path / SUMMARY_DIR
+
+    @property
+    def scalars_file(self) -> Path:
+        return self.summary_dir / SCALARS_FILE
+
+    @property
+    def config_file(self) -> Path:
+        """``config.yaml``: the resolved config of the run's first start."""
+        return self.path / CONFIG_FILE
+
+    @property
+    def results_file(self) -> Path:
+        return self.path / RESULTS_FILE
+
+    @property
+    def embeddings_file(self) -> Path:
+        return self.path / EMBEDDINGS_FILE
+
+    @property
+    def lock_file(self) -> Path:
+        return self.path / LOCK_FILE
+
+    def log_file(self, phase: str, stamp: str) -> Path:
+        """``logs/<phase>-<stamp>.txt`` (``stamp``: the start's date and time)."""
+        return self.path / LOG_DIR / f"{phase}-{stamp}.txt"
+
+    def checkpoint(self, iteration: int) -> Path:
+        """``checkpoints/<save_name>-<iteration:05d>.pt``."""
+        return self.checkpoint_dir / f"{self.save_name}-{iteration:05d}.pt"
+
+    def checkpoints(self) -> dict[int, Path]:
+        """Iteration -> file of every complete checkpoint of ``save_name``, in order.
+
+        Temporary files of saves in progress (``.<name>.*.tmp``) are not checkpoints.
+        """
+        found: dict[int, Path] = {}
+        if self.checkpoint_dir.is_dir():
+            for path in self.checkpoint_dir.iterdir():
+                parsed = parse_checkpoint_name(path.name)
+                if parsed is not None and parsed[0] == self.save_name:
+                    found[parsed[1]] = path
+        return dict(sorted(found.items()))
+
+    def latest_checkpoint(self) -> Path | None:
+        found = self.checkpoints()
+        return found[max(found)] if found else None
+
+    def config_file_for(self, iteration: int, resumed: bool) -> Path:
+        """Where this start of a run writes its resolved config.
+
+        A fresh run writes ``config.yaml``; a resumed one keeps the first run's and writes
+        ``config-<iteration>.yaml`` (the iteration it resumed at), so every start's settings
+        stay.
+        """
+        if not resumed or not self.config_file.exists():
+            return self.config_file
+        return self.path / f"config-{iteration:05d}.yaml"
+
+    # a training run's checks and clean-ups -------------------------------------------------
+
+    def refuse_fresh_run_over_checkpoints(self, config_path: Path | None = None) -> None:
+        """Raise when the folder already holds checkpoints of ``save_name``.
+
+        Raises:
+            CheckpointError: one line saying what is there and the three ways on.
+        """
+        found = self.checkpoints()
+        if not found:
+            return
+        iterations = list(found)
+        shown = ", ".join(str(i) for i in iterations[:5]) + (", ..." if len(iterations) > 5 else "")
+        config = str(config_path) if config_path is not None else "CONFIG"
+        raise CheckpointError(
+            f"{self.checkpoint_dir} already holds {len(found)} checkpoint(s) of "
+            f"'{self.save_name}' (iterations {shown}) and this run would start afresh "
+            f"(restore_hint: 0), mixing the two: resume with 'gaitgen train {config} --iter "
+            f"{iterations[-1]}' (or --set trainer_cfg.restore_hint=latest), train into a new "
+            "folder with --set trainer_cfg.save_name=NEW, or pass --overwrite to delete them"
         )
 
+    def clear_for_fresh_run(self) -> None:
+        """``--overwrite``: delete the old run's checkpoints, summaries and resume configs."""
+        removed = list(self.checkpoints().values())
+        for path in removed:
+            path.unlink(missing_ok=True)
+        for path in self.path.glob("config-*.yaml"):
+            path.unlink(missing_ok=True)
+        if self.summary_dir.is_dir():
+            shutil.rmtree(self.summary_dir)  # or the new run's scalars would append to the old
+        if removed:
+            log.warning(
+                "--overwrite: deleted %d checkpoint(s) of '%s' in %s and the old summaries",
+                len(removed),
+                self.save_name,
+                self.checkpoint_dir,
+            )
 
-def remove_stale_files(run_dir: Path, checkpoint_dir: Path, save_name: str) -> list[Path]:
-    """Delete what killed writes of a training run left (only under the run lock)."""
-    removed = remove_stale_checkpoint_temporaries(checkpoint_dir, save_name)
-    for path in remove_stale_temporaries(run_dir, "config*.yaml"):
-        log.info("removed %s, left by a write that was interrupted", path)
-        removed.append(path)
-    return removed
+    def remove_stale_files(self) -> list[Path]:
+        """Delete what killed writes of a training run left (only under the run lock).
 
+        Only the temporaries of ``save_name``'s checkpoints and of the configs: another
+        run's saves in the same folder are left alone.
+        """
+        removed = remove_stale_temporaries(self.checkpoint_dir, f"{glob.escape(self.save_name)}-*")
+        for path in removed:
+            log.info("removed %s, left by a save that was interrupted", path)
+        for path in remove_stale_temporaries(self.path, "config*.yaml"):
+            log.info("removed %s, left by a write that was interrupted", path)
+            removed.append(path)
+        return removed
 
-def config_file_for(run_dir: Path, iteration: int, resumed: bool) -> Path:
-    """Where this start of a run writes its resolved config.
+    def resolve_restore_hint(self, hint: Any, search: Sequence[Path] = ()) -> Path | None:
+        """Turn ``restore_hint`` into a file: 0 -> None, N -> iteration N, "latest", or a path.
 
-    A fresh run writes ``config.yaml``; a resumed one keeps the first run's and writes
-    ``config-<iteration>.yaml`` (the iteration it resumed at), so every start's settings stay.
-    """
-    first = run_dir / CONFIG_FILE
-    if not resumed or not first.exists():
-        return first
-    return run_dir / f"config-{iteration:05d}.yaml"
+        A relative path is looked up as given (from the working folder), then under each
+        folder of ``search`` in turn (the run's base folder, the project root, then the
+        config's folder): a two-phase config such as GLN's phase 2 names phase 1's checkpoint
+        as ``output/<dataset>/<model>/<save_name>/checkpoints/...``, relative to the project.
+
+        Raises:
+            CheckpointError: the iteration or file does not exist (the available ones are
+                listed).
+        """
+        if hint in (0, None, False):
+            return None
+        if hint == "latest":
+            return self.latest_checkpoint()
+        if isinstance(hint, int) and not isinstance(hint, bool):
+            path = self.checkpoint(hint)
+            if not path.is_file():
+                available = list(self.checkpoints())
+                raise CheckpointError(
+                    f"restore_hint: {hint}: no checkpoint {path} "
+                    f"(available iterations: {available or 'none'})"
+                )
+            return path
+        if isinstance(hint, str):
+            path = Path(hint).expanduser()
+            if not path.is_absolute() and not path.exists():
+                path = next((base / path for base in search if (base / path).is_file()), path)
+            if not path.is_file():
+                looked = ", ".join(str(base) for base in search)
+                raise CheckpointError(
+                    f"restore_hint: checkpoint file not found: {hint}"
+                    + (f" (looked in the working folder and {looked})" if looked else "")
+                )
+            return path
+        raise CheckpointError(
+            f"restore_hint must be an iteration number, 'latest' or a file path, got {hint!r}"
+        )

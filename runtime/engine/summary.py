@@ -24,9 +24,10 @@ from typing import Any
 
 import torch
 
+from .run_folder import SCALARS_FILE
+
 log = logging.getLogger("gaitgen")
 
-SCALARS_FILE = "scalars.jsonl"
 # frames per image grid: enough to see the silhouettes of a sequence, cheap to encode
 GRID_FRAMES = 16
 GRID_COLUMNS = 8

@@ -12,18 +12,12 @@ from typing import Any
 
 import torch
 
-from ..checkpoint import (
-    latest_checkpoint,
-    list_checkpoints,
-    load_checkpoint,
-    load_model_weights,
-    resolve_restore_hint,
-)
 from ..distributed import DistContext, all_gather_with_grad
 from ..errors import CheckpointError, TrainingError
 from ..model import BaseModel
 from ..progress import ProgressBar
 from .build import build_model
+from .restore import restore_checkpoint
 from .run import Run
 from .step import InferenceStep
 
@@ -36,23 +30,15 @@ def restore_for_test(run: Run, model: BaseModel, iteration: int | None) -> int:
     ``iteration`` (``--iter``) wins over ``evaluator_cfg.restore_hint``; a hint of 0 means the
     latest checkpoint of the run (OpenGait would evaluate untrained weights).
     """
-    engine_cfg = run.cfgs["evaluator_cfg"]
-    folder = run.run_dir("test") / "checkpoints"
-    save_name = str(engine_cfg["save_name"])
-    hint = iteration if iteration else engine_cfg["restore_hint"]
-    path = resolve_restore_hint(hint, folder, save_name, (run.base_dir, run.config_path.parent))
-    if path is None:
-        path = latest_checkpoint(folder, save_name)
-    if path is None:
+    hint = iteration or run.cfgs["evaluator_cfg"]["restore_hint"] or "latest"
+    restored = restore_checkpoint(run, "test", model, hint)
+    if restored is None:
         raise CheckpointError(
-            f"no checkpoint to test in {folder}: train first "
+            f"no checkpoint to test in {run.run_folder('test').checkpoint_dir}: train first "
             f"('gaitgen train {run.config_path}') or set evaluator_cfg.restore_hint "
             "to a checkpoint file"
         )
-    state = load_checkpoint(path)
-    load_model_weights(model, state, path, bool(engine_cfg["restore_ckpt_strict"]))
-    found = {p: i for i, p in list_checkpoints(folder, save_name).items()}
-    return int(state.get("iteration", found.get(path, 0)))
+    return restored.iteration
 
 
 @torch.no_grad()
@@ -102,20 +88,20 @@ def run_inference_and_evaluate(run: Run, ctx: DistContext, model: BaseModel) -> 
         return None
     labels, types, views = dataset.label_list, dataset.types_list, dataset.views_list
     result = evaluate_from_config(run.cfgs, features.numpy(), labels, types, views)
-    run_dir = run.run_dir("test")
+    folder = run.run_folder("test")
     print(result.format_table(), flush=True)
-    written = result.save(run_dir)
+    written = result.save(folder.path)
     data_cfg = run.cfgs["data_cfg"]
     dataset_name = data_cfg.get("test_dataset_name") or data_cfg["dataset_name"]
     save_embeddings(
-        run_dir / "embeddings.npz",
+        folder.embeddings_file,
         features.numpy(),
         labels,
         types,
         views,
         dataset_name=dataset_name,
     )
-    log.info("wrote %s and %s", ", ".join(str(p) for p in written), run_dir / "embeddings.npz")
+    log.info("wrote %s and %s", ", ".join(str(p) for p in written), folder.embeddings_file)
     return result
 
 

@@ -27,16 +27,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from ..checkpoint import (
-    checkpoint_path,
-    latest_checkpoint,
-    load_checkpoint,
-    load_model_weights,
-    resolve_restore_hint,
-    rng_state,
-    save_checkpoint,
-    set_rng_state,
-)
+from ..checkpoint import rng_state, save_checkpoint, set_rng_state
 from ..config import save_config
 from ..distributed import DistContext, barrier
 from ..errors import TrainingError
@@ -48,14 +39,9 @@ from .build import (
     set_batchnorm_eval,
 )
 from .lock import lock_on_rank0
+from .restore import restore_checkpoint
 from .run import Run
-from .run_folder import (
-    clear_for_fresh_run,
-    config_file_for,
-    continues_run,
-    refuse_fresh_run_over_checkpoints,
-    remove_stale_files,
-)
+from .run_folder import continues_run
 from .step import TrainStep, loss_number
 from .stop import (
     StopRequest,
@@ -85,12 +71,10 @@ class Trainer:
         self.ctx = ctx
         self.cfgs = run.cfgs
         self.engine_cfg = run.cfgs["trainer_cfg"]
-        self.run_dir = run.run_dir("train")
-        self.checkpoint_dir = self.run_dir / "checkpoints"
-        self.save_name = str(self.engine_cfg["save_name"])
+        self.folder = run.run_folder("train")
         self.overwrite = overwrite
         self.resumed = False
-        self.lock = lock_on_rank0(self.run_dir, ctx)
+        self.lock = lock_on_rank0(self.folder.path, ctx)
         try:
             self._build()
         except BaseException:
@@ -106,7 +90,7 @@ class Trainer:
     def _build(self) -> None:
         run, ctx = self.run, self.ctx
         if ctx.is_main:
-            remove_stale_files(self.run_dir, self.checkpoint_dir, self.save_name)
+            self.folder.remove_stale_files()
         torch.manual_seed(int(self.engine_cfg.get("seed", 0)))
         self.model = build_model(self.cfgs, run.project, is_training=True).to(ctx.device)
         if ctx.device.type == "cuda":
@@ -151,59 +135,41 @@ class Trainer:
 
     def restore(self) -> None:
         """Restore per ``restore_hint``; after a torchrun restart, from the latest checkpoint."""
-        hint = self.engine_cfg["restore_hint"]
-        restarted = int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")) > 0
-        if restarted:
-            path = latest_checkpoint(self.checkpoint_dir, self.save_name)
-            if path is not None:
-                log.info(
-                    "restart %s: resuming from %s", os.environ["TORCHELASTIC_RESTART_COUNT"], path
-                )
-        else:
-            if not continues_run(hint):
-                self._prepare_fresh_run()
-            path = resolve_restore_hint(
-                hint,
-                self.checkpoint_dir,
-                self.save_name,
-                (self.run.base_dir, self.run.config_path.parent),
-            )
-        if path is None:
+        restart = int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0"))
+        hint = "latest" if restart else self.engine_cfg["restore_hint"]
+        if not continues_run(hint):
+            self._prepare_fresh_run()
+        restored = restore_checkpoint(self.run, "train", self.model, hint, self.ctx.device)
+        if restored is None:
             return
-        state = load_checkpoint(path, map_location=self.ctx.device)
-        load_model_weights(self.model, state, path, bool(self.engine_cfg["restore_ckpt_strict"]))
+        if restart:
+            log.info("restart %d: resuming from %s", restart, restored.path)
+        state = restored.state
         if not self.engine_cfg["optimizer_reset"] and "optimizer" in state:
             self.optimizer.load_state_dict(state["optimizer"])
         if not self.engine_cfg["scheduler_reset"] and "scheduler" in state:
             self.scheduler.load_state_dict(state["scheduler"])
         if state.get("scaler") and self.use_amp:
             self.scaler.load_state_dict(state["scaler"])
-        # A file path restores weights for fine-tuning from iteration 0 (OpenGait's meaning);
-        # an iteration number or a restart continues the run where it stopped.
-        continues = (
-            restarted or hint == "latest" or (isinstance(hint, int) and not isinstance(hint, bool))
-        )
-        if continues:
-            self.iteration = int(state.get("iteration", 0))
+        if restored.continues:  # a file path fine-tunes from iteration 0 (OpenGait's meaning)
+            self.iteration = restored.iteration
             self.resumed = True
             if "rng" in state:
                 set_rng_state(state["rng"])
-        log.info("restored %s (iteration %d)", path, self.iteration)
+        log.info("restored %s (iteration %d)", restored.path, self.iteration)
 
     def _prepare_fresh_run(self) -> None:
         """Refuse to start afresh over an earlier run's checkpoints, or clear them."""
         if not self.overwrite:
-            refuse_fresh_run_over_checkpoints(
-                self.checkpoint_dir, self.save_name, self.run.config_path
-            )
+            self.folder.refuse_fresh_run_over_checkpoints(self.run.config_path)
             return
         if self.ctx.is_main:
-            clear_for_fresh_run(self.run_dir, self.checkpoint_dir, self.save_name)
+            self.folder.clear_for_fresh_run()
         barrier()
 
     def save(self) -> Path | None:
         """Rank 0 writes the checkpoint of the current iteration; the others wait."""
-        path = checkpoint_path(self.checkpoint_dir, self.save_name, self.iteration)
+        path = self.folder.checkpoint(self.iteration)
         if self.ctx.is_main:
             state = {
                 "model": self.model.state_dict(),
@@ -249,8 +215,8 @@ class Trainer:
             device_type=self.ctx.device.type,
         )
         if self.ctx.is_main:  # the run really starts: its settings are kept beside it
-            save_config(self.cfgs, config_file_for(self.run_dir, self.iteration, self.resumed))
-        summary = SummaryWriter(self.run_dir / "summary", enabled=self.ctx.is_main)
+            save_config(self.cfgs, self.folder.config_file_for(self.iteration, self.resumed))
+        summary = SummaryWriter(self.folder.summary_dir, enabled=self.ctx.is_main)
         log.info(
             "training %s on %s, world size %d, from iteration %d to %d; run folder %s",
             self.cfgs["model_cfg"]["model"],
@@ -258,7 +224,7 @@ class Trainer:
             self.ctx.world_size,
             self.iteration,
             total_iter,
-            self.run_dir,
+            self.folder.path,
         )
         self.network.train()
         if self.engine_cfg["fix_BN"]:
@@ -316,14 +282,16 @@ class Trainer:
             getattr(batches, "close", lambda: None)()  # workers first: none dies mid-save
             self._stop_for_signal(signum, last_saved)
         log.info(
-            "training done: %d iterations; checkpoints in %s", self.iteration, self.checkpoint_dir
+            "training done: %d iterations; checkpoints in %s",
+            self.iteration,
+            self.folder.checkpoint_dir,
         )
 
     # stopping --------------------------------------------------------------------------
 
     def _save_last_good(self, last_saved: int) -> str:
         """Save the state of the last completed iteration if it is new and finite; say what."""
-        latest = checkpoint_path(self.checkpoint_dir, self.save_name, last_saved)
+        latest = self.folder.checkpoint(last_saved)
         if self.iteration == 0:
             return "no iteration completed, so there are no good weights to save; nothing saved"
         if self.iteration == last_saved:
@@ -339,7 +307,7 @@ class Trainer:
         if self.iteration != last_saved:
             saved = f"saved {self.save()}"
         elif self.iteration > 0 and last_saved:
-            path = checkpoint_path(self.checkpoint_dir, self.save_name, last_saved)
+            path = self.folder.checkpoint(last_saved)
             saved = f"its checkpoint {path} was already saved"
         else:
             saved = "no iteration completed, so nothing was saved"

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gaitgen.runtime.atomic import atomic_write_text
+from gaitgen.runtime.engine.run_folder import RESULTS_FILE
 
 REAL_SCENE_METRICS = ("rank1", "rank5", "rank10", "mAP", "mINP")
 
@@ -109,7 +110,7 @@ class EvaluationResult:
         """
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
-        path = run_dir / "results.json"
+        path = run_dir / RESULTS_FILE
         # atomic: a full disk leaves the previous results.json as it was, and no temp file
         atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
         written = [path]
