@@ -64,14 +64,15 @@ def check_launch(cfgs: Mapping[str, Any], phase: str, world_size: int) -> None:
     sampler = cfgs.get("trainer_cfg", {}).get("sampler", {})
     batch_size = sampler.get("batch_size")
     key = "trainer_cfg.sampler.batch_size"
-    if sampler.get("type") == "TripletSampler":
-        valid = isinstance(batch_size, list) and len(batch_size) == 2
-        if not valid:
-            raise ConfigError(
-                f"{key}: expected [P, K] (identities, sequences per identity), got {batch_size!r}"
-            )
-        if (batch_size[0] * batch_size[1]) % world_size:
-            raise ConfigError(uneven_batch_message(key, batch_size, world_size))
-    elif sampler.get("type") == "CommonSampler" and isinstance(batch_size, int):
-        if batch_size % world_size:
-            raise ConfigError(uneven_batch_message(key, batch_size, world_size))
+    # [P, K] or a number of sequences, whichever sampler reads it (its own build reports any
+    # other shape); every process takes an equal slice of each training batch
+    if isinstance(batch_size, list) and all(isinstance(v, int) for v in batch_size):
+        total = 1
+        for value in batch_size:
+            total *= value
+    elif isinstance(batch_size, int) and not isinstance(batch_size, bool):
+        total = batch_size
+    else:
+        return
+    if total % world_size:
+        raise ConfigError(uneven_batch_message(key, batch_size, world_size))
