@@ -107,7 +107,7 @@ KINDS: dict[str, Kind] = {
             "trainer_cfg.sampler.type",
             builtin=("data",),
             project_folder="samplers",
-            supplied=("dataset", "batch_size"),
+            supplied=("dataset",),
         ),
         Kind(
             "transform",
