@@ -123,3 +123,27 @@ def test_common_sampler_shards_like_triplet():
     assert [i for r in range(3) for i in parts[r][0]] == whole[0]
     with pytest.raises(ConfigError, match="world size of 4"):
         CommonSampler(data, 6, world_size=4)
+
+
+def test_bilateral_sampler_lists_each_batch_twice_walks_the_set_and_resumes(tiny_dataset):
+    from gaitgen.runtime.components import build
+    from gaitgen.runtime.data.dataset import GaitDataSet
+
+    root, partition = tiny_dataset
+    dataset = GaitDataSet(
+        {"dataset_root": str(root), "dataset_partition": str(partition)}, training=True
+    )
+    block = {"type": "BilateralSampler", "batch_size": [2, 3], "seed": 5}
+    whole = build("sampler", block, dataset)
+    batches = [batch for _, batch in zip(range(8), whole)]
+    for number, batch in enumerate(batches):
+        first, second = batch.items[:6], batch.items[6:]
+        assert batch.iteration == number and first == second and len(set(first)) == 6
+    per_epoch = len(dataset) // 6
+    seen = [i for batch in batches[:per_epoch] for i in batch.items[:6]]
+    assert len(set(seen)) == len(seen)  # one pass over the set draws no sequence twice
+    halves = [build("sampler", {**block, "rank": r, "world_size": 2}, dataset) for r in (0, 1)]
+    joined = [a.items[:3] + b.items[:3] for a, b, _ in zip(*halves, range(8))]
+    assert joined == [batch.items[:6] for batch in batches]  # ranks split each batch
+    resumed = build("sampler", {**block, "start_iteration": 5}, dataset)
+    assert next(iter(resumed)) == batches[5]
