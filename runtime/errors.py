@@ -22,8 +22,9 @@ class DataError(GaitgenError):
     """A dataset, partition file or sequence file is missing or invalid."""
 
 
-class RegistryError(GaitgenError):
-    """A model, loss, optimizer, sampler or transform name cannot be resolved."""
+class RegistryError(ConfigError):
+    """A component name (model, loss, sampler, protocol...) in a config or an option names
+    nothing, names two things, or names a file that fails to import."""
 
 
 class CheckpointError(GaitgenError):
