@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 
+from ..components import using_project
 from ..distributed import DistContext, choose_device
 from ..errors import GaitgenError
 from .build import build_losses, build_model, move_inputs
@@ -118,10 +119,11 @@ def check_config_file(
     report.add("device", str(dev))
     torch.manual_seed(int(run.cfgs["trainer_cfg"].get("seed", 0)))
     _check_ignored(report, run)
-    batches = _check_data(report, run, dev)
-    parts = _build(report, run, dev)
-    if parts is not None:
-        _check_steps(report, run, dev, *parts, *batches)
+    with using_project(run.project):  # the loaders' samplers and transforms may be its own
+        batches = _check_data(report, run, dev)
+        parts = _build(report, run, dev)
+        if parts is not None:
+            _check_steps(report, run, dev, *parts, *batches)
     return report
 
 

@@ -145,6 +145,7 @@ def extract_embeddings(
     """
     import torch
 
+    from ..components import using_project
     from ..evaluation.embeddings import save_embeddings
     from .tester import embed_test_set, restore_for_test
 
@@ -178,7 +179,8 @@ def extract_embeddings(
             listing = ", ".join(f'"{i}"' for i in ids)
             atomic_write_text(partition_file, f'{{"TRAIN_SET": [], "TEST_SET": [{listing}]}}\n')
             _point_run_at(run, staging, partition_file)
-        features, dataset = embed_test_set(run, ctx, model)
+        with using_project(run.project):  # its samplers and transforms may be its own
+            features, dataset = embed_test_set(run, ctx, model)
     save_embeddings(  # atomic itself: the old file stays if the write fails
         out_path,
         features.numpy(),
