@@ -171,16 +171,10 @@ def barrier() -> None:
         dist.barrier()
 
 
-def all_gather_with_grad(tensor: torch.Tensor) -> torch.Tensor:
-    """Concatenate ``tensor`` from every rank along dim 0; the local slice keeps its gradient.
-
-    Ranks may hold different numbers of rows: the sizes are exchanged first and the rows
-    padded for the collective, then trimmed.
-    """
+def _gathered_rows(tensor: torch.Tensor) -> list[torch.Tensor]:
+    """Every rank's ``tensor`` (detached), in rank order; ranks may hold different numbers of
+    rows: the sizes are exchanged first and the rows padded for the collective, then trimmed."""
     world_size = world_size_if_distributed()
-    if world_size == 1:
-        return tensor
-    rank = dist.get_rank()
     local_rows = torch.tensor([tensor.shape[0]], device=tensor.device)
     all_rows = [torch.zeros_like(local_rows) for _ in range(world_size)]
     dist.all_gather(all_rows, local_rows)
@@ -195,8 +189,23 @@ def all_gather_with_grad(tensor: torch.Tensor) -> torch.Tensor:
         padded = torch.cat([padded, pad])
     gathered = [torch.empty_like(padded) for _ in range(world_size)]
     dist.all_gather(gathered, padded.contiguous())
-    pieces = [g[:n] for g, n in zip(gathered, rows)]
-    pieces[rank] = tensor  # the local slice is the original tensor, with its autograd history
+    return [g[:n] for g, n in zip(gathered, rows)]
+
+
+def all_gather_rows(tensor: torch.Tensor) -> torch.Tensor:
+    """Concatenate ``tensor`` from every rank along dim 0, without gradients (features)."""
+    if world_size_if_distributed() == 1:
+        return tensor
+    return torch.cat(_gathered_rows(tensor))
+
+
+def all_gather_with_grad(tensor: torch.Tensor) -> torch.Tensor:
+    """Concatenate ``tensor`` from every rank along dim 0; the local slice keeps its gradient
+    (what a loss under DDP needs)."""
+    if world_size_if_distributed() == 1:
+        return tensor
+    pieces = _gathered_rows(tensor)
+    pieces[dist.get_rank()] = tensor  # the local slice is the original, with its history
     return torch.cat(pieces)
 
 

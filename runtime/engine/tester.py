@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from ..distributed import DistContext, all_gather_with_grad
+from ..distributed import DistContext, all_gather_rows
 from ..errors import CheckpointError, TrainingError
 from ..model import BaseModel
 from ..progress import ProgressBar
@@ -69,7 +69,7 @@ def embed_test_set(run: Run, ctx: DistContext, model: BaseModel) -> tuple[torch.
             bar.advance(len(inputs[1]))  # labs: one per sequence, also when joined with seqL
     model.train(was_training)
     local = torch.cat(pieces) if pieces else torch.zeros(0, 0, 0, device=ctx.device)
-    features = all_gather_with_grad(local) if ctx.distributed else local
+    features = all_gather_rows(local) if ctx.distributed else local
     dataset = loader.dataset
     if features.shape[0] != len(dataset):
         raise TrainingError(
