@@ -170,12 +170,13 @@ def test_dataset_reads_frames_of_known_pickles_with_identical_values(tmp_path):
     assert "_layout_rows" not in state and state["_layouts"] is dataset._layouts
 
 
-def test_loader_with_a_worker_delivers_uint8_that_finishes_to_the_float_batch(tmp_path):
+def one_worker_config(tmp_path, transform: list) -> dict:
+    """A loader config over a 3-id dummy dataset: one worker, 2 x 2 batches of 4 frames."""
     ids = ["001", "002", "003"]
     partition = write_dummy_dataset(
         tmp_path, ids, types=("nm-01", "nm-02"), frames=(8, 12), size=(16, 16), train_ids=ids
     )
-    cfgs = {
+    return {
         "data_cfg": {
             "dataset_root": str(tmp_path),
             "dataset_partition": str(partition),
@@ -188,9 +189,13 @@ def test_loader_with_a_worker_delivers_uint8_that_finishes_to_the_float_batch(tm
                 "sample_type": "fixed_unordered",
                 "frames_num_fixed": 4,
             },
-            "transform": [{"type": "BaseSilCuttingTransform", "cutting": 2}],
+            "transform": transform,
         },
     }
+
+
+def test_loader_with_a_worker_delivers_uint8_that_finishes_to_the_float_batch(tmp_path):
+    cfgs = one_worker_config(tmp_path, [{"type": "BaseSilCuttingTransform", "cutting": 2}])
     batches = []
     for float_inputs in (False, True):
         loader = build_loader(cfgs, training=True, seed=5, float_inputs=float_inputs)
@@ -312,26 +317,7 @@ def _loader_batches(cfgs: dict, count: int) -> tuple[list, Any]:
 
 
 def test_loader_batches_are_identical_without_the_private_torch_calls(tmp_path, monkeypatch):
-    ids = ["001", "002", "003"]
-    partition = write_dummy_dataset(
-        tmp_path, ids, types=("nm-01", "nm-02"), frames=(8, 12), size=(16, 16), train_ids=ids
-    )
-    cfgs = {
-        "data_cfg": {
-            "dataset_root": str(tmp_path),
-            "dataset_partition": str(partition),
-            "num_workers": 1,
-        },
-        "trainer_cfg": {
-            "sampler": {
-                "type": "TripletSampler",
-                "batch_size": [2, 2],
-                "sample_type": "fixed_unordered",
-                "frames_num_fixed": 4,
-            },
-            "transform": [DA],
-        },
-    }
+    cfgs = one_worker_config(tmp_path, [DA])
     count = 9  # more batches than the worker's blocks: reuse (or not) matters
     private, _ = _loader_batches(cfgs, count)
     _remove_private_torch_calls(monkeypatch, "missing")
