@@ -15,6 +15,7 @@ from torch.utils.data import Sampler
 
 from ..config.launch import uneven_batch_message
 from ..errors import ConfigError
+from .sampler import check_world
 from .seeds import IterationBatch, mix_seed
 
 _EPOCH_STREAM = 1 << 41  # keeps the epoch permutations apart from other (seed, n) streams
@@ -55,8 +56,7 @@ class BilateralSampler(Sampler):
             raise ConfigError(
                 f"{key}: expected [P, K] (P * K sequences a batch), got {batch_size!r}"
             )
-        if not 0 <= rank < world_size:
-            raise ValueError(f"rank {rank} is not within a world of {world_size} process(es)")
+        check_world(rank, world_size)
         self.total = batch_size[0] * batch_size[1]
         if self.total % world_size:
             raise ConfigError(uneven_batch_message(key, list(batch_size), world_size))

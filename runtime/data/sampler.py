@@ -19,7 +19,8 @@ from ..errors import ConfigError
 from .seeds import IterationBatch, mix_seed
 
 
-def _check_world(rank: int, world_size: int) -> None:
+def check_world(rank: int, world_size: int) -> None:
+    """A sampler's rank must be one of the world's processes."""
     if world_size < 1 or not 0 <= rank < world_size:
         raise ValueError(f"rank {rank} is not within a world of {world_size} process(es)")
 
@@ -63,7 +64,7 @@ class TripletSampler(Sampler):
             raise ConfigError(
                 f"{key}: expected [P, K] (identities, sequences per identity), got {batch_size!r}"
             )
-        _check_world(rank, world_size)
+        check_world(rank, world_size)
         self.dataset = dataset
         self.batch_size = list(batch_size)
         self.batch_shuffle = bool(batch_shuffle)
@@ -137,7 +138,7 @@ class InferenceSampler(Sampler):
             raise ConfigError(
                 f"evaluator_cfg.sampler.batch_size: expected a whole number >= 1, got {batch_size!r}"
             )
-        _check_world(rank, world_size)
+        check_world(rank, world_size)
         self.dataset = dataset
         self.batch_size = batch_size
         self.rank, self.world_size = rank, world_size
@@ -177,7 +178,7 @@ class CommonSampler(Sampler):
             raise ConfigError(f"{key}: expected a whole number >= 1, got {batch_size!r}")
         if batch_size % world_size != 0:
             raise ConfigError(uneven_batch_message(key, batch_size, world_size))
-        _check_world(rank, world_size)
+        check_world(rank, world_size)
         self.dataset = dataset
         self.batch_size = batch_size
         self.batch_shuffle = bool(batch_shuffle)
