@@ -204,11 +204,6 @@ UNSUPPORTED_EVAL_FUNCS = (
 )
 
 
-def protocol_names() -> list[str]:
-    """The preset names, in their documented order."""
-    return list(PROTOCOLS)
-
-
 def get_protocol(name: str, where: str = "protocol") -> Protocol:
     """Return the preset called ``name`` (or one of its aliases, case-insensitive).
 
