@@ -10,9 +10,9 @@ superblock:
 1. thresholds: probes and gallery are ordered by subject, so each tile of probes finds all
    its relevant sequences in one contiguous slice of the gallery; their distances are
    computed there (a few per cent of the full cost);
-2. counts: every probe tile against every gallery tile (the gallery laid out once when it
-   has at most ``gallery_block`` rows, else block by block); each tile's distances are
-   compared with the thresholds and the counts added up.
+2. counts: each probe tile computes its band of distances to the gallery (laid out once
+   when it has at most ``gallery_block`` rows, else block by block), tile by tile; the band
+   is compared with the thresholds view by view and ``count_chunk`` columns at a time.
 
 Counting is a strict comparison with a handful of thresholds per probe. Euclidean tile
 distances are never negative, so their float32 bit patterns read as int32 are ordered like
@@ -27,6 +27,7 @@ Nothing of size probes x gallery is ever held, and there is no per-probe Python 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import torch
@@ -227,21 +228,16 @@ def _record_thresholds(
         counts.view_relevant[start:stop].scatter_reduce_(1, index, dist, "amin")
 
 
-def _gallery_tiles(views: list[int], start: int, stop: int, tile: int) -> list[tuple]:
-    """``(j, j_stop, pieces)`` tiles of a view-sorted gallery range; ``pieces`` lists the
-    ``(a, b, view)`` column ranges (relative to ``j``) of each view inside the tile."""
-    tiles = []
-    for j in range(start, stop, tile):
-        j_stop = min(j + tile, stop)
-        pieces, a = [], j
-        while a < j_stop:
-            b = a + 1
-            while b < j_stop and views[b] == views[a]:
-                b += 1
-            pieces.append((a - j, b - j, views[a]))
-            a = b
-        tiles.append((j, j_stop, pieces))
-    return tiles
+def _view_runs(views: list[int], start: int, stop: int) -> list[tuple[int, int, int]]:
+    """``(a, b, view)`` runs of equal view codes in ``views[start:stop]``."""
+    runs, a = [], start
+    while a < stop:
+        b = a + 1
+        while b < stop and views[b] == views[a]:
+            b += 1
+        runs.append((a, b, views[a]))
+        a = b
+    return runs
 
 
 def count_below(values: torch.Tensor, thresholds: torch.Tensor, nonnegative: bool) -> torch.Tensor:
@@ -279,40 +275,53 @@ def _count_closer(distances, pool, counts, block, gallery, sizes, whole) -> None
     views = gallery.by_view_views.tolist()
     labels = gallery.by_view_labels
     chunk = sizes.count_chunk
+    device = distances.device
+    buffers = threading.local()  # one band buffer per worker thread
     for g_block in range(0, len(views), sizes.gallery_block):
         g_stop = min(g_block + sizes.gallery_block, len(views))
         prepared = whole
         if prepared is None:
             prepared = distances.prepare(gallery.by_view_rows[g_block:g_stop], pool, gallery=True)
-        tiles = _gallery_tiles(views, g_block, g_stop, sizes.gallery_tile)
+        tile = sizes.gallery_tile
+        tiles = [(j, min(j + tile, g_stop)) for j in range(g_block, g_stop, tile)]
+        segments = [  # (a, b, view) runs of one view, relative to the block
+            (a - g_block, b - g_block, view) for a, b, view in _view_runs(views, g_block, g_stop)
+        ]
         # subject range of each tile: the own-subject mask is needed only where they overlap
-        ranges = [(int(labels[j:k].min()), int(labels[j:k].max())) for j, k, _ in tiles]
+        ranges = [(int(labels[j:k].min()), int(labels[j:k].max())) for j, k in tiles]
 
-        def work(span, prepared=prepared, tiles=tiles, ranges=ranges, g_block=g_block) -> None:
+        def work(
+            span, prepared=prepared, tiles=tiles, ranges=ranges, segments=segments,
+            g_block=g_block, width=g_stop - g_block,
+        ) -> None:  # fmt: skip
             i, i_stop = span
             local = slice(i - block.start, i_stop - block.start)
             probe_tile = block.prepared.slice(local.start, local.stop)
             low, high = int(block.labels[local.start]), int(block.labels[local.stop - 1])
-            relevant = None
-            if num_relevant is not None:
-                used = int(num_relevant[local].max())  # columns past it are inf for all rows
-                relevant = counts.relevant[i:i_stop, :used] if used else None
-            nearest = counts.view_relevant[i:i_stop] if counts.view_relevant is not None else None
-            for (j, j_stop, pieces), (g_low, g_high) in zip(tiles, ranges, strict=True):
-                dist = distances.tile(probe_tile, prepared.slice(j - g_block, j_stop - g_block))
+            band = getattr(buffers, "band", None)
+            if band is None or band.shape[0] < i_stop - i or band.shape[1] < width:
+                band = buffers.band = torch.empty(i_stop - i, width, device=device)
+            band = band[: i_stop - i, :width]  # [b, block]: distances times scale
+            for (j, j_stop), (g_low, g_high) in zip(tiles, ranges, strict=True):
+                dist = band[:, j - g_block : j_stop - g_block]
+                distances.tile(probe_tile, prepared.slice(j - g_block, j_stop - g_block), out=dist)
                 if g_low <= high and low <= g_high:  # the probe's own subject is never closer
                     same = block.labels_device[local, None] == (
                         gallery.by_view_labels_device[None, j:j_stop]
                     )
                     dist.masked_fill_(same, INF)
-                if nearest is not None:
-                    for a, b, view in pieces:
-                        found = count_below(dist[:, a:b], nearest[:, view : view + 1], nonnegative)
-                        counts.view_closer[i:i_stop, view] += found[:, 0]
-                if relevant is not None:
-                    closer = counts.closer[i:i_stop, : relevant.shape[1]]
-                    for c in range(0, dist.shape[1], chunk):
-                        closer += count_below(dist[:, c : c + chunk], relevant, nonnegative)
+            if counts.view_relevant is not None:
+                nearest = counts.view_relevant[i:i_stop]
+                for a, b, view in segments:
+                    found = count_below(band[:, a:b], nearest[:, view : view + 1], nonnegative)
+                    counts.view_closer[i:i_stop, view] += found[:, 0]
+            if num_relevant is not None:
+                used = int(num_relevant[local].max())  # columns past it are inf for all rows
+                if used:
+                    relevant = counts.relevant[i:i_stop, :used]
+                    closer = counts.closer[i:i_stop, :used]
+                    for c in range(0, band.shape[1], chunk):
+                        closer += count_below(band[:, c : c + chunk], relevant, nonnegative)
 
         pool.run(work, spans(block.start, block.stop, sizes.probe_tile, pool.workers))
         del work, prepared  # freed before the next block is gathered: one block at a time
