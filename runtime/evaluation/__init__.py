@@ -20,8 +20,8 @@ _EXPORTS = {
     "load_embeddings": ".embeddings",
     "save_embeddings": ".embeddings",
     "evaluate": ".evaluator",
-    "evaluate_from_config": ".evaluator",
-    "load_probe_set": ".evaluator",
+    "evaluate_from_config": ".config",
+    "load_probe_set": ".config",
     "PROTOCOLS": ".protocols",
     "Protocol": ".protocols",
     "get_protocol": ".protocols",
@@ -33,7 +33,8 @@ __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .config import evaluate_from_config, load_probe_set
     from .embeddings import load_embeddings, save_embeddings
-    from .evaluator import evaluate, evaluate_from_config, load_probe_set
+    from .evaluator import evaluate
     from .protocols import PROTOCOLS, Protocol, get_protocol
     from .result import EvaluationResult

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import torch
 from gaitgen.runtime.errors import DataError
+from gaitgen.runtime.evaluation.tiling import spans
 
 METRICS = ("euc", "cos")
 
@@ -103,7 +104,7 @@ class FeatureDistances:
         """Gather ``rows`` (int64 indices into the features) and lay them out for tiles, as
         probes (the first argument of :meth:`tile`) or as ``gallery`` (the second).
 
-        With a :class:`~gaitgen.runtime.evaluation.ranking.WorkerPool`, chunks of rows are
+        With a :class:`~gaitgen.runtime.evaluation.tiling.WorkerPool`, chunks of rows are
         laid out in parallel, straight into the result (no extra copy).
         """
         n, channels = len(rows), self.feature.shape[1]
@@ -175,12 +176,11 @@ class FeatureDistances:
     def matrix(self, rows_a: torch.Tensor, rows_b: torch.Tensor, block: int = 1024) -> torch.Tensor:
         """The full distance matrix ``[len(rows_a), len(rows_b)]`` (for small sets only)."""
         out = torch.empty(len(rows_a), len(rows_b), device=self.device)
-        for i in range(0, len(rows_a), block):
-            a = self.prepare(rows_a[i : i + block])
-            for j in range(0, len(rows_b), block):
-                out[i : i + block, j : j + block] = self.tile(
-                    a, self.prepare(rows_b[j : j + block], gallery=True)
-                )
+        for i, i_stop in spans(0, len(rows_a), block):
+            a = self.prepare(rows_a[i:i_stop])
+            for j, j_stop in spans(0, len(rows_b), block):
+                b = self.prepare(rows_b[j:j_stop], gallery=True)
+                self.tile(a, b, out=out[i:i_stop, j:j_stop])
         return out.div_(self.scale)
 
 

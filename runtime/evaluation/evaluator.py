@@ -1,42 +1,36 @@
 """``evaluate``: embeddings + labels + a protocol -> an :class:`EvaluationResult`.
 
-This module chooses probe and gallery sequences, checks the input, and turns the per-probe
-ranking counts of :mod:`.ranking` into OpenGait's numbers: rank-1 per (probe view, gallery
-view) pair rounded to 2 decimals and averaged without identical views (single-view
-gallery), rank-1 and mAP per probe view (cross-view gallery), or rank-1/5/10, mAP and mINP
-(real-scene protocols).
+This module chooses probe and gallery sequences and puts the result together; the input
+checks are in :mod:`.checks`, the distances in :mod:`.distance`, the per-probe ranking
+counts in :mod:`.ranking`, OpenGait's numbers from them in :mod:`.metrics`, and the settings
+of a config in :mod:`.config`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from gaitgen.runtime.errors import ConfigError, DataError, did_you_mean
-from gaitgen.runtime.evaluation.distance import (
-    METRICS,
-    FeatureDistances,
-    MatrixDistances,
-    choose_device,
+from gaitgen.runtime.errors import ConfigError, DataError
+from gaitgen.runtime.evaluation.checks import (
+    check_feature,
+    check_options,
+    check_strings,
+    rerank_params,
 )
-from gaitgen.runtime.evaluation.protocols import (
-    EVAL_FUNCS,
-    PROTOCOLS,
-    REAL_SCENE,
-    UNSUPPORTED_EVAL_FUNCS,
-    VIEW,
-    Protocol,
-    resolve_protocol,
+from gaitgen.runtime.evaluation.distance import FeatureDistances, MatrixDistances, choose_device
+from gaitgen.runtime.evaluation.metrics import (
+    cross_view_condition,
+    ranking_metrics,
+    real_scene_values,
+    single_view_condition,
 )
+from gaitgen.runtime.evaluation.protocols import REAL_SCENE, VIEW, Protocol, resolve_protocol
 from gaitgen.runtime.evaluation.ranking import RankCounts, count_ranks
 from gaitgen.runtime.evaluation.rerank import k_reciprocal_rerank
-from gaitgen.runtime.evaluation.result import EvaluationResult, ViewCondition
-
-RERANK_DEFAULTS = {"k1": 20, "k2": 6, "lambda_value": 0.3}
+from gaitgen.runtime.evaluation.result import EvaluationResult
 
 
 def evaluate(
@@ -80,188 +74,46 @@ def evaluate(
         DataError: inconsistent input, or a probe set without any gallery to search.
     """
     chosen = resolve_protocol(protocol, dataset_name)
-    if metric not in METRICS:
-        raise ConfigError(f"metric: unknown metric {metric!r}; use one of {', '.join(METRICS)}")
-    if cross_view and chosen.kind != VIEW:
-        raise ConfigError(
-            f"cross_view_gallery: the {chosen.name} protocol has one gallery (real-scene); "
-            "set cross_view_gallery to false"
-        )
-    features = _check_feature(feature)
+    check_options(chosen, metric, cross_view)
+    features = check_feature(feature)
     labels, types, views = (
-        _check_strings(values, name, len(features))
+        check_strings(values, name, len(features))
         for values, name in ((label, "label"), (type, "type"), (view, "view"))
     )
     device = choose_device(features, device)
     label_codes = np.unique(labels, return_inverse=True)[1].astype(np.int64)
-    rerank_params = _rerank_params(rerank)
-    context = _Context(chosen, features, label_codes, types, views, metric, device, rerank_params)
-    context.label_text = labels
+    rerank_settings = rerank_params(rerank)
+    context = _Context(
+        chosen, features, labels, label_codes, types, views, metric, device, rerank_settings
+    )
     remove = remove_no_gallery or chosen.remove_no_gallery
     if chosen.kind == VIEW:
         result = _evaluate_views(context, cross_view, remove)
     else:
         result = _evaluate_real_scene(context, remove, probe_set)
-    if rerank_params is not None:
+    if rerank_settings is not None:
         result.metric += "+rerank"
     return result
 
 
-def evaluate_from_config(
-    cfgs: Mapping[str, Any],
-    feature,
-    label: Sequence[str],
-    type: Sequence[str],  # noqa: A002
-    view: Sequence[str],
-    device: str | torch.device | None = None,
-) -> EvaluationResult:
-    """Evaluate with the settings of a resolved OpenGait-schema config.
-
-    Reads ``data_cfg.test_dataset_name`` (else ``dataset_name``), ``data_cfg.remove_no_gallery``,
-    ``data_cfg.dataset_partition`` (its ``PROBE_SET``, for Gait3D), and from ``evaluator_cfg``:
-    ``eval_func`` (OpenGait's function names), ``metric``, ``cross_view_gallery``, and gaitgen's
-    ``protocol`` (a preset name or a custom-protocol mapping, overriding the dataset's
-    preset), ``rerank`` (bool or ``{k1, k2, lambda_value}``) and ``probe_set`` (a JSON file
-    with the probe names, overriding the partition's ``PROBE_SET``).
-
-    Raises:
-        ConfigError: a key holds a value that cannot be used; the message names the key.
-    """
-    data_cfg = cfgs.get("data_cfg") or {}
-    evaluator_cfg = cfgs.get("evaluator_cfg") or {}
-    dataset_name = data_cfg.get("test_dataset_name") or data_cfg.get("dataset_name")
-    eval_func = evaluator_cfg.get("eval_func") or "identification"
-    if eval_func in UNSUPPORTED_EVAL_FUNCS:
-        raise ConfigError(
-            f"evaluator_cfg.eval_func: {eval_func!r} is not supported by gaitgen's evaluator; "
-            f"use one of {', '.join(EVAL_FUNCS)}"
-        )
-    if eval_func not in EVAL_FUNCS:
-        raise ConfigError(
-            f"evaluator_cfg.eval_func: unknown evaluation function {eval_func!r}"
-            f"{did_you_mean(str(eval_func), EVAL_FUNCS)}; known: {', '.join(EVAL_FUNCS)}"
-        )
-    custom = evaluator_cfg.get("protocol")
-    if custom is not None:
-        chosen = resolve_protocol(custom, None, "evaluator_cfg.protocol")
-    elif eval_func == "evaluate_Gait3D":
-        chosen = PROTOCOLS["Gait3D"]
-    else:
-        if dataset_name is None:
-            raise ConfigError(
-                "data_cfg.test_dataset_name: missing (and no data_cfg.dataset_name); "
-                "it selects the evaluation protocol"
-            )
-        chosen = resolve_protocol(None, dataset_name, "data_cfg.test_dataset_name")
-        expected = EVAL_FUNCS[eval_func]
-        if expected is not None and chosen.kind != expected:
-            fitting = "evaluate_indoor_dataset" if chosen.kind == VIEW else "evaluate_real_scene"
-            raise ConfigError(
-                f"evaluator_cfg.eval_func: {eval_func!r} does not fit dataset {dataset_name!r} "
-                f"(a {chosen.kind.replace('_', '-')} protocol); use {fitting!r}"
-            )
-    probe_set = None
-    if chosen.probe_set:
-        probe_set = _read_probe_set(evaluator_cfg.get("probe_set"), data_cfg)
-    return evaluate(
-        feature,
-        label,
-        type,
-        view,
-        protocol=chosen,
-        metric=str(evaluator_cfg.get("metric", "euc")),
-        cross_view=bool(evaluator_cfg.get("cross_view_gallery", False)),
-        rerank=evaluator_cfg.get("rerank", False) or False,
-        device=device,
-        remove_no_gallery=bool(data_cfg.get("remove_no_gallery", False)),
-        probe_set=probe_set,
-    )
-
-
-# ----------------------------------------------------------------------------- input checks
-
-
-def _check_feature(feature) -> torch.Tensor:
-    tensor = feature if isinstance(feature, torch.Tensor) else torch.from_numpy(np.asarray(feature))
-    if not tensor.is_floating_point():
-        raise DataError(f"feature: expected floating-point embeddings, got {tensor.dtype}")
-    if tensor.dim() == 2:
-        tensor = tensor.unsqueeze(2)  # [N, c] -> [N, c, 1]: one part
-    if tensor.dim() != 3:
-        raise DataError(f"feature: expected [N, c, p] embeddings, got shape {tuple(tensor.shape)}")
-    if len(tensor) == 0:
-        raise DataError("feature: no embeddings (N = 0)")
-    # NaN/inf are caught where rows are gathered (distance.FeatureDistances.prepare)
-    return tensor
-
-
-def _check_strings(values: Sequence[str], name: str, expected: int) -> np.ndarray:
-    array = np.asarray(values).astype(str)
-    if array.ndim != 1:
-        raise DataError(f"{name}: expected one string per sequence, got shape {array.shape}")
-    if len(array) != expected:
-        raise DataError(f"{name}: {len(array)} entries for {expected} embeddings; they must match")
-    return array
-
-
-def _rerank_params(rerank: bool | Mapping[str, Any]) -> dict[str, Any] | None:
-    if rerank is False or rerank is None:
-        return None
-    if rerank is True:
-        return dict(RERANK_DEFAULTS)
-    if not isinstance(rerank, Mapping):
-        raise ConfigError(f"evaluator_cfg.rerank: expected true/false or a mapping, got {rerank!r}")
-    params = dict(RERANK_DEFAULTS)
-    for key, value in rerank.items():
-        key = "lambda_value" if key == "lambda" else key
-        if key not in RERANK_DEFAULTS:
-            raise ConfigError(
-                f"evaluator_cfg.rerank.{key}: unknown key{did_you_mean(str(key), RERANK_DEFAULTS)}"
-            )
-        params[key] = value
-    return params
-
-
-def _read_probe_set(explicit: str | None, data_cfg: Mapping[str, Any]) -> list[str]:
-    source = explicit or data_cfg.get("dataset_partition")
-    key = "evaluator_cfg.probe_set" if explicit else "data_cfg.dataset_partition"
-    if not source:
-        raise ConfigError(
-            f"{key}: the Gait3D protocol takes its probes from the partition's PROBE_SET; "
-            "set data_cfg.dataset_partition (or evaluator_cfg.probe_set)"
-        )
-    return load_probe_set(source, key)
-
-
-def load_probe_set(path: str | Path, where: str = "probe set") -> list[str]:
-    """Read probe names (``label-type-view``) from a JSON list or a partition's ``PROBE_SET``."""
-    try:
-        content = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{where}: cannot read {path} ({exc})") from None
-    if isinstance(content, dict):
-        content = content.get("PROBE_SET")
-    if not isinstance(content, list) or not content:
-        raise ConfigError(f"{where}: {path} holds no PROBE_SET list of probe names")
-    return [str(name) for name in content]
-
-
-# ----------------------------------------------------------------------------- computation
-
-
 class _Context:
-    """What both protocol kinds need: the data, the distance source and the settings."""
+    """What both protocol kinds need: the data, the distance source and the settings.
 
-    def __init__(self, protocol, features, labels, types, views, metric, device, rerank):
+    ``label_text`` holds the subject ids as given, ``labels`` their int64 codes.
+    """
+
+    def __init__(
+        self, protocol, features, label_text, labels, types, views, metric, device, rerank
+    ):
         self.protocol = protocol
         self.features = features
+        self.label_text = label_text
         self.labels = labels
         self.types = types
         self.views = views
         self.metric = metric
         self.device = device
         self.rerank = rerank
-        self.label_text = np.asarray([], dtype=str)
 
     def match(self, wanted: Sequence[str]) -> np.ndarray:
         """Sequences whose type is one of ``wanted`` (or contains one, for substring)."""
@@ -295,18 +147,13 @@ class _Context:
         )
 
 
-def _percent(hits: np.ndarray, total: int, round_it: bool) -> float:
-    if total == 0:
-        return float("nan")
-    value = float(hits.sum()) * 100.0 / total
-    return float(np.round(value, 2)) if round_it else value
-
-
 def _describe(types: Sequence[str]) -> str:
     return ", ".join(types) if len(types) <= 6 else f"{', '.join(types[:6])}, ..."
 
 
 def _evaluate_views(context: _Context, cross_view: bool, remove: bool) -> EvaluationResult:
+    """A view protocol: probes and gallery chosen per condition and view, then rank-k per
+    probe view (single-view gallery) or rank-1 and mAP (cross-view gallery)."""
     protocol = context.protocol
     view_list = sorted(set(context.views.tolist()) - set(protocol.ignored_views))
     known = np.asarray(view_list, dtype=context.views.dtype)
@@ -366,11 +213,11 @@ def _evaluate_views(context: _Context, cross_view: bool, remove: bool) -> Evalua
             result.notes.append(f"{name}: no probe sequences (types {_describe(conditions[name])})")
             continue
         if cross_view:
-            condition = _cross_view_condition(
+            condition = cross_view_condition(
                 protocol, counts, in_condition, probe_view, view_list, remove
             )
         else:
-            condition = _single_view_condition(
+            condition = single_view_condition(
                 protocol, counts, in_condition, probe_view, view_list, remove
             )
         skipped = [v for v in view_list if np.isnan(condition.per_view["rank1"].get(v, np.nan))]
@@ -386,137 +233,10 @@ def _evaluate_views(context: _Context, cross_view: bool, remove: bool) -> Evalua
     return result
 
 
-def _pair_matrix(
-    protocol: Protocol,
-    view_relevant: np.ndarray,
-    view_closer: np.ndarray,
-    in_condition: np.ndarray,
-    probe_view: np.ndarray,
-    num_views: int,
-    rank: int,
-    remove: bool,
-) -> np.ndarray:
-    """Rank-k (%) of each probe view against each gallery view, NaN where undefined."""
-    has_match = np.isfinite(view_relevant[in_condition])  # [n, V]
-    hits = has_match & (view_closer[in_condition] < rank)
-    one_hot = probe_view[in_condition][:, None] == np.arange(num_views)[None, :]  # [n, V]
-    one_hot = one_hot.astype(np.float64)
-    hit_counts = one_hot.T @ hits  # [probe view, gallery view]
-    if remove:  # only probes with a match in that gallery view count
-        totals = one_hot.T @ has_match
-    else:
-        totals = np.repeat(one_hot.sum(0)[:, None], num_views, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        matrix = hit_counts * 100.0 / totals
-    if protocol.round_to_hundredths:
-        matrix = np.round(matrix, 2)
-    matrix[totals == 0] = np.nan
-    return matrix
-
-
-def _off_diagonal_mean(matrix: np.ndarray, exclude: bool) -> np.ndarray:
-    """Per probe view: the mean over gallery views, identical view left out (OpenGait's de_diag)."""
-    values = matrix.copy()
-    if exclude:
-        np.fill_diagonal(values, np.nan)
-    with np.errstate(invalid="ignore"), _quiet_nanmean():
-        return np.nanmean(values, axis=1)
-
-
-class _quiet_nanmean:
-    """Silence numpy's 'mean of empty slice' warning: empty rows are NaN on purpose."""
-
-    def __enter__(self):
-        import warnings
-
-        self._catcher = warnings.catch_warnings()
-        self._catcher.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._catcher.__exit__(*exc)
-
-
-def _mean(values: np.ndarray) -> float:
-    with _quiet_nanmean():
-        return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
-
-
-def _single_view_condition(protocol, counts, in_condition, probe_view, view_list, remove):
-    relevant, closer = counts.view_relevant.numpy(), counts.view_closer.numpy()
-    num_views = len(view_list)
-    means, per_view, pair = {}, {}, None
-    for rank in protocol.ranks:
-        matrix = _pair_matrix(
-            protocol, relevant, closer, in_condition, probe_view, num_views, rank, remove
-        )
-        by_view = _off_diagonal_mean(matrix, protocol.exclude_identical_view)
-        means[f"rank{rank}"] = _mean(by_view)
-        per_view[f"rank{rank}"] = dict(zip(view_list, by_view.tolist(), strict=True))
-        if rank == 1:
-            pair = matrix
-    return ViewCondition(means, per_view, _nan_to_none(pair))
-
-
-def _ranking_metrics(counts: RankCounts) -> dict[str, np.ndarray]:
-    """Per probe: first-match position, average precision and inverse negative penalty."""
-    num_relevant = counts.num_relevant.numpy()
-    closer = counts.closer.numpy().astype(np.float64)
-    k = np.arange(closer.shape[1], dtype=np.float64)
-    position = 1.0 + k[None, :] + closer  # 1-based position of each relevant sequence
-    valid = k[None, :] < num_relevant[:, None]
-    has = num_relevant > 0
-    safe = np.maximum(num_relevant, 1)
-    average_precision = np.where(valid, (k[None, :] + 1) / position, 0.0).sum(1) / safe
-    last = position[np.arange(len(position)), np.maximum(num_relevant - 1, 0)]
-    inverse_negative_penalty = num_relevant / last
-    first = np.where(has, position[:, 0], np.inf)
-    return {"has": has, "first": first, "ap": average_precision, "inp": inverse_negative_penalty}
-
-
-def _cross_view_condition(protocol, counts, in_condition, probe_view, view_list, remove):
-    metrics = _ranking_metrics(counts)
-    num_views = len(view_list)
-    rank1 = np.full(num_views, np.nan)
-    mean_ap = np.full(num_views, np.nan)
-    for v in range(num_views):
-        selected = in_condition & (probe_view == v)
-        if not selected.any():
-            continue
-        counted = selected & metrics["has"] if remove else selected
-        rank1[v] = _percent(metrics["first"][counted] <= 1, int(counted.sum()), protocol.round_to_hundredths)  # fmt: skip
-        matched = selected & metrics["has"]
-        if matched.any():
-            value = float(metrics["ap"][matched].mean()) * 100
-            mean_ap[v] = float(np.round(value, 2)) if protocol.round_to_hundredths else value
-    pair = _pair_matrix(
-        protocol,
-        counts.view_relevant.numpy(),
-        counts.view_closer.numpy(),
-        in_condition,
-        probe_view,
-        num_views,
-        1,
-        remove,
-    )
-    np.fill_diagonal(pair, np.nan)  # the probe's own view holds none of its matches
-    return ViewCondition(
-        {"rank1": _mean(rank1), "mAP": _mean(mean_ap)},
-        {
-            "rank1": dict(zip(view_list, rank1.tolist(), strict=True)),
-            "mAP": dict(zip(view_list, mean_ap.tolist(), strict=True)),
-        },
-        _nan_to_none(pair),
-    )
-
-
-def _nan_to_none(matrix: np.ndarray) -> list[list[float | None]]:
-    return [[None if np.isnan(x) else float(x) for x in row] for row in matrix]
-
-
 def _evaluate_real_scene(
     context: _Context, remove: bool, probe_set: Sequence[str] | None
 ) -> EvaluationResult:
+    """A real-scene protocol: one gallery, rank-1/5/10, mAP and mINP per probe condition."""
     protocol = context.protocol
     if protocol.probe_set:
         if not probe_set:
@@ -551,20 +271,14 @@ def _evaluate_real_scene(
             probe_rows, gallery_rows, view_codes, 1,
             exclude_same_view=False, full=True, per_view=False,
         )  # fmt: skip
-        metrics = _ranking_metrics(counts)
+        metrics = ranking_metrics(counts)
         has = metrics["has"]
         if not has.any():
             raise DataError(
                 f"{protocol.name} protocol: no probe's subject appears in the gallery; "
                 "check the probe and gallery types"
             )
-        counted = has if remove else np.ones_like(has)
-        values = {
-            f"rank{k}": _percent(metrics["first"][counted] <= k, int(counted.sum()), protocol.round_to_hundredths)  # fmt: skip
-            for k in (1, 5, 10)
-        }
-        values["mAP"] = float(metrics["ap"][has].mean()) * 100
-        values["mINP"] = float(metrics["inp"][has].mean()) * 100
+        values = real_scene_values(metrics, remove, protocol.round_to_hundredths)
         result.conditions[name] = values
         if remove and not has.all():
             result.notes.append(f"{name}: {int((~has).sum())} probe(s) without gallery left out")

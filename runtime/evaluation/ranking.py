@@ -3,24 +3,24 @@
 Rank-k, mAP and mINP only need, for each probe, the positions of its *relevant* gallery
 sequences (same subject, not excluded) in the ranking by distance. With the relevant
 distances ``r_0 <= r_1 <= ...`` known, the position of ``r_k`` is ``1 + k + (number of
-non-relevant gallery sequences closer than r_k)``. The gallery is gathered and laid out once
-when it has at most ``gallery_block`` rows (else block by block for every probe superblock);
-probes are taken in superblocks, each gathered and laid out once; for each superblock:
+non-relevant gallery sequences closer than r_k)``. Probes are taken in superblocks, each
+gathered and laid out once (block sizes and the worker threads: :mod:`.tiling`); for each
+superblock:
 
 1. thresholds: probes and gallery are ordered by subject, so each tile of probes finds all
    its relevant sequences in one contiguous slice of the gallery; their distances are
    computed there (a few per cent of the full cost);
-2. counts: every probe tile against every gallery tile; each tile's distances are compared
-   with the thresholds and the counts added up.
+2. counts: each probe tile computes its band of distances to the gallery (laid out once
+   when it has at most ``gallery_block`` rows, else block by block), tile by tile; the band
+   is compared with the thresholds view by view and ``count_chunk`` columns at a time.
 
 Counting is a strict comparison with a handful of thresholds per probe. Euclidean tile
 distances are never negative, so their float32 bit patterns read as int32 are ordered like
 the floats: ``(d - r) >> 31`` is ``-1`` exactly when ``d < r`` and a row sum counts them --
 three vectorised integer operations per threshold instead of a binary search per distance.
 The probe's own subject is masked out only in the tiles where probe and gallery subject
-ranges overlap (masking is needed even for the single-view gallery: a threshold computed in
-pass 1 and the same distance computed again in a tile of another shape may differ in the
-last bit).
+ranges overlap (masking is needed: a threshold computed in pass 1 and the same distance
+computed again in a tile of another shape may differ in the last bit).
 
 Nothing of size probes x gallery is ever held, and there is no per-probe Python loop.
 """
@@ -28,79 +28,15 @@ Nothing of size probes x gallery is ever held, and there is no per-probe Python 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import torch
+from gaitgen.runtime.evaluation.tiling import BlockSizes, WorkerPool, spans
+
+__all__ = ["BlockSizes", "RankCounts", "WorkerPool", "count_below", "count_ranks"]
+_spans = spans  # the name tests/test_evaluation_parts.py imports; the tiling is tiling.spans
 
 INF = float("inf")
-
-
-@dataclass
-class BlockSizes:
-    """Block sizes: ``superblock`` rows are gathered at once, tiles are computed at once.
-
-    A gallery of at most ``gallery_block`` rows is gathered once for all probes (270 MB for
-    ``[*, 256, 16]`` features); ``threshold_tile`` probes share one gallery slice in the
-    threshold pass; a band of distances is compared with thresholds ``count_chunk`` columns
-    at a time.
-    """
-
-    superblock: int = 8192
-    gallery_block: int = 16384
-    probe_tile: int = 256
-    gallery_tile: int = 256
-    threshold_tile: int = 128
-    count_chunk: int = 256
-
-    @classmethod
-    def for_device(cls, device: torch.device) -> BlockSizes:
-        """Tiles that keep a CPU's caches warm, or a GPU busy."""
-        if device.type == "cuda":
-            return cls(
-                superblock=16384,
-                gallery_block=65536,
-                probe_tile=1024,
-                gallery_tile=4096,
-                threshold_tile=1024,
-                count_chunk=8192,
-            )
-        return cls()
-
-
-class WorkerPool:
-    """Tiles run by one thread per CPU core, each doing single-threaded torch operations.
-
-    On a CPU, torch would split every operation over its threads and wait for all of them
-    at the end; with many mid-sized operations per tile that waiting dominates, badly so
-    when other processes share the cores. Independent tiles on separate threads (torch
-    releases the GIL) keep every core busy with no waiting. On a GPU tiles run in order.
-    """
-
-    def __init__(self, device: torch.device) -> None:
-        self.workers = torch.get_num_threads() if device.type == "cpu" else 1
-        self._executor: ThreadPoolExecutor | None = None
-
-    def __enter__(self) -> WorkerPool:
-        if self.workers > 1:
-            torch.set_num_threads(1)
-            self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="gaitgen-eval")
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._executor is not None:
-            self._executor.shutdown()
-            torch.set_num_threads(self.workers)
-
-    def run(self, work: Callable[[int], None], items: Iterable[int]) -> None:
-        """Call ``work(item)`` for every item, in parallel when there are several cores."""
-        if self._executor is None:
-            for item in items:
-                work(item)
-        else:
-            for _ in self._executor.map(work, items):  # re-raises a worker's exception
-                pass
 
 
 @dataclass
@@ -174,8 +110,9 @@ def count_ranks(
     p_labels_device, p_views_device = p_labels.to(device), p_views.to(device)
 
     with WorkerPool(device) as pool:
-        if len(gallery.rows) <= sizes.gallery_block:  # gathered once, for every probe block
-            gallery.prepared = distances.prepare(gallery.by_view_rows, pool, gallery=True)
+        whole = None  # the gallery laid out once for every probe superblock, when it fits
+        if len(gallery.rows) <= sizes.gallery_block:
+            whole = distances.prepare(gallery.by_view_rows, pool, gallery=True)
         for p_block in range(0, len(p_rows), sizes.superblock):
             block = _ProbeBlock(
                 distances.prepare(p_rows[p_block : p_block + sizes.superblock], pool),
@@ -184,11 +121,8 @@ def count_ranks(
                 p_labels_device[p_block : p_block + sizes.superblock],
                 p_views_device[p_block : p_block + sizes.superblock],
             )
-            if gallery.prepared is not None:
-                _band_pass(distances, pool, counts, block, gallery, exclude_same_view, sizes)
-            else:
-                _thresholds(distances, pool, counts, block, gallery, exclude_same_view, sizes)
-                _count_closer(distances, pool, counts, block, gallery, sizes)
+            _thresholds(distances, pool, counts, block, gallery, exclude_same_view, sizes)
+            _count_closer(distances, pool, counts, block, gallery, sizes, whole)
 
     # back to the caller's probe order, on the CPU
     inverse = torch.empty_like(order)
@@ -215,7 +149,6 @@ class _Gallery:
         self.view_position = torch.empty_like(by_view)
         self.view_position[by_view] = torch.arange(len(by_view))
         self.view_position = self.view_position.to(device)
-        self.prepared = None  # the whole gallery in view order, when it is gathered at once
 
     def subject_slice(self, labels: torch.Tensor) -> tuple[int, int]:
         """The slice of the subject-ordered gallery holding the subjects of sorted ``labels``."""
@@ -253,7 +186,7 @@ def _allocate(p_labels, g_labels, num_views, full, per_view, device) -> RankCoun
 
 
 def _thresholds(distances, pool, counts, block, gallery, exclude_same_view, sizes) -> None:
-    """Pass 1 (gallery in blocks): the relevant distances of each probe of the block."""
+    """Pass 1: the relevant distances of each probe of the block."""
 
     def work(span: tuple[int, int]) -> None:
         start, stop = span
@@ -271,14 +204,14 @@ def _thresholds(distances, pool, counts, block, gallery, exclude_same_view, size
         dist = torch.cat(chunks, 1) if len(chunks) > 1 else chunks[0]  # [tile, slice]
         _record_thresholds(counts, block, gallery, start, stop, g_start, g_stop, dist, exclude_same_view)  # fmt: skip
 
-    pool.run(work, _spans(block.start, block.stop, sizes.threshold_tile, pool.workers))
+    pool.run(work, spans(block.start, block.stop, sizes.threshold_tile, pool.workers))
 
 
 def _record_thresholds(
     counts, block, gallery, start, stop, g_start, g_stop, dist, exclude_same_view
-) -> torch.Tensor:
+) -> None:
     """Relevant distances of probes ``start:stop`` from their distances ``dist`` to the
-    subject-ordered gallery slice ``g_start:g_stop``; returns the same-subject mask."""
+    subject-ordered gallery slice ``g_start:g_stop``."""
     local = slice(start - block.start, stop - block.start)
     same = block.labels_device[local, None] == gallery.labels_device[None, g_start:g_stop]
     relevant = same
@@ -293,98 +226,18 @@ def _record_thresholds(
     if counts.view_relevant is not None:
         index = gallery.views_device[g_start:g_stop].expand(stop - start, -1)
         counts.view_relevant[start:stop].scatter_reduce_(1, index, dist, "amin")
-    return same
 
 
-def _spans(start: int, stop: int, size: int, workers: int) -> list[tuple[int, int]]:
-    """``start:stop`` cut into near-equal spans of at most ``size``, their number a multiple
-    of ``workers`` when there are few (so that no core idles at the end)."""
-    count = -(-(stop - start) // size)
-    if count < 8 * workers:
-        count = -(-count // workers) * workers
-    count = max(min(count, stop - start), 1)
-    edges = [start + (stop - start) * k // count for k in range(count + 1)]
-    return [(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
-
-
-def _band_pass(distances, pool, counts, block, gallery, exclude_same_view, sizes) -> None:
-    """Thresholds and counts in one pass (the gallery is laid out whole).
-
-    Each probe tile computes its band of distances to the whole gallery once; the
-    thresholds are read from the band's own-subject columns, which are then masked, and the
-    band is compared with them chunk by chunk.
-    """
-    prepared, size = gallery.prepared, len(gallery.rows)
-    tiles = [(j, min(j + sizes.gallery_tile, size)) for j in range(0, size, sizes.gallery_tile)]
-    segments = _view_segments(gallery.by_view_views.tolist())
-    buffers = threading.local()
-
-    def work(span: tuple[int, int]) -> None:
-        start, stop = span
-        local = slice(start - block.start, stop - block.start)
-        probes = block.prepared.slice(local.start, local.stop)
-        band = getattr(buffers, "band", None)
-        if band is None or band.shape[0] < stop - start:
-            band = buffers.band = torch.empty(stop - start, size, device=distances.device)
-        band = band[: stop - start]  # [b, G]: distances times scale, gallery in view order
-        for j, j_stop in tiles:
-            distances.tile(probes, prepared.slice(j, j_stop), out=band[:, j:j_stop])
-        g_start, g_stop = gallery.subject_slice(block.labels[local])
-        if g_stop > g_start:
-            columns = gallery.view_position[g_start:g_stop]
-            own = band.index_select(1, columns)  # [b, m] the probes' subjects' columns
-            same = _record_thresholds(counts, block, gallery, start, stop, g_start, g_stop, own, exclude_same_view)  # fmt: skip
-            band.index_copy_(1, columns, own.masked_fill_(same, INF))
-        _count_band(distances, counts, start, stop, band, segments, sizes.count_chunk)
-
-    pool.run(work, _spans(block.start, block.stop, sizes.probe_tile, pool.workers))
-
-
-def _view_segments(views: list[int]) -> list[tuple[int, int, int]]:
-    """``(a, b, view)`` runs of equal view codes."""
-    segments, a = [], 0
-    while a < len(views):
+def _view_runs(views: list[int], start: int, stop: int) -> list[tuple[int, int, int]]:
+    """``(a, b, view)`` runs of equal view codes in ``views[start:stop]``."""
+    runs, a = [], start
+    while a < stop:
         b = a + 1
-        while b < len(views) and views[b] == views[a]:
+        while b < stop and views[b] == views[a]:
             b += 1
-        segments.append((a, b, views[a]))
+        runs.append((a, b, views[a]))
         a = b
-    return segments
-
-
-def _count_band(distances, counts, start, stop, band, segments, chunk) -> None:
-    """Add the counts of probes ``start:stop`` for a band ``[b, g]`` (own subject masked)."""
-    nonnegative = distances.nonnegative
-    if counts.view_relevant is not None:
-        nearest = counts.view_relevant[start:stop]
-        for a, b, view in segments:
-            found = count_below(band[:, a:b], nearest[:, view : view + 1], nonnegative)
-            counts.view_closer[start:stop, view] += found[:, 0]
-    if counts.relevant is not None:
-        used = int(torch.isfinite(counts.relevant[start:stop]).sum(1).max())
-        if used:  # columns past it are inf for every row
-            relevant = counts.relevant[start:stop, :used]
-            for j in range(0, band.shape[1], chunk):
-                counts.closer[start:stop, :used] += count_below(
-                    band[:, j : j + chunk], relevant, nonnegative
-                )
-
-
-def _gallery_tiles(views: list[int], start: int, stop: int, tile: int) -> list[tuple]:
-    """``(j, j_stop, pieces)`` tiles of a view-sorted gallery range; ``pieces`` lists the
-    ``(a, b, view)`` column ranges (relative to ``j``) of each view inside the tile."""
-    tiles = []
-    for j in range(start, stop, tile):
-        j_stop = min(j + tile, stop)
-        pieces, a = [], j
-        while a < j_stop:
-            b = a + 1
-            while b < j_stop and views[b] == views[a]:
-                b += 1
-            pieces.append((a - j, b - j, views[a]))
-            a = b
-        tiles.append((j, j_stop, pieces))
-    return tiles
+    return runs
 
 
 def count_below(values: torch.Tensor, thresholds: torch.Tensor, nonnegative: bool) -> torch.Tensor:
@@ -410,9 +263,9 @@ def count_below(values: torch.Tensor, thresholds: torch.Tensor, nonnegative: boo
     return out.t().neg()
 
 
-def _count_closer(distances, pool, counts, block, gallery, sizes) -> None:
-    """Pass 2 (gallery in blocks): count the non-relevant gallery sequences closer than each
-    threshold, gallery block by gallery block."""
+def _count_closer(distances, pool, counts, block, gallery, sizes, whole) -> None:
+    """Pass 2: count the non-relevant gallery sequences closer than each threshold, gallery
+    block by gallery block (one block, laid out once as ``whole``, when the gallery fits)."""
     nonnegative = distances.nonnegative
     num_relevant = (
         torch.isfinite(counts.relevant[block.start : block.stop]).sum(1).cpu()
@@ -421,38 +274,54 @@ def _count_closer(distances, pool, counts, block, gallery, sizes) -> None:
     )
     views = gallery.by_view_views.tolist()
     labels = gallery.by_view_labels
+    chunk = sizes.count_chunk
+    device = distances.device
+    buffers = threading.local()  # one band buffer per worker thread
     for g_block in range(0, len(views), sizes.gallery_block):
         g_stop = min(g_block + sizes.gallery_block, len(views))
-        prepared = distances.prepare(gallery.by_view_rows[g_block:g_stop], pool, gallery=True)
-        tiles = _gallery_tiles(views, g_block, g_stop, sizes.gallery_tile)
+        prepared = whole
+        if prepared is None:
+            prepared = distances.prepare(gallery.by_view_rows[g_block:g_stop], pool, gallery=True)
+        tile = sizes.gallery_tile
+        tiles = [(j, min(j + tile, g_stop)) for j in range(g_block, g_stop, tile)]
+        segments = [  # (a, b, view) runs of one view, relative to the block
+            (a - g_block, b - g_block, view) for a, b, view in _view_runs(views, g_block, g_stop)
+        ]
         # subject range of each tile: the own-subject mask is needed only where they overlap
-        ranges = [(int(labels[j:k].min()), int(labels[j:k].max())) for j, k, _ in tiles]
+        ranges = [(int(labels[j:k].min()), int(labels[j:k].max())) for j, k in tiles]
 
-        def work(span, prepared=prepared, tiles=tiles, ranges=ranges, g_block=g_block) -> None:
+        def work(
+            span, prepared=prepared, tiles=tiles, ranges=ranges, segments=segments,
+            g_block=g_block, width=g_stop - g_block,
+        ) -> None:  # fmt: skip
             i, i_stop = span
             local = slice(i - block.start, i_stop - block.start)
             probe_tile = block.prepared.slice(local.start, local.stop)
             low, high = int(block.labels[local.start]), int(block.labels[local.stop - 1])
-            relevant = None
-            if num_relevant is not None:
-                used = int(num_relevant[local].max())  # columns past it are inf for all rows
-                relevant = counts.relevant[i:i_stop, :used] if used else None
-            nearest = counts.view_relevant[i:i_stop] if counts.view_relevant is not None else None
-            for (j, j_stop, pieces), (g_low, g_high) in zip(tiles, ranges, strict=True):
-                dist = distances.tile(probe_tile, prepared.slice(j - g_block, j_stop - g_block))
+            band = getattr(buffers, "band", None)
+            if band is None or band.shape[0] < i_stop - i or band.shape[1] < width:
+                band = buffers.band = torch.empty(i_stop - i, width, device=device)
+            band = band[: i_stop - i, :width]  # [b, block]: distances times scale
+            for (j, j_stop), (g_low, g_high) in zip(tiles, ranges, strict=True):
+                dist = band[:, j - g_block : j_stop - g_block]
+                distances.tile(probe_tile, prepared.slice(j - g_block, j_stop - g_block), out=dist)
                 if g_low <= high and low <= g_high:  # the probe's own subject is never closer
                     same = block.labels_device[local, None] == (
                         gallery.by_view_labels_device[None, j:j_stop]
                     )
                     dist.masked_fill_(same, INF)
-                if nearest is not None:
-                    for a, b, view in pieces:
-                        found = count_below(dist[:, a:b], nearest[:, view : view + 1], nonnegative)
-                        counts.view_closer[i:i_stop, view] += found[:, 0]
-                if relevant is not None:
-                    counts.closer[i:i_stop, : relevant.shape[1]] += count_below(
-                        dist, relevant, nonnegative
-                    )
+            if counts.view_relevant is not None:
+                nearest = counts.view_relevant[i:i_stop]
+                for a, b, view in segments:
+                    found = count_below(band[:, a:b], nearest[:, view : view + 1], nonnegative)
+                    counts.view_closer[i:i_stop, view] += found[:, 0]
+            if num_relevant is not None:
+                used = int(num_relevant[local].max())  # columns past it are inf for all rows
+                if used:
+                    relevant = counts.relevant[i:i_stop, :used]
+                    closer = counts.closer[i:i_stop, :used]
+                    for c in range(0, band.shape[1], chunk):
+                        closer += count_below(band[:, c : c + chunk], relevant, nonnegative)
 
-        pool.run(work, _spans(block.start, block.stop, sizes.probe_tile, pool.workers))
+        pool.run(work, spans(block.start, block.stop, sizes.probe_tile, pool.workers))
         del work, prepared  # freed before the next block is gathered: one block at a time

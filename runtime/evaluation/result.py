@@ -87,10 +87,6 @@ class EvaluationResult:
                 conditions[name] = {k: _number(condition[k]) for k in REAL_SCENE_METRICS}
         return {"protocol": self.protocol, "metric": self.metric, "conditions": conditions}
 
-    def to_json(self) -> str:
-        """``to_dict()`` as one line of JSON."""
-        return json.dumps(self.to_dict())
-
     def format_table(self) -> str:
         """Tables for people: one per condition, one column per view and the mean."""
         title = f"{self.protocol} (metric {self.metric})"

@@ -2,8 +2,9 @@
 
 Both files are ``embeddings.npz`` as ``gaitgen test`` and ``gaitgen extract`` write them.
 Distances are OpenGait's (``euc``, ``cos``), computed tile by tile by
-:class:`.distance.FeatureDistances`; a running top-k per probe block keeps memory bounded by
-the block sizes whatever the gallery's size, with no per-probe Python loop.
+:class:`.distance.FeatureDistances` in the evaluator's blocks (:mod:`.tiling`); a running
+top-k per probe tile keeps memory bounded by the block sizes whatever the gallery's size,
+with no per-probe Python loop.
 
     ranked = search_files("gallery.npz", "probe.npz", top=5, metric="euc")
     for row in ranked.rows:
@@ -22,6 +23,7 @@ import torch
 from ..errors import DataError
 from .distance import METRICS, FeatureDistances, choose_device
 from .embeddings import load_embeddings
+from .tiling import BlockSizes, WorkerPool, spans
 
 
 @dataclass(frozen=True)
@@ -94,10 +96,13 @@ def top_matches(
     top: int,
     metric: str = "euc",
     device: str | torch.device | None = None,
-    probe_block: int = 1024,
-    gallery_block: int = 8192,
+    sizes: BlockSizes | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The ``top`` nearest gallery rows of each probe row.
+
+    The evaluator's tiling (:mod:`.tiling`): probe superblocks laid out once, the gallery
+    laid out once when it fits one block, and per probe tile (on the worker threads) a band
+    of distances to each gallery block, merged into a running top-k.
 
     Args:
         gallery: ``[G, c, p]`` features.
@@ -105,6 +110,7 @@ def top_matches(
         top: how many matches per probe (at most ``G``).
         metric: ``"euc"`` or ``"cos"`` (OpenGait's definitions).
         device: where to compute (default: a GPU if there is one).
+        sizes: block sizes (default: chosen for the device).
 
     Returns:
         Distances ``[P, k]`` ascending and gallery indices ``[P, k]``, ``k = min(top, G)``.
@@ -112,27 +118,43 @@ def top_matches(
     features = torch.cat([gallery, probe])  # [G + P, c, p]: one table for FeatureDistances
     compute = choose_device(features, device)
     distances = FeatureDistances(features, metric, compute)
+    sizes = sizes or BlockSizes.for_device(compute)
     g_count, p_count = len(gallery), len(probe)
     k = min(top, g_count)
-    gallery_rows = torch.arange(g_count)
-    best_values = torch.empty(p_count, k)
-    best_index = torch.empty(p_count, k, dtype=torch.long)
-    for start in range(0, p_count, probe_block):
-        stop = min(start + probe_block, p_count)
-        prepared = distances.prepare(torch.arange(start, stop) + g_count)
-        values = torch.empty(stop - start, 0, device=compute)
-        index = torch.empty(stop - start, 0, dtype=torch.long, device=compute)
-        for g_start in range(0, g_count, gallery_block):
-            rows = gallery_rows[g_start : g_start + gallery_block]
-            tile = distances.tile(prepared, distances.prepare(rows, gallery=True))  # [b, g]
-            columns = (rows.to(compute)).expand(stop - start, -1)
-            values = torch.cat([values, tile], dim=1)
-            index = torch.cat([index, columns], dim=1)
-            values, order = torch.topk(values, min(k, values.shape[1]), dim=1, largest=False)
-            index = torch.gather(index, 1, order)
-        best_values[start:stop] = (values / distances.scale).cpu()
-        best_index[start:stop] = index.cpu()
-    return best_values, best_index
+    best_values = torch.empty(p_count, k, device=compute)
+    best_index = torch.empty(p_count, k, dtype=torch.long, device=compute)
+    g_blocks = spans(0, g_count, sizes.gallery_block) if g_count else []
+    with WorkerPool(compute) as pool:
+        whole = None  # the gallery laid out once, when it fits one block
+        if len(g_blocks) == 1:
+            whole = distances.prepare(torch.arange(g_count), pool, gallery=True)
+        for p_start, p_stop in spans(0, p_count, sizes.superblock) if p_count else []:
+            probes = distances.prepare(torch.arange(p_start, p_stop) + g_count, pool)
+            for g_start, g_stop in g_blocks:
+                rows = whole
+                if rows is None:
+                    rows = distances.prepare(torch.arange(g_start, g_stop), pool, gallery=True)
+                tiles = spans(0, g_stop - g_start, sizes.gallery_tile)
+
+                def work(
+                    span, probes=probes, p_start=p_start, rows=rows, tiles=tiles, g_start=g_start
+                ):
+                    i, i_stop = span
+                    tile = probes.slice(i - p_start, i_stop - p_start)
+                    band = torch.empty(i_stop - i, tiles[-1][1], device=compute)  # [b, g]
+                    for j, j_stop in tiles:
+                        distances.tile(tile, rows.slice(j, j_stop), out=band[:, j:j_stop])
+                    index = torch.arange(g_start, g_start + band.shape[1], device=compute)
+                    values, index = band, index.expand(i_stop - i, -1)
+                    if g_start > 0:  # merged with the best of the blocks before
+                        values = torch.cat([best_values[i:i_stop], values], dim=1)
+                        index = torch.cat([best_index[i:i_stop], index], dim=1)
+                    values, order = torch.topk(values, k, dim=1, largest=False)
+                    best_values[i:i_stop] = values
+                    best_index[i:i_stop] = torch.gather(index, 1, order)
+
+                pool.run(work, spans(p_start, p_stop, sizes.probe_tile, pool.workers))
+    return (best_values / distances.scale).cpu(), best_index.cpu()
 
 
 def search_files(
