@@ -12,14 +12,9 @@ from gaitgen.runtime.evaluation import PROTOCOLS, evaluate, evaluate_from_config
 from gaitgen.runtime.evaluation.distance import FeatureDistances
 from gaitgen.runtime.evaluation.heatmap import save_heatmap
 from gaitgen.runtime.evaluation.protocols import protocol_from_dict
-from gaitgen.runtime.evaluation.ranking import (
-    BlockSizes,
-    WorkerPool,
-    _spans,
-    count_below,
-    count_ranks,
-)
+from gaitgen.runtime.evaluation.ranking import count_below, count_ranks
 from gaitgen.runtime.evaluation.rerank import k_reciprocal_rerank
+from gaitgen.runtime.evaluation.tiling import BlockSizes, WorkerPool, spans
 from PIL import Image
 
 TYPES = [f"nm-0{i}" for i in range(1, 7)] + ["bg-01", "bg-02", "cl-01", "cl-02"]
@@ -113,13 +108,13 @@ def test_count_below_float_path_handles_negative_values():
     "rows, size, workers", [(100, 16, 2), (10, 16, 2), (1, 16, 4), (97, 10, 3)]
 )
 def test_spans_cover_the_range_evenly(rows, size, workers):
-    spans = _spans(5, 5 + rows, size, workers)
-    assert spans[0][0] == 5 and spans[-1][1] == 5 + rows
-    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
-    lengths = [b - a for a, b in spans]
+    cut = spans(5, 5 + rows, size, workers)
+    assert cut[0][0] == 5 and cut[-1][1] == 5 + rows
+    assert all(a[1] == b[0] for a, b in zip(cut, cut[1:]))
+    lengths = [b - a for a, b in cut]
     assert max(lengths) <= size and max(lengths) - min(lengths) <= 1
     if rows >= workers:
-        assert len(spans) % workers == 0
+        assert len(cut) % workers == 0
 
 
 @pytest.mark.parametrize("exclude_same_view, full", [(False, False), (True, True)])
