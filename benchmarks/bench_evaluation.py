@@ -14,8 +14,9 @@ and the peak resident memory of the process that ran the case (features included
 case runs in a fresh subprocess so one case's peak does not hide another's. When the floor
 would take longer than ``--floor-budget`` seconds, it is measured on part of the work and
 scaled (marked ``~``). ``--threads`` sets torch's thread count for both the evaluation and
-the floor (default: torch's default). Compare with ../shared/REFERENCE.md (OpenGait on 2 CPU
-cores).
+the floor (default: torch's default). OpenGait's own evaluation on 2 CPU cores took 4.5 s
+(CASIA-B, single-view gallery) and 451 s (OU-MVLP 1,000 ids, cross-view); the README has
+the side-by-side figures.
 """
 
 from __future__ import annotations
