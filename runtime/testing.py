@@ -75,10 +75,7 @@ def check_model(model_cls: type | str, config_path: Path | str) -> dict[str, Any
     assert torch.isfinite(loss).all(), f"non-finite loss {loss} ({info})"
     loss.backward()
     check_gradients(model)
-    embeddings = output["inference_feat"]["embeddings"]
-    assert (
-        embeddings.dim() == 3 and embeddings.shape[0] == batch[1].shape[0]
-    ), f"inference_feat['embeddings'] must be [n, c, p], got {list(embeddings.shape)}"
+    check_embeddings(model_cls.__name__, output["inference_feat"].get("embeddings"), batch)
     model.eval()
     with torch.no_grad():
         check_model_output(model(batch), model_cls.__name__)
