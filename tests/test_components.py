@@ -264,3 +264,18 @@ def test_a_bad_argument_of_a_builtin_is_named_with_its_file_and_line(
     path.write_text(block)
     with pytest.raises(ConfigError, match=message):
         load_config(path)
+
+
+def test_a_string_where_a_list_is_annotated_is_refused_at_load(tmp_path: Path) -> None:
+    """``--set scheduler_cfg.milestones='2'`` would silently disable the schedule."""
+    from gaitgen.runtime.config import load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text("model_cfg: {model: Baseline}\n")
+    with pytest.raises(
+        ConfigError,
+        match=r"--set .scheduler_cfg\.milestones='2'.: scheduler_cfg\.milestones: expected a list "
+        r"of whole numbers \(MultiStepLR's milestones\), got '2' \(str\)",
+    ):
+        load_config(path, ["scheduler_cfg.milestones='2'"])
+    assert load_config(path, ["scheduler_cfg.milestones=[2, 3]"])["scheduler_cfg"]["milestones"]

@@ -16,7 +16,10 @@ keys where a model declares them. The rules:
 
 from __future__ import annotations
 
+import collections.abc
+import functools
 import inspect
+import operator
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -125,6 +128,19 @@ def default_type_problem(value: Any, default: Any) -> str | None:
 
 
 _PLAIN = (int, float, bool, str, list, dict, type(None))
+# annotations a YAML list satisfies (``milestones: Iterable[int]``, ``channels: Sequence[int]``)
+_LIST_LIKE = (list, collections.abc.Sequence, collections.abc.Iterable)
+
+
+def _as_list(tp: Any) -> Any:
+    """``Sequence[int]`` / ``Iterable[int]`` read as ``list[int]`` (what a config can give)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return functools.reduce(operator.or_, [_as_list(t) for t in typing.get_args(tp)])
+    if origin in _LIST_LIKE:
+        (inner,) = typing.get_args(tp) or (Any,)
+        return list[_as_list(inner)]
+    return tp
 
 
 def _checkable(tp: Any) -> bool:
@@ -135,6 +151,29 @@ def _checkable(tp: Any) -> bool:
     if origin is list:
         return all(_checkable(t) for t in typing.get_args(tp))
     return tp in _PLAIN
+
+
+def _annotations(function: Any) -> dict[str, Any]:
+    """The parameter annotations of ``function``, resolved one by one where they can be
+    (``typing.get_type_hints`` gives up on all of them when one name does not resolve)."""
+    try:
+        return typing.get_type_hints(function)
+    except Exception:  # noqa: BLE001 - resolved one by one below
+        pass
+    # names a module imports for type checkers only (``Iterable`` in torch's schedulers)
+    namespace = {**vars(collections.abc), **vars(typing)}
+    namespace.update(getattr(inspect.getmodule(function), "__dict__", {}))
+    hints = {}
+    for name, parameter in inspect.signature(function).parameters.items():
+        annotation = parameter.annotation
+        if isinstance(annotation, str):
+            try:
+                annotation = typing.ForwardRef(annotation)._evaluate(namespace, None, frozenset())
+            except Exception:  # noqa: BLE001 - an unresolvable one is not checked
+                continue
+        if annotation is not inspect.Parameter.empty:
+            hints[name] = annotation
+    return hints
 
 
 @dataclass(frozen=True)
@@ -152,11 +191,8 @@ def signature_of(target: Any) -> Signature | None:
         signature = inspect.signature(target)
     except (TypeError, ValueError):  # builtins without a signature: the call decides
         return None
-    try:
-        init = target.__init__ if inspect.isclass(target) else target
-        hints = typing.get_type_hints(init)
-    except Exception:  # noqa: BLE001 - unresolvable annotations: fall back to the defaults
-        hints = {}
+    init = target.__init__ if inspect.isclass(target) else target
+    hints = {name: _as_list(hint) for name, hint in _annotations(init).items()}
     defaults, var_keyword = {}, False
     for p in signature.parameters.values():
         if p.kind is p.VAR_KEYWORD:
@@ -172,14 +208,16 @@ def accepted_parameters(target: Any) -> list[str]:
     return list(signature.defaults) if signature else []
 
 
-def _type_problem(value: Any, name: str, signature: Signature) -> str | None:
+def _type_problem(value: Any, name: str, signature: Signature, owner: str) -> str | None:
+    """What ``value`` should be for parameter ``name``, with why, or None when it fits."""
     hint = signature.hints.get(name)
     default = signature.defaults[name]
     if hint is not None and _checkable(hint):
         if default is None and not matches(None, hint):
             hint = hint | None
-        return None if matches(value, hint) else describe(hint)
-    return default_type_problem(value, default)
+        return None if matches(value, hint) else f"{describe(hint)} ({owner}'s {name})"
+    problem = default_type_problem(value, default)
+    return f"{problem} (as {owner}'s default {default!r})" if problem else None
 
 
 def check_arguments(
@@ -246,11 +284,10 @@ def check_arguments(
                 f"{did_you_mean(str(key), accepted)}; its parameters: "
                 f"{', '.join(accepted) or 'none'}"
             )
-        problem = _type_problem(value, key, signature)
+        problem = _type_problem(value, key, signature, name)
         if problem:
             raise error(
-                f"{at(key_path)}: expected {problem} (as {name}'s default "
-                f"{signature.defaults[key]!r}), got {value!r} ({type(value).__name__})"
+                f"{at(key_path)}: expected {problem}, got {value!r} ({type(value).__name__})"
             )
         kept[key] = value
     missing = [
