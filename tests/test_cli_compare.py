@@ -149,6 +149,22 @@ def test_out_writes_the_format_of_its_suffix(two_runs):
     assert not list(two_runs.glob(".table.tex.*"))  # the atomic writer's temporary is gone
 
 
+def test_out_never_replaces_a_compared_file_and_needs_force_over_a_file(two_runs):
+    results = next(two_runs.glob("output/**/results.json"))
+    before = results.read_bytes()
+    for target in (str(results), str(results.parent / "table.md")):
+        result = runner.invoke(app, ["compare", str(results.parent), "--out", target, "--force"])
+        assert result.exit_code == 1 and "being compared" in result.stderr, result.output
+    assert results.read_bytes() == before and not (results.parent / "table.md").exists()
+    (two_runs / "table.md").write_text("mine\n")
+    result = runner.invoke(app, ["compare", "output", "--out", "table.md"])
+    assert result.exit_code == 1
+    assert result.stderr == "error: --out: table.md exists; add --force to replace it\n"
+    assert (two_runs / "table.md").read_text() == "mine\n"
+    result = runner.invoke(app, ["compare", "output", "--out", "table.md", "--force"])
+    assert result.exit_code == 0 and (two_runs / "table.md").read_text().startswith("|")
+
+
 def test_a_results_file_alone_and_a_run_folder(two_runs, tmp_path_factory):
     other = tmp_path_factory.mktemp("elsewhere") / "results.json"
     other.write_text(json.dumps(casia_results(10, 20, 30, metric="cos")))

@@ -50,16 +50,28 @@ def compare_command(
         Path | None,
         typer.Option("--plot", help="Write the training curves of all runs to this PNG."),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing --out or --plot file.")
+    ] = False,
 ) -> None:
     """Compare runs side by side: model, dataset, iteration, protocol numbers, size, time."""
     from gaitgen.cli.compare_plot import require_matplotlib, write_plot
-    from gaitgen.cli.compare_runs import CompareError, common_columns, expand_arguments, find_runs
+    from gaitgen.cli.compare_runs import (
+        CompareError,
+        check_output,
+        common_columns,
+        expand_arguments,
+        find_runs,
+    )
 
     if output_format is not None and output_format not in FORMATS:
         raise CompareError(f"--format: unknown format {output_format!r}; use {', '.join(FORMATS)}")
     if plot is not None:
         require_matplotlib()
     records = find_runs(expand_arguments(runs))
+    for option, target in (("--out", out), ("--plot", plot)):
+        if target is not None:
+            check_output(option, target, records, force)
     columns, note = common_columns(records)
     header, rows = table_rows(records, columns)
     file_format = output_format or (

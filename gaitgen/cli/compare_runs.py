@@ -303,3 +303,28 @@ def common_columns(records: list[RunRecord]) -> tuple[list[tuple[str, str]], str
             f"showing the {len(columns)} of {len(everything)} columns they all have"
         )
     return columns, note
+
+
+def check_output(option: str, target: Path, records: list[RunRecord], force: bool) -> None:
+    """Refuse to write ``target`` over what is being compared, or over a file without --force.
+
+    Raises:
+        CompareError: ``target`` is one of the compared files or inside a compared run folder
+            (it would replace the run's own results), or it exists and ``force`` is off.
+    """
+    resolved = target.expanduser().resolve()
+    for record in records:
+        if record.source.is_file() and resolved == record.source.resolve():
+            raise CompareError(
+                f"{option}: {target} is one of the files being compared; write elsewhere"
+            )
+        folder = record.folder.resolve() if record.folder is not None else None
+        if folder is not None and resolved.is_relative_to(folder):
+            raise CompareError(
+                f"{option}: {target} is inside the run folder {record.folder} being compared "
+                "(its results, configs and checkpoints are the run's own); write elsewhere"
+            )
+    if resolved.is_dir():
+        raise CompareError(f"{option}: {target} is a folder; give a file name")
+    if resolved.exists() and not force:
+        raise CompareError(f"{option}: {target} exists; add --force to replace it")
