@@ -125,9 +125,15 @@ def test_fresh_run_over_checkpoints_is_refused_then_overwritten(config: Path) ->
     assert "already holds 2 checkpoint(s) of 'small' (iterations 2, 4)" in line, line
     assert "--iter 4" in line and "save_name=NEW" in line and "--overwrite" in line
     assert (folder / "checkpoints" / "small-00004.pt").read_bytes() == before
+    for name in ("results.json", "embeddings.npz", "heatmap_CASIA-B_NM.png", "logs/train-1.txt"):
+        (folder / name).parent.mkdir(exist_ok=True)
+        (folder / name).write_text("of the old run")  # what 'gaitgen test' and logs left
     overwritten = train(config, "--set", "trainer_cfg.total_iter=2", "--overwrite")
     assert overwritten.exit_code == 0, overwritten.output
     assert sorted(p.name for p in (folder / "checkpoints").glob("*.pt")) == ["small-00002.pt"]
+    left = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    assert not left & {"results.json", "embeddings.npz", "heatmap_CASIA-B_NM.png"}, left
+    assert "logs/train-1.txt" not in left
 
 
 def test_config_is_written_when_the_run_starts_and_kept_per_resume(config: Path) -> None:

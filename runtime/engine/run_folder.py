@@ -229,17 +229,23 @@ class RunFolder:
         )
 
     def clear_for_fresh_run(self) -> None:
-        """``--overwrite``: delete the old run's checkpoints, summaries and resume configs."""
+        """``--overwrite``: delete everything the folder holds of the old run: checkpoints,
+        summaries, resume configs, logs and what ``gaitgen test`` wrote (results, embeddings,
+        heatmaps), so that nothing of it is taken for the new run's."""
         removed = list(self.checkpoints().values())
         for path in removed:
             path.unlink(missing_ok=True)
-        for path in self.path.glob("config-*.yaml"):
+        old = [*self.path.glob("config-*.yaml"), *self.path.glob("heatmap_*.png")]
+        old += [self.results_file, self.embeddings_file]
+        for path in old:
             path.unlink(missing_ok=True)
-        if self.summary_dir.is_dir():
-            shutil.rmtree(self.summary_dir)  # or the new run's scalars would append to the old
+        for folder in (self.summary_dir, self.path / LOG_DIR):
+            if folder.is_dir():
+                shutil.rmtree(folder)  # or the new run's scalars would append to the old
         if removed:
             log.warning(
-                "--overwrite: deleted %d checkpoint(s) of '%s' in %s and the old summaries",
+                "--overwrite: deleted %d checkpoint(s) of '%s' in %s and the old run's "
+                "summaries, logs and test results",
                 len(removed),
                 self.save_name,
                 self.checkpoint_dir,
