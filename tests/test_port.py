@@ -166,3 +166,23 @@ def test_a_copy_of_a_builtin_shadows_it_or_is_renamed(project: Path, tmp_path: P
     assert renamed.exit_code == 0, renamed.output
     text = (project / "demo" / "models" / "mybaseline.py").read_text()
     assert "class MyBaseline(BaseModel):" in text and "class Baseline" not in text
+
+
+def test_a_file_named_with_a_leading_underscore_is_ported_where_the_scanner_finds_it(
+    project: Path, tmp_path: Path
+) -> None:
+    from gaitgen.runtime.components import available
+    from gaitgen.runtime.project import find_project
+
+    source = tmp_path / "_stripnet.py"
+    source.write_text(OPENGAIT_STYLE_MODEL)
+    result = CliRunner().invoke(app, ["port", str(source)])
+    assert result.exit_code == 0, result.output
+    assert (project / "demo" / "models" / "stripnet.py").is_file()
+    assert not (project / "demo" / "models" / "_stripnet.py").exists()
+    models = {c.name for c in available("model", find_project(project))}
+    assert "StripNet" in models  # a config naming it finds it
+    underscores = tmp_path / "__.py"
+    underscores.write_text(OPENGAIT_STYLE_MODEL)
+    refused = CliRunner().invoke(app, ["port", str(underscores)])
+    assert refused.exit_code == 1 and "pass --name NewName" in refused.stderr

@@ -188,6 +188,8 @@ def _rename(text: str, old: str, new: str) -> str:
 
 def _module_file(source: Path, name: str | None) -> str:
     stem = (name.lower() if name else source.stem).replace("-", "_").replace("+", "p")
+    # the component scanner skips files named _*: such a model could never be named
+    stem = stem.lstrip("_")
     if not stem.isidentifier() or keyword.iskeyword(stem):
         raise GenerateError(
             f"{source.name}: {stem!r} cannot be a Python module name; pass --name NewName"
