@@ -186,3 +186,26 @@ def test_a_file_named_with_a_leading_underscore_is_ported_where_the_scanner_find
     underscores.write_text(OPENGAIT_STYLE_MODEL)
     refused = CliRunner().invoke(app, ["port", str(underscores)])
     assert refused.exit_code == 1 and "pass --name NewName" in refused.stderr
+
+
+def test_statements_joined_with_a_semicolon_keep_every_token_but_the_imports(
+    project: Path, tmp_path: Path
+) -> None:
+    import ast
+
+    joined = OPENGAIT_STYLE_MODEL.replace(
+        "from ..base_model import BaseModel\n",
+        "from ..base_model import BaseModel; from ..modules import SeparateFCs\n"
+        "from utils import clones; SCALE = 2  # kept\n",
+    )
+    source = tmp_path / "stripnet.py"
+    source.write_text(joined)
+    result = CliRunner().invoke(app, ["port", str(source)])
+    assert result.exit_code == 0, result.output
+    text = (project / "demo" / "models" / "stripnet.py").read_text()
+    ast.parse(text)  # still Python
+    assert (
+        "from gaitgen.runtime import BaseModel; "
+        "from gaitgen.runtime.modules import SeparateFCs\n" in text
+    )
+    assert "from gaitgen.runtime.compat import clones; SCALE = 2  # kept\n" in text

@@ -186,6 +186,30 @@ def _rename(text: str, old: str, new: str) -> str:
     return re.sub(rf"\b{re.escape(old)}\b", new, text)
 
 
+def _offset(lines: list[str], line: int, column: int) -> int:
+    """The character offset in the text of ``line`` (1-based) at UTF-8 byte ``column``."""
+    before = sum(len(text) for text in lines[: line - 1])
+    return before + len(lines[line - 1].encode()[:column].decode())
+
+
+def _span(lines: list[str], node: ast.stmt) -> tuple[int, int]:
+    """Where a statement's own text is: only its tokens, not the line it shares (``;``)."""
+    return (
+        _offset(lines, node.lineno, node.col_offset),
+        _offset(lines, node.end_lineno or node.lineno, node.end_col_offset or 0),
+    )
+
+
+def _joined(lines: list[str], node: ast.stmt, imports: list[str]) -> str:
+    """The new import statements in the place of ``node``: one per line at its indent when it
+    had its lines to itself, else joined with ``; `` so the statements beside it stay."""
+    first, last = lines[node.lineno - 1], lines[(node.end_lineno or node.lineno) - 1]
+    head = first.encode()[: node.col_offset].decode()
+    tail = last.encode()[node.end_col_offset or 0 :].decode()
+    alone = not head.strip() and (not tail.strip() or tail.lstrip().startswith("#"))
+    return ("\n" + head).join(imports) if alone else "; ".join(imports)
+
+
 def _module_file(source: Path, name: str | None) -> str:
     stem = (name.lower() if name else source.stem).replace("-", "_").replace("+", "p")
     # the component scanner skips files named _*: such a model could never be named
@@ -225,7 +249,8 @@ def port_file(project: Project, source: Path, *, name: str | None = None) -> Por
         )
     lines = text.splitlines(keepends=True)
     problems: list[str] = []
-    replacements: dict[int, tuple[int, list[str]]] = {}
+    edits: dict[tuple[int, int], str] = {}  # (start, end) character offsets -> new text
+    marked: set[int] = set()  # lines of OpenGait imports kept as they were, marked for the user
     for node in ast.walk(tree):
         if not isinstance(node, (ast.Import, ast.ImportFrom)):
             continue
@@ -236,31 +261,20 @@ def port_file(project: Project, source: Path, *, name: str | None = None) -> Por
             else None
         )
         if new is not None:
-            replacements[node.lineno] = (node.end_lineno or node.lineno, new)
+            edits[_span(lines, node)] = _joined(lines, node, new)
             continue
         if isinstance(node, ast.ImportFrom) and _opengait_tail(node) is not None:
-            replacements[node.lineno] = (node.end_lineno or node.lineno, [])  # marked below
+            marked.add(node.end_lineno or node.lineno)
             continue
         problem = _missing_library(node, where)
         if problem:
             problems.append(problem)
-    output: list[str] = []
-    number = 1
-    while number <= len(lines):
-        if number in replacements:
-            end, new = replacements[number]
-            indent = lines[number - 1][: len(lines[number - 1]) - len(lines[number - 1].lstrip())]
-            if new:
-                output += [f"{indent}{line}\n" for line in new]
-            else:  # kept as it was, marked for the user
-                kept = lines[number - 1 : end]
-                kept[-1] = kept[-1].rstrip("\n") + _MARK + "\n"
-                output += kept
-            number = end + 1
-            continue
-        output.append(lines[number - 1])
-        number += 1
-    ported = "".join(output)
+    for line in marked:  # the mark ends the line, after anything else on it
+        end = _offset(lines, line, len(lines[line - 1].rstrip("\r\n").encode()))
+        edits[(end, end)] = _MARK
+    ported = text
+    for (start, end), new_text in sorted(edits.items(), reverse=True):
+        ported = ported[:start] + new_text + ported[end:]
 
     notes: list[str] = []
     if name is not None:
