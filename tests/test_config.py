@@ -103,3 +103,37 @@ def test_saved_config_round_trips(tmp_path: Path) -> None:
     save_config(cfgs, target)
     assert yaml.safe_load(target.read_text()) == cfgs
     assert not [p for p in target.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def billion_laughs(levels: int = 9) -> str:
+    """A flow mapping whose nested aliases expand to 9 ** levels values."""
+    parts = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, levels):
+        parts.append(f"a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 9)}]")
+    return "{" + ", ".join(parts) + "}"
+
+
+def test_aliases_that_expand_without_bound_are_one_error_before_any_work(tmp_path) -> None:
+    import time
+
+    path = tmp_path / "laughs.yaml"
+    path.write_text(f"model_cfg: {{model: Baseline}}\ntrainer_cfg:\n  x: {billion_laughs()}\n")
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match=r"laughs\.yaml:3:\d+: invalid YAML: its aliases expand"):
+        load_config(path)
+    small = tmp_path / "small.yaml"
+    small.write_text("model_cfg: {model: Baseline}\n")
+    with pytest.raises(ConfigError, match=r"--set .*: the value is not valid YAML \(its aliases"):
+        load_config(small, [f"trainer_cfg.x={billion_laughs()}"])
+    assert time.perf_counter() - start < 30  # bounded: never the minutes the expansion takes
+
+
+def test_a_config_nested_thousands_of_levels_is_one_error(tmp_path) -> None:
+    path = tmp_path / "deep.yaml"
+    path.write_text(
+        "model_cfg: {model: Baseline}\ntrainer_cfg: {x: " + "[" * 5000 + "]" * 5000 + "}\n"
+    )
+    with pytest.raises(
+        ConfigError, match=r"deep\.yaml:2:\d+: invalid YAML: it is nested more than"
+    ):
+        load_config(path)

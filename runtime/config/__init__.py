@@ -29,8 +29,30 @@ logger = logging.getLogger(__name__)
 DEFAULTS_PATH = Path(__file__).with_name("defaults.yaml")  # generated from .schema
 
 
+# bounds on a parsed document, checked before it is built: a config holds a few hundred values
+# a dozen levels deep, while a few lines of nested aliases ("billion laughs") expand to
+# billions, and thousands of nested brackets overflow every recursive reader of the result
+MAX_YAML_VALUES = 100_000
+MAX_YAML_DEPTH = 100
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that also reads ``1e-3`` as a float (YAML 1.1 wants ``1.0e-3``)."""
+    """SafeLoader that also reads ``1e-3`` as a float (YAML 1.1 wants ``1.0e-3``) and stops
+    at :data:`MAX_YAML_DEPTH` levels (PyYAML composes nested nodes recursively)."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.MarkedYAMLError(
+                    problem=f"it is nested more than {MAX_YAML_DEPTH} levels deep",
+                    problem_mark=self.peek_event().start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 _Loader.add_implicit_resolver(
@@ -48,9 +70,67 @@ _Loader.add_implicit_resolver(
 )
 
 
+def _check_expansion(root: yaml.Node) -> None:
+    """Raise a marked YAML error when ``root`` expands past the bounds (aliases counted every
+    time they are used, each node visited once)."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    active: set[int] = set()
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        if not children_done:
+            if key in size:
+                continue
+            if key in active:
+                raise yaml.MarkedYAMLError(
+                    problem="an alias refers to a node that contains it",
+                    problem_mark=node.start_mark,
+                )
+            active.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in size)
+            continue
+        active.discard(key)
+        size[key] = 1 + sum(size[id(child)] for child in children)
+        depth[key] = 1 + max((depth[id(child)] for child in children), default=0)
+        if size[key] > MAX_YAML_VALUES:
+            raise yaml.MarkedYAMLError(
+                problem=f"its aliases expand to more than {MAX_YAML_VALUES:,} values (a config "
+                "holds a few hundred); write the values out or remove the nested aliases",
+                problem_mark=node.start_mark,
+            )
+        if depth[key] > MAX_YAML_DEPTH:
+            raise yaml.MarkedYAMLError(
+                problem=f"it is nested more than {MAX_YAML_DEPTH} levels deep",
+                problem_mark=node.start_mark,
+            )
+
+
 def yaml_load(text: str) -> Any:
-    """Parse YAML safely (no Python objects), with scientific-notation floats."""
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    """Parse YAML safely (no Python objects), with scientific-notation floats.
+
+    Raises:
+        yaml.YAMLError: invalid YAML, or a document past :data:`MAX_YAML_VALUES` values or
+            :data:`MAX_YAML_DEPTH` levels once its aliases are expanded (checked before
+            anything is built).
+    """
+    loader = _Loader(text)  # a SafeLoader
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 # In these sections, naming another class than the default replaces the section.
