@@ -178,12 +178,29 @@ def test_partition_path_elsewhere(tmp_path: Path) -> None:
         {"views": ["abc"]},
         {"views": ["000", "0"]},
         {"views": "400"},
+        {"subjects": 100_000_000_000},
+        {"frames": 100_000_000},
+        {"workers": 10**9},
     ],
 )
 def test_bad_arguments_are_data_errors(tmp_path: Path, kwargs: dict) -> None:
     with pytest.raises(DataError, match="synthgait|generator"):
         generate_dataset(tmp_path / "data", **kwargs)
     assert not (tmp_path / "data").exists()
+
+
+def test_a_dataset_larger_than_the_free_disk_is_refused_before_any_work(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import shutil
+    import time
+
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(1, 0, 10**6))
+    start = time.perf_counter()
+    with pytest.raises(DataError, match=r"need .* GB, but .* has 0\.0 GB free; lower --subjects"):
+        generate_dataset(tmp_path / "data", subjects=50_000, frames=5_000)
+    assert time.perf_counter() - start < 5 and not (tmp_path / "data").exists()
+    assert not list(tmp_path.iterdir())  # no partial folder either
 
 
 def test_parse_views() -> None:

@@ -5,7 +5,9 @@ This module imports nothing heavy (no numpy), so the CLI and the code generator 
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from ..errors import DataError
 
@@ -39,14 +41,45 @@ def subject_ids(subjects: int) -> list[str]:
     return [f"{index:0{width}d}" for index in range(1, subjects + 1)]
 
 
+# the largest counts a machine can hold (OU-MVLP, the largest gait set, has 10,307 subjects;
+# real walks are a few hundred frames); the disk space a dataset needs is checked on its own
+MAXIMUM = {"subjects": 100_000, "frames": 10_000, "workers": 1_024, "seed": 2**63 - 1}
+
+
 def check_count(name: str, value: int, minimum: int = 1) -> int:
-    """Return ``value`` if it is an integer >= ``minimum``, else raise a DataError naming it."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    """Return ``value`` if it is an integer in ``[minimum, MAXIMUM[name]]``, else raise a
+    DataError naming it (``name`` as the user wrote it: ``--subjects`` or ``subjects``)."""
+    maximum = MAXIMUM.get(name.lstrip("-"))
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < minimum
+        or (maximum is not None and value > maximum)
+    ):
+        within = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum:,}"
         raise DataError(
-            f"synthgait: '{name}' must be an integer >= {minimum}, got {value!r}; "
+            f"synthgait: '{name}' must be an integer {within}, got {value!r}; "
             f"pass e.g. {name}={max(minimum, 2)}"
         )
     return value
+
+
+def check_disk_space(folder: Path, subjects: int, views: int, frames: int) -> None:
+    """Raise a DataError, before any work, when the dataset cannot fit on ``folder``'s disk.
+
+    Each walk is ``frames`` uint8 frames of ``IMAGE_SIZE`` x ``IMAGE_SIZE``.
+    """
+    needed = subjects * views * len(CONDITIONS) * frames * IMAGE_SIZE * IMAGE_SIZE
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    free = shutil.disk_usage(existing).free
+    if needed > free:
+        raise DataError(
+            f"synthgait: {subjects:,} subjects x {views} views x {len(CONDITIONS)} walks x "
+            f"{frames:,} frames need {needed / 1e9:,.1f} GB, but {existing} has "
+            f"{free / 1e9:,.1f} GB free; lower --subjects or --frames"
+        )
 
 
 def parse_views(views: str | Iterable[str | int] | None) -> tuple[str, ...]:

@@ -29,6 +29,7 @@ from .spec import (
     DEFAULT_FRAMES,
     DEFAULT_SUBJECTS,
     check_count,
+    check_disk_space,
     parse_views,
     subject_ids,
 )
@@ -136,6 +137,7 @@ def generate_dataset(
     view_names = parse_views(views)
     root = Path(root).expanduser().absolute()
     _check_target(root, overwrite)
+    check_disk_space(root.parent, subjects, len(view_names), frames)
     partition_file = (
         root / PARTITION_FILE if partition_path is None else Path(partition_path).absolute()
     )
