@@ -13,19 +13,52 @@ imported here, so the CLI can use it without importing torch.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 
 from .atomic import disk_error
 from .errors import GaitgenError
 
 INTERRUPTED_EXIT_CODE = 130
+TERMINATED_EXIT_CODE = 143  # 128 + SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a job scheduler, ``kill``), raised where Ctrl-C raises KeyboardInterrupt, so
+    that every clean-up that runs for Ctrl-C (removing a partial dataset, rolling an upgrade
+    back) runs for it too."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` in the main thread.
+
+    A command that handles SIGTERM itself (training saves a checkpoint first) installs its
+    own handler inside the block; the previous handler is put back at the end.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def report_error(exc: BaseException, *, debug: bool, debug_hint: str) -> int:
     """Print ``exc`` as one ``error:`` line on stderr and return the exit code to end with.
 
-    - Ctrl-C: ``error: interrupted``, exit code 130 (also with ``debug``).
+    - Ctrl-C: ``error: interrupted``, exit code 130 (also with ``debug``); SIGTERM
+      (:class:`Terminated`): ``error: stopped by SIGTERM``, exit code 143.
     - :class:`GaitgenError` (bad input): its message and its ``exit_code``.
     - an OSError of a full disk or a read-only folder met outside gaitgen's own writers (a
       library's files or cache): the path and the cause, not a bare errno.
@@ -45,6 +78,9 @@ def report_error(exc: BaseException, *, debug: bool, debug_hint: str) -> int:
         BaseException: ``exc`` itself, with ``debug`` or when it is not an error
             (``SystemExit``, ``GeneratorExit``).
     """
+    if isinstance(exc, Terminated):
+        _print_error("stopped by SIGTERM", rank=False)
+        return TERMINATED_EXIT_CODE
     if isinstance(exc, KeyboardInterrupt):
         _print_error("interrupted", rank=False)
         return INTERRUPTED_EXIT_CODE

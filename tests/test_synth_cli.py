@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -65,3 +69,56 @@ def test_bad_input_is_one_error_line(tmp_path: Path, args: list[str], message: s
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0]
     assert not out.exists()
+
+
+def _synth(out: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "gaitgen", "synth", str(out), "--frames", "8", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(condition, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_sigterm_during_synth_cleans_up_and_exits_143(tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    process = _synth(out, "--subjects", "400", "--workers", "2")
+    _wait_for(lambda: any(tmp_path.glob(".data.*.partial/*")))  # subjects being written
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143, stderr
+    assert stderr.strip().splitlines()[-1] == "error: stopped by SIGTERM"
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no partial folder left
+
+
+def test_a_killed_synth_leaves_nothing_the_next_one_keeps(tmp_path: Path) -> None:
+    stale = tmp_path / ".data.k1x2.partial"  # what SIGKILL leaves (no clean-up runs)
+    (stale / "001").mkdir(parents=True)
+    other = tmp_path / ".elsewhere.k1x2.partial"  # another dataset's: not this run's to remove
+    other.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "gaitgen", "synth", str(tmp_path / "data"), "--subjects", "2",
+         "--frames", "4", "--views", "000"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert not stale.exists() and other.exists()
+
+
+def test_two_synths_into_one_folder_are_serialised(tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    first = _synth(out, "--subjects", "60", "--views", "000,090")
+    _wait_for(lambda: any(tmp_path.glob(".data.*.partial")))
+    second = _synth(out, "--subjects", "3", "--views", "000")
+    first_out, first_err = first.communicate(timeout=120)
+    second_out, second_err = second.communicate(timeout=120)
+    assert first.returncode == 0, first_err
+    assert second.returncode == 1 and "already exists and is not empty" in second_err
+    assert len([p for p in out.iterdir() if p.is_dir()]) == 60  # the folder holds the first's

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from gaitgen.runtime.error_report import report_error
+from gaitgen.runtime.error_report import report_error, sigterm_as_interrupt
 from gaitgen.runtime.errors import ConfigError, GaitgenError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,7 +49,8 @@ def handle_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with sigterm_as_interrupt():  # SIGTERM cleans up as Ctrl-C does, exit 143
+                return func(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise
         except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the one rule

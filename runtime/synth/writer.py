@@ -10,6 +10,8 @@ bytes as one worker.
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import json
 import os
 import pickle
@@ -19,6 +21,11 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no locking
+    fcntl = None  # type: ignore[assignment]
 
 from ..atomic import atomic_write_text
 from ..errors import DataError
@@ -57,12 +64,37 @@ def _run_tasks(tasks: list, workers: int) -> Iterator[str]:
         yield from map(_write_subject, tasks)
         return
     # spawn, not fork: the caller may be a training process with threads (torch, loaders)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+    try:
         yield from pool.map(_write_subject, tasks)
+    finally:  # stopped (Ctrl-C, SIGTERM): the subjects not started are not written
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _write_json_atomically(path: Path, content: dict) -> None:
     atomic_write_text(path, json.dumps(content, indent=2) + "\n")
+
+
+@contextlib.contextmanager
+def _generating(root: Path) -> Iterator[None]:
+    """One generator at a time beside ``root``; what a killed one left is removed.
+
+    The lock is a ``flock`` on the parent folder (no lock file is left behind): a second
+    generator of the same folder waits, then finds the first one's dataset. Under the lock,
+    the ``.<name>.*.partial`` and ``.old`` folders of ``root`` belong to no live generator.
+    """
+    root.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(root.parent, os.O_RDONLY)
+    try:
+        if fcntl is not None:
+            with contextlib.suppress(OSError):  # a file system without locks: no waiting
+                fcntl.flock(descriptor, fcntl.LOCK_EX)
+        name = glob.escape(root.name)
+        for stale in (*root.parent.glob(f".{name}.*.partial"), *root.parent.glob(f".{name}.*.old")):
+            shutil.rmtree(stale, ignore_errors=True)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
 
 
 def _check_target(root: Path, overwrite: bool) -> None:
@@ -136,15 +168,32 @@ def generate_dataset(
     check_count("seed", seed, minimum=0)
     view_names = parse_views(views)
     root = Path(root).expanduser().absolute()
-    _check_target(root, overwrite)
     check_disk_space(root.parent, subjects, len(view_names), frames)
+    with _generating(root):
+        return _generate(
+            root, partition_path, subjects, view_names, frames, seed, workers, progress, overwrite
+        )
+
+
+def _generate(
+    root: Path,
+    partition_path: Path | str | None,
+    subjects: int,
+    view_names: tuple[str, ...],
+    frames: int,
+    seed: int,
+    workers: int,
+    progress: bool,
+    overwrite: bool,
+) -> Path:
+    """:func:`generate_dataset` once its arguments are checked, under the lock."""
+    _check_target(root, overwrite)
     partition_file = (
         root / PARTITION_FILE if partition_path is None else Path(partition_path).absolute()
     )
     partition_inside = partition_file.parent == root
 
     ids = subject_ids(subjects)
-    root.parent.mkdir(parents=True, exist_ok=True)
     built = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".partial", dir=root.parent))
     try:
         tasks = [
