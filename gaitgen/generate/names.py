@@ -21,7 +21,7 @@ _PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 _RESERVED_PACKAGES = {"gaitgen", "torch", "numpy", "yaml", "tests", "test", "configs", "data"}
 
 # the runtime's base classes: a model or loss of that name is the abstract base itself to
-# every reader and to the registry's "one class, one name" rule, and could never train
+# every reader and to the component lookup's "one class, one name" rule, and could never train
 BASE_CLASSES = {
     "BaseModel": "gaitgen's base class of every model",
     "MetaModel": "OpenGait's abstract model class",
