@@ -390,3 +390,20 @@ def test_one_restore_path_gives_the_iteration_and_whether_the_run_goes_on(config
     assert restore_checkpoint(run, "train", model, "latest").path == path
     by_file = restore_checkpoint(run, "train", model, str(path))
     assert (by_file.iteration, by_file.continues) == (7, False)  # fine-tunes from its weights
+
+
+def test_resuming_before_the_latest_checkpoint_is_refused_or_drops_the_later_ones(
+    config: Path,
+) -> None:
+    assert train(config).exit_code == 0  # checkpoints 2 and 4
+    folder = run_dir(config) / "checkpoints"
+    again = train(config, "--iter", "2", "--set", "trainer_cfg.total_iter=3")
+    assert again.exit_code != 0
+    line = again.output.strip().splitlines()[-1]
+    assert "later than iteration 2, which this run resumes from (iterations 4)" in line, line
+    assert "--iter 4" in line and "--overwrite" in line
+    assert sorted(p.name for p in folder.glob("*.pt")) == ["small-00002.pt", "small-00004.pt"]
+    branched = train(config, "--iter", "2", "--set", "trainer_cfg.total_iter=3", "--overwrite")
+    assert branched.exit_code == 0, branched.output
+    # the abandoned timeline's 4 is gone: 'gaitgen test' now evaluates the new run's 3
+    assert sorted(p.name for p in folder.glob("*.pt")) == ["small-00002.pt", "small-00003.pt"]

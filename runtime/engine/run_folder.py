@@ -191,6 +191,48 @@ class RunFolder:
                     found[parsed[1]] = path
         return dict(sorted(found.items()))
 
+    def refuse_or_drop_later_checkpoints(
+        self, iteration: int, drop: bool, config_path: Path | str
+    ) -> list[int]:
+        """A run resumed at ``iteration`` while later checkpoints exist would mix two
+        timelines (and ``gaitgen test`` would evaluate the abandoned one's latest).
+
+        Args:
+            iteration: the checkpoint resumed from.
+            drop: delete the later checkpoints and their resume configs (``--overwrite``).
+            config_path: the run's config, for the message.
+
+        Returns:
+            The iterations of the checkpoints deleted.
+
+        Raises:
+            CheckpointError: later checkpoints exist and ``drop`` is off.
+        """
+        later = [i for i in self.checkpoints() if i > iteration]
+        if not later:
+            return []
+        if not drop:
+            raise CheckpointError(
+                f"{self.checkpoint_dir} holds checkpoints of '{self.save_name}' later than "
+                f"iteration {iteration}, which this run resumes from (iterations "
+                f"{', '.join(map(str, later))}): going on from {iteration} would mix two runs. "
+                f"Resume from the latest ('gaitgen train {config_path} --iter {later[-1]}'), "
+                "or add --overwrite to delete the later checkpoints and go on from "
+                f"{iteration}"
+            )
+        for number in later:
+            self.checkpoint(number).unlink(missing_ok=True)
+        for config in self.path.glob("config-*.yaml"):  # the abandoned resumes' configs
+            start = config.stem.removeprefix("config-")
+            if start.isdigit() and int(start) > iteration:
+                config.unlink(missing_ok=True)
+        log.warning(
+            "--overwrite: deleted the checkpoints after iteration %d (%s) to go on from it",
+            iteration,
+            ", ".join(map(str, later)),
+        )
+        return later
+
     def latest_checkpoint(self) -> Path | None:
         found = self.checkpoints()
         return found[max(found)] if found else None

@@ -29,8 +29,8 @@ from torch.nn.parallel import DistributedDataParallel
 
 from ..checkpoint import rng_state, save_checkpoint, set_rng_state
 from ..config import save_config
-from ..distributed import DistContext, barrier
-from ..errors import TrainingError
+from ..distributed import DistContext, barrier, broadcast_object
+from ..errors import CheckpointError, TrainingError
 from ..progress import ProgressBar
 from .build import (
     build_losses,
@@ -154,9 +154,26 @@ class Trainer:
         if restored.continues:  # a file path fine-tunes from iteration 0 (OpenGait's meaning)
             self.iteration = restored.iteration
             self.resumed = True
+            if not restart:  # an earlier iteration than the latest: one timeline only
+                self._refuse_or_drop_later(restored.iteration)
             if "rng" in state:
                 set_rng_state(state["rng"])
         log.info("restored %s (iteration %d)", restored.path, self.iteration)
+
+    def _refuse_or_drop_later(self, iteration: int) -> None:
+        """Resuming before the latest checkpoint: refused, or with ``--overwrite`` the later
+        checkpoints go (rank 0 decides; every rank raises the same error)."""
+        problem = None
+        if self.ctx.is_main:
+            try:
+                self.folder.refuse_or_drop_later_checkpoints(
+                    iteration, self.overwrite, self.run.config_path
+                )
+            except CheckpointError as exc:
+                problem = str(exc)
+        problem = broadcast_object(problem)
+        if problem is not None:
+            raise CheckpointError(problem)
 
     def _prepare_fresh_run(self) -> None:
         """Refuse to start afresh over an earlier run's checkpoints, or clear them."""
