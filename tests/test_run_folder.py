@@ -407,3 +407,26 @@ def test_resuming_before_the_latest_checkpoint_is_refused_or_drops_the_later_one
     assert branched.exit_code == 0, branched.output
     # the abandoned timeline's 4 is gone: 'gaitgen test' now evaluates the new run's 3
     assert sorted(p.name for p in folder.glob("*.pt")) == ["small-00002.pt", "small-00003.pt"]
+
+
+def test_results_record_what_they_evaluated_and_each_checkpoint_keeps_its_own(
+    config: Path,
+) -> None:
+    import json
+
+    assert train(config).exit_code == 0  # checkpoints 2 and 4
+    folder = run_dir(config)
+    latest = CliRunner().invoke(app, ["test", str(config)])
+    assert latest.exit_code == 0, latest.output
+    assert f"run folder {folder}" in latest.output and "small-00004.pt" in latest.output
+    results = json.loads((folder / "results.json").read_text())
+    assert results["iteration"] == 4 and results["checkpoint"].endswith("small-00004.pt")
+    assert results["config"] == str(config)
+    earlier = CliRunner().invoke(app, ["test", str(config), "--iter", "2"])
+    assert earlier.exit_code == 0, earlier.output
+    assert json.loads((folder / "results.json").read_text())["iteration"] == 2
+    assert json.loads((folder / "results-00004.json").read_text())["iteration"] == 4  # kept
+    assert json.loads((folder / "results-00002.json").read_text())["iteration"] == 2
+    other = CliRunner().invoke(app, ["test", str(config), "--set", "trainer_cfg.save_name=Fast"])
+    assert other.exit_code != 0
+    assert "set --set evaluator_cfg.save_name=Fast" in other.output

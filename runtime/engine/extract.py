@@ -189,4 +189,4 @@ def extract_embeddings(
         dataset.views_list,
         dataset_name=dataset_name,
     )
-    return ExtractResult(out_path, len(dataset), tuple(features.shape), layout, restored)
+    return ExtractResult(out_path, len(dataset), tuple(features.shape), layout, restored.iteration)

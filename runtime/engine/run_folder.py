@@ -8,7 +8,8 @@
     checkpoints/<save_name>-<iteration:05d>.pt
     summary/                   scalars.jsonl, TensorBoard events
     logs/                      <phase>-<date>-<time>.txt, with --log-to-file
-    results.json, embeddings.npz, heatmap_*.png    written by 'gaitgen test'
+    results.json, embeddings.npz, heatmap_*.png    written by 'gaitgen test' (the latest)
+    results-<iteration>.json   the results of each checkpoint tested
 
 This module is the only place that spells these names; the trainer, the tester, ``extract``,
 ``compare`` and the launcher use it. It imports no torch, so the CLI can read a run folder
@@ -46,6 +47,14 @@ SUMMARY_DIR = "summary"
 LOG_DIR = "logs"
 CONFIG_FILE = "config.yaml"
 RESULTS_FILE = "results.json"
+
+
+def results_file_of(iteration: int) -> str:
+    """The name of the results of the checkpoint of ``iteration`` (``results-00040.json``);
+    ``results.json`` is the latest test's, whichever checkpoint it evaluated."""
+    return f"results-{iteration:05d}.json"
+
+
 EMBEDDINGS_FILE = "embeddings.npz"
 SCALARS_FILE = "scalars.jsonl"  # in summary/
 LOCK_FILE = "train.lock"
@@ -222,6 +231,7 @@ class RunFolder:
             )
         for number in later:
             self.checkpoint(number).unlink(missing_ok=True)
+            (self.path / results_file_of(number)).unlink(missing_ok=True)
         for config in self.path.glob("config-*.yaml"):  # the abandoned resumes' configs
             start = config.stem.removeprefix("config-")
             if start.isdigit() and int(start) > iteration:
@@ -278,6 +288,7 @@ class RunFolder:
         for path in removed:
             path.unlink(missing_ok=True)
         old = [*self.path.glob("config-*.yaml"), *self.path.glob("heatmap_*.png")]
+        old += self.path.glob("results-*.json")
         old += [self.results_file, self.embeddings_file]
         for path in old:
             path.unlink(missing_ok=True)

@@ -13,19 +13,19 @@ from typing import Any
 import torch
 
 from ..distributed import DistContext, all_gather_rows
-from ..errors import CheckpointError, TrainingError
+from ..errors import CheckpointError, ConfigError, TrainingError
 from ..model import BaseModel
 from ..progress import ProgressBar
 from .build import build_model
-from .restore import restore_checkpoint
+from .restore import Restored, restore_checkpoint
 from .run import Run
 from .step import InferenceStep
 
 log = logging.getLogger("gaitgen")
 
 
-def restore_for_test(run: Run, model: BaseModel, iteration: int | None) -> int:
-    """Load the checkpoint to evaluate; returns its iteration.
+def restore_for_test(run: Run, model: BaseModel, iteration: int | None) -> Restored:
+    """Load the checkpoint to evaluate; returns it (its file and iteration).
 
     ``iteration`` (``--iter``) wins over ``evaluator_cfg.restore_hint``; a hint of 0 means the
     latest checkpoint of the run (OpenGait would evaluate untrained weights).
@@ -38,7 +38,7 @@ def restore_for_test(run: Run, model: BaseModel, iteration: int | None) -> int:
             f"('gaitgen train {run.config_path}') or set evaluator_cfg.restore_hint "
             "to a checkpoint file"
         )
-    return restored.iteration
+    return restored
 
 
 @torch.no_grad()
@@ -79,8 +79,14 @@ def embed_test_set(run: Run, ctx: DistContext, model: BaseModel) -> tuple[torch.
     return features.cpu(), dataset
 
 
-def run_inference_and_evaluate(run: Run, ctx: DistContext, model: BaseModel) -> Any:
-    """Embed, then (rank 0) evaluate, print the table and write the result files."""
+def run_inference_and_evaluate(
+    run: Run, ctx: DistContext, model: BaseModel, restored: Restored | None = None
+) -> Any:
+    """Embed, then (rank 0) evaluate, print the table and write the result files.
+
+    ``results.json`` records the checkpoint evaluated (its iteration and file) and the config;
+    a copy per iteration (``results-<iteration>.json``) keeps the results of earlier tests.
+    """
     from ..evaluation import evaluate_from_config, save_embeddings
 
     features, dataset = embed_test_set(run, ctx, model)
@@ -90,7 +96,10 @@ def run_inference_and_evaluate(run: Run, ctx: DistContext, model: BaseModel) -> 
     result = evaluate_from_config(run.cfgs, features.numpy(), labels, types, views)
     folder = run.run_folder("test")
     print(result.format_table(), flush=True)
-    written = result.save(folder.path)
+    tested = {"config": str(run.config_path)}
+    if restored is not None:
+        tested = {"iteration": restored.iteration, "checkpoint": str(restored.path), **tested}
+    written = result.save(folder.path, tested)
     data_cfg = run.cfgs["data_cfg"]
     dataset_name = data_cfg.get("test_dataset_name") or data_cfg["dataset_name"]
     save_embeddings(
@@ -115,16 +124,34 @@ def headline_scalars(result: Any) -> dict[str, float]:
     return scalars
 
 
+def _check_save_name(run: Run) -> None:
+    """``gaitgen test --set trainer_cfg.save_name=X`` would test ``evaluator_cfg.save_name``'s
+    run (OpenGait's rule) while the user meant X's: one line instead of the wrong run."""
+    trainer = run.cfgs["trainer_cfg"].get("save_name")
+    evaluator = run.cfgs["evaluator_cfg"].get("save_name")
+    keys = {override.partition("=")[0].strip() for override in run.overrides}
+    if trainer != evaluator and "trainer_cfg.save_name" in keys:
+        if "evaluator_cfg.save_name" not in keys:
+            raise ConfigError(
+                f"--set trainer_cfg.save_name={trainer}: gaitgen test evaluates the run of "
+                f"evaluator_cfg.save_name ({evaluator!r}); to test {trainer!r}, set "
+                f"--set evaluator_cfg.save_name={trainer}"
+            )
+
+
 def test(run: Run, ctx: DistContext, iteration: int | None = None) -> Any:
     """The ``test`` phase: build the model, restore it, evaluate."""
+    _check_save_name(run)
     torch.manual_seed(0)
     model = build_model(run.cfgs, run.project, is_training=False).to(ctx.device)
     restored = restore_for_test(run, model, iteration)
     log.info(
-        "testing %s at iteration %d on %s, world size %d",
+        "testing %s at iteration %d (%s, run folder %s) on %s, world size %d",
         run.cfgs["model_cfg"]["model"],
-        restored,
+        restored.iteration,
+        restored.path.name,
+        run.run_folder("test").path,
         ctx.device,
         ctx.world_size,
     )
-    return run_inference_and_evaluate(run, ctx, model)
+    return run_inference_and_evaluate(run, ctx, model, restored)

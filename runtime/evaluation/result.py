@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gaitgen.runtime.atomic import atomic_write_text
-from gaitgen.runtime.engine.run_folder import RESULTS_FILE
+from gaitgen.runtime.engine.run_folder import RESULTS_FILE, results_file_of
 
 REAL_SCENE_METRICS = ("rank1", "rank5", "rank10", "mAP", "mINP")
 
@@ -98,18 +98,27 @@ class EvaluationResult:
             blocks.append(_view_table(name, condition, self.views))
         return "\n\n".join(blocks + (["\n".join(self.notes)] if self.notes else []))
 
-    def save(self, run_dir: str | Path) -> list[Path]:
+    def save(self, run_dir: str | Path, tested: dict[str, Any] | None = None) -> list[Path]:
         """Write ``results.json`` and (view protocols) one rank-1 heatmap PNG per condition.
+
+        Args:
+            run_dir: the folder to write into.
+            tested: what was evaluated, recorded in the file (``iteration``, ``checkpoint``,
+                ``config``); with an ``iteration``, a copy is also kept as
+                ``results-<iteration>.json``, so testing another checkpoint keeps this one's.
 
         Returns:
             The paths written.
         """
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
-        path = run_dir / RESULTS_FILE
-        # atomic: a full disk leaves the previous results.json as it was, and no temp file
-        atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
-        written = [path]
+        text = json.dumps({**(tested or {}), **self.to_dict()}, indent=2) + "\n"
+        paths = [run_dir / RESULTS_FILE]
+        if tested and isinstance(tested.get("iteration"), int):
+            paths.append(run_dir / results_file_of(tested["iteration"]))
+        for path in paths:  # atomic: a full disk leaves the previous file as it was
+            atomic_write_text(path, text)
+        written = list(paths)
         if self.kind == "view":
             # imported here: the figures are written once the numbers are safe on disk
             from gaitgen.runtime.evaluation.heatmap import save_heatmap
