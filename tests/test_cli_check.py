@@ -53,6 +53,22 @@ def test_good_config_reports_everything_and_writes_nothing(project) -> None:
     assert "max RSS" in out and "train step" in out and "eval forward" in out
     assert out.rstrip().endswith("ok: no problems found")
     assert not (root / "output").exists()
+    assert "evaluation      CASIA-B (evaluate_indoor_dataset, metric euc)" in out
+
+
+def test_an_evaluation_test_would_refuse_is_found_by_check_and_test_before_embedding(
+    project,
+) -> None:
+    root, config = project
+    config.write_text(config.read_text() + "evaluator_cfg:\n  eval_func: evaluate_CCPG\n")
+    code, _, err = run(config, "--device", "cpu")
+    assert code == 1
+    assert any(
+        "evaluator_cfg.eval_func: 'evaluate_CCPG' is not supported" in line
+        for line in error_lines(err)
+    )
+    tested = runner.invoke(app, ["test", str(config)])  # no checkpoint either: eval is first
+    assert tested.exit_code == 1 and "evaluate_CCPG" in tested.stderr, tested.output
 
 
 def test_print_config_prints_the_merged_yaml_only(project) -> None:

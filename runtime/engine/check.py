@@ -119,12 +119,27 @@ def check_config_file(
     report.add("device", str(dev))
     torch.manual_seed(int(run.cfgs["trainer_cfg"].get("seed", 0)))
     _check_ignored(report, run)
+    attempt(report, "evaluator_cfg", lambda: _check_evaluation(report, run))
     with using_project(run.project):  # the loaders' samplers and transforms may be its own
         batches = _check_data(report, run, dev)
         parts = _build(report, run, dev)
         if parts is not None:
             _check_steps(report, run, dev, *parts, *batches)
     return report
+
+
+def _check_evaluation(report: CheckReport, run: Run) -> None:
+    """The protocol the test phase will use, and its settings (what ``gaitgen test`` checks
+    before it embeds anything)."""
+    from ..evaluation.config import evaluation_settings
+
+    protocol, probe_set = evaluation_settings(run.cfgs)
+    evaluator_cfg = run.cfgs["evaluator_cfg"]
+    line = f"{protocol.name} ({evaluator_cfg.get('eval_func') or 'identification'}, "
+    line += f"metric {evaluator_cfg.get('metric', 'euc')})"
+    if probe_set is not None:
+        line += f"; {len(probe_set)} probes in the probe set"
+    report.add("evaluation", line)
 
 
 def _check_ignored(report: CheckReport, run: Run) -> None:

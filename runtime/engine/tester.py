@@ -141,7 +141,10 @@ def _check_save_name(run: Run) -> None:
 
 def test(run: Run, ctx: DistContext, iteration: int | None = None) -> Any:
     """The ``test`` phase: build the model, restore it, evaluate."""
+    from ..evaluation.config import evaluation_settings
+
     _check_save_name(run)
+    evaluation_settings(run.cfgs)  # a setting the evaluation refuses fails before any embedding
     torch.manual_seed(0)
     model = build_model(run.cfgs, run.project, is_training=False).to(ctx.device)
     restored = restore_for_test(run, model, iteration)

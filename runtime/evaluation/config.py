@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 from gaitgen.runtime.errors import ConfigError
+from gaitgen.runtime.evaluation.checks import check_options, rerank_params
 from gaitgen.runtime.evaluation.evaluator import evaluate
 from gaitgen.runtime.evaluation.protocols import (
     EVAL_FUNCS,
@@ -48,10 +49,7 @@ def evaluate_from_config(
     """
     data_cfg = cfgs.get("data_cfg") or {}
     evaluator_cfg = cfgs.get("evaluator_cfg") or {}
-    chosen = _protocol_of(data_cfg, evaluator_cfg)
-    probe_set = None
-    if chosen.probe_set:
-        probe_set = _read_probe_set(evaluator_cfg.get("probe_set"), data_cfg)
+    chosen, probe_set = evaluation_settings(cfgs)
     return evaluate(
         feature,
         label,
@@ -65,6 +63,29 @@ def evaluate_from_config(
         remove_no_gallery=bool(data_cfg.get("remove_no_gallery", False)),
         probe_set=probe_set,
     )
+
+
+def evaluation_settings(cfgs: Mapping[str, Any]) -> tuple[Protocol, list[str] | None]:
+    """The protocol (and Gait3D-style probe set) a config's test phase evaluates with, and its
+    metric, cross-view and re-rank settings checked: what ``gaitgen check`` and the start of
+    ``gaitgen test`` verify before any sequence is embedded.
+
+    Raises:
+        ConfigError: a setting that :func:`evaluate_from_config` would refuse.
+    """
+    data_cfg = cfgs.get("data_cfg") or {}
+    evaluator_cfg = cfgs.get("evaluator_cfg") or {}
+    chosen = _protocol_of(data_cfg, evaluator_cfg)
+    check_options(
+        chosen,
+        str(evaluator_cfg.get("metric", "euc")),
+        bool(evaluator_cfg.get("cross_view_gallery", False)),
+    )
+    rerank_params(evaluator_cfg.get("rerank", False) or False)
+    probe_set = None
+    if chosen.probe_set:
+        probe_set = _read_probe_set(evaluator_cfg.get("probe_set"), data_cfg)
+    return chosen, probe_set
 
 
 def _protocol_of(data_cfg: Mapping[str, Any], evaluator_cfg: Mapping[str, Any]) -> Protocol:
