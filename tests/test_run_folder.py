@@ -430,3 +430,16 @@ def test_results_record_what_they_evaluated_and_each_checkpoint_keeps_its_own(
     other = CliRunner().invoke(app, ["test", str(config), "--set", "trainer_cfg.save_name=Fast"])
     assert other.exit_code != 0
     assert "set --set evaluator_cfg.save_name=Fast" in other.output
+
+
+def test_a_start_that_fails_at_its_first_step_leaves_nothing_that_looks_like_a_run(
+    config: Path,
+) -> None:
+    unfed = "  - {type: TripletLoss, log_prefix: never_fed}\n"  # no training_feat key feeds it
+    config.write_text(config.read_text().replace("loss_cfg:\n", "loss_cfg:\n" + unfed))
+    failed = train(config)
+    assert failed.exit_code != 0 and "never_fed" in failed.output, failed.output
+    folder = run_dir(config)
+    assert not (folder / "config.yaml").exists() and not (folder / "summary").exists()
+    listed = CliRunner().invoke(app, ["compare", str(folder.parent)])
+    assert "small" not in listed.stdout  # no empty row for the failed start

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -175,6 +176,13 @@ class Trainer:
         if problem is not None:
             raise CheckpointError(problem)
 
+    def _forget_start(self, config_file: Path) -> None:
+        """A start that failed before its first step leaves nothing that looks like a run:
+        its config file goes, and a fresh run's (empty) summaries."""
+        config_file.unlink(missing_ok=True)
+        if not self.resumed and self.folder.summary_dir.is_dir():
+            shutil.rmtree(self.folder.summary_dir, ignore_errors=True)
+
     def _prepare_fresh_run(self) -> None:
         """Refuse to start afresh over an earlier run's checkpoints, or clear them."""
         if not self.overwrite:
@@ -231,8 +239,10 @@ class Trainer:
             start_iteration=self.iteration,
             device_type=self.ctx.device.type,
         )
+        first_iteration, config_file = self.iteration, None
         if self.ctx.is_main:  # the run really starts: its settings are kept beside it
-            save_config(self.cfgs, self.folder.config_file_for(self.iteration, self.resumed))
+            config_file = self.folder.config_file_for(self.iteration, self.resumed)
+            save_config(self.cfgs, config_file)
         summary = SummaryWriter(self.folder.summary_dir, enabled=self.ctx.is_main)
         log.info(
             "training %s on %s, world size %d, from iteration %d to %d; run folder %s",
@@ -295,6 +305,9 @@ class Trainer:
         finally:
             bar.close()
             summary.close()
+            failed = sys.exc_info()[0] is not None
+            if failed and self.iteration == first_iteration and config_file is not None:
+                self._forget_start(config_file)
         if signum:
             getattr(batches, "close", lambda: None)()  # workers first: none dies mid-save
             self._stop_for_signal(signum, last_saved)
