@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -256,7 +257,17 @@ def test_signal_saves_the_current_iteration_and_exits(bench, reference, signum, 
     saved = _checkpoints(bench, save_name) / f"{save_name}-{stopped_at:05d}.pt"
     assert str(saved) in line or "already saved" in line, line
     assert load_checkpoint(saved)["iteration"] == stopped_at
-    resumed = _train(bench, save_name, "--iter", str(stopped_at))
+    # the printed command resumes this very run (its --set save_name included)
+    printed = shlex.split(line.split("; resume with ", 1)[1])
+    assert printed[:2] == ["gaitgen", "train"] and f"trainer_cfg.save_name={save_name}" in printed
+    resumed = subprocess.run(
+        [sys.executable, "-m", *printed],
+        cwd=bench["config"].parent,
+        env=_env(bench),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert resumed.returncode == 0, resumed.stderr
     _assert_same_weights(_checkpoints(bench, save_name) / f"{save_name}-{TOTAL:05d}.pt", reference)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -341,13 +342,26 @@ class Trainer:
             saved = f"its checkpoint {path} was already saved"
         else:
             saved = "no iteration completed, so nothing was saved"
-        hint = ""
-        if self.iteration > 0:
-            hint = f"; resume with 'gaitgen train {self.run.config_path} --iter {self.iteration}'"
+        hint = f"; resume with {self.resume_command()}" if self.iteration > 0 else ""
         if self.ctx.is_main:
             print(stop_message(signum, self.iteration, saved) + hint, file=sys.stderr, flush=True)
         self.close()
         raise SystemExit(exit_code_for(signum))
+
+    def resume_command(self) -> str:
+        """The command that resumes this run where it stands: its config, its ``--set``
+        overrides and its process count, from the current iteration (shell-quoted)."""
+        words = ["gaitgen", "train", str(self.run.config_path), "--iter", str(self.iteration)]
+        for override in self.run.overrides:
+            key = override.partition("=")[0].strip()
+            if key not in ("trainer_cfg.restore_hint", "evaluator_cfg.restore_hint"):
+                words += ["--set", override]  # --iter takes the restore hint's place
+        if self.ctx.world_size > 1:
+            per_node = int(os.environ.get("LOCAL_WORLD_SIZE", self.ctx.world_size))
+            words += ["--nproc", str(per_node)]
+            if self.ctx.world_size > per_node:  # the rendezvous options are the launch's own
+                words += ["--nnodes", str(self.ctx.world_size // per_node)]
+        return shlex.join(words)
 
     @property
     def lr(self) -> float:
