@@ -1,4 +1,5 @@
-"""Kept for projects made by gaitgen 0.1, whose ``tests/test_project.py`` imports it.
+"""Kept for projects made by gaitgen 0.1, whose ``tests/test_project.py`` imports it, and
+for tools written against it (OpenGait parity scripts).
 
 The component scanner is :mod:`gaitgen.runtime.components.scan`; new code imports it there.
 """

@@ -279,3 +279,20 @@ def test_a_string_where_a_list_is_annotated_is_refused_at_load(tmp_path: Path) -
     ):
         load_config(path, ["scheduler_cfg.milestones='2'"])
     assert load_config(path, ["scheduler_cfg.milestones=[2, 3]"])["scheduler_cfg"]["milestones"]
+
+
+def test_loss_keys_opengait_drops_are_one_warning_and_the_loss_builds(tmp_path: Path) -> None:
+    """OpenGait's skeletongait configs misspell loss_term_weight; OpenGait drops the key."""
+    from gaitgen.runtime.config import ignored_keys, load_config
+    from gaitgen.runtime.losses.aggregator import LossAggregator
+
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "model_cfg: {model: Baseline}\nloss_cfg:\n"
+        "  - {type: TripletLoss, margin: 0.2, log_prefix: triplet, loss_term_weights: 1.0}\n"
+    )
+    (item,) = ignored_keys(path)
+    assert item.path == "loss_cfg[0].loss_term_weights" and item.closest == "loss_term_weight"
+    assert item.where.endswith("c.yaml:3")
+    losses = LossAggregator(load_config(path)["loss_cfg"])
+    assert losses.losses["triplet"].loss_term_weight == 1.0

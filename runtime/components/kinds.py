@@ -91,6 +91,7 @@ KINDS: dict[str, Kind] = {
             builtin=("losses",),
             project_folder="losses",
             not_arguments=("log_prefix", "inputs_from"),
+            dropped_section="loss_cfg",
         ),
         Kind(
             "backbone",

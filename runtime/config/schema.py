@@ -291,6 +291,19 @@ OPENGAIT_IGNORED: tuple[IgnoredKey, ...] = (
         "betas",
     ),
     IgnoredKey(
+        "loss_cfg",
+        "loss_term_weights",
+        "OpenGait drops a loss's unknown keys (its skeletongait configs misspell "
+        "loss_term_weight, so those losses weigh 1.0)",
+        "loss_term_weight",
+    ),
+    IgnoredKey(
+        "loss_cfg",
+        "lazy",
+        "OpenGait drops a loss's unknown keys (its lidargaitv2 configs give TripletLoss one)",
+        "margin",
+    ),
+    IgnoredKey(
         "transform",
         "img_w",
         "OpenGait drops it: no transform takes a frame width (gln_phase1.yaml gives one)",
