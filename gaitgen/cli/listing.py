@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from gaitgen.cli.common import fail, handle_errors
+from gaitgen.cli.common import handle_errors
 
 PANEL = "Inspect"
 
@@ -37,29 +37,17 @@ def list_components(
     ] = None,
 ) -> None:
     """List every component a config can name, by kind: built-in and the project's own."""
-    from gaitgen.runtime.components import KINDS, available, unreadable_files
-    from gaitgen.runtime.errors import RegistryError
+    from gaitgen.runtime.components import KINDS, available, kind_of, unreadable_files
     from gaitgen.runtime.project import find_project
     from gaitgen.runtime.zoo import MODELS, format_count
 
     wanted = kind or kind_option
-    if wanted is not None and wanted not in KINDS:
-        try:
-            wanted = next(k for k, spec in KINDS.items() if spec.plural == wanted)
-        except StopIteration:
-            from gaitgen.runtime.errors import did_you_mean
-
-            raise fail(
-                f"{'KIND' if kind else '--kind'} {wanted!r} is not a kind"
-                f"{did_you_mean(wanted, KINDS)}; kinds: {', '.join(KINDS)}"
-            ) from None
+    if wanted is not None:
+        wanted = kind_of(wanted, "KIND" if kind else "--kind").name
     project = find_project(Path.cwd())
     for number, current in enumerate([wanted] if wanted else list(KINDS)):
         spec = KINDS[current]
-        try:
-            rows = available(current, project)
-        except RegistryError as exc:
-            raise fail(str(exc)) from None
+        rows = available(current, project)
         width = max((len(c.name) for c in rows), default=0)
         typer.echo(("\n" if number else "") + f"{spec.plural} ({len(rows)})  [{spec.config_key}]")
         for component in rows:

@@ -175,7 +175,7 @@ KINDS: dict[str, Kind] = {
 
 
 def kind_of(name: str, where: str = "kind") -> Kind:
-    """The kind called ``name``.
+    """The kind called ``name`` (its singular or plural: ``loss``, ``losses``).
 
     Raises:
         RegistryError: no kind has that name (the message lists them).
@@ -183,7 +183,7 @@ def kind_of(name: str, where: str = "kind") -> Kind:
     found = KINDS.get(name) or next((k for k in KINDS.values() if k.plural == name), None)
     if found is None:
         raise RegistryError(
-            f"{where}: unknown kind {name!r}{did_you_mean(str(name), KINDS)}; "
+            f"{where} {name!r} is not a kind{did_you_mean(str(name), KINDS)}; "
             f"kinds: {', '.join(KINDS)}"
         )
     return found

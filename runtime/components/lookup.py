@@ -23,7 +23,15 @@ from ..errors import RegistryError, did_you_mean
 from ..project import Project
 from .arguments import Ignored, check_arguments
 from .kinds import KINDS, Kind
-from .scan import Component, builtin_components, project_components, unreadable_files
+from .scan import (
+    Component,
+    builtin_components,
+    builtin_files,
+    classes_in_file,
+    project_components,
+    project_files,
+    unreadable_files,
+)
 
 log = logging.getLogger("gaitgen")
 
@@ -147,8 +155,6 @@ def unknown_name_error(
 
 def _refuse_non_member(kind: Kind, name: str, project: Project | None) -> None:
     """A class of that name in the kind's files that is no member: say so, with its file."""
-    from .scan import builtin_files, classes_in_file, project_files
-
     files = builtin_files(kind)
     if project is not None:
         files += project_files(project, kind.name)
