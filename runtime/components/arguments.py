@@ -229,7 +229,6 @@ def check_arguments(
     supplied: tuple[str, ...] = (),
     dropped: Mapping[str, Any] | None = None,
     found: list[Ignored] | None = None,
-    error: type[Exception] = ConfigError,
 ) -> dict[str, Any]:
     """Check that ``target(**params)`` fits; return the arguments to pass.
 
@@ -243,13 +242,12 @@ def check_arguments(
         dropped: OpenGait's dropped keys for this section (``schema.ignored_in(section)``).
         found: where to record an :class:`Ignored` for each dropped key met (the loader warns
             once per key); without it they are dropped silently.
-        error: the exception class to raise.
 
     Returns:
         ``params`` less the keys OpenGait drops.
 
     Raises:
-        ConfigError: (or ``error``) an unknown parameter, a value of the wrong type, or a
+        ConfigError: an unknown parameter, a value of the wrong type, or a
             missing required parameter, naming the key, the class and the fix.
     """
     signature = signature_of(target)
@@ -279,14 +277,14 @@ def check_arguments(
                     located = where(key_path) if callable(where) else at(key_path)
                     found.append(Ignored(dotted(key_path), near[0], why, located))
                 continue
-            raise error(
+            raise ConfigError(
                 f"{at(key_path)}: {name} has no parameter {key!r}"
                 f"{did_you_mean(str(key), accepted)}; its parameters: "
                 f"{', '.join(accepted) or 'none'}"
             )
         problem = _type_problem(value, key, signature, name)
         if problem:
-            raise error(
+            raise ConfigError(
                 f"{at(key_path)}: expected {problem}, got {value!r} ({type(value).__name__})"
             )
         kept[key] = value
@@ -296,7 +294,7 @@ def check_arguments(
         if default is inspect.Parameter.empty and p not in params and p not in supplied
     ]
     if missing:
-        raise error(
+        raise ConfigError(
             f"{at(path)}: {name} needs {', '.join(repr(m) for m in missing)}, which the config "
             f"lacks; add {'them' if len(missing) > 1 else 'it'}"
         )
