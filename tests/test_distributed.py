@@ -124,7 +124,8 @@ def _descendants(pid: int) -> list[int]:
 
 
 def _is_worker(pid: int) -> bool:
-    """A training worker: runs gaitgen.runtime, and is not the torchrun agent itself."""
+    """A process that runs gaitgen.runtime and is not the torchrun agent (a rank or one of its
+    forked DataLoader workers, which share its command line)."""
     try:
         command = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
@@ -132,11 +133,32 @@ def _is_worker(pid: int) -> bool:
     return b"gaitgen.runtime" in command and b"torch.distributed.run" not in command
 
 
+def _ranks(agent: int) -> dict[int, int]:
+    """{rank: pid} of the training processes under the launcher ``agent``, not their
+    DataLoader workers."""
+    ranks = {}
+    for pid in _descendants(agent):
+        try:
+            parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if _is_worker(pid) and not _is_worker(parent):
+            for entry in environ:
+                if entry.startswith(b"RANK="):
+                    ranks[int(entry[5:])] = pid
+    return ranks
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the worker processes")
 def test_killed_worker_restarts_and_resumes(tmp_path: Path, tiny_dataset) -> None:
+    """Rank 0, which holds the run folder's lock, is killed while its DataLoader worker lives
+    (issue 17, item 13: the worker kept the lock and the restart died on it)."""
     root, partition = tiny_dataset
     config = tmp_path / "dist.yaml"
-    config.write_text(small_config(root, partition, total_iter=40))
+    config.write_text(
+        small_config(root, partition, total_iter=40).replace("num_workers: 0", "num_workers: 1")
+    )
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     command = [
         sys.executable,
@@ -163,9 +185,9 @@ def test_killed_worker_restarts_and_resumes(tmp_path: Path, tiny_dataset) -> Non
         deadline = time.time() + 240
         while process.poll() is None and time.time() < deadline:
             if killed is None and (checkpoints / "small-00005.pt").exists():
-                workers = [p for p in _descendants(process.pid) if _is_worker(p)]
-                if len(workers) == 2:
-                    killed = max(workers)
+                ranks = _ranks(process.pid)
+                if len(ranks) == 2:
+                    killed = ranks[0]
                     os.kill(killed, signal.SIGKILL)
             time.sleep(0.05)
         if process.poll() is None:

@@ -6,8 +6,12 @@ real CLI (in this process, so it is fast) and checks the files left behind.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +104,43 @@ def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path: Path, caplog) -> N
         lock = RunLock.acquire(tmp_path)
     assert "taking over the stale lock" in caplog.text and "999999999" in caplog.text
     lock.release()
+
+
+_HOLDER_WITH_A_FORKED_CHILD = """
+import multiprocessing, os, signal, sys, time
+from pathlib import Path
+from gaitgen.runtime.engine.lock import RunLock
+
+RunLock.acquire(Path(sys.argv[1]))
+child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,))
+child.start()  # what a DataLoader worker is: a fork of the training process
+print(child.pid, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_lock_dies_with_its_holder_not_with_its_forked_children(tmp_path: Path, caplog) -> None:
+    """Issue 17, item 13: a killed run's DataLoader worker kept its lock, so the restart (or a
+    manual resume) was refused naming the dead pid."""
+    out = tmp_path / "out.txt"  # a file, not a pipe: the child keeps its copy open
+    with open(out, "w") as stdout:
+        holder = subprocess.run(
+            [sys.executable, "-c", _HOLDER_WITH_A_FORKED_CHILD, str(tmp_path)],
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+            timeout=60,
+        )
+    assert holder.returncode == -signal.SIGKILL, out.read_text()
+    child = int(out.read_text().split()[0])
+    try:
+        os.kill(child, 0)  # still alive: it must not hold the lock
+        check_unlocked(tmp_path)
+        with caplog.at_level("WARNING", logger="gaitgen"):
+            RunLock.acquire(tmp_path).release()
+        assert "taking over the stale lock" in caplog.text
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
 
 
 def test_training_into_a_locked_folder_is_refused(config: Path) -> None:

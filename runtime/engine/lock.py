@@ -5,6 +5,11 @@ process lives, and holding ``pid host started`` of its owner for the message a s
 prints. The kernel releases a flock when its process dies (even by SIGKILL), so a lock file
 left by a killed run is not held by anyone: the next run takes it over with a warning.
 
+The lock belongs to the training process alone. A forked child (a DataLoader worker)
+would share the flock through the inherited descriptor and keep it after its parent was
+killed, so a restarted or resumed run would be refused naming a dead pid; every child
+therefore closes its copy right after the fork (:func:`_drop_in_forked_child`).
+
     lock = RunLock.acquire(run_dir)     # RunLockedError names the holder
     try:
         ...
@@ -33,6 +38,25 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger("gaitgen")
+
+_HELD: set[RunLock] = set()  # the locks this process holds, for the forked-child hook
+
+
+def _drop_in_forked_child() -> None:
+    """In a forked child, close the inherited descriptors of this process's run locks.
+
+    Closing (never unlinking) leaves the parent's lock as it was; the child simply stops
+    being a second holder that outlives a killed parent.
+    """
+    for lock in list(_HELD):
+        with contextlib.suppress(OSError):
+            os.close(lock._fd)  # type: ignore[arg-type]
+        lock._fd = None
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_drop_in_forked_child)
 
 
 class RunLockedError(GaitgenError):
@@ -111,6 +135,7 @@ class RunLock:
                 break
             os.close(fd)
         lock = cls(path, fd)
+        _HELD.add(lock)
         lock._take_over_message()
         lock._write_owner()
         return lock
@@ -165,6 +190,7 @@ class RunLock:
         """Remove the lock file and let the lock go (idempotent)."""
         if self._fd is None:
             return
+        _HELD.discard(self)
         with contextlib.suppress(OSError):
             self.path.unlink()  # while still holding it, so no one locks a file we delete
         with contextlib.suppress(OSError):
