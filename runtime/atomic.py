@@ -8,6 +8,8 @@ disk becomes one :class:`~gaitgen.runtime.errors.GaitgenError` naming the path.
     with atomic_path(results_file) as tmp:      # for writers that want a path (torch.save, np.savez)
         np.savez(tmp, ...)
     atomic_write_text(config_file, text)        # for text
+    with folder_lock(project_root):             # one writer of a folder at a time
+        ...
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import GaitgenError
+
+try:  # POSIX
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 TEMP_SUFFIX = ".tmp"
 
@@ -116,3 +123,23 @@ def remove_stale_temporaries(folder: Path | str, name_glob: str = "*") -> list[P
             stale.unlink()
             removed.append(stale)
     return removed
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path | str) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` for the block, waiting while another holds it.
+
+    For commands that read files of a folder, compute, and write them back (two generators
+    editing one config, two ``synth`` runs into one place): the second waits, then reads
+    what the first wrote, so neither's change is lost. The lock is a ``flock`` on the folder
+    itself, so no lock file is left behind; the kernel drops it when its process dies. On a
+    file system without locks the block runs unlocked.
+    """
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        if fcntl is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock

@@ -7,10 +7,13 @@ and losses in ``<package>/losses/``. This module imports no torch: the CLI uses 
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .atomic import folder_lock
 from .errors import ProjectError
 
 if sys.version_info >= (3, 11):
@@ -94,3 +97,16 @@ def require_project(start: Path | str) -> Project:
             "and run this command inside it"
         )
     return project
+
+
+@contextlib.contextmanager
+def editing_project(start: Path | str) -> Iterator[Project]:
+    """:func:`require_project`, holding the project's lock for the block.
+
+    Every command that reads project files and writes them back (``new-model``, ``new-loss
+    --config``, ``port``, ``upgrade``) runs inside one, so two of them at once take turns:
+    the second reads what the first wrote instead of overwriting it with an older copy.
+    """
+    project = require_project(start)
+    with folder_lock(project.root):
+        yield project

@@ -467,3 +467,34 @@ def test_list_kind_filter_and_bad_kind(runner, project):
     result = runner.invoke(app, ["list", "optimiser"])
     assert result.exit_code != 0
     assert "KIND 'optimiser' is not a kind (did you mean 'optimizer'?)" in result.stderr
+
+
+def test_generators_editing_one_config_at_once_take_turns(project):
+    """Issue 17, item 2: four ``new-loss --config`` at once all said ok while the config kept
+    only some of the losses; they now take turns on the project's lock."""
+    import subprocess
+
+    names = ["LossA", "LossB", "LossC", "LossD"]
+    # a sleep between reading the config and writing it back widens the window in which,
+    # unlocked, every process reads the same old config
+    slow = (
+        "import sys, time; from gaitgen.generate import plan; write = plan._write_all; "
+        "plan._write_all = lambda files: (time.sleep(0.5), write(files)); "
+        "from gaitgen.cli.app import main; sys.argv = ['gaitgen', *sys.argv[1:]]; main()"
+    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", slow, "new-loss", name, "--config", "configs/baseline.yaml"],
+            cwd=project,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for name in names
+    ]
+    outputs = [process.communicate(timeout=120)[0] for process in processes]
+    assert [process.returncode for process in processes] == [0] * 4, outputs
+    losses = yaml.safe_load((project / "configs/baseline.yaml").read_text())["loss_cfg"]
+    assert sorted(entry["type"] for entry in losses if entry["type"] in names) == names
+    for name in names:
+        assert (project / f"demo/losses/{name.lower()}.py").is_file()

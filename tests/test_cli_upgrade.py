@@ -192,3 +192,49 @@ def test_a_migration_of_the_new_template_runs_and_a_failing_one_changes_nothing(
     assert result.exit_code == 1 and result.stderr.startswith("error: upgrade")
     assert "the project was left as it was" in result.stderr and result.stderr.count("\n") == 1
     assert git(root, "status", "--porcelain") == ""
+
+
+def files_of(root: Path) -> dict[Path, bytes]:
+    return {
+        path: path.read_bytes()
+        for path in root.rglob("*")
+        if path.is_file() and ".git" not in path.parts
+    }
+
+
+def test_sigterm_during_an_upgrade_rolls_it_back(tmp_path):
+    """Issue 17, item 4: SIGTERM mid-upgrade left the project half-upgraded, a committed edit
+    lost in the working copy, and temporary folders. It now rolls back as Ctrl-C does."""
+    import os
+    import sys
+
+    root = committed_project(tmp_path)
+    readme = root / "README.md"
+    readme.write_text(readme.read_text() + "\nMy notes.\n")
+    git(root, "commit", "-qam", "my edit")
+    before = files_of(root)
+    template = newer_template(tmp_path)
+    # a migration that runs once the new files are in place, and signals the upgrade
+    script = (
+        "import os, signal, time; open('configs/MIGRATED', 'w').write('x'); "
+        "os.kill(os.getppid(), signal.SIGTERM); time.sleep(30)"
+    )
+    (template / "copier.yml").write_text(
+        (template / "copier.yml").read_text() + "\n_migrations:\n  - version: v0.2.0\n"
+        f'    command: ["{{{{ _copier_python }}}}", "-c", "{script}"]\n'
+        "    when: \"{{ _stage == 'after' }}\"\n"
+    )
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "gaitgen", "upgrade", "-C", str(root), *next_release(template)],
+        env={**os.environ, "TMPDIR": str(scratch)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 143, done.stderr
+    assert done.stderr.strip().splitlines() == ["error: stopped by SIGTERM"], done.stderr
+    assert files_of(root) == before  # nothing new (no MIGRATED), the committed edit in place
+    assert git(root, "status", "--porcelain") == ""
+    assert list(scratch.iterdir()) == []  # no temporary folder left

@@ -102,18 +102,18 @@ def new_model(
     """
     from gaitgen.generate.names import module_name
     from gaitgen.generate.plan import apply, plan
-    from gaitgen.runtime.project import require_project
+    from gaitgen.runtime.project import editing_project
 
-    project = require_project(Path.cwd())
-    if base is None:
-        from gaitgen.generate.model import model_files
+    with editing_project(Path.cwd()) as project:
+        if base is None:
+            from gaitgen.generate.model import model_files
 
-        files = model_files(project, name, force=force)
-    else:
-        from gaitgen.generate.derived import derived_model_files
+            files = model_files(project, name, force=force)
+        else:
+            from gaitgen.generate.derived import derived_model_files
 
-        files = derived_model_files(project, name, base, force=force)
-    apply(plan(files, force=force), root=project.root, dry_run=dry_run, echo=echo_status)
+            files = derived_model_files(project, name, base, force=force)
+        apply(plan(files, force=force), root=project.root, dry_run=dry_run, echo=echo_status)
     if dry_run:
         typer.echo("dry run: nothing was written")
         return
@@ -154,11 +154,13 @@ def new_loss(
     from gaitgen.generate import yaml_edit
     from gaitgen.generate.loss import loss_files
     from gaitgen.generate.plan import apply, plan
-    from gaitgen.runtime.project import require_project
+    from gaitgen.runtime.project import editing_project
 
-    project = require_project(Path.cwd())
-    result = loss_files(project, name, pairwise=pairwise, prefix=prefix, config=config, force=force)
-    apply(plan(result.files, force=force), root=project.root, dry_run=dry_run, echo=echo_status)
+    with editing_project(Path.cwd()) as project:
+        result = loss_files(
+            project, name, pairwise=pairwise, prefix=prefix, config=config, force=force
+        )
+        apply(plan(result.files, force=force), root=project.root, dry_run=dry_run, echo=echo_status)
     entry_text = "".join(yaml_edit.mapping_lines(result.entry, 2, list_item=True))
     prefix_used = result.entry["log_prefix"]
     if config is None:

@@ -44,18 +44,19 @@ def port(
     """
     from gaitgen.generate.plan import apply, plan
     from gaitgen.generate.port import port_file
-    from gaitgen.runtime.project import require_project
+    from gaitgen.runtime.project import editing_project
 
-    project = require_project(Path.cwd())
-    result = port_file(project, source, name=name)
-    for problem in result.problems:
-        typer.echo(f"cannot map: {problem}", err=True)
-    if result.problems and not keep_unmapped:
-        raise fail(
-            f"{len(result.problems)} import(s) of {source} cannot be mapped (listed above); "
-            "nothing was written (fix them in the file, or --keep-unmapped to write it marked)"
-        )
-    apply(plan(result.files, force=force), root=project.root, dry_run=dry_run, echo=echo_status)
+    with editing_project(Path.cwd()) as project:
+        result = port_file(project, source, name=name)
+        for problem in result.problems:
+            typer.echo(f"cannot map: {problem}", err=True)
+        if result.problems and not keep_unmapped:
+            raise fail(
+                f"{len(result.problems)} import(s) of {source} cannot be mapped (listed "
+                "above); nothing was written (fix them in the file, or --keep-unmapped to "
+                "write it marked)"
+            )
+        apply(plan(result.files, force=force), root=project.root, dry_run=dry_run, echo=echo_status)
     for note in result.notes:
         typer.echo(f"note: {note}")
     if dry_run:

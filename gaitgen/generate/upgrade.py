@@ -260,7 +260,16 @@ def upgrade_project(
         GenerateError: not under git or uncommitted changes, no copy of the old template,
             a downgrade, or copier failing.
     """
+    from gaitgen.runtime.atomic import folder_lock
+
     root = find_project_root(start)
+    with folder_lock(root):  # no generator edits the project while it is upgraded
+        return _upgrade(root, template, version, history)
+
+
+def _upgrade(
+    root: Path, template: Path | None, version: str, history: Path | None
+) -> UpgradeResult:
     answers = read_answers(root)
     old_version = str(answers.get("gaitgen_version") or FIRST_VERSION)
     if _version_key(old_version) == _version_key(version):

@@ -22,12 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: no locking
-    fcntl = None  # type: ignore[assignment]
-
-from ..atomic import atomic_write_text
+from ..atomic import atomic_write_text, folder_lock
 from ..errors import DataError
 from .generator import DatasetGenerator
 from .partition import make_partition
@@ -84,17 +79,11 @@ def _generating(root: Path) -> Iterator[None]:
     the ``.<name>.*.partial`` and ``.old`` folders of ``root`` belong to no live generator.
     """
     root.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(root.parent, os.O_RDONLY)
-    try:
-        if fcntl is not None:
-            with contextlib.suppress(OSError):  # a file system without locks: no waiting
-                fcntl.flock(descriptor, fcntl.LOCK_EX)
+    with folder_lock(root.parent):
         name = glob.escape(root.name)
         for stale in (*root.parent.glob(f".{name}.*.partial"), *root.parent.glob(f".{name}.*.old")):
             shutil.rmtree(stale, ignore_errors=True)
         yield
-    finally:
-        os.close(descriptor)  # releases the lock
 
 
 def _check_target(root: Path, overwrite: bool) -> None:
