@@ -48,6 +48,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="train: start afresh even if the run folder holds checkpoints (deletes them)",
     )
     parser.add_argument(
+        "--force",
+        action="store_true",
+        help="train: resume even though the config changes the run's model, batch or frames",
+    )
+    parser.add_argument(
         "--set",
         dest="overrides",
         action="append",
@@ -76,6 +81,7 @@ def run_phase(
     log_to_file: bool = False,
     device: str | None = None,
     overwrite: bool = False,
+    force: bool = False,
 ) -> object:
     """Run one phase in this process (joining a torchrun/SLURM process group if there is one)."""
     from . import distributed
@@ -92,13 +98,19 @@ def run_phase(
     ctx = distributed.setup(device)
     try:
         with using_project(run.project):  # samplers, transforms... may be the project's own
-            return _run(run, ctx, phase, iteration, log_to_file, overwrite)
+            return _run(run, ctx, phase, iteration, log_to_file, overwrite, force)
     finally:
         distributed.cleanup()
 
 
 def _run(
-    run: Any, ctx: Any, phase: str, iteration: int, log_to_file: bool, overwrite: bool
+    run: Any,
+    ctx: Any,
+    phase: str,
+    iteration: int,
+    log_to_file: bool,
+    overwrite: bool,
+    force: bool,
 ) -> object:
     """One phase of a loaded run, its logging set up and its synthetic data made."""
     import time
@@ -113,7 +125,7 @@ def _run(
     if phase == "train":
         from .engine.trainer import Trainer
 
-        Trainer(run, ctx, overwrite=overwrite).fit()
+        Trainer(run, ctx, overwrite=overwrite, force=force).fit()
         return None
     from .engine.tester import test
 
@@ -132,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             args.log_to_file,
             args.device,
             args.overwrite,
+            args.force,
         )
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the one rule: report_error
         return report_error(exc, debug=args.debug, debug_hint=DEBUG_HINT)

@@ -484,3 +484,38 @@ def test_a_start_that_fails_at_its_first_step_leaves_nothing_that_looks_like_a_r
     assert not (folder / "config.yaml").exists() and not (folder / "summary").exists()
     listed = CliRunner().invoke(app, ["compare", str(folder.parent)])
     assert "small" not in listed.stdout  # no empty row for the failed start
+
+
+def test_a_resume_that_changes_the_batch_frames_or_model_is_refused_or_forced(
+    config: Path,
+) -> None:
+    """Issue 17, item 14: a resume whose overrides change the run's batch, frames or model
+    went on silently as another experiment under the first one's name."""
+    folder = run_dir(config)
+    assert train(config, "--set", "trainer_cfg.total_iter=2").exit_code == 0
+    batch = "trainer_cfg.sampler.batch_size=[2, 3]"
+    refused = train(config, "--iter", "2", "--set", batch)
+    assert refused.exit_code != 0
+    line = refused.output.strip().splitlines()[-1]
+    assert line.startswith(f"error: {config}: resuming {folder} at iteration 2"), line
+    assert "trainer_cfg.sampler.batch_size: [2, 2] -> [2, 3]" in line and "--force" in line
+    frames = train(config, "--iter", "2", "--set", "trainer_cfg.sampler.frames_num_fixed=6")
+    assert "trainer_cfg.sampler.frames_num_fixed: 8 -> 6" in frames.output
+    model = train(config, "--iter", "2", "--set", "model_cfg.SeparateFCs.out_channels=16")
+    assert "model_cfg.SeparateFCs.out_channels: 32 -> 16" in model.output
+    assert sorted(p.name for p in folder.glob("config*.yaml")) == ["config.yaml"]
+    assert sorted(p.name for p in (folder / "checkpoints").iterdir()) == ["small-00002.pt"]
+    # what may change on a resume does not need --force
+    longer = train(config, "--iter", "2", "--set", "trainer_cfg.total_iter=3")
+    assert longer.exit_code == 0, longer.output
+    # --force goes on, and the resume's config says what changed
+    forced = train(
+        config, "--iter", "3", "--set", batch, "--set", "trainer_cfg.total_iter=4", "--force"
+    )
+    assert forced.exit_code == 0, forced.output
+    head = (folder / "config-00003.yaml").read_text().splitlines()[0]
+    assert head.startswith("# resumed with --force; changed from ") and "config-00002.yaml" in head
+    assert "trainer_cfg.sampler.batch_size: [2, 2] -> [2, 3]" in head
+    # the forced settings are the run's own from then on: the next resume holds to them
+    again = train(config, "--iter", "4", "--set", batch, "--set", "trainer_cfg.total_iter=5")
+    assert again.exit_code == 0, again.output

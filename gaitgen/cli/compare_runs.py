@@ -181,13 +181,9 @@ def _read_config(record: RunRecord, folder: Path) -> dict[str, Any]:
     config = folder / CONFIG_FILE
     cfgs: dict[str, Any] = {}
     if config.is_file():
-        import yaml
+        from gaitgen.runtime.config import read_sections
 
-        try:
-            loaded = yaml.safe_load(config.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise CompareError(f"{config}: not a readable YAML file ({exc})") from None
-        cfgs = loaded if isinstance(loaded, dict) else {}
+        cfgs = read_sections(config)[0]  # a section that is not a mapping: file:line, key
 
     def get(section: str, key: str) -> str | None:
         value = (cfgs.get(section) or {}).get(key)

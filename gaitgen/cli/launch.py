@@ -101,6 +101,7 @@ def run_or_launch(
     log_to_file: bool,
     launch: LaunchOptions,
     overwrite: bool = False,
+    force: bool = False,
 ) -> None:
     """Check the config here, then run the phase in-process or under torchrun.
 
@@ -137,6 +138,8 @@ def run_or_launch(
             command.append("--log_to_file")
         if overwrite:
             command.append("--overwrite")
+        if force:
+            command.append("--force")
         typer.echo("launching: " + " ".join(command[1:]), err=True)
         code, forwarded = _run_forwarding_sigterm(command)
         if forwarded is not None:  # stopped on purpose: say where, whatever torchrun's code
@@ -149,7 +152,7 @@ def run_or_launch(
         return
     from gaitgen.runtime.main import run_phase
 
-    run_phase(config, phase, overrides, iteration, log_to_file, device, overwrite)
+    run_phase(config, phase, overrides, iteration, log_to_file, device, overwrite, force)
 
 
 def _check_before_start(

@@ -50,6 +50,14 @@ def train(
             "(they are deleted).",
         ),
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Resume even though the config changes the run's model, batch or frames "
+            "(the difference heads config-<iter>.yaml).",
+        ),
+    ] = False,
     nproc: NprocOption = 1,
     nnodes: NnodesOption = 1,
     node_rank: NodeRankOption = None,
@@ -71,13 +79,14 @@ def train(
     """Train the model a config names (checkpoints in output/<dataset>/<model>/<save_name>/).
 
     The run folder is locked while it trains. SIGTERM or Ctrl-C saves the current iteration
-    and stops (exit code 143 or 130); resume with --iter N.
+    and stops (exit code 143 or 130); resume with --iter N. A resume keeps the run's model,
+    batch and frames (--force to change them).
     """
     launch = LaunchOptions(
         nproc, nnodes, node_rank, rdzv_endpoint, rdzv_id, master_addr, master_port, max_restarts
     )
     run_or_launch(
-        "train", config, overrides or [], iteration, device, log_to_file, launch, overwrite
+        "train", config, overrides or [], iteration, device, log_to_file, launch, overwrite, force
     )
 
 

@@ -188,6 +188,25 @@ def read_yaml_lines(path: Path | str) -> tuple[dict[str, Any], dict[tuple, int]]
     return data, _key_lines(document) if document is not None else {}
 
 
+def read_sections(path: Path | str) -> tuple[dict[str, Any], dict[tuple, int]]:
+    """:func:`read_yaml_lines` of a config, each of its sections a mapping (``loss_cfg``, a
+    mapping or a list, is the schema check's).
+
+    The first check of every config read, the user's or one a run folder recorded.
+
+    Raises:
+        ConfigError: as :func:`read_yaml_lines`, or ``file:line: section: expected ...``.
+    """
+    data, lines = read_yaml_lines(path)
+    for name in schema.TOP_SECTIONS:
+        if name in data and not isinstance(data[name], Mapping):
+            where = f"{path}:{lines[(name,)]}" if (name,) in lines else str(path)
+            raise ConfigError(
+                f"{where}: {name}: expected a mapping of {name} keys, got {data[name]!r}"
+            )
+    return data, lines
+
+
 def read_yaml(path: Path | str) -> dict[str, Any]:
     """Parse a YAML mapping; syntax errors name the file, line and column."""
     return read_yaml_lines(path)[0]
@@ -352,14 +371,9 @@ def resolve_config(
     Raises:
         ConfigError: one line naming the file and line (or override), key, value and fix.
     """
-    user, lines = read_yaml_lines(path)
+    user, lines = read_sections(path)
     origins: dict[tuple, str] = {}
     where = _where_function(str(path), lines, origins)
-    for name, value in user.items():
-        if name in schema.SECTIONS and not isinstance(value, Mapping):
-            raise ConfigError(
-                f"{where((name,))}: {name}: expected a mapping of {name} keys, got {value!r}"
-            )
     cfgs = merge(default_config(), user)
     apply_overrides(cfgs, overrides, origins)
     found = check_resolved(cfgs, where)
@@ -396,12 +410,14 @@ def dump_config(cfgs: Mapping[str, Any]) -> str:
     return yaml.safe_dump(_plain(cfgs), sort_keys=False)
 
 
-def save_config(cfgs: Mapping[str, Any], path: Path) -> None:
-    """Write the resolved config as YAML atomically (temp file in the folder, then rename)."""
+def save_config(cfgs: Mapping[str, Any], path: Path, note: str = "") -> None:
+    """Write the resolved config as YAML atomically (temp file in the folder, then rename);
+    ``note``, if any, heads it as comment lines."""
     from ..atomic import atomic_write_text
 
+    header = "".join(f"# {line}\n" for line in note.splitlines())
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, dump_config(cfgs))
+    atomic_write_text(path, header + dump_config(cfgs))
 
 
 def _plain(value: Any) -> Any:

@@ -198,6 +198,16 @@ SECTIONS: dict[str, type] = {
     "evaluator_cfg.sampler": EvaluatorSamplerCfg,
 }
 
+TOP_SECTIONS = (
+    "data_cfg",
+    "model_cfg",
+    "optimizer_cfg",
+    "scheduler_cfg",
+    "trainer_cfg",
+    "evaluator_cfg",
+)
+"""The top-level sections that are mappings (``loss_cfg`` may also be a list)."""
+
 REQUIRED_SECTIONS = (
     "data_cfg",
     "loss_cfg",

@@ -232,9 +232,8 @@ class RunFolder:
         for number in later:
             self.checkpoint(number).unlink(missing_ok=True)
             (self.path / results_file_of(number)).unlink(missing_ok=True)
-        for config in self.path.glob("config-*.yaml"):  # the abandoned resumes' configs
-            start = config.stem.removeprefix("config-")
-            if start.isdigit() and int(start) > iteration:
+        for start, config in self.recorded_configs().items():  # the abandoned resumes'
+            if start > iteration:
                 config.unlink(missing_ok=True)
         log.warning(
             "--overwrite: deleted the checkpoints after iteration %d (%s) to go on from it",
@@ -246,6 +245,31 @@ class RunFolder:
     def latest_checkpoint(self) -> Path | None:
         found = self.checkpoints()
         return found[max(found)] if found else None
+
+    def recorded_configs(self) -> dict[int, Path]:
+        """Start iteration -> the config file each start of the run wrote, in order
+        (``config.yaml`` at 0, ``config-<iteration>.yaml`` for each resume)."""
+        found = {0: self.config_file} if self.config_file.is_file() else {}
+        for path in self.path.glob("config-*.yaml"):
+            start = path.stem.removeprefix("config-")
+            if start.isdigit():
+                found[int(start)] = path
+        return dict(sorted(found.items()))
+
+    def recorded_config(self, iteration: int) -> tuple[Path, dict[str, Any]] | None:
+        """The file and settings the run trained with up to ``iteration``: the config of its
+        last start at or before it; None when the folder records none.
+
+        Raises:
+            ConfigError: the file is not YAML, or a section is not a mapping (file:line, key).
+        """
+        from ..config import read_sections
+
+        starts = [start for start in self.recorded_configs() if start <= iteration]
+        if not starts:
+            return None
+        path = self.recorded_configs()[starts[-1]]
+        return path, read_sections(path)[0]
 
     def config_file_for(self, iteration: int, resumed: bool) -> Path:
         """Where this start of a run writes its resolved config.
@@ -287,7 +311,8 @@ class RunFolder:
         removed = list(self.checkpoints().values())
         for path in removed:
             path.unlink(missing_ok=True)
-        old = [*self.path.glob("config-*.yaml"), *self.path.glob("heatmap_*.png")]
+        old = [p for start, p in self.recorded_configs().items() if start > 0]
+        old += self.path.glob("heatmap_*.png")
         old += self.path.glob("results-*.json")
         old += [self.results_file, self.embeddings_file]
         for path in old:

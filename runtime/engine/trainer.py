@@ -22,6 +22,7 @@ import shlex
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from torch.nn.parallel import DistributedDataParallel
 from ..checkpoint import rng_state, save_checkpoint, set_rng_state
 from ..config import save_config
 from ..distributed import DistContext, barrier, broadcast_object
-from ..errors import CheckpointError, TrainingError
+from ..errors import ConfigError, GaitgenError, TrainingError
 from ..progress import ProgressBar
 from .build import (
     build_losses,
@@ -43,7 +44,8 @@ from .build import (
 from .lock import lock_on_rank0
 from .restore import restore_checkpoint
 from .run import Run
-from .run_folder import continues_run
+from .run_folder import continues_run, parse_checkpoint_name
+from .run_settings import changed_settings, describe
 from .step import TrainStep, loss_number
 from .stop import (
     StopRequest,
@@ -66,16 +68,23 @@ class Trainer:
         ctx: this process's place in the job.
         overwrite: a fresh run may delete the checkpoints of an earlier run of the same
             ``save_name`` (``gaitgen train --overwrite``) instead of being refused.
+        force: a resume may change the settings that define the run (its model, batch,
+            frames: :data:`.run_settings.DEFINING`) instead of being refused
+            (``gaitgen train --force``); the difference heads ``config-<iteration>.yaml``.
     """
 
-    def __init__(self, run: Run, ctx: DistContext, overwrite: bool = False):
+    def __init__(
+        self, run: Run, ctx: DistContext, overwrite: bool = False, force: bool = False
+    ) -> None:
         self.run = run
         self.ctx = ctx
         self.cfgs = run.cfgs
         self.engine_cfg = run.cfgs["trainer_cfg"]
         self.folder = run.run_folder("train")
         self.overwrite = overwrite
+        self.force = force
         self.resumed = False
+        self.changed_settings = ""  # what a --force resume changed, for its config file
         self.lock = lock_on_rank0(self.folder.path, ctx)
         try:
             self._build()
@@ -141,6 +150,8 @@ class Trainer:
         hint = "latest" if restart else self.engine_cfg["restore_hint"]
         if not continues_run(hint):
             self._prepare_fresh_run()
+        elif not restart:
+            self._decided_on_rank0(lambda: self._check_resume_settings(hint))
         restored = restore_checkpoint(self.run, "train", self.model, hint, self.ctx.device)
         if restored is None:
             return
@@ -157,25 +168,48 @@ class Trainer:
             self.iteration = restored.iteration
             self.resumed = True
             if not restart:  # an earlier iteration than the latest: one timeline only
-                self._refuse_or_drop_later(restored.iteration)
+                self._decided_on_rank0(
+                    lambda: self.folder.refuse_or_drop_later_checkpoints(
+                        restored.iteration, self.overwrite, self.run.config_path
+                    )
+                )
             if "rng" in state:
                 set_rng_state(state["rng"])
         log.info("restored %s (iteration %d)", restored.path, self.iteration)
 
-    def _refuse_or_drop_later(self, iteration: int) -> None:
-        """Resuming before the latest checkpoint: refused, or with ``--overwrite`` the later
-        checkpoints go (rank 0 decides; every rank raises the same error)."""
-        problem = None
+    def _decided_on_rank0(self, check: Callable[[], object]) -> None:
+        """Run a check of the run folder on rank 0 only (it may delete files); every rank
+        raises the error it raised, as its own type, instead of waiting for it forever."""
+        problem: GaitgenError | None = None
         if self.ctx.is_main:
             try:
-                self.folder.refuse_or_drop_later_checkpoints(
-                    iteration, self.overwrite, self.run.config_path
-                )
-            except CheckpointError as exc:
-                problem = str(exc)
+                check()
+            except GaitgenError as exc:
+                problem = exc
         problem = broadcast_object(problem)
         if problem is not None:
-            raise CheckpointError(problem)
+            raise problem
+
+    def _check_resume_settings(self, hint: Any) -> None:
+        """Refuse a resume that changes what defines the run, unless ``--force``."""
+        path = self.folder.resolve_restore_hint(hint, self.run.checkpoint_search)
+        parsed = parse_checkpoint_name(path.name) if path is not None else None
+        recorded = self.folder.recorded_config(parsed[1]) if parsed is not None else None
+        if recorded is None:  # nothing recorded (a run of an older gaitgen): nothing to hold to
+            return
+        changes = changed_settings(recorded[1], self.cfgs)
+        if not changes:
+            return
+        difference = describe(changes)
+        if not self.force:
+            raise ConfigError(
+                f"{self.run.config_path}: resuming {self.folder.path} at iteration {parsed[1]} "
+                f"with settings that differ from the run's ({recorded[0]}): {difference}. "
+                "Resume with the run's settings, train into a new folder with --set "
+                "trainer_cfg.save_name=NEW, or add --force to go on with the new ones"
+            )
+        log.warning("--force: resuming with settings changed from %s: %s", recorded[0], difference)
+        self.changed_settings = f"resumed with --force; changed from {recorded[0]}: {difference}"
 
     def _forget_start(self, config_file: Path) -> None:
         """A start that failed before its first step leaves nothing that looks like a run:
@@ -243,7 +277,7 @@ class Trainer:
         first_iteration, config_file = self.iteration, None
         if self.ctx.is_main:  # the run really starts: its settings are kept beside it
             config_file = self.folder.config_file_for(self.iteration, self.resumed)
-            save_config(self.cfgs, config_file)
+            save_config(self.cfgs, config_file, note=self.changed_settings)
         summary = SummaryWriter(self.folder.summary_dir, enabled=self.ctx.is_main)
         log.info(
             "training %s on %s, world size %d, from iteration %d to %d; run folder %s",
