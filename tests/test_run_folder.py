@@ -519,3 +519,21 @@ def test_a_resume_that_changes_the_batch_frames_or_model_is_refused_or_forced(
     # the forced settings are the run's own from then on: the next resume holds to them
     again = train(config, "--iter", "4", "--set", batch, "--set", "trainer_cfg.total_iter=5")
     assert again.exit_code == 0, again.output
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_full_disk_under_the_log_file_is_one_line(config: Path, monkeypatch) -> None:
+    """Issue 17, item 17: a full disk during train --log-to-file printed three '--- Logging
+    error ---' blocks with tracebacks. Every write to /dev/full fails with ENOSPC."""
+    from gaitgen.runtime.engine.run_folder import RunFolder
+
+    monkeypatch.setattr(RunFolder, "log_file", lambda self, phase, stamp: Path("/dev/full"))
+    result = train(config, "--log-to-file", "--set", "trainer_cfg.total_iter=2")
+    assert result.exit_code == 0, result.output
+    assert "Logging error" not in result.output and "Traceback" not in result.output
+    warnings = [line for line in result.stderr.splitlines() if "/dev/full" in line]
+    assert warnings == [
+        "warning: cannot write the log file /dev/full: No space left on device; nothing more "
+        "is logged there"
+    ]
+    assert "saved checkpoint" in result.stdout  # the terminal log goes on

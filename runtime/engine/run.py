@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import os
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..atomic import disk_error
 from ..config import load_config
 from ..distributed import DistContext, barrier
 from ..errors import ConfigError, DataError
@@ -122,26 +124,66 @@ def ensure_synthetic_data(run: Run, ctx: DistContext) -> None:
     barrier()
 
 
+class _OneLineOnFailure:
+    """A log handler that a write error (a full disk, a closed pipe) turns off with one line
+    on stderr, instead of logging's ``--- Logging error ---`` and a traceback per record."""
+
+    destination = "the log"
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        error = sys.exc_info()[1]
+        reason = getattr(error, "strerror", None) or error
+        self.setLevel(logging.CRITICAL + 1)  # type: ignore[attr-defined]  # no more tries
+        with contextlib.suppress(Exception):
+            print(
+                f"warning: cannot write {self.destination}: {reason}; nothing more is "
+                "logged there",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+class _StreamHandler(_OneLineOnFailure, logging.StreamHandler):
+    pass
+
+
+class _FileHandler(_OneLineOnFailure, logging.FileHandler):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, encoding="utf-8")
+        self.destination = f"the log file {path}"
+
+    def close(self) -> None:  # its last flush may meet the full disk again
+        with contextlib.suppress(OSError):
+            super().close()
+
+
 def setup_logging(ctx: DistContext, log_file: Path | None = None) -> None:
-    """INFO on stdout from rank 0; warnings and errors from every rank on stderr."""
+    """INFO on stdout from rank 0; warnings and errors from every rank on stderr.
+
+    Raises:
+        GaitgenError: ``log_file`` cannot be made (a full disk, no permission), naming it.
+    """
     logger = logging.getLogger("gaitgen")
     logger.handlers.clear()
     logger.propagate = False
     prefix = f"[rank {ctx.rank}] " if ctx.distributed else ""
     formatter = logging.Formatter(f"%(asctime)s {prefix}%(message)s", "%H:%M:%S")
     if ctx.is_main:
-        out = logging.StreamHandler(sys.stdout)
+        out = _StreamHandler(sys.stdout)
         out.setLevel(logging.INFO)
         out.addFilter(lambda record: record.levelno < logging.WARNING)
         out.setFormatter(formatter)
         logger.addHandler(out)
-    err = logging.StreamHandler(sys.stderr)
+    err = _StreamHandler(sys.stderr)
     err.setLevel(logging.WARNING)
     err.setFormatter(formatter)
     logger.addHandler(err)
     if log_file is not None and ctx.is_main:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        file_handler = logging.FileHandler(log_file, encoding="utf-8")
+        try:
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            file_handler = _FileHandler(log_file)
+        except OSError as exc:
+            raise (disk_error(exc, log_file) or exc) from exc
         file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         logger.addHandler(file_handler)
     logger.setLevel(logging.INFO)
