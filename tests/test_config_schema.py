@@ -143,9 +143,11 @@ trainer_cfg:
   fix_layers: false
   enable_distributed: true
   transform:
-    - {type: BaseSilCuttingTransform, img_w: 64}
+    - {type: BaseSilCuttingTransform, img_w: 64, prob: alphapose}
 evaluator_cfg:
   enable_distributed: true
+data_cfg:
+  frame_threshold: 0
 """
 
 
@@ -159,7 +161,9 @@ def test_opengait_ignored_keys_are_data_and_one_warning_each(
         "trainer_cfg.fix_layers",
         "trainer_cfg.enable_distributed",
         "trainer_cfg.transform[0].img_w",
+        "trainer_cfg.transform[0].prob",
         "evaluator_cfg.enable_distributed",
+        "data_cfg.frame_threshold",
     }
     assert found["trainer_cfg.fix_layers"].closest == "fix_BN"
     assert found["trainer_cfg.fix_layers"].where.endswith("c.yaml:4")
@@ -167,8 +171,14 @@ def test_opengait_ignored_keys_are_data_and_one_warning_each(
         load_config(path)
         load_config(path)  # the same config again (launcher, then the run): no repeat
     lines = [r.getMessage() for r in caplog.records if "is ignored" in r.getMessage()]
-    assert len(lines) == 5
+    assert len(lines) == 7
     assert any("momentum" in line and "Adam" in line for line in lines)
+    # a typo of a real key stays an error, with the closest name
+    with pytest.raises(
+        ConfigError,
+        match=r"unknown key .data_cfg.frame_threshhold. \(did you mean .frame_threshold.\?\)",
+    ):
+        load_config(write(tmp_path, MINIMAL + "data_cfg:\n  frame_threshhold: 0\n"))
 
 
 def test_ignored_parameters_are_dropped_when_building(tmp_path: Path) -> None:

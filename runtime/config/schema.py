@@ -315,6 +315,19 @@ OPENGAIT_IGNORED: tuple[IgnoredKey, ...] = (
     ),
     IgnoredKey(
         "transform",
+        "prob",
+        "OpenGait drops it: MSGGTransform takes joint_format (msgg_*.yaml give it prob, so "
+        "OpenGait applies the default coco joint mask)",
+        "joint_format",
+    ),
+    IgnoredKey(
+        "data_cfg",
+        "frame_threshold",
+        "in OpenGait's GaitGraph and GaitTR configs, but no OpenGait code reads it",
+        "data_in_use",
+    ),
+    IgnoredKey(
+        "transform",
         "img_w",
         "OpenGait drops it: no transform takes a frame width (gln_phase1.yaml gives one)",
         "cutting",

@@ -64,7 +64,7 @@ def check_section(node: Any, section: str, where: Where, path: tuple, found: lis
                 continue
             if custom_sampler:
                 continue  # its own parameters: checked against its signature when built
-            hint = did_you_mean(str(name), fields)
+            hint = did_you_mean(str(name), [*fields, *ignored])  # a typo of either
             listing = "" if hint else f"; known keys of {section}: {', '.join(sorted(fields))}"
             raise ConfigError(f"{where(key_path)}: unknown key {dotted(key_path)!r}{hint}{listing}")
         if name == "sampler":
