@@ -150,7 +150,8 @@ def kind_of(value: Any) -> str:
         return (
             f"a {str(value.dtype).removeprefix('torch.')} tensor of shape {_shape(value) or '()'}"
         )
-    return f"a {type(value).__name__}"
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> Path:

@@ -140,7 +140,7 @@ def test_a_relative_restore_hint_is_found_under_the_project(tmp_path: Path, monk
         ({"model": {}, "iteration": "four"}, "'iteration' entry is 'four' (a str), not a whole"),
         ({"model": {}, "iteration": 2.5}, "'iteration' entry is 2.5 (a float), not a whole"),
         ({"model": {}, "iteration": [4]}, "'iteration' entry is [4] (a list), not a whole"),
-        ({"model": {}, "iteration": -2}, "'iteration' entry is -2 (a int), not a whole"),
+        ({"model": {}, "iteration": -2}, "'iteration' entry is -2 (an int), not a whole"),
     ],
 )
 def test_a_checkpoint_of_the_wrong_structure_is_refused_where_it_is_read(
