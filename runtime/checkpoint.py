@@ -52,25 +52,106 @@ def _on_cpu(value: Any) -> Any:
     return value
 
 
-def set_rng_state(state: dict[str, Any]) -> None:
-    # a checkpoint loaded with map_location on a GPU carries its states there; torch's setters
-    # and numpy take CPU tensors
-    state = _on_cpu(state)
-    torch.set_rng_state(state["torch"])
-    numpy_state = state["numpy"]
-    np.random.set_state(
-        (
-            "MT19937",
-            numpy_state["keys"].numpy().astype(np.uint32),
-            numpy_state["pos"],
-            numpy_state["has_gauss"],
-            numpy_state["cached_gaussian"],
+def set_rng_state(state: Any, path: Path | str = "checkpoint") -> None:
+    """Put back the RNG states :func:`rng_state` took, all of them or none.
+
+    Each part is first set on a generator of its own, so a corrupt state (another type, a
+    torch state of another size, a missing part) changes nothing.
+
+    Raises:
+        CheckpointError: the state is corrupt: names ``path``, the part and the way on.
+    """
+    states = _checked_rng_state(state, path)
+    torch.set_rng_state(states["torch"])
+    np.random.set_state(states["numpy"])
+    random.setstate(states["python"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def _checked_rng_state(state: Any, path: Path | str) -> dict[str, Any]:
+    """The parts of an ``rng`` entry in the form each library takes, each tried on a
+    throw-away generator; a CheckpointError for the first that is corrupt."""
+
+    def corrupt(detail: str) -> CheckpointError:
+        return CheckpointError(
+            f"{path}: its 'rng' entry (the RNG states a resume puts back) is corrupt: {detail}; "
+            "a resume without it would not repeat the uninterrupted run exactly. Resume from "
+            "another checkpoint of the run (--iter N), or start a new run from its weights "
+            f"with --set trainer_cfg.restore_hint={path}"
         )
+
+    if not isinstance(state, dict):
+        raise corrupt(f"it is {kind_of(state)}, not a mapping of 'torch', 'numpy' and 'python'")
+    missing = [part for part in ("torch", "numpy", "python") if part not in state]
+    if missing:
+        raise corrupt("it has no " + " and no ".join(f"'{part}'" for part in missing))
+    # a checkpoint loaded with map_location on a GPU carries its states there; torch's
+    # setters and numpy take CPU tensors
+    state = _on_cpu(state)
+    converters = {
+        "torch": lambda value: _tried(torch.Generator().set_state, value),
+        "numpy": _numpy_rng_state,
+        "python": _python_rng_state,
+    }
+    if "cuda" in state:
+        converters["cuda"] = _cuda_rng_states
+    states: dict[str, Any] = {}
+    for part, convert in converters.items():
+        try:
+            states[part] = convert(state[part])
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, RuntimeError) as exc:
+            message = str(exc).splitlines()[0] if str(exc) else ""
+            raise corrupt(
+                f"rng.{part}: {type(exc).__name__}: {message} ({kind_of(state[part])})"
+            ) from None
+    return states
+
+
+def _tried(setter: Any, value: Any) -> Any:
+    """``value`` after ``setter`` (of a throw-away generator) accepted it."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError("not a tensor")
+    setter(value)
+    return value
+
+
+def _numpy_rng_state(value: Any) -> tuple[Any, ...]:
+    numpy_state = (
+        "MT19937",
+        value["keys"].numpy().astype(np.uint32),
+        int(value["pos"]),
+        int(value["has_gauss"]),
+        float(value["cached_gaussian"]),
     )
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    np.random.RandomState().set_state(numpy_state)
+    return numpy_state
+
+
+def _python_rng_state(value: Any) -> tuple[Any, ...]:
+    version, internal, gauss = value
+    python_state = (version, tuple(internal), gauss)
+    random.Random().setstate(python_state)
+    return python_state
+
+
+def _cuda_rng_states(value: Any) -> list[torch.Tensor]:
+    if not isinstance(value, (list, tuple)):
+        raise TypeError("not a list of per-device states")
+    for item in value:
+        if not isinstance(item, torch.Tensor) or item.dtype != torch.uint8 or item.dim() != 1:
+            raise TypeError("a per-device state is not a 1-D uint8 tensor")
+    return list(value)
+
+
+def kind_of(value: Any) -> str:
+    """``value``'s type in words for a message (``a str``), a tensor's with its dtype and shape."""
+    if isinstance(value, torch.Tensor):
+        return (
+            f"a {str(value.dtype).removeprefix('torch.')} tensor of shape {_shape(value) or '()'}"
+        )
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> Path:
@@ -125,8 +206,48 @@ def load_checkpoint(path: Path, map_location: Any = "cpu") -> dict[str, Any]:
             "not a gaitgen/OpenGait checkpoint, or holds objects other than "
             "tensors and plain values"
         ) from None
+    return check_checkpoint(state, path)
+
+
+def check_checkpoint(state: Any, path: Path) -> dict[str, Any]:
+    """The structure every reader of a checkpoint relies on, checked where it is read.
+
+    ``model`` is a mapping of weight name -> tensor; ``iteration``, when there, a whole
+    number >= 0 (returned as an int). The entries only a resume reads (optimizer,
+    scheduler, scaler, RNG states) are checked when they are put back
+    (:func:`restore_training_state`), so a checkpoint with a damaged one can still be
+    tested or fine-tuned from.
+
+    Raises:
+        CheckpointError: names the file, the entry and what to do.
+    """
     if not isinstance(state, dict) or "model" not in state:
         raise CheckpointError(f"{path}: not a checkpoint (no 'model' entry)")
+    weights = state["model"]
+    advice = "use a checkpoint that 'gaitgen train' or OpenGait saved"
+    if not isinstance(weights, dict):
+        raise CheckpointError(
+            f"{path}: its 'model' entry is {kind_of(weights)}, not a state dict (a mapping of "
+            f"weight name -> tensor); {advice}"
+        )
+    for name, value in weights.items():
+        if not isinstance(name, str) or not isinstance(value, torch.Tensor):
+            raise CheckpointError(
+                f"{path}: its 'model' entry maps {name!r} to {kind_of(value)}; a state dict "
+                f"maps weight names to tensors; {advice}"
+            )
+    iteration = state.get("iteration")
+    if iteration is not None:
+        whole = isinstance(iteration, int) or (
+            isinstance(iteration, float) and iteration.is_integer()
+        )
+        if isinstance(iteration, bool) or not whole or iteration < 0:
+            raise CheckpointError(
+                f"{path}: its 'iteration' entry is {iteration!r} ({kind_of(iteration)}), not a "
+                "whole number of iterations >= 0; the file is damaged or not a checkpoint of "
+                "a training run: use another checkpoint of the run"
+            )
+        state["iteration"] = int(iteration)
     return state
 
 
@@ -157,7 +278,7 @@ def load_model_weights(
     """Load a checkpoint's model weights (``restore_ckpt_strict`` = ``strict``).
 
     Accepts gaitgen's and OpenGait's checkpoints (both hold the model's state dict under
-    ``"model"``). Weights whose shape differs never load; missing or unexpected keys are
+    ``"model"``; :func:`load_checkpoint` checked it is one). Weights whose shape differs never load; missing or unexpected keys are
     errors unless ``strict`` is false.
 
     Raises:
@@ -165,8 +286,6 @@ def load_model_weights(
             mismatched keys with their shapes, and a fix that can help.
     """
     weights = checkpoint_weights(state)
-    if not isinstance(weights, dict):
-        raise CheckpointError(f"{path}: its 'model' entry is not a state dict")
     own = model.state_dict()
     missing = [key for key in own if key not in weights]
     unexpected = [key for key in weights if key not in own]

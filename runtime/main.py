@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .error_report import report_error
+from .errors import ConfigError
 
 DEBUG_HINT = "add --debug for the traceback"
 
@@ -71,6 +72,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--local_rank", "--local-rank", type=int, default=None, help=argparse.SUPPRESS
     )  # accepted for OpenGait's launch scripts; LOCAL_RANK wins
     return parser.parse_args(argv)
+
+
+def check_iteration_option(iteration: int, phase: str) -> int:
+    """``--iter``'s value, checked where the option is read (``gaitgen train/test/extract``
+    and ``python -m gaitgen.runtime``): a checkpoint's iteration, or 0 for the default.
+
+    Args:
+        iteration: the option's value.
+        phase: ``train`` (0: the config's ``restore_hint``, a fresh run by default),
+            ``test`` or ``extract`` (0: the latest checkpoint).
+
+    Raises:
+        ConfigError: a negative value, naming the option and what it takes.
+    """
+    if iteration < 0:
+        zero = (
+            "a fresh run (or the config's trainer_cfg.restore_hint)"
+            if phase == "train"
+            else "the latest checkpoint"
+        )
+        raise ConfigError(
+            f"--iter {iteration}: not an iteration; give the positive iteration of a "
+            f"checkpoint of the run, or 0 (or leave --iter out) for {zero}"
+        )
+    return iteration
 
 
 def run_phase(
@@ -136,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run ``python -m gaitgen.runtime ARGS``; a failure is one ``error:`` line and its exit code."""
     args = parse_args(argv)
     try:
+        check_iteration_option(args.iter, args.phase)
         run_phase(
             args.cfgs,
             args.phase,

@@ -129,3 +129,129 @@ def test_a_relative_restore_hint_is_found_under_the_project(tmp_path: Path, monk
     assert found == project / hint
     with pytest.raises(CheckpointError, match=f"looked in the working folder and {project}"):
         folder.resolve_restore_hint("output/missing.pt", (project,))
+
+
+@pytest.mark.parametrize(
+    "entries, named",
+    [
+        ({"model": torch.zeros(3)}, "'model' entry is a float32 tensor of shape 3, not a state"),
+        ({"model": [torch.zeros(3)]}, "'model' entry is a list, not a state dict"),
+        ({"model": {"w": [1, 2]}}, "'model' entry maps 'w' to a list"),
+        ({"model": {}, "iteration": "four"}, "'iteration' entry is 'four' (a str), not a whole"),
+        ({"model": {}, "iteration": 2.5}, "'iteration' entry is 2.5 (a float), not a whole"),
+        ({"model": {}, "iteration": [4]}, "'iteration' entry is [4] (a list), not a whole"),
+        ({"model": {}, "iteration": -2}, "'iteration' entry is -2 (an int), not a whole"),
+    ],
+)
+def test_a_checkpoint_of_the_wrong_structure_is_refused_where_it_is_read(
+    tmp_path: Path, entries: dict, named: str
+) -> None:
+    """Issue 17, item 18: a 'model' that is no state dict, an 'iteration' that is no whole
+    number: one line naming the file and the entry, not a TypeError from deep inside."""
+    path = save_checkpoint(tmp_path / "run-00004.pt", entries)
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(path)
+    assert str(caught.value).startswith(f"{path}: its "), caught.value
+    assert named in str(caught.value)
+
+
+def test_a_whole_float_iteration_is_read_as_an_int(tmp_path: Path) -> None:
+    """Issue 17, item 18: 4.0 is a whole number (a tool that saved floats): read as 4."""
+    path = save_checkpoint(tmp_path / "run-00004.pt", {"model": {}, "iteration": 4.0})
+    iteration = load_checkpoint(path)["iteration"]
+    assert iteration == 4 and isinstance(iteration, int)
+
+
+def _corrupt_rng(part: str) -> object:
+    state = rng_state()
+    if part == "type":
+        return "x"
+    if part == "torch size":
+        state["torch"] = torch.zeros(10, dtype=torch.uint8)
+    elif part == "torch dtype":
+        state["torch"] = state["torch"].float()
+    elif part == "numpy keys":
+        state["numpy"]["keys"] = torch.zeros(5, dtype=torch.int64)
+    else:  # a missing part
+        del state[part]
+    return state
+
+
+@pytest.mark.parametrize(
+    "part, named",
+    [
+        ("type", "it is a str, not a mapping"),
+        ("torch size", "rng.torch: RuntimeError: Expected a CPUGeneratorImplState of size"),
+        ("torch dtype", "rng.torch: TypeError"),
+        ("numpy keys", "rng.numpy:"),
+        ("numpy", "it has no 'numpy'"),
+        ("python", "it has no 'python'"),
+    ],
+)
+def test_corrupt_rng_states_are_refused_and_change_nothing(part: str, named: str) -> None:
+    """Issue 17, item 18: a corrupt 'rng' entry is one line naming the file and the entry,
+    and no generator is changed (a resume that is not exact is refused, never silent)."""
+    before = rng_state()
+    with pytest.raises(CheckpointError) as caught:
+        set_rng_state(_corrupt_rng(part), "ckpt/run-00004.pt")
+    message = str(caught.value)
+    assert message.startswith("ckpt/run-00004.pt: its 'rng' entry"), message
+    assert named in message
+    assert "would not repeat the uninterrupted run exactly" in message
+    assert "--set trainer_cfg.restore_hint=ckpt/run-00004.pt" in message
+    after = rng_state()
+    assert torch.equal(after["torch"], before["torch"])
+    assert torch.equal(after["numpy"]["keys"], before["numpy"]["keys"])
+    assert after["python"] == before["python"]
+    assert after["numpy"]["pos"] == before["numpy"]["pos"]
+
+
+def _sgd_and_schedule(parameters: int = 1):
+    weights = [torch.nn.Parameter(torch.zeros(2)) for _ in range(parameters)]
+    optimizer = torch.optim.SGD(weights, lr=0.1, momentum=0.9)
+    return optimizer, torch.optim.lr_scheduler.MultiStepLR(optimizer, [10])
+
+
+def test_training_state_of_another_optimizer_or_layout_names_the_entry(tmp_path: Path) -> None:
+    """Issue 17, item 18: an Adam checkpoint resumed with SGD, a state of another parameter
+    layout, a scheduler or scaler that is no state: one line naming the file, the entry
+    and the reset that starts it afresh, not torch's KeyError/ValueError."""
+    from gaitgen.runtime.engine.restore import restore_training_state
+
+    path = tmp_path / "run-00004.pt"
+    weight = torch.nn.Parameter(torch.zeros(2))
+    adam = torch.optim.Adam([weight])
+    weight.grad = torch.ones(2)
+    adam.step()
+    optimizer, scheduler = _sgd_and_schedule()
+    with pytest.raises(CheckpointError) as caught:
+        restore_training_state(
+            {"optimizer": adam.state_dict()}, path, optimizer, scheduler, None, rng=False
+        )
+    message = str(caught.value)
+    assert message.startswith(
+        f"{path}: its 'optimizer' entry does not fit this config's "
+        "optimizer (SGD): it is another optimizer's state, with settings "
+        "amsgrad, betas, eps and buffers exp_avg, exp_avg_sq, step"
+    )
+    assert "set trainer_cfg.optimizer_reset: true" in message
+    # optimizer_reset: the optimizer is left as built, the rest is restored
+    restore_training_state({"optimizer": adam.state_dict()}, path, None, scheduler, None, False)
+    two_parameters, _ = _sgd_and_schedule(parameters=2)
+    with pytest.raises(CheckpointError, match=r"'optimizer' entry does not fit .*ValueError"):
+        restore_training_state(
+            {"optimizer": two_parameters.state_dict()}, path, optimizer, None, None, False
+        )
+    with pytest.raises(
+        CheckpointError, match=r"'scheduler' entry .* it is a str, .*scheduler_reset: true"
+    ):
+        restore_training_state({"scheduler": "x"}, path, None, scheduler, None, False)
+    step_lr = torch.optim.lr_scheduler.StepLR(optimizer, 5)
+    with pytest.raises(CheckpointError, match="another scheduler's state, without milestones;"):
+        restore_training_state(
+            {"scheduler": step_lr.state_dict()}, path, None, scheduler, None, False
+        )
+    scaler = torch.amp.GradScaler("cpu")
+    with pytest.raises(CheckpointError, match=r"'scaler' entry .* it is a float32 tensor"):
+        restore_training_state({"scaler": torch.ones(2)}, path, None, None, scaler, False)
+    restore_training_state({"scaler": {}}, path, None, None, scaler, False)  # saved without fp16

@@ -537,3 +537,97 @@ def test_a_full_disk_under_the_log_file_is_one_line(config: Path, monkeypatch) -
         "is logged there"
     ]
     assert "saved checkpoint" in result.stdout  # the terminal log goes on
+
+
+def _last_line(result) -> str:
+    return result.output.strip().splitlines()[-1]
+
+
+def test_a_checkpoint_of_the_wrong_structure_is_one_line_in_train_and_test(config: Path) -> None:
+    """Issue 17, item 18: a checkpoint whose 'model' is a list, whose 'iteration' is 2.5 or
+    whose RNG states are corrupt, and an Adam checkpoint fine-tuned from with SGD, ended in
+    a bare TypeError/ValueError (or, for 2.5, tested as iteration 2 with exit 0). Each is one
+    line naming the file and the entry, from both train (resume) and test."""
+    assert train(config).exit_code == 0  # checkpoints 2 and 4
+    path = run_dir(config) / "checkpoints" / "small-00004.pt"
+    good = load_checkpoint(path)
+    resume = ("--iter", "4", "--set", "trainer_cfg.total_iter=5")
+
+    torch.save({**good, "model": list(good["model"].values())}, path)
+    for result in (train(config, *resume), CliRunner().invoke(app, ["test", str(config)])):
+        assert result.exit_code == 1
+        assert _last_line(result) == (
+            f"error: {path}: its 'model' entry is a list, not a state dict (a mapping of weight "
+            "name -> tensor); use a checkpoint that 'gaitgen train' or OpenGait saved"
+        )
+    torch.save({**good, "iteration": 2.5}, path)
+    tested = CliRunner().invoke(app, ["test", str(config), "--iter", "4"])
+    assert tested.exit_code == 1 and "its 'iteration' entry is 2.5 (a float)" in _last_line(tested)
+    assert not (run_dir(config) / "results-00002.json").exists()
+
+    torch.save({**good, "rng": {**good["rng"], "torch": torch.zeros(10, dtype=torch.uint8)}}, path)
+    resumed = train(config, *resume)
+    assert resumed.exit_code == 1
+    assert _last_line(resumed).startswith(f"error: {path}: its 'rng' entry (the RNG states a ")
+    assert "rng.torch: RuntimeError: Expected a CPUGeneratorImplState" in _last_line(resumed)
+    assert not (run_dir(config) / "checkpoints" / "small-00005.pt").exists()
+
+    adam = torch.optim.Adam(torch.nn.Linear(2, 2).parameters()).state_dict()
+    torch.save({**good, "optimizer": adam}, config.parent / "adam.pt")
+    hint = f"trainer_cfg.restore_hint={config.parent / 'adam.pt'}"
+    tuned = train(config, "--set", hint, "--set", "trainer_cfg.save_name=tuned")
+    assert tuned.exit_code == 1
+    assert _last_line(tuned) == (
+        f"error: {config.parent / 'adam.pt'}: its 'optimizer' entry does not fit this config's "
+        "optimizer (SGD): it is another optimizer's state, with settings amsgrad, betas, eps; "
+        "set trainer_cfg.optimizer_reset: true to start the optimizer afresh, or train with "
+        "the optimizer_cfg the checkpoint was saved with"
+    )
+    again = train(
+        config, "--set", hint, "--set", "trainer_cfg.save_name=tuned",
+        "--set", "trainer_cfg.optimizer_reset=true", "--set", "trainer_cfg.total_iter=2",
+    )  # fmt: skip
+    assert again.exit_code == 0, again.output
+
+
+def test_a_checkpoints_path_that_is_a_file_is_one_line(config: Path) -> None:
+    """Issue 17, item 18: a run folder whose 'checkpoints' is a file ended in a bare
+    FileExistsError (a fresh train) or blamed missing checkpoints (test, resume)."""
+    folder = run_dir(config)
+    folder.mkdir(parents=True)
+    (folder / "checkpoints").write_text("not a folder")
+    expected = (
+        f"error: {folder / 'checkpoints'}: is a file, not a folder; the run folder keeps its "
+        "checkpoints in it: move the file away (or delete it) and run again"
+    )
+    for args in (
+        ["train", str(config)],
+        ["train", str(config), "--iter", "4"],
+        ["test", str(config)],
+    ):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 1 and _last_line(result) == expected, (args, result.output)
+
+
+def test_a_negative_iter_names_the_option(config: Path, capsys) -> None:
+    """Issue 17, item 18: 'gaitgen test CONFIG --iter -1' blamed a --set the user never gave
+    (--iter became --set trainer_cfg.restore_hint=-1). The option is named, by every entry
+    point that takes it."""
+    from gaitgen.runtime.main import main
+
+    allowed = "give the positive iteration of a checkpoint of the run, or 0 (or leave --iter out)"
+    for phase, zero in (("train", "a fresh run"), ("test", "the latest checkpoint")):
+        result = CliRunner().invoke(app, [phase, str(config), "--iter", "-1"])
+        assert result.exit_code == 1
+        assert _last_line(result).startswith(
+            f"error: --iter -1: not an iteration; {allowed} for {zero}"
+        )
+        assert "--set" not in result.output
+        assert main(["--cfgs", str(config), "--phase", phase, "--iter", "-1"]) == 1
+        assert capsys.readouterr().err.strip().startswith("error: --iter -1: not an iteration")
+    data = config.parent / "none"
+    extracted = CliRunner().invoke(
+        app, ["extract", str(config), "--data", str(data), "--iter", "-1"]
+    )
+    assert extracted.exit_code == 1
+    assert _last_line(extracted).startswith("error: --iter -1: not an iteration;")

@@ -26,6 +26,7 @@ from gaitgen.cli.options import (
     QuietOption,
     SetOption,
 )
+from gaitgen.runtime.main import check_iteration_option
 
 PANEL = "Train and evaluate"
 
@@ -57,6 +58,7 @@ def extract(
 ) -> None:
     """Embed every sequence of a dataset with the checkpoint CONFIG trained (embeddings .npz)."""
     require_config(config)
+    check_iteration_option(iteration, "extract")
     from gaitgen.runtime.engine.extract import extract_embeddings
 
     result = extract_embeddings(

@@ -30,6 +30,7 @@ from gaitgen.cli.options import (
     RdzvIdOption,
     SetOption,
 )
+from gaitgen.runtime.main import check_iteration_option
 
 PANEL = "Train and evaluate"
 
@@ -82,6 +83,7 @@ def train(
     and stops (exit code 143 or 130); resume with --iter N. A resume keeps the run's model,
     batch and frames (--force to change them).
     """
+    check_iteration_option(iteration, "train")
     launch = LaunchOptions(
         nproc, nnodes, node_rank, rdzv_endpoint, rdzv_id, master_addr, master_port, max_restarts
     )
@@ -108,6 +110,7 @@ def test(
     quiet: QuietOption = False,
 ) -> None:
     """Evaluate a trained model: print the rank-1 table, write results.json and embeddings.npz."""
+    check_iteration_option(iteration, "test")
     launch = LaunchOptions(
         nproc, nnodes, node_rank, rdzv_endpoint, rdzv_id, master_addr, master_port
     )

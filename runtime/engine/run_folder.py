@@ -184,21 +184,39 @@ class RunFolder:
         return self.path / LOG_DIR / f"{phase}-{stamp}.txt"
 
     def checkpoint(self, iteration: int) -> Path:
-        """``checkpoints/<save_name>-<iteration:05d>.pt``."""
-        return self.checkpoint_dir / f"{self.save_name}-{iteration:05d}.pt"
+        """``checkpoints/<save_name>-<iteration:05d>.pt``.
+
+        Raises:
+            CheckpointError: ``checkpoints`` is a file, not a folder.
+        """
+        return self._checkpoint_folder() / f"{self.save_name}-{iteration:05d}.pt"
 
     def checkpoints(self) -> dict[int, Path]:
         """Iteration -> file of every complete checkpoint of ``save_name``, in order.
 
         Temporary files of saves in progress (``.<name>.*.tmp``) are not checkpoints.
+
+        Raises:
+            CheckpointError: ``checkpoints`` is a file, not a folder.
         """
         found: dict[int, Path] = {}
-        if self.checkpoint_dir.is_dir():
+        if self._checkpoint_folder().is_dir():
             for path in self.checkpoint_dir.iterdir():
                 parsed = parse_checkpoint_name(path.name)
                 if parsed is not None and parsed[0] == self.save_name:
                     found[parsed[1]] = path
         return dict(sorted(found.items()))
+
+    def _checkpoint_folder(self) -> Path:
+        """``checkpoint_dir``, once it is known not to be a file (it need not exist yet):
+        every reader and writer of checkpoints comes through here."""
+        folder = self.checkpoint_dir
+        if folder.exists() and not folder.is_dir():
+            raise CheckpointError(
+                f"{folder}: is a file, not a folder; the run folder keeps its checkpoints in "
+                "it: move the file away (or delete it) and run again"
+            )
+        return folder
 
     def refuse_or_drop_later_checkpoints(
         self, iteration: int, drop: bool, config_path: Path | str

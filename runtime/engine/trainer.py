@@ -30,7 +30,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from ..checkpoint import rng_state, save_checkpoint, set_rng_state
+from ..checkpoint import rng_state, save_checkpoint
 from ..config import save_config
 from ..distributed import DistContext, barrier, broadcast_object
 from ..errors import ConfigError, GaitgenError, TrainingError
@@ -42,7 +42,7 @@ from .build import (
     set_batchnorm_eval,
 )
 from .lock import lock_on_rank0
-from .restore import restore_checkpoint
+from .restore import restore_checkpoint, restore_training_state
 from .run import Run
 from .run_folder import continues_run, parse_checkpoint_name
 from .run_settings import changed_settings, describe
@@ -157,13 +157,15 @@ class Trainer:
             return
         if restart:
             log.info("restart %d: resuming from %s", restart, restored.path)
-        state = restored.state
-        if not self.engine_cfg["optimizer_reset"] and "optimizer" in state:
-            self.optimizer.load_state_dict(state["optimizer"])
-        if not self.engine_cfg["scheduler_reset"] and "scheduler" in state:
-            self.scheduler.load_state_dict(state["scheduler"])
-        if state.get("scaler") and self.use_amp:
-            self.scaler.load_state_dict(state["scaler"])
+        # every entry is checked and put back before a later timeline may be dropped below
+        restore_training_state(
+            restored.state,
+            restored.path,
+            optimizer=None if self.engine_cfg["optimizer_reset"] else self.optimizer,
+            scheduler=None if self.engine_cfg["scheduler_reset"] else self.scheduler,
+            scaler=self.scaler if self.use_amp else None,
+            rng=restored.continues,
+        )
         if restored.continues:  # a file path fine-tunes from iteration 0 (OpenGait's meaning)
             self.iteration = restored.iteration
             self.resumed = True
@@ -173,8 +175,6 @@ class Trainer:
                         restored.iteration, self.overwrite, self.run.config_path
                     )
                 )
-            if "rng" in state:
-                set_rng_state(state["rng"])
         log.info("restored %s (iteration %d)", restored.path, self.iteration)
 
     def _decided_on_rank0(self, check: Callable[[], object]) -> None:
