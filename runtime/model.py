@@ -11,6 +11,7 @@ from torch import nn
 from .errors import TrainingError
 
 OUTPUT_KEYS = ("training_feat", "visual_summary", "inference_feat")
+PRETREATMENT = "inputs_pretreament"  # OpenGait's spelling: the name its models override
 
 
 class BaseModel(nn.Module):
@@ -27,7 +28,8 @@ class BaseModel(nn.Module):
     training, else ``evaluator_cfg``), ``self.iteration`` (the trainer's current iteration,
     kept up to date before every forward), ``self.msg_mgr``, :meth:`get_backbone`,
     :meth:`init_parameters`, and the trainer's hooks :meth:`get_optimizer` and
-    :meth:`get_scheduler` (``self.optimizer`` is the optimizer once the trainer built it).
+    :meth:`get_scheduler` (``self.optimizer`` is the optimizer once the trainer built it),
+    and :meth:`inputs_pretreament`, which a model overrides to see the raw batch.
 
     Args:
         cfgs: the whole resolved config (``model_cfg`` is passed to build_network).
@@ -43,6 +45,7 @@ class BaseModel(nn.Module):
         self.optimizer: torch.optim.Optimizer | None = None  # set by the trainer
         if "model_cfg" not in cfgs:
             raise TrainingError(f"{type(self).__name__}: the config has no model_cfg")
+        check_pretreatment_hook(type(self))
         result = self.build_network(cfgs["model_cfg"])
         if result is not None:
             raise TypeError(
@@ -58,6 +61,36 @@ class BaseModel(nn.Module):
 
     def forward(self, inputs: list[Any]) -> dict[str, dict[str, Any]]:
         raise NotImplementedError(f"{type(self).__name__} must implement forward(inputs)")
+
+    def inputs_pretreament(self, inputs: list[Any]) -> list[Any]:
+        """OpenGait's hook: the raw collated batch -> the inputs of :meth:`forward`.
+
+        ``inputs`` is ``[seqs, labs, typs, viws, seqL]`` as OpenGait's collate makes it:
+        ``seqs`` one list per modality of numpy arrays (one per sequence, ``[s, ...]``; or,
+        with ``seqL`` ``[[s_1, ...]]``, one of the sequences joined along the frames),
+        ``labs`` the label indices. This default runs the transform of the phase
+        (``trainer_cfg.transform`` in train mode, else ``evaluator_cfg.transform``) and
+        returns float32 tensors, as the loader's workers do for a model that keeps it.
+
+        A model that overrides it (OpenGait's SkeletonGaitPP joins two modalities into
+        one) gets every batch of ``gaitgen train``, ``test`` and ``extract`` through it:
+        the loader then skips the transforms (``build_loader(..., raw_batches=True)``) and
+        the engine's step calls the override in the training process, which usually ends
+        with ``super().inputs_pretreament(new_inputs)``.
+
+        Returns:
+            ``[ipts, labs, typs, viws, seqL]``: ``ipts`` one float32 tensor per modality,
+            ``labs`` and ``seqL`` LongTensors (``seqL`` None for fixed-length batches).
+        """
+        from .data.pipeline import pretreat_batch
+        from .data.transforms import get_transform
+
+        section = "trainer_cfg" if self.training else "evaluator_cfg"
+        built = self.__dict__.setdefault("_phase_transforms", {})
+        if section not in built:
+            cfg = (self.cfgs.get(section) or {}).get("transform")
+            built[section] = get_transform(cfg, f"{section}.transform")
+        return pretreat_batch(inputs, built[section], f"{section}.transform")
 
     @property
     def msg_mgr(self) -> Any:
@@ -121,6 +154,48 @@ class BaseModel(nn.Module):
                 if module.affine:
                     nn.init.normal_(module.weight, 1.0, 0.02)
                     nn.init.zeros_(module.bias)
+
+
+def overrides_pretreatment(model: Any) -> bool:
+    """Whether a model (or model class) overrides :meth:`BaseModel.inputs_pretreament`: its
+    batches must then reach it raw, the transforms not run (``build_loader(...,
+    raw_batches=True)``)."""
+    cls = model if isinstance(model, type) else type(model)
+    return (
+        issubclass(cls, BaseModel)
+        and getattr(cls, PRETREATMENT) is not BaseModel.inputs_pretreament
+    )
+
+
+def check_pretreatment_hook(cls: type) -> None:
+    """Refuse a model whose pretreatment would be silently ignored or cannot be called.
+
+    Raises:
+        TrainingError: the class defines a method named almost like OpenGait's
+            ``inputs_pretreament`` (``inputs_pretreatment``...) and not that one, which
+            nothing would call; or its override does not take one argument (the batch).
+    """
+    import difflib
+    import inspect
+
+    own = {name for klass in cls.__mro__[:-1] if klass is not BaseModel for name in vars(klass)}
+    own -= set(dir(nn.Module))
+    if PRETREATMENT not in own:
+        near = [n for n in own if difflib.SequenceMatcher(None, n, PRETREATMENT).ratio() >= 0.85]
+        if near:
+            raise TrainingError(
+                f"{cls.__name__} defines {sorted(near)[0]}, which nothing calls: the runtime "
+                f"calls OpenGait's spelling {PRETREATMENT}(self, inputs); rename it to "
+                f"{PRETREATMENT}"
+            )
+        return
+    try:
+        inspect.signature(getattr(cls, PRETREATMENT)).bind(None, [])
+    except (TypeError, ValueError):
+        raise TrainingError(
+            f"{cls.__name__}.{PRETREATMENT} must take the raw batch as its one argument, "
+            f"as OpenGait's: def {PRETREATMENT}(self, inputs)"
+        ) from None
 
 
 def check_model_output(output: Any, model_name: str) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+import numpy as np
 import torch
 
 from .shared_batches import Tag
@@ -74,6 +75,47 @@ class PendingInputs:
     def pin_memory(self) -> PendingInputs:
         """The same inputs with pinned tensors (called by the DataLoader's pin-memory thread)."""
         return PendingInputs([t.pin_memory() for t in self.tensors], self.value_maps, self.blocks)
+
+
+class RawSequences:
+    """``seqs`` of OpenGait's raw collated batch: the sampled frames, no transform run yet.
+
+    What the loader delivers as ``ipts`` for a model that overrides ``inputs_pretreament``
+    (``build_loader(..., raw_batches=True)``): that model runs the transforms itself, in the
+    training process, as OpenGait's do. The frames travel from the workers as one tensor per
+    modality (shared memory, nothing copied); :meth:`numpy` gives OpenGait's layout.
+
+    Args:
+        tensors: per modality, the frames of every sequence one after another ``[F, ...]``.
+        lengths: frames per sequence.
+        joined: the sequences form one joined array (``seqL`` given: ``unfixed``/``all``
+            sampling) rather than one array each (``fixed``).
+    """
+
+    __slots__ = ("tensors", "lengths", "joined")
+
+    def __init__(self, tensors: Sequence[torch.Tensor], lengths: Sequence[int], joined: bool):
+        self.tensors = list(tensors)
+        self.lengths = [int(n) for n in lengths]
+        self.joined = bool(joined)
+
+    def __len__(self) -> int:
+        return len(self.tensors)
+
+    def __reduce__(self) -> tuple:
+        # pickled between DataLoader workers and the training process
+        return (RawSequences, (self.tensors, self.lengths, self.joined))
+
+    def pin_memory(self) -> RawSequences:
+        """Itself: the frames are transformed on the CPU first (the DataLoader's pin hook)."""
+        return self
+
+    def numpy(self) -> list[list[np.ndarray]]:
+        """OpenGait's ``seqs_batch``: per modality, a list of numpy arrays, one per sequence
+        ``[s, ...]``, or one of all the sequences joined (views of the frames, not copies)."""
+        offsets = np.cumsum(self.lengths)[:-1]
+        arrays = [tensor.numpy() for tensor in self.tensors]
+        return [[a] if self.joined else list(np.split(a, offsets)) for a in arrays]
 
 
 class ReusedBuffers:

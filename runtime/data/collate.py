@@ -17,6 +17,10 @@ By default a modality whose frames are still uint8 stays uint8: ``ipts`` is then
 so). With ``float_inputs=True`` the value maps are applied here, to a float32 batch, as
 OpenGait's loader delivers it; both give bit-identical float32 values.
 
+For a model that overrides ``inputs_pretreament`` (``raw=True``) stage 2 is left to that
+method: the batch is OpenGait's raw collated one (:class:`.batch.RawSequences`), as its
+``CollateFn`` makes it.
+
 Output: ``[ipts, labs, typs, viws, seqL]`` with ``ipts`` one tensor per modality,
 ``[n, s, ...]`` for ``fixed`` sampling, ``[1, sum(s), ...]`` otherwise (``seqL`` a LongTensor
 ``[1, n]`` of the lengths, else None); ``labs`` a LongTensor ``[n]`` of label indices.
@@ -31,11 +35,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ConfigError, DataError
-from .batch import PendingInputs
+from ..errors import DataError
+from .batch import PendingInputs, RawSequences
 from .frame_file import FrameFile
 from .frames import FrameSampling
-from .pipeline import BatchPipeline
+from .pipeline import pipelines
 from .seeds import IterationBatch, mix_seed
 from .shared_batches import SharedBatchPool, empty_batch
 from .transform_base import ValueMap
@@ -67,6 +71,10 @@ class GaitCollate:
             iteration (:class:`.seeds.IterationBatch`): they are drawn from
             ``(frame_seed, iteration)``, so a resumed run repeats the uninterrupted one exactly.
             Other batches, and all with None, draw from the process's global torch RNG.
+        raw: deliver OpenGait's raw collated batch (``ipts`` a :class:`.batch.RawSequences`
+            of the sampled, untransformed frames; ``labs`` a list; ``seqL`` a numpy array or
+            None) for a model whose own ``inputs_pretreament`` runs the transforms; the
+            transforms are then not built here.
     """
 
     def __init__(
@@ -80,21 +88,16 @@ class GaitCollate:
         float_inputs: bool = False,
         pool: SharedBatchPool | None = None,
         frame_seed: int | None = None,
+        raw: bool = False,
     ) -> None:
         self.float_inputs = float_inputs
         self.pool = pool
         self.frame_seed = frame_seed
         self.label_index = {label: i for i, label in enumerate(label_set)}
         self.frames = FrameSampling.from_config(sampler_cfg, key)
-        if not isinstance(transforms, list):
-            transforms = [transforms] * modalities
-        if len(transforms) != modalities:
-            raise ConfigError(
-                f"{transform_key}: {len(transforms)} transforms for {modalities} modalities; "
-                "give one transform per modality (data_cfg.data_in_use selects the modalities) "
-                "or a single transform for all"
-            )
-        self.pipelines = [BatchPipeline(t) for t in transforms]
+        self.raw = raw
+        # a model's own inputs_pretreament runs the transforms (in the training process)
+        self.pipelines = [] if raw else pipelines(transforms, modalities, transform_key)
         self.transform_key = transform_key
         self._buffers: dict[int, np.ndarray] = {}  # per modality, reused between batches
 
@@ -212,6 +215,8 @@ class GaitCollate:
             self.frames.indices(len(data_list[0]), generator).numpy() for data_list, _ in batch
         ]
         infos = [info for _, info in batch]
+        if self.raw:
+            return self._raw_batch(batch, indices, infos)
         tensors, value_maps, blocks, lengths = [], [], [], []
         for m in range(modalities):
             frames = self._gather(m, [data_list[m] for data_list, _ in batch], indices, infos)
@@ -229,3 +234,16 @@ class GaitCollate:
         viws = [info[2] for info in infos]
         seq_l = None if self.frames.fixed_length else torch.tensor([lengths], dtype=torch.long)
         return [ipts, labs, typs, viws, seq_l]
+
+    def _raw_batch(self, batch: list, indices: list[np.ndarray], infos: list[list]) -> list:
+        """OpenGait's raw collated batch: the sampled frames of each modality, untransformed."""
+        lengths = [len(i) for i in indices]
+        tensors = []
+        for m in range(len(batch[0][0])):
+            frames = self._gather(m, [data_list[m] for data_list, _ in batch], indices, infos)
+            tensors.append(empty_batch(frames.shape, frames.dtype).copy_(frames))  # off scratch
+        joined = not self.frames.fixed_length
+        seqs = RawSequences(tensors, lengths, joined)
+        labs = [self.label_index[info[0]] for info in infos]
+        seq_l = np.asarray([lengths], dtype=np.int64) if joined else None
+        return [seqs, labs, [info[1] for info in infos], [info[2] for info in infos], seq_l]

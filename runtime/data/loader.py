@@ -173,6 +173,7 @@ def build_loader(
     start_iteration: int = 0,
     device_type: str = "cpu",
     float_inputs: bool = False,
+    raw_batches: bool = False,
 ) -> GaitDataLoader:
     """Build the training or test loader of a resolved config.
 
@@ -187,6 +188,10 @@ def build_loader(
         device_type: ``"cuda"`` pins batches and keeps workers alive.
         float_inputs: deliver finished float32 ``ipts`` (OpenGait's). By default uint8
             batches come with pending value maps: finish them with ``loader.to_device``.
+        raw_batches: deliver OpenGait's raw collated batches, the transforms not run (``ipts``
+            a :class:`.batch.RawSequences`), for a model that overrides
+            ``inputs_pretreament`` (:func:`gaitgen.runtime.model.overrides_pretreatment`):
+            the engine's step hands them to that method.
 
     Returns:
         A DataLoader yielding ``[ipts, labs, typs, viws, seqL]``.
@@ -219,7 +224,7 @@ def build_loader(
     workers = data_cfg.get("num_workers", 1)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
         raise ConfigError(f"data_cfg.num_workers: expected a whole number >= 0, got {workers!r}")
-    pool = SharedBatchPool(workers) if workers > 0 else None
+    pool = SharedBatchPool(workers) if workers > 0 and not raw_batches else None
     collate = GaitCollate(
         dataset.label_set,
         sampler_cfg,
@@ -231,6 +236,7 @@ def build_loader(
         pool=pool,
         # training: frames drawn per (seed, rank, iteration), so resuming is exact
         frame_seed=frame_seed(seed, rank) if training else None,
+        raw=raw_batches,
     )
     cuda = device_type == "cuda"
     generator = torch.Generator().manual_seed(mix_seed(seed, rank + (1 << 20) * int(training)))

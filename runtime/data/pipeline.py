@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from .transform_base import SequenceTransform, ValueMap
 from .transforms import Compose
 
@@ -94,3 +94,82 @@ def _per_sequence(
             "sequences of one batch"
         )
     return torch.cat(outs), [len(out) for out in outs]
+
+
+def pipelines(transforms: Any, modalities: int, where: str) -> list[BatchPipeline]:
+    """One :class:`BatchPipeline` per modality, from one transform for all or a list of them.
+
+    Args:
+        transforms: what :func:`.transforms.get_transform` built (a list: one per modality).
+        modalities: the modalities of each sequence.
+        where: the transform's config key, for the message.
+
+    Raises:
+        ConfigError: a list whose length is not the number of modalities.
+    """
+    if not isinstance(transforms, list):
+        transforms = [transforms] * modalities
+    if len(transforms) != modalities:
+        raise ConfigError(
+            f"{where}: {len(transforms)} transforms for {modalities} modalities; "
+            "give one transform per modality (data_cfg.data_in_use selects the modalities) "
+            "or a single transform for all"
+        )
+    return [BatchPipeline(t) for t in transforms]
+
+
+def pretreat_batch(inputs: Sequence[Any], transforms: Any, where: str) -> list[Any]:
+    """OpenGait's raw collated batch -> the model's inputs, transformed as the loader does.
+
+    What :meth:`gaitgen.runtime.BaseModel.inputs_pretreament` does by default, in the
+    process that calls it. Each modality's sequences are joined, run through its
+    :class:`BatchPipeline` (random transforms draw per sequence, from the global torch RNG)
+    and made float32 (the value maps applied), as the loader's workers do.
+
+    Args:
+        inputs: ``[seqs, labs, typs, viws, seqL]``: ``seqs`` one list per modality of numpy
+            arrays (or tensors), one per sequence ``[s, ...]`` (``seqL`` None), or one array
+            of the sequences joined along the frames (``seqL`` ``[[s_1, s_2, ...]]``);
+            ``labs`` the label indices.
+        transforms: one transform for every modality, or a list of one per modality.
+        where: the transform's config key, for messages.
+
+    Returns:
+        ``[ipts, labs, typs, viws, seqL]``: ``ipts`` float32 ``[n, s, ...]`` per modality
+        (``[1, sum(s), ...]`` with ``seqL``), ``labs`` and ``seqL`` LongTensors.
+
+    Raises:
+        ConfigError: the transforms do not match the modalities.
+        DataError: the sequences of a modality differ in frame size, or a fixed-length batch
+            in frame count.
+    """
+    seqs, labs, typs, viws, seq_l = inputs
+    steps = pipelines(transforms, len(seqs), where)
+    joined_lengths = None if seq_l is None else [int(v) for v in np.asarray(seq_l).reshape(-1)]
+    ipts = []
+    for m, (pipeline, rows) in enumerate(zip(steps, seqs)):
+        arrays = [np.asarray(row) for row in rows]
+        shapes = sorted({tuple(a.shape[1:]) for a in arrays})
+        if len(shapes) > 1:
+            raise DataError(
+                f"modality {m} of the batch: sequences of frame shapes {shapes}; every "
+                "sequence of a modality needs the same frame size"
+            )
+        lengths = [len(a) for a in arrays]
+        if joined_lengths is not None and len(arrays) == 1 and sum(joined_lengths) == lengths[0]:
+            lengths = joined_lengths  # random transforms draw per sequence, as in the workers
+        frames = torch.from_numpy(np.concatenate(arrays))  # a copy: the steps work in place
+        frames, lengths, maps = pipeline.run(frames, lengths)
+        frames = BatchPipeline._materialise(frames, list(maps))
+        if seq_l is None:
+            if len(set(lengths)) > 1:
+                raise DataError(
+                    f"{where}: sequences of {sorted(set(lengths))} frames in a batch without "
+                    "seqL; a fixed-length batch needs the same number of frames in each"
+                )
+            ipts.append(frames.reshape(len(lengths), lengths[0], *frames.shape[1:]))
+        else:
+            ipts.append(frames.reshape(1, -1, *frames.shape[1:])[:, : sum(joined_lengths)])
+    labs = torch.as_tensor(np.asarray(labs), dtype=torch.long)
+    seq_l = None if seq_l is None else torch.as_tensor(np.asarray(seq_l), dtype=torch.long)
+    return [ipts, labs, typs, viws, seq_l]

@@ -28,7 +28,8 @@ import torch
 from ..components import using_project
 from ..distributed import DistContext, choose_device
 from ..errors import GaitgenError
-from .build import build_losses, build_model, move_inputs
+from ..model import PRETREATMENT, overrides_pretreatment
+from .build import build_losses, build_model
 from .check_report import (
     CheckReport,
     PeakMemory,
@@ -39,7 +40,7 @@ from .check_report import (
 )
 from .parameters import count_parameters
 from .run import Run, ensure_synthetic_data, load_run
-from .step import InferenceStep, NonFiniteLoss, TrainStep
+from .step import InferenceStep, NonFiniteLoss, TrainStep, model_inputs
 
 
 def _parameters(model: torch.nn.Module) -> tuple[int, list[tuple[str, int]]]:
@@ -47,11 +48,14 @@ def _parameters(model: torch.nn.Module) -> tuple[int, list[tuple[str, int]]]:
     return count_parameters(model), children
 
 
-def _first_batch(cfgs: dict[str, Any], training: bool, device: torch.device) -> tuple[list, int]:
-    """One batch of the training or test loader, and the number of sequences of its set."""
+def _first_batch(
+    cfgs: dict[str, Any], training: bool, device: torch.device, raw: bool = False
+) -> tuple[list, int]:
+    """One batch of the training or test loader, and the number of sequences of its set
+    (``raw``: OpenGait's raw batch, for a model that overrides ``inputs_pretreament``)."""
     from ..data import build_loader
 
-    loader = build_loader(cfgs, training=training, device_type=device.type)
+    loader = build_loader(cfgs, training=training, device_type=device.type, raw_batches=raw)
     batches = iter(loader)
     try:
         batch = next(batches)
@@ -168,8 +172,9 @@ def _check_data(report: CheckReport, run: Run, dev: torch.device) -> tuple[Any, 
     if attempt(report, "data_cfg.synthetic", generate) is None:
         report.add("data", "not checked (see the problems)")
         return random_batch(run.cfgs), None
-    train = attempt(report, "trainer_cfg.sampler", lambda: _first_batch(run.cfgs, True, dev))
-    test = attempt(report, "evaluator_cfg.sampler", lambda: _first_batch(run.cfgs, False, dev))
+    raw = _model_pretreats(run)
+    train = attempt(report, "trainer_cfg.sampler", lambda: _first_batch(run.cfgs, True, dev, raw))
+    test = attempt(report, "evaluator_cfg.sampler", lambda: _first_batch(run.cfgs, False, dev, raw))
     root = run.cfgs["data_cfg"].get("dataset_root")
     if train is not None:
         report.add("train data", f"{train[1]} sequences in {root}")
@@ -180,6 +185,17 @@ def _check_data(report: CheckReport, run: Run, dev: torch.device) -> tuple[Any, 
     if train is None:  # the model is still checked, on a random batch of the expected shape
         report.add("train batch", "random (the training loader failed)")
     return (train[0] if train else random_batch(run.cfgs)), (test[0] if test else None)
+
+
+def _model_pretreats(run: Run) -> bool:
+    """Whether the config's model overrides ``inputs_pretreament`` (its batches come raw);
+    False when the model cannot be found (building it reports why)."""
+    from ..components import get
+
+    try:
+        return overrides_pretreatment(get("model", run.cfgs["model_cfg"]["model"], run.project))
+    except (GaitgenError, KeyError, TypeError):
+        return False
 
 
 def _build(report: CheckReport, run: Run, dev: torch.device) -> tuple[Any, Any, Any, Any] | None:
@@ -251,9 +267,12 @@ def _check_steps(
     step = TrainStep(model, losses, optimizer, scheduler, dev, enable_float16=enable_float16)
     counter = FlopCounterMode(display=False)
 
+    prepared: list[Any] = []
+
     def train_step() -> float | None:
-        inputs = move_inputs(train_batch, dev)
         model.train()
+        prepared.append(model_inputs(model, train_batch, dev))
+        inputs = prepared[0]
         started = time.perf_counter()
         with counter:
             output = step.forward(inputs)
@@ -279,7 +298,7 @@ def _check_steps(
     if not any(p.grad is not None for p in model.parameters()):
         report.problems.append(f"{name}: no parameter received a gradient from the loss")
     sequences = len(train_batch[1])
-    frames = train_batch[0][0].shape[1]
+    frames = prepared[0][0][0].shape[1]
     flops = counter.get_total_flops() / sequences
     report.add("FLOPs/seq", f"{count_text(flops)} (train forward, {frames} frames)")
     report.add("memory", memory.text())
@@ -298,10 +317,14 @@ def _check_inference(report: CheckReport, step: InferenceStep, test_batch: list[
     from torch.utils.flop_counter import FlopCounterMode
 
     name = type(step.model).__name__
-    inputs = move_inputs(test_batch, step.device)
     sequences = len(test_batch[1])
     counter = FlopCounterMode(display=False)
     step.model.eval()
+    inputs = attempt(
+        report, f"{name}.{PRETREATMENT}", lambda: model_inputs(step.model, test_batch, step.device)
+    )
+    if inputs is None:
+        return
 
     def forward() -> tuple[dict, float]:
         started = time.perf_counter()
@@ -318,8 +341,8 @@ def _check_inference(report: CheckReport, step: InferenceStep, test_batch: list[
     report.add("inference_feat", "")
     for key, value in output["inference_feat"].items():
         report.add("", f"{key}: {shape_text(value)}")
-    attempt(report, f"{name}.forward (eval)", lambda: step.embeddings(output, test_batch))
-    seq_l = test_batch[4]
+    attempt(report, f"{name}.forward (eval)", lambda: step.embeddings(output, inputs))
+    seq_l = inputs[4]
     frames = float(seq_l.float().mean()) if seq_l is not None else float(inputs[0][0].shape[1])
     flops = counter.get_total_flops() / sequences
     report.add("FLOPs/seq", f"{count_text(flops)} (inference, {frames:.0f} frames on average)")

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from ..data.batch import RawSequences
 from ..errors import GaitgenError
 
 
@@ -76,10 +77,16 @@ def count_text(number: float) -> str:
 def batch_text(batch: list[Any]) -> str:
     """One line on an OpenGait batch: sequences, each modality's shape, ``seqL``."""
     ipts, labs, _, _, seq_l = batch
-    modalities = "; ".join(f"ipts[{i}] {shape_text(x)}" for i, x in enumerate(ipts))
+    if isinstance(ipts, RawSequences):  # the model's inputs_pretreament transforms it
+        modalities = "; ".join(
+            f"seqs[{i}] {shape_text(x)} raw (frames of all sequences)"
+            for i, x in enumerate(ipts.tensors)
+        )
+    else:
+        modalities = "; ".join(f"ipts[{i}] {shape_text(x)}" for i, x in enumerate(ipts))
     if seq_l is None:
         return f"{len(labs)} sequences; {modalities}; seqL None"
-    lengths = seq_l.flatten().tolist()
+    lengths = [int(n) for n in seq_l.flatten().tolist()]
     shown = ", ".join(str(n) for n in lengths[:6]) + (", ..." if len(lengths) > 6 else "")
     return f"{len(labs)} sequences; {modalities}; seqL {list(seq_l.shape)} ({shown})"
 

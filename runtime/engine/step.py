@@ -7,6 +7,8 @@ of the loss before anything is updated (all ranks agree), backward through the g
 the optimizer step and the scheduler step. :class:`InferenceStep` is what the test phase
 (:mod:`.tester`), ``gaitgen extract`` and ``gaitgen check`` run: the forward under
 ``no_grad`` and autocast and the embeddings, checked to be [n, c, p] with one per sequence.
+Both take a batch through :func:`model_inputs` first: a raw batch (for a model that overrides
+OpenGait's ``inputs_pretreament``) goes through that method, then the batch is moved.
 
     step = TrainStep(model, losses, optimizer, scheduler, device, enable_float16=True)
     result = step(batch, iteration=0)        # raises NonFiniteLoss, nothing updated
@@ -23,8 +25,9 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from ..data.batch import RawSequences
 from ..errors import TrainingError
-from ..model import check_embeddings, check_model_output
+from ..model import PRETREATMENT, check_embeddings, check_model_output
 from .build import move_inputs
 
 
@@ -33,6 +36,50 @@ def autocast(device: torch.device, use_amp: bool) -> contextlib.AbstractContextM
     if use_amp and device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.float16)
     return contextlib.nullcontext()
+
+
+def model_inputs(model: torch.nn.Module, inputs: list[Any], device: torch.device) -> list[Any]:
+    """A batch as the model's forward takes it, on ``device``.
+
+    A raw batch (``ipts`` a :class:`~gaitgen.runtime.data.batch.RawSequences`: the loader of a
+    model that overrides ``inputs_pretreament``) goes through ``model.inputs_pretreament``
+    first, in OpenGait's layout (numpy arrays); any batch is then moved to ``device`` (the
+    loader's uint8 ``ipts`` finished there, see :func:`.build.move_inputs`). A batch already
+    moved comes back unchanged, so calling this twice is harmless.
+
+    Raises:
+        TrainingError: the model has no ``inputs_pretreament``, or it returned something
+            other than ``[ipts, labs, typs, viws, seqL]`` with one tensor per modality.
+    """
+    if isinstance(inputs[0], RawSequences):
+        name = type(model).__name__
+        pretreat = getattr(model, PRETREATMENT, None)
+        if pretreat is None:
+            raise TrainingError(
+                f"{name} has no {PRETREATMENT}, which this raw batch needs: subclass "
+                "gaitgen.runtime.BaseModel"
+            )
+        inputs = _pretreated(pretreat([inputs[0].numpy(), *inputs[1:]]), name)
+    return move_inputs(inputs, device)
+
+
+def _pretreated(inputs: Any, name: str) -> list[Any]:
+    """What an ``inputs_pretreament`` returned, checked; ``labs``/``seqL`` made tensors."""
+    shape = f"{name}.{PRETREATMENT} must return [ipts, labs, typs, viws, seqL] with ipts a list "
+    if not isinstance(inputs, (list, tuple)) or len(inputs) != 5:
+        raise TrainingError(
+            shape + f"of tensors (as BaseModel's does), got {type(inputs).__name__}"
+        )
+    ipts, labs, typs, viws, seq_l = inputs
+    if not isinstance(ipts, (list, tuple)) or not all(isinstance(x, torch.Tensor) for x in ipts):
+        raise TrainingError(
+            shape + "of tensors (one per modality; end with "
+            f"super().{PRETREATMENT}(new_inputs) to get them)"
+        )
+    labs = torch.as_tensor(labs, dtype=torch.long)
+    if seq_l is not None:
+        seq_l = torch.as_tensor(seq_l, dtype=torch.long)
+    return [list(ipts), labs, typs, viws, seq_l]
 
 
 def loss_number(value: Any) -> float:
@@ -147,8 +194,9 @@ class TrainStep:
 
     def forward(self, inputs: list[Any]) -> dict[str, Any]:
         """The model's output for a batch, under autocast (the contract checked once)."""
+        inputs = model_inputs(self.model, inputs, self.device)
         with self.autocast():
-            output = self.network(move_inputs(inputs, self.device))
+            output = self.network(inputs)
         if not self._output_checked:  # the contract is checked once, on the first batch
             check_model_output(output, type(self.model).__name__)
             self._output_checked = True
@@ -210,12 +258,14 @@ class InferenceStep:
 
     def __call__(self, inputs: list[Any]) -> torch.Tensor:
         """Embeddings [n, c, p] of a batch, one per sequence (see :meth:`embeddings`)."""
+        inputs = model_inputs(self.model, inputs, self.device)
         return self.embeddings(self.forward(inputs), inputs)
 
     def forward(self, inputs: list[Any]) -> dict[str, Any]:
         """The model's output for a batch (the contract checked)."""
+        inputs = model_inputs(self.model, inputs, self.device)
         with torch.no_grad(), autocast(self.device, self.use_amp):
-            output = self.model(move_inputs(inputs, self.device))
+            output = self.model(inputs)
         check_model_output(output, type(self.model).__name__)
         return output
 

@@ -14,7 +14,7 @@ import torch
 
 from ..distributed import DistContext, all_gather_rows
 from ..errors import CheckpointError, ConfigError, TrainingError
-from ..model import BaseModel
+from ..model import BaseModel, overrides_pretreatment
 from ..progress import ProgressBar
 from .build import build_model
 from .restore import Restored, restore_checkpoint
@@ -56,6 +56,7 @@ def embed_test_set(run: Run, ctx: DistContext, model: BaseModel) -> tuple[torch.
         rank=ctx.rank,
         world_size=ctx.world_size,
         device_type=ctx.device.type,
+        raw_batches=overrides_pretreatment(model),  # its inputs_pretreament transforms
     )
     step = InferenceStep(model, ctx.device, bool(run.cfgs["evaluator_cfg"]["enable_float16"]))
     was_training = model.training

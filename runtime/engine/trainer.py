@@ -34,6 +34,7 @@ from ..checkpoint import rng_state, save_checkpoint
 from ..config import save_config
 from ..distributed import DistContext, barrier, broadcast_object
 from ..errors import ConfigError, GaitgenError, TrainingError
+from ..model import overrides_pretreatment
 from ..progress import ProgressBar
 from .build import (
     build_losses,
@@ -273,6 +274,7 @@ class Trainer:
             seed=int(self.engine_cfg.get("seed", 0)),
             start_iteration=self.iteration,
             device_type=self.ctx.device.type,
+            raw_batches=overrides_pretreatment(self.model),  # its inputs_pretreament transforms
         )
         first_iteration, config_file = self.iteration, None
         if self.ctx.is_main:  # the run really starts: its settings are kept beside it
