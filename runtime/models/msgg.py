@@ -284,6 +284,12 @@ class MultiScaleGaitGraph(BaseModel):
         self.bn_neck = nn.BatchNorm1d(out_c)
         self.encoder_cls = nn.Linear(out_c, num_id, bias=False)
 
+    def parameters_without_gradient(self) -> tuple[str, ...]:
+        """The biases of the convolutions right before a batch norm (OpenGait has them): in
+        training mode the norm removes every per-channel constant, so their gradient is zero
+        up to rounding."""
+        return ("st_gcn_networks_*.tcn.2.bias", "st_gcn_networks_*.residual.0.bias")
+
     @staticmethod
     def semantic_pooling(x: torch.Tensor) -> torch.Tensor:
         """The next coarser scale: the mean of the first and the second half of the nodes."""

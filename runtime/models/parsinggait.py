@@ -126,6 +126,12 @@ class ParsingGait(BaseModel):
                 labels[index, : len(part)] = torch.tensor(part)
             self.register_buffer("coarse_labels", labels, persistent=False)
 
+    def parameters_without_gradient(self) -> tuple[str, ...]:
+        """The graph convolutions' biases, right before their batch norms (OpenGait has them):
+        in training mode the norm removes every per-feature constant, so their gradient is zero
+        up to rounding."""
+        return ("gcn_*.gc*.bias",)
+
     @staticmethod
     def part_features(
         mask_labels: torch.Tensor, z: torch.Tensor, part_labels: torch.Tensor, gammas: torch.Tensor

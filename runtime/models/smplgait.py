@@ -56,6 +56,11 @@ class SMPLGait(BaseModel):
         self.dropout2 = nn.Dropout(p=0.2)
         self.dropout3 = nn.Dropout(p=0.2)
 
+    def parameters_without_gradient(self) -> tuple[str, ...]:
+        """``fc1``'s bias, right before ``bn1`` (OpenGait has it): in training mode the norm
+        removes every per-channel constant, so its gradient is zero up to rounding."""
+        return ("fc1.bias",)
+
     def smpl_transform(self, smpls: torch.Tensor) -> torch.Tensor:
         """Each frame's SMPL vector as a 16x16 matrix plus the identity: [n, s, 85] -> [n, s, 16, 16]."""
         n, s, d = smpls.shape
