@@ -127,8 +127,10 @@ def opengait_state_dict(config_name: str) -> dict[str, list[int]]:
 
     ``config_name`` is the path under OpenGait's ``configs/`` (``"gaitset/gaitset.yaml"``).
     The listings of the seven silhouette families (gaitbase, gaitset, gaitpart, gln, gaitgl,
-    deepgaitv2, swingait) were copied from ../shared/parity/state_dicts.json into
-    fixtures/opengait/state_dicts.json.gz: what an OpenGait checkpoint of that config holds.
+    deepgaitv2, swingait) and of the seven of the other body representations (skeletongait,
+    gaitgraph1, gaitgraph2, gaittr, msgg, smplgait, parsinggait) were copied from
+    ../shared/parity/state_dicts.json into fixtures/opengait/state_dicts.json.gz: what an
+    OpenGait checkpoint of that config holds.
     """
     import gzip
     import json
@@ -152,10 +154,11 @@ def parity_fixture(name: str) -> dict:
 
     ``name`` is the file stem (``"GaitSet"``, ``"DeepGaitV2-3d"``). The dict holds
     ``model_cfg`` (gaitgen's model name in ``model``), ``opengait_class``, ``state_dict``
-    (OpenGait's weights), ``inputs`` (``ipts``: float32 silhouettes, ``labs``) and ``outputs``
-    (``eval`` and ``train``: ``"training_feat/<prefix>/<arg>"`` or ``"inference_feat/<key>"``
-    -> tensor). fixtures/opengait/make_parity_fixtures.py made the files; do not modify the
-    tensors returned (the dict is cached).
+    (OpenGait's weights), ``inputs`` (``ipts``: float32 tensors, one per modality; ``labs``;
+    where recorded ``typs``, ``viws``, ``seqL``), ``outputs`` (``eval`` and ``train``:
+    ``"training_feat/<prefix>/<arg>"`` or ``"inference_feat/<key>"`` -> tensor) and, where
+    recorded, ``eval_n`` and ``forward_seed``. fixtures/opengait/make_parity_fixtures.py made
+    the files; do not modify the tensors returned (the dict is cached).
     """
     import io
     import lzma
@@ -165,5 +168,6 @@ def parity_fixture(name: str) -> dict:
     path = PARITY_FIXTURES / f"{name}.pt.xz"
     record = torch.load(io.BytesIO(lzma.decompress(path.read_bytes())), weights_only=True)
     ipts = record["inputs"]["ipts"]
-    record["inputs"]["ipts"] = [x.float() if x.dtype == torch.bool else x for x in ipts]
+    compacted = (torch.bool, torch.uint8)  # binary maps and whole-number maps (parsing labels)
+    record["inputs"]["ipts"] = [x.float() if x.dtype in compacted else x for x in ipts]
     return record

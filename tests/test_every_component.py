@@ -108,7 +108,17 @@ def zoo_backbone_blocks() -> dict[str, dict]:
     return blocks
 
 
-@pytest.mark.parametrize("name", names("backbone"))
+# backbones whose input is not a batch of frames: a block to build and an example input
+NODE_BACKBONES = {
+    # ParsingGait's GCN: features of 5 body parts and their (normalised) adjacency
+    "GCN": (
+        {"type": "GCN", "adj_size": 5, "nfeat": 8, "nhid": 6},
+        lambda: (torch.rand(4, 5, 8), torch.full((5, 5), 0.2)),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(set(names("backbone")) - set(NODE_BACKBONES)))
 def test_every_backbone_builds_and_maps_frames_to_feature_maps(name: str) -> None:
     required = [
         p for p, d in signature_of(get("backbone", name)).defaults.items() if d is inspect._empty
@@ -122,6 +132,21 @@ def test_every_backbone_builds_and_maps_frames_to_feature_maps(name: str) -> Non
     with torch.no_grad():
         out = backbone(torch.rand(2, 1, 64, 44))
     assert out.dim() == 4 and out.shape[0] == 2 and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("name", sorted(NODE_BACKBONES))
+def test_every_graph_backbone_maps_node_features_to_node_features(name: str) -> None:
+    assert name in names("backbone"), f"{name} is no backbone any more: drop it from NODE_BACKBONES"
+    block, example = NODE_BACKBONES[name]
+    backbone = build("backbone", block)
+    nodes, adjacency = example()
+    out = backbone(nodes, adjacency)  # training mode: dropout and batch statistics
+    assert out.shape == (*nodes.shape[:2], block["nhid"]) and torch.isfinite(out).all()
+    (out * torch.rand_like(out)).sum().backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in backbone.parameters())
+    backbone.eval()
+    with torch.no_grad():
+        assert torch.equal(backbone(nodes, adjacency), backbone(nodes, adjacency))
 
 
 # --- losses -------------------------------------------------------------------------------

@@ -1,11 +1,14 @@
 """The zoo equals OpenGait: given OpenGait's weights, each model gives OpenGait's outputs.
 
-The fixtures are in this repository (tests/fixtures/opengait/parity, a few hundred kB each):
-recorded from OpenGait's own networks (commit 0efafd4, CPU) for small configs, then shrunk by
+The fixtures are in this repository (tests/fixtures/opengait/parity, a few hundred kB each;
+MultiScaleGaitGraph's 5.6 MB, its weights being most of it): recorded from OpenGait's own
+networks (commit 0efafd4, CPU) for small configs, then shrunk by
 tests/fixtures/opengait/make_parity_fixtures.py. So these tests run in every clone and never
 skip. Each model is built from the fixture's model_cfg, loads OpenGait's state_dict strictly,
 and every output is compared in eval and in train mode (BatchNorm on the batch statistics)
-at atol/rtol 1e-4.
+at atol/rtol 1e-4, fed as ../shared/parity/check_parity.py feeds it: the recorded types, views
+and seqL, the first ``eval_n`` sequences in eval mode, ``torch.manual_seed(forward_seed)``
+right before every forward (dropout must draw as OpenGait's does).
 """
 
 from __future__ import annotations
@@ -52,13 +55,22 @@ def test_zoo_model_gives_opengaits_outputs(name: str) -> None:
     record = parity_fixture(name)
     model = build(record["model_cfg"])
     model.load_state_dict(record["state_dict"], strict=True)
-    ipts, labs = record["inputs"]["ipts"], record["inputs"]["labs"]
+    inputs = record["inputs"]
+    ipts, labs = inputs["ipts"], inputs["labs"]
+    typs = list(inputs.get("typs") or ["nm-01"] * len(labs))
+    viws = list(inputs.get("viws") or ["090"] * len(labs))
     assert list(record["outputs"]) == ["eval", "train"]  # eval first: train moves BN's stats
     for mode, expected in record["outputs"].items():
         model.train(mode == "train")
-        n = next(iter(expected.values())).shape[0]  # GaitGL eval: OpenGait's first sequence
+        if "eval_n" in record:
+            n = record["eval_n"] if mode == "eval" else len(labs)
+        else:  # GaitGL eval: OpenGait's first sequence
+            n = next(iter(expected.values())).shape[0]
+        if "forward_seed" in record:
+            torch.manual_seed(record["forward_seed"])
         with torch.no_grad():
-            got = model(([x[:n].clone() for x in ipts], labs[:n], ["nm-01"] * n, ["090"] * n, None))
+            batch = [x[:n].clone() for x in ipts], labs[:n], typs[:n], viws[:n], inputs.get("seqL")
+            got = model(batch)
         for key, want in expected.items():
             have = output_at(got, key)
             assert have.shape == want.shape, f"{name} [{mode}] {key}"
