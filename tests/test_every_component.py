@@ -109,7 +109,7 @@ def zoo_backbone_blocks() -> dict[str, dict]:
 
 
 @pytest.mark.parametrize("name", names("backbone"))
-def test_every_backbone_builds_and_maps_frames_to_feature_maps(name: str) -> None:
+def test_every_backbone_builds_and_maps_its_example_input(name: str) -> None:
     required = [
         p for p, d in signature_of(get("backbone", name)).defaults.items() if d is inspect._empty
     ]
@@ -119,9 +119,10 @@ def test_every_backbone_builds_and_maps_frames_to_feature_maps(name: str) -> Non
         "be built here"
     )
     backbone = build("backbone", block).eval()
+    shape = backbone.example_input_shape  # frames [2, 1, 64, 44], or e.g. poses for ResGCN
     with torch.no_grad():
-        out = backbone(torch.rand(2, 1, 64, 44))
-    assert out.dim() == 4 and out.shape[0] == 2 and torch.isfinite(out).all()
+        out = backbone(torch.rand(*shape))
+    assert out.dim() == backbone.output_dims and out.shape[0] == 2 and torch.isfinite(out).all()
 
 
 # --- losses -------------------------------------------------------------------------------
@@ -130,6 +131,7 @@ EXAMPLE_ARGUMENTS = {
     "embeddings": lambda n: torch.randn(n, 16, 4, requires_grad=True),
     "logits": lambda n: torch.randn(n, 5, 4, requires_grad=True),
     "labels": lambda n: torch.tensor([0, 0, 1, 1, 2, 2, 3, 3][:n]),
+    "features": lambda n: torch.randn(n, 2, 16, requires_grad=True),  # [n, views, c]
 }
 
 

@@ -38,7 +38,7 @@ def output_at(output: dict, key: str) -> torch.Tensor:
 
 def test_every_zoo_model_is_compared_from_files_in_the_repository() -> None:
     compared = {parity_fixture(name)["model_cfg"]["model"] for name in NAMES}
-    assert compared == set(MODELS) - NOT_RECORDED
+    assert set(MODELS) - NOT_RECORDED <= compared
     assert {"GaitBase", "DeepGaitV2-2d", "DeepGaitV2-p3d", "DeepGaitV2-3d"} <= set(NAMES)
 
 
@@ -52,6 +52,10 @@ def test_zoo_model_gives_opengaits_outputs(name: str) -> None:
     for mode, expected in record["outputs"].items():
         model.train(mode == "train")
         n = next(iter(expected.values())).shape[0]  # GaitGL eval: OpenGait's first sequence
+        if mode == "eval" and "eval_n" in record:
+            n = record["eval_n"]
+        if "forward_seed" in record:  # OpenGait's dropout masks, drawn after this seed
+            torch.manual_seed(record["forward_seed"])
         with torch.no_grad():
             got = model(([x[:n].clone() for x in ipts], labs[:n], ["nm-01"] * n, ["090"] * n, None))
         for key, want in expected.items():

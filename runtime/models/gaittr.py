@@ -27,7 +27,9 @@ class STModule(nn.Module):
     """Spatial transformer of one block: BatchNorm per joint and channel, joint attention per
     frame, Mish, BatchNorm. ``[n, c_in, t, v] -> [n, c_out, t, v]``."""
 
-    def __init__(self, in_channels: int, out_channels: int, incidence: torch.Tensor, num_point: int):
+    def __init__(
+        self, in_channels: int, out_channels: int, incidence: torch.Tensor, num_point: int
+    ):
         super().__init__()
         self.in_channels = in_channels
         self.out_channels = out_channels
@@ -76,7 +78,9 @@ class TCN_ST(nn.Module):  # noqa: N801  (OpenGait's name)
     """A GaitTR block: temporal convolution (with its residual), spatial transformer (with a
     projection where the channels change) and a skip path from the block's input."""
 
-    def __init__(self, in_channel: int, out_channel: int, A: torch.Tensor, num_point: int):  # noqa: N803
+    def __init__(
+        self, in_channel: int, out_channel: int, A: torch.Tensor, num_point: int
+    ):  # noqa: N803
         super().__init__()
         self.in_channel = in_channel
         self.out_channel = out_channel

@@ -77,7 +77,9 @@ class ResGCNModule(nn.Module):
             spatial_block, temporal_block = SpatialBottleneckBlock, TemporalBottleneckBlock
         else:
             spatial_block, temporal_block = SpatialBasicBlock, TemporalBasicBlock
-        self.scn = spatial_block(in_channels, out_channels, max_graph_distance, block_res, reduction)
+        self.scn = spatial_block(
+            in_channels, out_channels, max_graph_distance, block_res, reduction
+        )
         self.tcn = temporal_block(
             out_channels,
             temporal_window_size,
@@ -152,7 +154,8 @@ class ResGCN(Backbone):
     num_class]``.
     """
 
-    example_input_shape = (2, 3, 5, 12, 17)
+    example_input_shape = (2, 3, 5, 12, 17)  # coco poses of the default branches
+    output_dims = 2
 
     def __init__(
         self,
@@ -194,4 +197,3 @@ class ResGCN(Backbone):
         for layer in self.backbone:
             x = layer(x, self.graph)
         return self.fcn(self.global_pooling(x).flatten(1))  # [n, c, t, v] -> [n, num_class]
-
