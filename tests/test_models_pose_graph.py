@@ -12,7 +12,7 @@ import pytest
 import torch
 from conftest import opengait_listing, state_dict_shapes
 from gaitgen.runtime.config import default_config, merge
-from gaitgen.runtime.errors import ConfigError
+from gaitgen.runtime.errors import ConfigError, DataError
 from gaitgen.runtime.losses.aggregator import LossAggregator
 from gaitgen.runtime.models.gaitgraph1 import GaitGraph1
 from gaitgen.runtime.models.gaitgraph2 import GaitGraph2, multi_input
@@ -227,3 +227,13 @@ def test_resgcn_keeps_its_graph_out_of_the_state_dict_and_follows_the_model() ->
 def test_unknown_block_is_one_clear_error() -> None:
     with pytest.raises(ConfigError, match="'Bottle'.*initial, Basic, Bottleneck"):
         build({**SMALL["GaitGraph1"], "block": "Bottle"})
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_poses_of_another_layout_are_one_clear_error(name: str) -> None:
+    model = build(SMALL[name]).eval()
+    batch = pose_batch(name, n=2)
+    joints = -3 if name == "GaitGraph2" else -2  # the V axis
+    wrong = torch.cat([batch[0][0], batch[0][0]], dim=joints)  # twice the joints
+    with pytest.raises(DataError, match=f"{name} takes poses .*V=.*got a batch of shape"):
+        model([[wrong], *batch[1:]])

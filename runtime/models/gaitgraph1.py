@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from ..model import BaseModel
-from ..modules.graph import Graph
+from ..modules.graph import Graph, check_pose_batch
 from ..modules.resgcn import ResGCN
 
 
@@ -48,6 +48,8 @@ class GaitGraph1(BaseModel):
 
     def forward(self, inputs):
         ipts, labs, _, _, _ = inputs
+        sizes = (None, self.input_branch[0], None, self.graph.num_node, self.input_num)
+        check_pose_batch("GaitGraph1", ipts[0], "[n, C, T, V, I]", sizes, self.joint_format)
         pose = ipts[0].permute(0, 2, 3, 4, 1).contiguous()  # [n, C, T, V, I] -> [n, T, V, I, C]
         n, t, v, i, c = pose.shape
         x = pose

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import torch
 
+from ..modules.graph import check_pose_batch
 from .gaitgraph1 import GaitGraph1
 
 
@@ -46,6 +47,8 @@ class GaitGraph2(GaitGraph1):
 
     def forward(self, inputs):
         ipts, labs, _, _, _ = inputs
+        sizes = (None, None, self.graph.num_node, self.input_num, self.input_branch[0])
+        check_pose_batch("GaitGraph2", ipts[0], "[n, T, V, I, C]", sizes, self.joint_format)
         pose = ipts[0]  # [n, T, V, I, C]
         n, t, v, i, c = pose.shape
         x = pose

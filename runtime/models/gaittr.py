@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ..model import BaseModel
-from ..modules.graph import Graph
+from ..modules.graph import Graph, check_pose_batch
 from ..modules.spatial_attention import SpatialAttention
 
 
@@ -107,6 +107,7 @@ class GaitTR(BaseModel):
 
     def build_network(self, model_cfg):
         in_c = model_cfg["in_channels"]
+        self.in_channels = in_c
         self.num_class = model_cfg["num_class"]
         self.joint_format = model_cfg["joint_format"]
         self.graph = Graph(joint_format=self.joint_format, max_hop=3)
@@ -121,6 +122,9 @@ class GaitTR(BaseModel):
 
     def forward(self, inputs):
         ipts, labs, _, _, _ = inputs
+        # one person: data_bn normalises in_channels[0] x V features (OpenGait's, too)
+        sizes = (None, None, self.in_channels[0], self.graph.num_node, 1)
+        check_pose_batch("GaitTR", ipts[0], "[n, T, C, V, M]", sizes, self.joint_format)
         pose = ipts[0]  # [n, T, C, V, M]
         n, t, c, v, m = pose.shape
         # BatchNorm per (person, joint, channel)

@@ -9,11 +9,13 @@ The layouts are the ones OpenGait's pose configs name in ``joint_format``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 
 
 @dataclass(frozen=True)
@@ -136,3 +138,31 @@ class Graph:
 
     def __str__(self) -> str:
         return f"Graph({self.joint_format!r}, max_hop={self.max_hop}, dilation={self.dilation})"
+
+
+def check_pose_batch(
+    model: str, poses: torch.Tensor, layout: str, sizes: Sequence[int | None], joint_format: str
+) -> None:
+    """Raise one clear error unless a batch of poses has the shape a model takes.
+
+    Args:
+        model: the model's name, for the message.
+        poses: ``ipts[0]``.
+        layout: the axes, e.g. ``"[n, C, T, V, I]"``.
+        sizes: the size of each axis, None where any size fits.
+        joint_format: the layout of the joints (``V`` follows from it), for the message.
+
+    Raises:
+        DataError: another number of dimensions or another size of a fixed axis.
+    """
+    shape = list(poses.shape)
+    if len(shape) == len(sizes) and all(
+        want is None or have == want for have, want in zip(shape, sizes)
+    ):
+        return
+    names = layout.strip("[]").split(", ")
+    wanted = ", ".join(f"{name}={size}" for name, size in zip(names, sizes) if size is not None)
+    raise DataError(
+        f"{model} takes poses {layout} with {wanted} ({joint_format} joints), got a batch of "
+        f"shape {shape}; check data_cfg, the transforms and model_cfg.joint_format"
+    )
