@@ -122,22 +122,33 @@ def make_project(root: Path, package: str = "mygait") -> Path:
     return root
 
 
-def opengait_state_dict(config_name: str) -> dict[str, list[int]]:
-    """OpenGait's state-dict listing (key -> shape) for one of its config files.
+def opengait_listing(config_name: str) -> dict:
+    """OpenGait's listing of one of its config files: ``model``, ``params``, ``state_dict``.
 
     ``config_name`` is the path under OpenGait's ``configs/`` (``"gaitset/gaitset.yaml"``).
     The listings of the seven silhouette families (gaitbase, gaitset, gaitpart, gln, gaitgl,
     deepgaitv2, swingait) and of the seven of the other body representations (skeletongait,
     gaitgraph1, gaitgraph2, gaittr, msgg, smplgait, parsinggait) were copied from
-    ../shared/parity/state_dicts.json into fixtures/opengait/state_dicts.json.gz: what an
-    OpenGait checkpoint of that config holds.
+    ../shared/parity/state_dicts.json into fixtures/opengait/state_dicts.json.gz; ``state_dict``
+    is what an OpenGait checkpoint of that config holds. Listings of configs whose model_cfg
+    no test has inline also hold it (``model_cfg``). Do not modify the dict.
     """
+    return _opengait_listings()[config_name]
+
+
+@functools.cache
+def _opengait_listings() -> dict[str, dict]:
     import gzip
     import json
 
     with gzip.open(FIXTURES / "opengait" / "state_dicts.json.gz", "rt") as handle:
-        listings = json.load(handle)
-    return listings[config_name]["state_dict"]
+        return json.load(handle)
+
+
+def opengait_state_dict(config_name: str) -> dict[str, list[int]]:
+    """OpenGait's state-dict listing (key -> shape) for one of its config files
+    (:func:`opengait_listing`)."""
+    return opengait_listing(config_name)["state_dict"]
 
 
 def state_dict_shapes(model) -> dict[str, list[int]]:

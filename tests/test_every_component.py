@@ -108,45 +108,22 @@ def zoo_backbone_blocks() -> dict[str, dict]:
     return blocks
 
 
-# backbones whose input is not a batch of frames: a block to build and an example input
-NODE_BACKBONES = {
-    # ParsingGait's GCN: features of 5 body parts and their (normalised) adjacency
-    "GCN": (
-        {"type": "GCN", "adj_size": 5, "nfeat": 8, "nhid": 6},
-        lambda: (torch.rand(4, 5, 8), torch.full((5, 5), 0.2)),
-    ),
-}
-
-
-@pytest.mark.parametrize("name", sorted(set(names("backbone")) - set(NODE_BACKBONES)))
-def test_every_backbone_builds_and_maps_frames_to_feature_maps(name: str) -> None:
+@pytest.mark.parametrize("name", names("backbone"))
+def test_every_backbone_builds_and_maps_its_example_input(name: str) -> None:
     required = [
         p for p, d in signature_of(get("backbone", name)).defaults.items() if d is inspect._empty
     ]
-    block = zoo_backbone_blocks().get(name) or {"type": name}
-    assert not required or block != {"type": name}, (
-        f"{name} needs {required}: give them defaults or use it in a zoo config, so that it can "
-        "be built here"
+    cls = get("backbone", name)
+    block = zoo_backbone_blocks().get(name) or {"type": name, **cls.example_arguments}
+    missing = [p for p in required if p not in block]
+    assert not missing, (
+        f"{name} needs {missing}: give them defaults, example_arguments, or use it in a zoo "
+        "config, so that it can be built here"
     )
     backbone = build("backbone", block).eval()
-    with torch.no_grad():
-        out = backbone(torch.rand(2, 1, 64, 44))
-    assert out.dim() == 4 and out.shape[0] == 2 and torch.isfinite(out).all()
-
-
-@pytest.mark.parametrize("name", sorted(NODE_BACKBONES))
-def test_every_graph_backbone_maps_node_features_to_node_features(name: str) -> None:
-    assert name in names("backbone"), f"{name} is no backbone any more: drop it from NODE_BACKBONES"
-    block, example = NODE_BACKBONES[name]
-    backbone = build("backbone", block)
-    nodes, adjacency = example()
-    out = backbone(nodes, adjacency)  # training mode: dropout and batch statistics
-    assert out.shape == (*nodes.shape[:2], block["nhid"]) and torch.isfinite(out).all()
-    (out * torch.rand_like(out)).sum().backward()
-    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in backbone.parameters())
-    backbone.eval()
-    with torch.no_grad():
-        assert torch.equal(backbone(nodes, adjacency), backbone(nodes, adjacency))
+    with torch.no_grad():  # frames [2, 1, 64, 44], or e.g. poses for ResGCN
+        out = backbone(*backbone.example_inputs())
+    assert out.dim() == backbone.output_dims and out.shape[0] == 2 and torch.isfinite(out).all()
 
 
 # --- losses -------------------------------------------------------------------------------
@@ -155,6 +132,7 @@ EXAMPLE_ARGUMENTS = {
     "embeddings": lambda n: torch.randn(n, 16, 4, requires_grad=True),
     "logits": lambda n: torch.randn(n, 5, 4, requires_grad=True),
     "labels": lambda n: torch.tensor([0, 0, 1, 1, 2, 2, 3, 3][:n]),
+    "features": lambda n: torch.randn(n, 2, 16, requires_grad=True),  # [n, views, c]
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import pytest
 import torch
@@ -313,3 +314,82 @@ def test_loss_terms_follow_the_model_s_order_and_sum_to_the_total() -> None:
     assert list(terms) == ["softmax", "triplet", "mine", "reg"]  # a borrower after its source
     total, _ = aggregator(feat)
     assert total.item() == pytest.approx(sum(float(t) for t in terms.values()), rel=1e-6)
+
+
+# --- supervised contrastive losses (GaitGraph, GaitGraph2) ---------------------------------
+
+
+def reference_supcon(features, labels, temperature, base_temperature, distance=False):
+    """Per-anchor supervised contrastive losses, one pair at a time (views of a sequence are
+    anchors, the other views of its identity positives, every other view the contrast set)."""
+    n, views, _ = features.shape
+    points = [(features[i, k], int(labels[i])) for k in range(views) for i in range(n)]
+    if distance:
+        points = [(F.normalize(x, dim=0), label) for x, label in points]
+
+    def similarity(a, b):
+        return (-(a - b).norm() if distance else a @ b) / temperature
+
+    losses = []
+    for i, (anchor, label) in enumerate(points):
+        others = [j for j in range(len(points)) if j != i]
+        denominator = sum(torch.exp(similarity(anchor, points[j][0])) for j in others)
+        positives = [j for j in others if points[j][1] == label]
+        terms = [similarity(anchor, points[j][0]) - torch.log(denominator) for j in positives]
+        mean = sum(terms) / len(terms) if terms else torch.tensor(0.0, dtype=features.dtype)
+        losses.append(-(temperature / base_temperature) * mean)
+    return torch.stack(losses)
+
+
+def test_supcon_re_by_hand() -> None:
+    from gaitgen.runtime.losses.supcon import SupConLoss_Re
+
+    # two sequences of two identical 1-D views: +1 and -1. Each anchor has one positive
+    # (s = 1) and two negatives (s = -1): loss = -(1 / 0.07) * (1 - log(e + 2 / e)).
+    features = torch.tensor([[[1.0], [1.0]], [[-1.0], [-1.0]]])
+    loss, info = SupConLoss_Re(temperature=1.0)(features=features, labels=torch.tensor([0, 1]))
+    expected = (math.log(math.e + 2 / math.e) - 1) / 0.07
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+    assert info["loss"].item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_supcon_lp_by_hand() -> None:
+    from gaitgen.runtime.losses.supcon import SupConLoss_Lp
+
+    # 1-D features +1, +1 (identity 0) and -1 (identity 1): distances 0, 2, 2. The two
+    # anchors of identity 0 lose log(1 + e^-2) each; the third has no positive, is dropped.
+    features = torch.tensor([[3.0], [0.5], [-2.0]])  # normalised to +1, +1, -1
+    loss, _ = SupConLoss_Lp(temperature=1.0)(features=features, labels=torch.tensor([0, 0, 1]))
+    assert loss.item() == pytest.approx(math.log(1 + math.exp(-2)), rel=1e-6)
+
+
+@pytest.mark.parametrize("labels", [[0, 0, 1, 1, 2, 2], [0, 0, 0, 1, 2, 3]])
+def test_supcon_losses_match_reference(labels: list[int]) -> None:
+    from gaitgen.runtime.losses.supcon import SupConLoss_Lp, SupConLoss_Re
+
+    torch.manual_seed(0)
+    labels_t = torch.tensor(labels)
+    features = torch.randn(6, 2, 5, dtype=torch.float64)
+    loss, _ = SupConLoss_Re(temperature=0.5)(features=features, labels=labels_t)
+    expected = reference_supcon(features, labels_t, 0.5, 0.07).mean()
+    torch.testing.assert_close(loss, expected)
+
+    flat = torch.randn(6, 5, dtype=torch.float64)
+    loss, _ = SupConLoss_Lp(temperature=0.3)(features=flat, labels=labels_t)
+    per_anchor = reference_supcon(flat.unsqueeze(1), labels_t, 0.3, 0.3, distance=True)
+    torch.testing.assert_close(loss, per_anchor[per_anchor > 0].mean())
+
+
+def test_supcon_stays_finite_at_opengaits_temperature() -> None:
+    from gaitgen.runtime.losses.supcon import SupConLoss_Lp, SupConLoss_Re
+
+    torch.manual_seed(0)
+    labels = torch.tensor([0, 0, 1, 1])
+    features = torch.randn(4, 2, 16, requires_grad=True)
+    loss, _ = SupConLoss_Re(temperature=0.01)(features=features, labels=labels)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(features.grad).all()
+    flat = torch.randn(4, 16, requires_grad=True)
+    loss, _ = SupConLoss_Lp(temperature=0.01)(features=flat, labels=labels)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(flat.grad).all()

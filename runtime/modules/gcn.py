@@ -82,6 +82,14 @@ class GCN(Backbone):
         isMeanPooling: kept for OpenGait's signature; the network does not read it.
     """
 
+    example_arguments = {"adj_size": 5, "nfeat": 8, "nhid": 6}
+    output_dims = 3
+
+    def example_inputs(self) -> tuple[torch.Tensor, ...]:
+        """Features of 2 x ``adj_size`` nodes and an evenly weighted adjacency."""
+        nodes = self.adj_size
+        return torch.rand(2, nodes, self.gc1.in_features), torch.full((nodes, nodes), 1 / nodes)
+
     def __init__(self, adj_size: int, nfeat: int, nhid: int, isMeanPooling: bool = True):
         super().__init__()
         self.adj_size = adj_size
