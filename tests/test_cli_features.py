@@ -172,3 +172,33 @@ def test_search_bad_inputs(trained, tmp_path: Path) -> None:
     assert "--metric" in line and "'l1'" in line
     line = one_error_line(*invoke("search", "-g", test_npz, "-p", test_npz, "--top", "0"))
     assert "--top" in line
+
+
+@pytest.mark.parametrize("layout", ["flat-folders", "flat-files"])
+def test_an_odd_flat_sequence_is_named_by_the_users_path(
+    trained, tmp_path: Path, layout: str
+) -> None:
+    """Issue 17, item 18: extract links a flat folder's sequences into a temporary folder; an
+    error about one of them names the user's file, not the (deleted) temporary link."""
+    import pickle
+
+    config, data, _, _ = trained
+    flat = tmp_path / "mine"
+    good = data / "005" / "nm-01" / "090" / "090.pkl"
+    if layout == "flat-folders":
+        (flat / "good").mkdir(parents=True)
+        (flat / "odd").mkdir()
+        shutil.copy(good, flat / "good" / "000.pkl")
+        odd = flat / "odd" / "000.pkl"
+    else:
+        flat.mkdir()
+        shutil.copy(good, flat / "good.pkl")
+        odd = flat / "odd.pkl"
+    with open(odd, "wb") as file:  # larger frames than every other sequence
+        pickle.dump(np.zeros((10, 128, 88), np.uint8), file)
+    line = one_error_line(*invoke("extract", config, "--data", flat, "--out", tmp_path / "o.npz"))
+    assert line.startswith(f"error: {odd}: frames of shape (128, 88) where the other"), line
+    assert "gaitgen-extract-" not in line
+    (odd.parent / "000.pkl" if layout == "flat-folders" else odd).write_bytes(b"garbage")
+    line = one_error_line(*invoke("extract", config, "--data", flat, "--out", tmp_path / "o.npz"))
+    assert line.startswith(f"error: {odd}: not a readable pickle"), line
