@@ -202,3 +202,27 @@ def test_an_odd_flat_sequence_is_named_by_the_users_path(
     (odd.parent / "000.pkl" if layout == "flat-folders" else odd).write_bytes(b"garbage")
     line = one_error_line(*invoke("extract", config, "--data", flat, "--out", tmp_path / "o.npz"))
     assert line.startswith(f"error: {odd}: not a readable pickle"), line
+
+
+def test_search_names_the_file_and_rows_of_nan_features(tmp_path: Path) -> None:
+    """Issue 17, item 18: NaN or inf features in the gallery (or probe) .npz are one line
+    naming that file and its rows, not the distance code's "feature: contains NaN" that
+    names no file."""
+    rng = np.random.default_rng(0)
+    gallery = rng.normal(size=(6, 8, 4)).astype(np.float32)
+    probe = rng.normal(size=(2, 8, 4)).astype(np.float32)
+    names = [f"{i:03d}" for i in range(6)]
+    save_embeddings(tmp_path / "ok.npz", gallery, names, ["nm-01"] * 6, ["090"] * 6)
+    gallery[2, 0, 0], gallery[4, 1, 1], probe[1, 3, 2] = np.nan, np.inf, np.nan
+    save_embeddings(tmp_path / "g.npz", gallery, names, ["nm-01"] * 6, ["090"] * 6)
+    save_embeddings(tmp_path / "p.npz", probe, names[:2], ["bg-01"] * 2, ["000"] * 2)
+    line = one_error_line(*invoke("search", "-g", tmp_path / "g.npz", "-p", tmp_path / "ok.npz"))
+    assert line.startswith(
+        f"error: {tmp_path / 'g.npz'}: 'feature' holds NaN or infinite values in 2 of 6 rows "
+        "(row 2: 002 nm-01 090; row 4: 004 nm-01 090)"
+    ), line
+    line = one_error_line(*invoke("search", "-g", tmp_path / "ok.npz", "-p", tmp_path / "p.npz"))
+    assert line.startswith(
+        f"error: {tmp_path / 'p.npz'}: 'feature' holds NaN or infinite values in 1 of 2 rows "
+        "(row 1: 001 bg-01 000)"
+    ), line
