@@ -24,7 +24,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..atomic import atomic_write_text
+from ..atomic import atomic_write_text, check_output_path
 from ..data.io import SUPPORTED_SUFFIXES
 from ..distributed import DistContext, choose_device
 from ..errors import DataError
@@ -167,8 +167,7 @@ def extract_embeddings(
     from .tester import embed_test_set, restore_for_test
 
     out_path = Path(out)
-    if out_path.is_dir():
-        raise DataError(f"--out: {out_path} is a folder; give a file name such as feats.npz")
+    check_output_path("--out", out_path, example="feats.npz")
     root = Path(data_root).expanduser().resolve()
     layout = "partition" if partition is not None else detect_layout(root)
     run = load_run(config_path, overrides)
