@@ -291,7 +291,12 @@ def test_an_ignored_opengait_key_may_be_set_on_the_command_line() -> None:
 )
 @pytest.mark.parametrize("command", ["check", "train"])
 def test_a_huge_frame_count_or_batch_is_one_line_before_any_allocation(
-    small_config_file: Path, command: str, key: str, value: str
+    small_config_file: Path,
+    command: str,
+    key: str,
+    value: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Issue 17, item 18: a frame count of 10^9 (or a batch of 10^9 sequences) is refused by the
     schema's upper bound, naming the --set and the key, instead of a bare RuntimeError from the
@@ -300,6 +305,7 @@ def test_a_huge_frame_count_or_batch_is_one_line_before_any_allocation(
 
     from gaitgen.cli.app import app
 
+    monkeypatch.chdir(tmp_path)  # a run that got past the check would write output/ here
     override = f"{key}={value}"
     result = CliRunner().invoke(app, [command, str(small_config_file), "--set", override])
     assert result.exit_code == 1
