@@ -10,6 +10,7 @@ disk becomes one :class:`~gaitgen.runtime.errors.GaitgenError` naming the path.
     atomic_write_text(config_file, text)        # for text
     with folder_lock(project_root):             # one writer of a folder at a time
         ...
+    check_output_path("--out", out, force=force)  # before any work: a file, not a folder
 """
 
 from __future__ import annotations
@@ -40,6 +41,42 @@ def disk_error(exc: OSError, path: Path | str) -> GaitgenError | None:
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return GaitgenError(f"cannot write {path}: {exc.strerror}")
     return None
+
+
+def check_output_path(
+    option: str,
+    path: Path | str,
+    *,
+    folder: bool = False,
+    force: bool | None = None,
+    example: str = "",
+) -> None:
+    """Refuse, before any work, an output path of the wrong kind, naming the option.
+
+    Args:
+        option: the option that gave the path (``--out``), for the message.
+        path: the file to write or, with ``folder``, the folder to write into (created with
+            its parents if missing).
+        folder: the command writes files into a folder instead of writing one file.
+        force: for a file: None when an existing one is replaced (atomically) anyway; False
+            when the command's ``--force`` is off, so an existing file is refused; True when on.
+        example: a file name to suggest when a folder was given for a file.
+
+    Raises:
+        GaitgenError: ``path`` is a folder where a file is expected, a file where a folder is,
+            lies under a file, or exists while ``force`` is False.
+    """
+    target = Path(path).expanduser()
+    if folder and target.exists() and not target.is_dir():
+        raise GaitgenError(f"{option}: {path} is a file; give a folder (it is created if missing)")
+    if not folder and target.is_dir():
+        such_as = f" such as {example}" if example else ""
+        raise GaitgenError(f"{option}: {path} is a folder; give a file name{such_as}")
+    above = next((p for p in target.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise GaitgenError(f"{option}: {path} lies under {above}, which is a file, not a folder")
+    if not folder and force is False and target.exists():
+        raise GaitgenError(f"{option}: {path} exists; add --force to replace it")
 
 
 def _umask() -> int:

@@ -310,3 +310,19 @@ def test_compare_and_the_trainer_list_the_same_checkpoints(two_runs):
     assert list(folder.checkpoints()) == [10, 20, 30]
     (record,) = find_runs([folder.path])
     assert record.iteration == max(folder.checkpoints()) == 30
+
+
+def test_out_and_plot_under_a_file_or_on_a_folder_are_one_line(two_runs):
+    """Issue 17, item 18: compare's --out/--plot use the one output-path check
+    (gaitgen.runtime.atomic.check_output_path): a folder, or a path under a file, is one line
+    naming the option and the path, and nothing is written."""
+    (two_runs / "a_folder").mkdir()
+    (two_runs / "a_file").write_text("mine\n")
+    for target, problem in (
+        ("a_folder", "is a folder; give a file name"),
+        ("a_file/table.md", "lies under a_file, which is a file, not a folder"),
+    ):
+        result = runner.invoke(app, ["compare", "output", "--out", target])
+        assert result.exit_code == 1, result.output
+        assert result.stderr == f"error: --out: {target} {problem}\n"
+    assert (two_runs / "a_file").read_text() == "mine\n"

@@ -172,3 +172,57 @@ def test_search_bad_inputs(trained, tmp_path: Path) -> None:
     assert "--metric" in line and "'l1'" in line
     line = one_error_line(*invoke("search", "-g", test_npz, "-p", test_npz, "--top", "0"))
     assert "--top" in line
+
+
+@pytest.mark.parametrize("layout", ["flat-folders", "flat-files"])
+def test_an_odd_flat_sequence_is_named_by_the_users_path(
+    trained, tmp_path: Path, layout: str
+) -> None:
+    """Issue 17, item 18: extract links a flat folder's sequences into a temporary folder; an
+    error about one of them names the user's file, not the (deleted) temporary link."""
+    import pickle
+
+    config, data, _, _ = trained
+    flat = tmp_path / "mine"
+    good = data / "005" / "nm-01" / "090" / "090.pkl"
+    if layout == "flat-folders":
+        (flat / "good").mkdir(parents=True)
+        (flat / "odd").mkdir()
+        shutil.copy(good, flat / "good" / "000.pkl")
+        odd = flat / "odd" / "000.pkl"
+    else:
+        flat.mkdir()
+        shutil.copy(good, flat / "good.pkl")
+        odd = flat / "odd.pkl"
+    with open(odd, "wb") as file:  # larger frames than every other sequence
+        pickle.dump(np.zeros((10, 128, 88), np.uint8), file)
+    line = one_error_line(*invoke("extract", config, "--data", flat, "--out", tmp_path / "o.npz"))
+    assert line.startswith(f"error: {odd}: frames of shape (128, 88) where the other"), line
+    assert "gaitgen-extract-" not in line
+    (odd.parent / "000.pkl" if layout == "flat-folders" else odd).write_bytes(b"garbage")
+    line = one_error_line(*invoke("extract", config, "--data", flat, "--out", tmp_path / "o.npz"))
+    assert line.startswith(f"error: {odd}: not a readable pickle"), line
+
+
+def test_search_names_the_file_and_rows_of_nan_features(tmp_path: Path) -> None:
+    """Issue 17, item 18: NaN or inf features in the gallery (or probe) .npz are one line
+    naming that file and its rows, not the distance code's "feature: contains NaN" that
+    names no file."""
+    rng = np.random.default_rng(0)
+    gallery = rng.normal(size=(6, 8, 4)).astype(np.float32)
+    probe = rng.normal(size=(2, 8, 4)).astype(np.float32)
+    names = [f"{i:03d}" for i in range(6)]
+    save_embeddings(tmp_path / "ok.npz", gallery, names, ["nm-01"] * 6, ["090"] * 6)
+    gallery[2, 0, 0], gallery[4, 1, 1], probe[1, 3, 2] = np.nan, np.inf, np.nan
+    save_embeddings(tmp_path / "g.npz", gallery, names, ["nm-01"] * 6, ["090"] * 6)
+    save_embeddings(tmp_path / "p.npz", probe, names[:2], ["bg-01"] * 2, ["000"] * 2)
+    line = one_error_line(*invoke("search", "-g", tmp_path / "g.npz", "-p", tmp_path / "ok.npz"))
+    assert line.startswith(
+        f"error: {tmp_path / 'g.npz'}: 'feature' holds NaN or infinite values in 2 of 6 rows "
+        "(row 2: 002 nm-01 090; row 4: 004 nm-01 090)"
+    ), line
+    line = one_error_line(*invoke("search", "-g", tmp_path / "ok.npz", "-p", tmp_path / "p.npz"))
+    assert line.startswith(
+        f"error: {tmp_path / 'p.npz'}: 'feature' holds NaN or infinite values in 1 of 2 rows "
+        "(row 1: 001 bg-01 000)"
+    ), line

@@ -287,3 +287,55 @@ def test_an_ignored_opengait_key_may_be_set_on_the_command_line() -> None:
     assert cfgs["trainer_cfg"]["enable_distributed"] is True
     with pytest.raises(ConfigError, match="unknown key 'trainer_cfg.enable_distributd'"):
         apply_overrides(default_config(), ["trainer_cfg.enable_distributd=true"])
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("trainer_cfg.sampler.frames_num_fixed", "1000000000"),
+        ("trainer_cfg.sampler.frames_num_max", "1000000000"),
+        ("trainer_cfg.sampler.batch_size", "[1000000000, 4]"),
+        ("evaluator_cfg.sampler.frames_all_limit", "1000000000"),
+        ("evaluator_cfg.sampler.batch_size", "1000000000"),
+    ],
+)
+@pytest.mark.parametrize("command", ["check", "train"])
+def test_a_huge_frame_count_or_batch_is_one_line_before_any_allocation(
+    small_config_file: Path,
+    command: str,
+    key: str,
+    value: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 17, item 18: a frame count of 10^9 (or a batch of 10^9 sequences) is refused by the
+    schema's upper bound, naming the --set and the key, instead of a bare RuntimeError from the
+    allocator after the loader tried to build the batch."""
+    from typer.testing import CliRunner
+
+    from gaitgen.cli.app import app
+
+    monkeypatch.chdir(tmp_path)  # a run that got past the check would write output/ here
+    override = f"{key}={value}"
+    result = CliRunner().invoke(app, [command, str(small_config_file), "--set", override])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines == [
+        f"error: --set '{override}': {key}: expected "
+        + ("a whole number" if "frames" in key else "a whole number or a list of whole numbers,")
+        + f" with numbers <= {schema.MOST_BATCH}" * ("batch" in key)
+        + f" <= {schema.MOST_FRAMES}" * ("frames" in key)
+        + f", got {yaml.safe_load(value)!r} ({type(yaml.safe_load(value)).__name__})"
+    ]
+
+
+def test_an_upper_bound_in_the_file_names_file_and_line(tmp_path: Path) -> None:
+    """Issue 17, item 18: the bound holds for a value read from the file too, with file:line."""
+    path = write(tmp_path, MINIMAL + "trainer_cfg:\n  sampler:\n    frames_num_min: 100001\n")
+    with pytest.raises(
+        ConfigError,
+        match=r"c\.yaml:4: trainer_cfg\.sampler\.frames_num_min: expected a whole number "
+        r"<= 100000, got 100001",
+    ):
+        load_config(path)
+    load_config(path, ["trainer_cfg.sampler.frames_num_min=100000"])  # the bound itself is fine

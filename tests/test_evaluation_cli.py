@@ -174,3 +174,19 @@ def test_embeddings_round_trip(tmp_path):
     # plain arrays only: the archive holds no object (pickle) arrays
     with zipfile.ZipFile(path) as archive:
         assert sorted(archive.namelist()) == ["feature.npy", "label.npy", "type.npy", "view.npy"]
+
+
+def test_out_that_is_a_file_is_one_line_before_evaluating(runner, embeddings_file, tmp_path):
+    """Issue 17, item 18: ``evaluate --out`` takes a folder; a file given there (or a path
+    under a file) is one line naming --out and the path, checked before the evaluation,
+    instead of the catch-all's bare FileExistsError / NotADirectoryError after it."""
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine\n")
+    for target, problem in (
+        (taken, "is a file; give a folder (it is created if missing)"),
+        (taken / "run", f"lies under {taken}, which is a file, not a folder"),
+    ):
+        code, out, err = run(runner, embeddings_file, "--out", target)
+        assert code == 1 and out == ""
+        assert err == f"error: --out: {target} {problem}\n"
+    assert taken.read_text() == "mine\n"

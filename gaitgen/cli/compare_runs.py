@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gaitgen.runtime.atomic import check_output_path
 from gaitgen.runtime.engine.run_folder import (
     CONFIG_FILE,
     OUTPUT_DIR,
@@ -302,11 +303,13 @@ def common_columns(records: list[RunRecord]) -> tuple[list[tuple[str, str]], str
 
 
 def check_output(option: str, target: Path, records: list[RunRecord], force: bool) -> None:
-    """Refuse to write ``target`` over what is being compared, or over a file without --force.
+    """Refuse to write ``target`` over what is being compared, or where no file can go.
 
     Raises:
         CompareError: ``target`` is one of the compared files or inside a compared run folder
-            (it would replace the run's own results), or it exists and ``force`` is off.
+            (it would replace the run's own results).
+        GaitgenError: from :func:`gaitgen.runtime.atomic.check_output_path`: ``target`` is a
+            folder, lies under a file, or exists and ``force`` is off.
     """
     resolved = target.expanduser().resolve()
     for record in records:
@@ -320,7 +323,4 @@ def check_output(option: str, target: Path, records: list[RunRecord], force: boo
                 f"{option}: {target} is inside the run folder {record.folder} being compared "
                 "(its results, configs and checkpoints are the run's own); write elsewhere"
             )
-    if resolved.is_dir():
-        raise CompareError(f"{option}: {target} is a folder; give a file name")
-    if resolved.exists() and not force:
-        raise CompareError(f"{option}: {target} exists; add --force to replace it")
+    check_output_path(option, target, force=force)

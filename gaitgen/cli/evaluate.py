@@ -62,6 +62,7 @@ def evaluate_command(
     device: DeviceOption = None,
 ) -> None:
     """Evaluate saved embeddings under a gait-recognition protocol and print the results."""
+    from gaitgen.runtime.atomic import check_output_path
     from gaitgen.runtime.errors import ConfigError
     from gaitgen.runtime.evaluation import evaluate, load_probe_set
     from gaitgen.runtime.evaluation.embeddings import load_embeddings_with_name
@@ -71,6 +72,8 @@ def evaluate_command(
         raise ConfigError(f"--metric: unknown metric {metric!r}; use euc or cos")
     if protocol is not None:
         get_protocol(protocol, "--protocol")  # fail on a bad name before loading the file
+    if out is not None:
+        check_output_path("--out", out, folder=True)  # before the evaluation, not after it
     feature, label, type_, view, dataset_name = load_embeddings_with_name(embeddings)
     if protocol is None and dataset_name is None:
         raise ConfigError(

@@ -38,8 +38,8 @@ def key(default: Any, doc: str, **checks: Any) -> Any:
     Args:
         default: the packaged default (lists and dicts are copied per instance), or ABSENT.
         doc: what the key does, in one line (the comment in defaults.yaml).
-        checks: ``minimum`` (value >= it), ``above`` (value > it), ``choices`` (one of them),
-            ``opengait`` (False for gaitgen's own additions).
+        checks: ``minimum`` (value >= it), ``above`` (value > it), ``maximum`` (value <= it),
+            ``choices`` (one of them), ``opengait`` (False for gaitgen's own additions).
     """
     metadata = {"doc": doc, **checks}
     if isinstance(default, (list, dict)):
@@ -74,13 +74,27 @@ class DataCfg:
     )
 
 
+# Upper bounds of the sizes a sampler section sets, checked before any batch is allocated (a
+# frame count of 10^9 would otherwise ask for gigabytes per sequence and fail deep in torch).
+# MOST_FRAMES: frames per sequence, far above any real gait dataset (CASIA-B, OU-MVLP, GREW and
+# Gait3D sequences hold tens to a few hundred frames; 100000 is over an hour at 25 fps), while
+# one 64x64 uint8 sequence of that length is 410 MB, which a machine can hold.
+MOST_FRAMES = 100_000
+# MOST_BATCH: each number of batch_size (P identities, K sequences each, or test sequences per
+# batch), far above the largest published settings (P 32, K 16; a few hundred at test time).
+MOST_BATCH = 10_000
+
+
 @dataclass
 class SamplerCfg:
     """A ``sampler`` section: which sequences form a batch and which of their frames."""
 
     type: str = key("TripletSampler", "sampler class (TripletSampler, InferenceSampler, ...)")
     batch_size: int | list[int] = key(
-        [8, 16], "TripletSampler: [P identities, K sequences each]; others: sequences", minimum=1
+        [8, 16],
+        "TripletSampler: [P identities, K sequences each]; others: sequences",
+        minimum=1,
+        maximum=MOST_BATCH,
     )
     batch_shuffle: bool = key(False, "shuffle the sequences within each batch")
     sample_type: str = key(
@@ -88,14 +102,23 @@ class SamplerCfg:
         "frames per sequence: fixed|unfixed|all, each ordered|unordered",
         choices=[f"{m}_{o}" for m in ("fixed", "unfixed", "all") for o in ("ordered", "unordered")],
     )
-    frames_num_fixed: int = key(30, "frames per sequence for fixed_*", minimum=1)
-    frames_num_max: int = key(50, "most frames per sequence for unfixed_*", minimum=1)
-    frames_num_min: int = key(25, "fewest frames per sequence for unfixed_*", minimum=1)
+    frames_num_fixed: int = key(
+        30, "frames per sequence for fixed_*", minimum=1, maximum=MOST_FRAMES
+    )
+    frames_num_max: int = key(
+        50, "most frames per sequence for unfixed_*", minimum=1, maximum=MOST_FRAMES
+    )
+    frames_num_min: int = key(
+        25, "fewest frames per sequence for unfixed_*", minimum=1, maximum=MOST_FRAMES
+    )
     frames_skip_num: int = key(
-        ABSENT, "*_ordered: extra frames in the window (default 0)", minimum=0
+        ABSENT, "*_ordered: extra frames in the window (default 0)", minimum=0, maximum=MOST_FRAMES
     )
     frames_all_limit: int = key(
-        ABSENT, "all_*: at most this many frames per sequence (-1: no limit)", minimum=-1
+        ABSENT,
+        "all_*: at most this many frames per sequence (-1: no limit)",
+        minimum=-1,
+        maximum=MOST_FRAMES,
     )
 
 
@@ -105,18 +128,27 @@ class EvaluatorSamplerCfg(SamplerCfg):
 
     type: str = key("InferenceSampler", "sampler class (InferenceSampler shards the test set)")
     batch_size: int | list[int] = key(
-        4, "sequences per test batch (all processes together)", minimum=1
+        4, "sequences per test batch (all processes together)", minimum=1, maximum=MOST_BATCH
     )
     sample_type: str = key(
         "all_ordered",
         "frames per sequence: all_ordered tests on whole sequences",
         choices=[f"{m}_{o}" for m in ("fixed", "unfixed", "all") for o in ("ordered", "unordered")],
     )
-    frames_num_fixed: int = key(ABSENT, "frames per sequence for fixed_*", minimum=1)
-    frames_num_max: int = key(ABSENT, "most frames per sequence for unfixed_*", minimum=1)
-    frames_num_min: int = key(ABSENT, "fewest frames per sequence for unfixed_*", minimum=1)
+    frames_num_fixed: int = key(
+        ABSENT, "frames per sequence for fixed_*", minimum=1, maximum=MOST_FRAMES
+    )
+    frames_num_max: int = key(
+        ABSENT, "most frames per sequence for unfixed_*", minimum=1, maximum=MOST_FRAMES
+    )
+    frames_num_min: int = key(
+        ABSENT, "fewest frames per sequence for unfixed_*", minimum=1, maximum=MOST_FRAMES
+    )
     frames_all_limit: int = key(
-        720, "all_*: at most this many frames per sequence (-1: no limit)", minimum=-1
+        720,
+        "all_*: at most this many frames per sequence (-1: no limit)",
+        minimum=-1,
+        maximum=MOST_FRAMES,
     )
 
 

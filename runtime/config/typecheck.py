@@ -33,6 +33,8 @@ def _range_problem(value: Any, metadata: Mapping[str, Any]) -> str | None:
             return f">= {metadata['minimum']}"
         if "above" in metadata and number <= metadata["above"]:
             return f"> {metadata['above']}"
+        if "maximum" in metadata and number > metadata["maximum"]:
+            return f"<= {metadata['maximum']}"
     if "choices" in metadata and isinstance(value, str) and value not in metadata["choices"]:
         return f"one of {', '.join(metadata['choices'])}"
     return None

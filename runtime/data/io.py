@@ -11,7 +11,11 @@ This module imports numpy only (no torch), so ``gaitgen check-data`` stays light
 
 from __future__ import annotations
 
+import io
+import math
+import os
 import pickle
+import pickletools
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +26,10 @@ import numpy as np
 from ..errors import DataError
 
 SUPPORTED_SUFFIXES = (".pkl", ".npy", ".npz")
+
+# deflate cannot expand data more than about 1032 times (RFC 1951's longest match per bit); a
+# zip member declaring more than this over its compressed size is forged
+_DEFLATE_MOST_RATIO = 1032
 
 # (module, name) pairs a numpy-array pickle needs; numpy 2 renamed numpy.core to numpy._core
 _ALLOWED_GLOBALS = frozenset(
@@ -62,13 +70,29 @@ class _ArrayUnpickler(pickle.Unpickler):
         raise _RefusedGlobal("<persistent id>", str(pid)[:40])
 
 
+def _check_declared_lengths(raw: bytes) -> None:
+    """Refuse a pickle whose counted data (bytes, strings) is longer than what follows it.
+
+    The C unpickler allocates the length a ``BINBYTES8`` (or ``BINUNICODE8``...) opcode declares
+    before reading it, so 10^11 declared bytes in a tiny file would ask for 100 GB. Walking the
+    opcodes over an in-memory copy reads only what the file holds and raises ValueError at the
+    first length that runs past its end.
+    """
+    for _opcode, _argument, _position in pickletools.genops(io.BytesIO(raw)):
+        pass
+
+
 def _load_pickle(path: Path, source: BinaryIO | None = None) -> Any:
-    """Unpickle ``path`` (or ``source``, the bytes read from it) with the restricted unpickler."""
+    """Unpickle ``path`` (or ``source``, the bytes read from it) with the restricted unpickler,
+    after checking that every length it declares fits in the file."""
     try:
-        if source is not None:
-            return _ArrayUnpickler(source).load()
-        with open(path, "rb") as file:
-            return _ArrayUnpickler(file).load()
+        if source is None:
+            with open(path, "rb") as file:
+                raw = file.read()
+        else:
+            raw = source.read()
+        _check_declared_lengths(raw)
+        return _ArrayUnpickler(io.BytesIO(raw)).load()
     except _RefusedGlobal as exc:
         raise DataError(
             f"{path}: refused to unpickle '{exc.qualified_name}': sequence pickles may hold "
@@ -84,8 +108,42 @@ def _load_pickle(path: Path, source: BinaryIO | None = None) -> Any:
         raise DataError(f"{path}: cannot read the file ({exc})") from None
 
 
+def _check_npy_header(file: BinaryIO, path: Path, size: int, member: str = "") -> None:
+    """Read the ``.npy`` header at the start of ``file`` (``size`` bytes in all) and refuse a
+    shape that needs more bytes than follow the header, before numpy allocates that shape.
+
+    Raises:
+        DataError: naming the file (and the ``.npz`` member), the declared shape and the size.
+    """
+    where = f"{path}: member {member}" if member else f"{path}"
+    save = "np.savez(path, array)" if member else "np.save(path, array)"
+    try:
+        version = np.lib.format.read_magic(file)
+        if version == (1, 0):
+            shape, _fortran, dtype = np.lib.format.read_array_header_1_0(file)
+        elif version == (2, 0):
+            shape, _fortran, dtype = np.lib.format.read_array_header_2_0(file)
+        else:  # 3.0 only stores structured arrays with non-latin-1 field names
+            raise ValueError(f"format version {version[0]}.{version[1]} holds no numeric array")
+    except ValueError as exc:
+        raise DataError(
+            f"{where}: not a readable numeric .npy file ({exc}); save a numeric array "
+            f"with {save}"
+        ) from None
+    declared = math.prod(shape) * dtype.itemsize
+    held = size - file.tell()
+    if declared > held:
+        raise DataError(
+            f"{where}: the .npy header declares shape {tuple(shape)} of {dtype} "
+            f"({declared} bytes), but only {held} bytes of data follow it: the file is "
+            f"truncated or its header is wrong; re-create it with {save}"
+        )
+
+
 def _load_npy(path: Path, mmap: bool) -> np.ndarray:
     try:
+        with open(path, "rb") as file:
+            _check_npy_header(file, path, os.fstat(file.fileno()).st_size)
         return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
     except ValueError as exc:
         raise DataError(
@@ -105,6 +163,7 @@ def _load_npz(path: Path) -> np.ndarray:
                     f"{path}: an .npz sequence file must hold exactly one array, found "
                     f"{len(keys)} ({', '.join(keys) or 'none'}); save one modality per file"
                 )
+            _check_npz_member(archive.zip, keys[0], path)
             return archive[keys[0]]
     except (ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise DataError(
@@ -113,6 +172,28 @@ def _load_npz(path: Path) -> np.ndarray:
         ) from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read the file ({exc})") from None
+
+
+def _check_npz_member(archive: zipfile.ZipFile, key: str, path: Path) -> None:
+    """Refuse an ``.npz`` member whose sizes cannot hold what its header declares.
+
+    The zip entry's uncompressed size must be one its compressed bytes can give (stored: at
+    most those bytes; deflated: at most about 1032 times them), and the ``.npy`` header's shape
+    must fit in that size; numpy allocates the declared shape before reading the data.
+    """
+    name = f"{key}.npy" if f"{key}.npy" in archive.namelist() else key
+    info = archive.getinfo(name)
+    most = {zipfile.ZIP_STORED: 1, zipfile.ZIP_DEFLATED: _DEFLATE_MOST_RATIO}.get(
+        info.compress_type
+    )
+    if most is not None and info.file_size > most * info.compress_size + 1024:
+        raise DataError(
+            f"{path}: member {name} declares {info.file_size} bytes uncompressed but holds "
+            f"only {info.compress_size} compressed bytes: the archive is damaged or forged; "
+            "re-create it with np.savez(path, array)"
+        )
+    with archive.open(info) as member:
+        _check_npy_header(member, path, info.file_size, member=name)
 
 
 def _as_array(value: Any, path: Path) -> np.ndarray:

@@ -24,7 +24,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..atomic import atomic_write_text
+from ..atomic import atomic_write_text, check_output_path
 from ..data.io import SUPPORTED_SUFFIXES
 from ..distributed import DistContext, choose_device
 from ..errors import DataError
@@ -84,9 +84,16 @@ def detect_layout(root: Path) -> str:
     return "opengait"
 
 
-def _stage_flat(root: Path, layout: str, staging: Path) -> list[str]:
-    """Links ``staging/<name>/-/-/`` to each sequence of a flat folder; returns the names."""
+def _stage_flat(root: Path, layout: str, staging: Path) -> tuple[list[str], dict[str, Path]]:
+    """Links ``staging/<name>/-/-/`` to each sequence of a flat folder.
+
+    Returns:
+        The names (ids), and the user's path of each staged path by its text
+        (``staging/<name>/-/-``, for files also the link in it, and ``staging`` itself), so
+        an error about a staged path can name the user's file instead.
+    """
     names = []
+    staged: dict[str, Path] = {str(staging): root}
     keep = _is_sequence_file if layout == "flat-files" else Path.is_dir
     for entry in filter(keep, _visible(root)):
         name = entry.stem if layout == "flat-files" else entry.name
@@ -99,6 +106,7 @@ def _stage_flat(root: Path, layout: str, staging: Path) -> list[str]:
                 if any(link.iterdir()):
                     raise DataError(f"--data: two sequences of {root} are called {name!r}")
                 os.symlink(entry.resolve(), link / entry.name)
+                staged[str(link / entry.name)] = entry
             else:
                 os.symlink(entry.resolve(), link, target_is_directory=True)
         except OSError as exc:
@@ -106,8 +114,17 @@ def _stage_flat(root: Path, layout: str, staging: Path) -> list[str]:
                 f"--data: cannot link {entry} into a temporary folder ({exc}); use OpenGait's "
                 "<id>/<type>/<view>/ layout instead of a flat folder"
             ) from None
+        staged[str(link)] = entry
         names.append(name)
-    return names
+    return names, staged
+
+
+def _name_user_files(message: str, staged: dict[str, Path]) -> str:
+    """``message`` with every staged (temporary, soon deleted) path replaced by the user's."""
+    for path in sorted(staged, key=len, reverse=True):  # a file's link before its folder's
+        if path in message:
+            message = message.replace(path, str(staged[path]))
+    return message
 
 
 def _point_run_at(run: Run, root: Path, partition: Path) -> None:
@@ -150,8 +167,7 @@ def extract_embeddings(
     from .tester import embed_test_set, restore_for_test
 
     out_path = Path(out)
-    if out_path.is_dir():
-        raise DataError(f"--out: {out_path} is a folder; give a file name such as feats.npz")
+    check_output_path("--out", out_path, example="feats.npz")
     root = Path(data_root).expanduser().resolve()
     layout = "partition" if partition is not None else detect_layout(root)
     run = load_run(config_path, overrides)
@@ -161,6 +177,7 @@ def extract_embeddings(
     restored = restore_for_test(run, model, iteration)  # before any data work: fail early
     data_cfg = run.cfgs["data_cfg"]
     dataset_name = None
+    staged: dict[str, Path] = {}
     with tempfile.TemporaryDirectory(prefix="gaitgen-extract-") as scratch:
         if partition is not None:
             partition_file = Path(partition).expanduser().resolve()
@@ -172,15 +189,18 @@ def extract_embeddings(
             staging = root
             if layout.startswith("flat"):
                 staging = Path(scratch) / "sequences"
-                ids = _stage_flat(root, layout, staging)
+                ids, staged = _stage_flat(root, layout, staging)
             else:
                 ids = [p.name for p in _visible(root) if p.is_dir()]
             partition_file = Path(scratch) / "partition.json"
             listing = ", ".join(f'"{i}"' for i in ids)
             atomic_write_text(partition_file, f'{{"TRAIN_SET": [], "TEST_SET": [{listing}]}}\n')
             _point_run_at(run, staging, partition_file)
-        with using_project(run.project):  # its samplers and transforms may be its own
-            features, dataset = embed_test_set(run, ctx, model)
+        try:
+            with using_project(run.project):  # its samplers and transforms may be its own
+                features, dataset = embed_test_set(run, ctx, model)
+        except DataError as exc:  # name the user's file, not its link in the scratch folder
+            raise DataError(_name_user_files(str(exc), staged)) from None
     save_embeddings(  # atomic itself: the old file stays if the write fails
         out_path,
         features.numpy(),

@@ -93,6 +93,23 @@ def load_embeddings(
     return feature, label, type_, view
 
 
+def _check_finite_rows(path: Path, feature: np.ndarray, strings: dict[str, np.ndarray]) -> None:
+    """Refuse rows of ``feature`` holding NaN or inf, naming the first few sequences: their
+    distances are NaN, which would rank them anywhere (or end in a bare error later)."""
+    bad = np.flatnonzero(~np.isfinite(feature.reshape(len(feature), -1)).all(axis=1))
+    if len(bad) == 0:
+        return
+    shown = "; ".join(
+        f"row {i}: {strings['label'][i]} {strings['type'][i]} {strings['view'][i]}" for i in bad[:3]
+    )
+    more = f"; and {len(bad) - 3} more" if len(bad) > 3 else ""
+    raise DataError(
+        f"{path}: 'feature' holds NaN or infinite values in {len(bad)} of {len(feature)} rows "
+        f"({shown}{more}); extract them again from a finite checkpoint (did training diverge?) "
+        "or drop those rows"
+    )
+
+
 def load_embeddings_with_name(
     path: str | Path,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str | None]:
@@ -148,6 +165,7 @@ def load_embeddings_with_name(
             raise DataError(
                 f"{path}: {name!r} has {len(array)} entries but 'feature' has {len(feature)} rows"
             )
+    _check_finite_rows(path, feature, strings)
     name = arrays.get("dataset_name")
     dataset_name = str(name) if name is not None and name.ndim == 0 else None
     return feature, strings["label"], strings["type"], strings["view"], dataset_name
