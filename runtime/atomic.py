@@ -141,6 +141,25 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
     return Path(path)
 
 
+def atomic_symlink(target: Path | str, link: Path | str) -> Path:
+    """Make ``link`` a symbolic link to ``target``, replacing any old ``link`` atomically."""
+    link = Path(link)
+    try:
+        link.parent.mkdir(parents=True, exist_ok=True)
+        temporary = link.parent / f".{link.name}.{os.getpid()}{TEMP_SUFFIX}"
+        temporary.unlink(missing_ok=True)
+        os.symlink(target, temporary)
+        try:
+            os.replace(temporary, link)
+        except OSError:
+            temporary.unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise (disk_error(exc, link) or exc) from exc
+    _fsync_folder(link.parent)
+    return link
+
+
 def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8") -> Path:
     """Write ``text`` to ``path`` atomically; returns the path."""
     return atomic_write_bytes(path, text.encode(encoding))

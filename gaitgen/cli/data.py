@@ -20,7 +20,11 @@ PANEL = "Data"
 def prepare(
     raw: Annotated[
         Path,
-        typer.Argument(help="Raw silhouettes: RAW/<id>/<type>/<view>/*.png.", show_default=False),
+        typer.Argument(
+            help="Raw silhouettes: RAW/<id>/<type>/<view>/*.png (with --skeleton-maps: "
+            "poses, RAW/<id>/<type>/<view>/<pose>.pkl).",
+            show_default=False,
+        ),
     ],
     out: Annotated[
         Path,
@@ -33,9 +37,65 @@ def prepare(
         int, typer.Option("--img-size", help="Output frame size (square, even).")
     ] = 64,
     force: Annotated[bool, typer.Option("--force", help="Write into a non-empty OUT.")] = False,
+    skeleton_maps: Annotated[
+        bool,
+        typer.Option(
+            "--skeleton-maps",
+            help="RAW holds 2-D poses: make SkeletonGait's skeleton maps (0_heatmap.pkl) with "
+            "OpenGait's pretreatment_heatmap.py recipe.",
+        ),
+    ] = False,
+    silhouettes: Annotated[
+        Path | None,
+        typer.Option(
+            "--silhouettes",
+            help="With --skeleton-maps: a prepared silhouette dataset; each sequence's file is "
+            "linked beside its maps as 1_sil.pkl (frame counts must match).",
+            show_default=False,
+        ),
+    ] = None,
+    pose_format: Annotated[
+        str,
+        typer.Option(
+            "--pose-format",
+            help="With --skeleton-maps: coco (17 joints) or openpose (18, OpenPose/AlphaPose "
+            "order, as OU-MVLP and CCPG ship).",
+        ),
+    ] = "coco",
+    pose_file: Annotated[
+        str,
+        typer.Option(
+            "--pose-file",
+            help="With --skeleton-maps: the name pattern of a sequence's pose file "
+            "(e.g. '03*.pkl' for SUSTech1K).",
+        ),
+    ] = "*.pkl",
     quiet: QuietOption = False,
 ) -> None:
-    """Turn raw silhouette PNGs into OpenGait's layout (crop, resize, centre, pickle)."""
+    """Turn raw silhouette PNGs into OpenGait's layout (crop, resize, centre, pickle), or
+    poses into skeleton maps (--skeleton-maps)."""
+    from gaitgen.runtime.errors import ConfigError
+
+    if skeleton_maps:
+        _prepare_skeleton_maps(
+            raw, out, silhouettes, pose_format, pose_file, workers, img_size, force
+        )
+        return
+    given = [
+        name
+        for name, value, default in (
+            ("--silhouettes", silhouettes, None),
+            ("--pose-format", pose_format, "coco"),
+            ("--pose-file", pose_file, "*.pkl"),
+        )
+        if value != default
+    ]
+    if given:
+        raise ConfigError(f"{given[0]} applies to poses only; add --skeleton-maps")
+    _prepare_silhouettes(raw, out, workers, img_size, force)
+
+
+def _prepare_silhouettes(raw: Path, out: Path, workers: int, img_size: int, force: bool) -> None:
     from gaitgen.runtime.data.prepare import find_raw_sequences, prepare_dataset
     from gaitgen.runtime.errors import DataError
     from gaitgen.runtime.progress import ProgressBar
@@ -68,6 +128,58 @@ def prepare(
         typer.echo(f"unreadable: {line}", err=True)
     if summary.ignored_files:
         typer.echo(f"ignored {summary.ignored_files} PNG(s) not at RAW/<id>/<type>/<view>/*.png")
+
+
+def _prepare_skeleton_maps(
+    poses: Path,
+    out: Path,
+    silhouettes: Path | None,
+    pose_format: str,
+    pose_file: str,
+    workers: int,
+    img_size: int,
+    force: bool,
+) -> None:
+    from gaitgen.runtime.data.prepare_skeleton import find_pose_sequences, prepare_skeleton_maps
+    from gaitgen.runtime.errors import DataError
+    from gaitgen.runtime.progress import ProgressBar
+
+    if not poses.is_dir():
+        raise DataError(
+            f"{poses}: pose folder does not exist; give the folder holding <id>/<type>/<view>/"
+        )
+    total = len(find_pose_sequences(poses, pose_file)[0])
+    with ProgressBar(total, "skeleton maps", unit="seq") as bar:
+        summary = prepare_skeleton_maps(
+            poses,
+            out,
+            silhouettes=silhouettes,
+            pose_format=pose_format,
+            pose_file=pose_file,
+            workers=workers,
+            img_size=img_size,
+            force=force,
+            progress=bar.update,
+        )
+    typer.echo(
+        f"wrote skeleton maps of {summary.sequences_written} sequences "
+        f"({summary.frames:,} frames) to {out}"
+    )
+    if silhouettes is not None:
+        typer.echo(f"linked {summary.linked} with their silhouettes from {silhouettes}")
+        if summary.silhouettes_without_pose:
+            typer.echo(
+                f"{summary.silhouettes_without_pose} silhouette sequence(s) have no pose file"
+            )
+    if summary.skipped:
+        typer.echo(f"skipped sequences: {len(summary.skipped)}", err=True)
+        for line in summary.skipped:
+            typer.echo(f"skipped: {line}", err=True)
+    if summary.ignored_files:
+        typer.echo(
+            f"ignored {summary.ignored_files} file(s) matching '{pose_file}' not at "
+            "RAW/<id>/<type>/<view>/"
+        )
 
 
 def check_data(

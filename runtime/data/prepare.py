@@ -12,10 +12,11 @@ Sequences are processed in parallel (``workers`` processes). numpy and Pillow on
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from ..errors import ConfigError, DataError
 
 EMPTY_FRAME_SUM = 10000  # OpenGait: a frame whose pixel sum is at most this holds no person
 SHORT_SEQUENCE = 5  # fewer frames than this left is reported
+R = TypeVar("R")
 
 
 @dataclass
@@ -122,6 +124,32 @@ def _prepare_task(args: tuple) -> SequenceResult:
     return prepare_sequence(*args)
 
 
+def check_prepare_options(img_size: int, workers: int) -> None:
+    """Raise ConfigError for an ``--img-size`` that is not even and >= 8 or ``--workers`` < 1."""
+    if img_size < 8 or img_size % 2:
+        raise ConfigError(f"--img-size: expected an even number >= 8, got {img_size}")
+    if workers < 1:
+        raise ConfigError(f"--workers: expected at least 1, got {workers}")
+
+
+def check_output_folder(out: Path, force: bool) -> None:
+    """Raise DataError if ``out`` holds files and ``force`` is not set."""
+    if out.exists() and any(out.iterdir()) and not force:
+        raise DataError(f"{out}: output folder is not empty; choose a new folder or pass --force")
+
+
+def map_in_workers(task: Callable[[tuple], R], tasks: list[tuple], workers: int) -> Iterator[R]:
+    """``task(args)`` for every args tuple, in ``workers`` spawned processes (1: in this one).
+
+    Results come in the order they finish. ``task`` must be a module-level function.
+    """
+    if workers == 1:
+        yield from map(task, tasks)
+        return
+    with get_context("spawn").Pool(workers) as pool:
+        yield from pool.imap_unordered(task, tasks, chunksize=4)
+
+
 def prepare_dataset(
     raw: str | Path,
     out: str | Path,
@@ -150,10 +178,7 @@ def prepare_dataset(
         ConfigError: a bad ``img_size`` or ``workers``.
     """
     raw, out = Path(raw).expanduser(), Path(out).expanduser()
-    if img_size < 8 or img_size % 2:
-        raise ConfigError(f"--img-size: expected an even number >= 8, got {img_size}")
-    if workers < 1:
-        raise ConfigError(f"--workers: expected at least 1, got {workers}")
+    check_prepare_options(img_size, workers)
     if not raw.is_dir():
         raise DataError(
             f"{raw}: raw folder does not exist; give the folder holding <id>/<type>/<view>/*.png"
@@ -164,16 +189,10 @@ def prepare_dataset(
             f"{raw}: no PNG found at <id>/<type>/<view>/*.png ({ignored} PNG(s) at other depths); "
             "arrange the silhouettes as RAW/<id>/<type>/<view>/<frame>.png"
         )
-    if out.exists() and any(out.iterdir()) and not force:
-        raise DataError(f"{out}: output folder is not empty; choose a new folder or pass --force")
+    check_output_folder(out, force)
     summary = PrepareSummary(ignored_files=ignored)
     tasks = [(key, paths, out, img_size) for key, paths in groups.items()]
-    if workers == 1:
-        results = map(_prepare_task, tasks)
-        _collect(results, summary, progress)
-    else:
-        with get_context("spawn").Pool(workers) as pool:
-            _collect(pool.imap_unordered(_prepare_task, tasks, chunksize=4), summary, progress)
+    _collect(map_in_workers(_prepare_task, tasks, workers), summary, progress)
     summary.dropped_sequences.sort()
     summary.short_sequences.sort()
     if summary.sequences_written == 0:

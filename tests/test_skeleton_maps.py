@@ -1,0 +1,83 @@
+"""Skeleton maps: byte-equal to OpenGait's pretreatment_heatmap.py on its recorded cases.
+
+tests/fixtures/opengait/heatmap/<case>.npz were recorded from OpenGait's own code (its
+``TransferDataset.__getitem__`` on the CPU): ``pose`` (as pickled; GREW: rows [T, 53]),
+``normalized_pose`` (after COCO18toCOCO17, PadKeypoints and CenterAndScaleNormalizer) and
+``heatmap`` (uint8 [T, 2, 64, 64]).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gaitgen.runtime.data.area_resize import resize_area
+from gaitgen.runtime.data.pose_impute import knn_fill
+from gaitgen.runtime.data.skeleton_maps import normalise_pose, skeleton_maps
+
+FIXTURES = Path(__file__).parent / "fixtures" / "opengait" / "heatmap"
+CASES = sorted(p.stem for p in FIXTURES.glob("*.npz"))
+
+
+def _case(name: str) -> tuple[np.ndarray, bool, dict]:
+    with np.load(FIXTURES / f"{name}.npz") as data:
+        case = {key: data[key] for key in data.files}
+    pose = case["pose"]
+    if pose.ndim == 2:  # GREW: OpenGait takes [:, 2:] and reshapes to [T, 17, 3]
+        pose = pose[:, 2:].reshape(-1, 17, 3)
+    return pose, bool(case["openpose"]), case
+
+
+def test_every_recorded_case_is_shipped():
+    assert CASES == [
+        "coco17-clean",
+        "coco17-joint-never-seen",
+        "coco17-low-score",
+        "coco17-missing",
+        "coco18-openpose-to-coco17",
+        "grew-rows",
+    ]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_maps_equal_opengait(name):
+    pose, openpose, case = _case(name)
+    maps = skeleton_maps(pose, openpose=openpose)
+    assert maps.dtype == np.uint8 and maps.shape == case["heatmap"].shape
+    assert np.array_equal(maps, case["heatmap"])
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_normalised_pose_matches_opengait(name):
+    pose, openpose, case = _case(name)
+    # the imputed joints go through BLAS products: equal up to its rounding (measured 8e-12 px)
+    np.testing.assert_allclose(
+        normalise_pose(pose, openpose=openpose), case["normalized_pose"], rtol=0, atol=1e-9
+    )
+
+
+def test_joint_never_seen_keeps_the_sequence_as_it_was():
+    pose, _, _ = _case("coco17-joint-never-seen")
+    coordinates = pose[..., :2].reshape(len(pose), -1)
+    assert (coordinates == 0).all(axis=0).any()
+    assert np.array_equal(knn_fill(coordinates), coordinates)  # OpenGait's fallback
+
+
+def test_knn_fill_uses_the_nearest_frames_by_inverse_distance():
+    frames = np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0], [0.0, 21.0]])
+    filled = knn_fill(frames)
+    # distances over the shared column: 11, 1, 9 (scaled by 2 columns / 1 present)
+    weights = 1 / (np.sqrt(2) * np.array([11.0, 1.0, 9.0]))
+    assert filled[3, 0] == pytest.approx((weights * [1, 2, 3]).sum() / weights.sum())
+    assert np.array_equal(filled[:3], frames[:3]) and filled[3, 1] == 21.0
+
+
+def test_area_resize_block_mean_and_weights():
+    image = np.arange(16.0).reshape(1, 4, 4)
+    halves = resize_area(image, (2, 2))
+    assert np.array_equal(halves[0], [[2.5, 4.5], [10.5, 12.5]])
+    thirds = resize_area(np.ones((1, 5, 7)), (3, 3))  # fractional cells keep a flat image flat
+    np.testing.assert_allclose(thirds, 1.0, atol=1e-6)
+    grown = resize_area(np.array([[[0.0, 1.0]]]), (1, 4))
+    assert grown.shape == (1, 1, 4) and grown[0, 0, 0] == 0.0 and grown[0, 0, -1] == 1.0
