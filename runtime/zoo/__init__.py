@@ -88,6 +88,22 @@ MODELS: dict[str, ZooModel] = {
         "swingait_gait3d.yaml",
         25_539_136,
     ),
+    "SMPLGait": ZooModel(
+        "Zheng et al., Gait Recognition in the Wild with Dense 3D Representations, CVPR 2022",
+        "smplgait_gait3d.yaml",
+        27_110_976,
+    ),
+    "ParsingGait": ZooModel(
+        "Zheng et al., Parsing is All You Need for Accurate Gait Recognition in the Wild, "
+        "ACM MM 2023",
+        "parsinggait_gait3d_parsing.yaml",
+        24_323_781,
+    ),
+    "SkeletonGaitPP": ZooModel(
+        "Fan et al., SkeletonGait, AAAI 2024",
+        "skeletongait_pp_gait3d.yaml",
+        25_568_608,
+    ),
 }
 
 
