@@ -26,15 +26,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
-from ..model import BaseModel
-from ..modules.blocks import (
-    HorizontalPoolingPyramid,
-    PackSequenceWrapper,
-    SeparateBNNecks,
-    SeparateFCs,
-    SetBlockWrapper,
-)
 from ..modules.gcn import GCN
+from .baseline import Baseline
 
 # which fine parts touch (labels 1..11; every part touches itself)
 FINE_GRAPH = (
@@ -83,15 +76,11 @@ def _graph_mode(gcn_cfg: dict) -> str:
     )
 
 
-class ParsingGait(BaseModel):
+class ParsingGait(Baseline):
     """GaitBase on parsing maps plus a graph convolution over body parts (OpenGait's ParsingGait)."""
 
     def build_network(self, model_cfg):
-        self.Backbone = SetBlockWrapper(self.get_backbone(model_cfg["backbone_cfg"]))
-        self.FCs = SeparateFCs(**model_cfg["SeparateFCs"])
-        self.BNNecks = SeparateBNNecks(**model_cfg["SeparateBNNecks"])
-        self.TP = PackSequenceWrapper(torch.max)
-        self.HPP = HorizontalPoolingPyramid(bin_num=model_cfg["bin_num"])
+        super().build_network(model_cfg)  # GaitBase's layers, under its names
 
         nfeat = model_cfg["SeparateFCs"]["in_channels"]
         gcn_cfg = model_cfg["gcn_cfg"]

@@ -22,29 +22,20 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import TrainingError
-from ..model import BaseModel
 from ..modules.blocks import (
-    HorizontalPoolingPyramid,
-    PackSequenceWrapper,
-    SeparateBNNecks,
-    SeparateFCs,
-    SetBlockWrapper,
     frames_as_set,
 )
+from .baseline import Baseline
 
 SMPL_SIZE = 85  # 3 camera + 72 pose + 10 shape numbers per frame
 MAP_SIZE = 16  # the SMPL branch gives a 16x16 matrix per frame
 
 
-class SMPLGait(BaseModel):
+class SMPLGait(Baseline):
     """GaitBase on silhouettes, its frame features transformed by matrices from SMPL (OpenGait's)."""
 
     def build_network(self, model_cfg):
-        self.Backbone = SetBlockWrapper(self.get_backbone(model_cfg["backbone_cfg"]))
-        self.FCs = SeparateFCs(**model_cfg["SeparateFCs"])
-        self.BNNecks = SeparateBNNecks(**model_cfg["SeparateBNNecks"])
-        self.TP = PackSequenceWrapper(torch.max)
-        self.HPP = HorizontalPoolingPyramid(bin_num=model_cfg["bin_num"])
+        super().build_network(model_cfg)  # GaitBase's layers, under its names
 
         # the SMPL branch: 85 -> 128 -> 256 -> 256 = 16 x 16
         self.fc1 = nn.Linear(SMPL_SIZE, 128)
