@@ -37,7 +37,20 @@ def test_every_class_kind_has_a_test_here_or_in_the_named_files() -> None:
 def built_transform(name: str):
     if name == "Compose":  # its argument is a list of other transforms
         return build("transform", {"type": name, "trf_cfg": [{"type": "RandomRotate"}]})
+    if name == "TwoView":  # two runs of a list of pose transforms
+        return build("transform", {"type": name, "trf_cfg": [{"type": "JointNoise"}]})
     return build("transform", {"type": name})
+
+
+def example_batch(transform) -> tuple[torch.Tensor, tuple[int, ...]]:
+    """Frames of the kind the transform takes (its ``frame_kind``) and two sequence lengths."""
+    if transform.frame_kind == "poses":  # COCO-17 poses (x, y, confidence), float64
+        frames = torch.rand((30, 17, 3), generator=torch.Generator().manual_seed(1)) * 64
+        return frames.double(), (13, 17)
+    value_map = getattr(transform, "value_map", None)
+    channels = len(value_map.divisor) if value_map and isinstance(value_map.divisor, tuple) else 0
+    shape = (12, channels, 64, 64) if channels > 1 else (12, 64, 64)  # RGB or silhouettes
+    return torch.randint(0, 256, shape, dtype=torch.uint8), (5, 7)
 
 
 @pytest.mark.parametrize("name", names("transform"))
@@ -45,11 +58,7 @@ def test_every_transform_keeps_the_batch_contract(name: str) -> None:
     """Built from its defaults; the loader's batch call and the eager call agree on shapes,
     keep uint8, and draw the same values from the same generator."""
     transform = built_transform(name)
-    value_map = getattr(transform, "value_map", None)
-    channels = len(value_map.divisor) if value_map and isinstance(value_map.divisor, tuple) else 0
-    shape = (12, channels, 64, 64) if channels > 1 else (12, 64, 64)  # RGB or silhouettes
-    frames = torch.randint(0, 256, shape, dtype=torch.uint8)
-    lengths = (5, 7)
+    frames, lengths = example_batch(transform)
     if name == "Compose":
         outputs = [transform(frames.numpy()) for _ in range(2)]
         assert all(isinstance(out, np.ndarray) and len(out) == 12 for out in outputs)
@@ -57,12 +66,17 @@ def test_every_transform_keeps_the_batch_contract(name: str) -> None:
     first = transform.apply_batch(frames.clone(), lengths, torch.Generator().manual_seed(3))
     again = transform.apply_batch(frames.clone(), lengths, torch.Generator().manual_seed(3))
     # uint8 kept (values are mapped later, on the device), or float32 where a transform must
-    # decide values itself (BaseParsingCuttingTransform)
-    assert first.dtype in (torch.uint8, torch.float32) and first.shape[0] == 12
-    assert first.dim() == len(shape)
+    # decide values itself (BaseParsingCuttingTransform); poses keep their float dtype
+    assert first.dtype in (torch.uint8, torch.float32, frames.dtype)
+    assert first.shape[0] == sum(transform.output_lengths(lengths))  # frames first
     assert torch.equal(first, again), f"{name}: the same generator must give the same frames"
-    eager = transform(frames[:5].numpy(), torch.Generator().manual_seed(3))
-    assert isinstance(eager, np.ndarray) and eager.shape[0] == 5
+    if transform.frame_kind == "images":
+        assert first.dim() == frames.dim()
+    eager = transform(frames[: lengths[0]].numpy(), torch.Generator().manual_seed(3))
+    assert isinstance(eager, np.ndarray)
+    eager_frames = transform.output_lengths(lengths[:1])[0]
+    assert eager.shape[transform.frame_axis] == eager_frames  # OpenGait's layout
+    assert eager.ndim == first.dim()
 
 
 # --- samplers ---------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from ..errors import DataError
 from .batch import PendingInputs, RawSequences
 from .frame_file import FrameFile
 from .frames import FrameSampling
-from .pipeline import pipelines
+from .pipeline import BatchPipeline, pipelines
 from .seeds import IterationBatch, mix_seed
 from .shared_batches import SharedBatchPool, empty_batch
 from .transform_base import ValueMap
@@ -162,7 +162,7 @@ class GaitCollate:
         return torch.from_numpy(frames)
 
     def _batch_tensor(
-        self, frames: torch.Tensor, lengths: list[int], maps: tuple[ValueMap, ...], where: str
+        self, pipeline: BatchPipeline, frames: torch.Tensor, lengths: list[int], maps: tuple
     ) -> tuple[torch.Tensor, tuple[ValueMap, ...], tuple | None]:
         """Copy transformed frames into the batch tensor; apply the maps unless kept pending.
 
@@ -172,21 +172,14 @@ class GaitCollate:
         """
         keep_uint8 = not self.float_inputs and frames.dtype == torch.uint8
         dtype = torch.uint8 if keep_uint8 else torch.float32
-        if self.frames.fixed_length:
-            if len(set(lengths)) > 1:
-                raise DataError(
-                    f"{where}: a transform changed the number of frames of some sequences "
-                    f"({sorted(set(lengths))}) under sample_type fixed_*"
-                )
-            shape = (len(lengths), lengths[0], *frames.shape[1:])  # [n, s, ...]
-        else:
-            shape = (1, sum(lengths), *frames.shape[1:])  # [1, Σs, ...]
+        joined = not self.frames.fixed_length
+        view = pipeline.batch_view(frames, lengths, joined, self.transform_key)
         tag = None
         if self.pool is not None:
-            out, tag = self.pool.empty(shape, dtype)
+            out, tag = self.pool.empty(view.shape, dtype)
         else:
-            out = empty_batch(shape, dtype)
-        out.view(-1, *frames.shape[1:]).copy_(frames)
+            out = empty_batch(view.shape, dtype)
+        out.copy_(view)
         if keep_uint8:
             return out, maps, tag
         for value_map in maps:
@@ -220,10 +213,19 @@ class GaitCollate:
         tensors, value_maps, blocks, lengths = [], [], [], []
         for m in range(modalities):
             frames = self._gather(m, [data_list[m] for data_list, _ in batch], indices, infos)
-            frames, lengths, maps = self.pipelines[m].run(
+            pipeline = self.pipelines[m]
+            frames, modality_lengths, maps = pipeline.run(
                 frames, [len(i) for i in indices], generator
             )
-            tensor, maps, block = self._batch_tensor(frames, lengths, maps, self.transform_key)
+            if m and modality_lengths != lengths:
+                raise DataError(
+                    f"{self.transform_key}: the transforms of modality {m} left "
+                    f"{sum(modality_lengths)} frames in the batch where those of modality 0 "
+                    f"left {sum(lengths)}; the modalities of a sequence need the same frames "
+                    "(give them transforms that keep or select the same frames)"
+                )
+            lengths = modality_lengths
+            tensor, maps, block = self._batch_tensor(pipeline, frames, lengths, maps)
             tensors.append(tensor)
             value_maps.append(maps)
             blocks.append(block)

@@ -48,6 +48,34 @@ def _data_in_use(data_cfg: dict[str, Any]) -> list | None:
     return value
 
 
+def _check_modality_files(entries: list, data_in_use: list | None) -> None:
+    """Every sequence folder holds as many files (modalities) as most do, and ``data_in_use``
+    (a true/false list) has one entry per file: else the modalities would be mixed up.
+
+    Raises:
+        DataError: naming the odd folder, its files and those of a typical one.
+    """
+    counts = [len(e.files) for e in entries]
+    expected = max(set(counts), key=counts.count)
+    typical = next(e for e in entries if len(e.files) == expected)
+    names = ", ".join(os.path.basename(f) for f in typical.files)
+    odd = next((e for e in entries if len(e.files) != expected), None)
+    if odd is not None:
+        held = ", ".join(os.path.basename(f) for f in odd.files)
+        missing = "a modality file is missing" if len(odd.files) < expected else "an extra file"
+        raise DataError(
+            f"{odd.folder}: holds {len(odd.files)} file(s) ({held}) where most sequence folders "
+            f"hold {expected} ({typical.folder}: {names}): {missing}; every sequence needs one "
+            "file per modality ('gaitgen check-data' lists the odd folders)"
+        )
+    if data_in_use and all(isinstance(v, bool) for v in data_in_use):
+        if len(data_in_use) != expected:
+            raise DataError(
+                f"data_cfg.data_in_use: {len(data_in_use)} true/false entries for the {expected} "
+                f"file(s) of each sequence folder ({typical.folder}: {names}); give one per file"
+            )
+
+
 class GaitDataSet(Dataset):
     """The training (``TRAIN_SET``) or test (``TEST_SET``) sequences of a dataset.
 
@@ -97,11 +125,11 @@ class GaitDataSet(Dataset):
         if not entries:
             raise DataError(f"{root}: the {set_name} ids hold no sequence folder <type>/<view>/")
         self.data_in_use = _data_in_use(data_cfg)
+        _check_modality_files(entries, self.data_in_use)
         self.seqs_info = [
             [e.label, e.type, e.view, select_modalities(e.files, self.data_in_use, e.folder)]
             for e in entries
         ]
-        self._check_modality_counts()
         self.label_list = [info[0] for info in self.seqs_info]
         self.types_list = [info[1] for info in self.seqs_info]
         self.views_list = [info[2] for info in self.seqs_info]
@@ -116,17 +144,6 @@ class GaitDataSet(Dataset):
         # per sequence and modality: data offset (-1 unknown, -2 load in full), file size, shape
         self._layouts = torch.full((len(self), self.num_modalities, 2 + _MAX_DIMS), -1)
         self._layouts.share_memory_()
-
-    def _check_modality_counts(self) -> None:
-        counts = [len(info[3]) for info in self.seqs_info]
-        if len(set(counts)) > 1:
-            expected = max(set(counts), key=counts.count)
-            odd = next(info for info in self.seqs_info if len(info[3]) != expected)
-            folder = os.path.dirname(odd[3][0])
-            raise DataError(
-                f"{folder}: holds {len(odd[3])} modality file(s) where most sequences hold "
-                f"{expected}; every sequence needs the same files (or set data_cfg.data_in_use)"
-            )
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

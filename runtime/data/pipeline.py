@@ -40,9 +40,22 @@ class BatchPipeline:
 
     def __init__(self, transform: Any) -> None:
         self.steps = _flatten(transform)
+        moved = [i for i, step in enumerate(self.steps) if getattr(step, "frame_axis", 0)]
+        if moved and moved[0] != len(self.steps) - 1:
+            step = self.steps[moved[0]]
+            raise ConfigError(
+                f"{type(step).__name__} puts the frames on axis {step.frame_axis}, so it must "
+                f"be the last transform of its list; move {self.steps[-1]!r} before it"
+            )
+
+    @property
+    def frame_axis(self) -> int:
+        """Where the frames lie in one transformed sequence as OpenGait lays it out (0: first)."""
+        return getattr(self.steps[-1], "frame_axis", 0) if self.steps else 0
 
     @staticmethod
-    def _materialise(frames: torch.Tensor, pending: list[ValueMap]) -> torch.Tensor:
+    def materialise(frames: torch.Tensor, pending: list[ValueMap]) -> torch.Tensor:
+        """A float32 copy of ``frames`` with the ``pending`` maps applied (``pending`` emptied)."""
         frames = frames.to(torch.float32, copy=True)
         for value_map in pending:
             value_map.apply_(frames)
@@ -72,14 +85,46 @@ class BatchPipeline:
         for step in self.steps:
             if isinstance(step, SequenceTransform):
                 if step.fills_zero and not all(m.keeps_zero for m in pending):
-                    frames = self._materialise(frames, pending)
+                    frames = self.materialise(frames, pending)
+                new_lengths = step.output_lengths(lengths)
                 frames = step.apply_batch(frames, lengths, generator)
+                lengths = new_lengths
                 if step.value_map is not None:
                     pending.append(step.value_map)
             else:
-                values = self._materialise(frames, pending) if pending else frames
+                values = self.materialise(frames, pending) if pending else frames
                 frames, lengths = _per_sequence(step, values, lengths)
         return frames, lengths, tuple(pending)
+
+    def batch_view(
+        self, frames: torch.Tensor, lengths: Sequence[int], joined: bool, where: str
+    ) -> torch.Tensor:
+        """The model input of transformed frames: a view, ``[n, s, ...]`` or ``[1, sum(s), ...]``.
+
+        The frames go on the axis OpenGait's transforms put them (after the batch axis):
+        ``GaitGraph1Input``'s ``[n, C, s, V, 1]``.
+
+        Args:
+            frames: what :meth:`run` returned, ``[F, ...]``.
+            lengths: frames per sequence, as :meth:`run` returned them.
+            joined: the sequences are joined along the frames (``seqL`` given) rather than
+                stacked (a fixed-length batch).
+            where: the transform's config key, for the message.
+
+        Raises:
+            DataError: a stacked batch whose sequences have different frame counts.
+        """
+        if joined:
+            view = frames.reshape(1, -1, *frames.shape[1:])
+        else:
+            if len(set(lengths)) > 1:
+                raise DataError(
+                    f"{where}: the transforms left sequences of {sorted(set(lengths))} frames in "
+                    "a fixed-length batch (sample_type fixed_*); every sequence needs the same "
+                    "number of frames"
+                )
+            view = frames.reshape(len(lengths), -1, *frames.shape[1:])
+        return view.movedim(1, 1 + self.frame_axis)
 
 
 def _per_sequence(
@@ -160,16 +205,11 @@ def pretreat_batch(inputs: Sequence[Any], transforms: Any, where: str) -> list[A
             lengths = joined_lengths  # random transforms draw per sequence, as in the workers
         frames = torch.from_numpy(np.concatenate(arrays))  # a copy: the steps work in place
         frames, lengths, maps = pipeline.run(frames, lengths)
-        frames = BatchPipeline._materialise(frames, list(maps))
-        if seq_l is None:
-            if len(set(lengths)) > 1:
-                raise DataError(
-                    f"{where}: sequences of {sorted(set(lengths))} frames in a batch without "
-                    "seqL; a fixed-length batch needs the same number of frames in each"
-                )
-            ipts.append(frames.reshape(len(lengths), lengths[0], *frames.shape[1:]))
-        else:
-            ipts.append(frames.reshape(1, -1, *frames.shape[1:])[:, : sum(joined_lengths)])
+        frames = BatchPipeline.materialise(frames, list(maps))
+        ipts.append(pipeline.batch_view(frames, lengths, seq_l is not None, where).contiguous())
+        if joined_lengths is not None and len(lengths) == len(joined_lengths):
+            joined_lengths = lengths  # a transform may have changed the lengths
     labs = torch.as_tensor(np.asarray(labs), dtype=torch.long)
-    seq_l = None if seq_l is None else torch.as_tensor(np.asarray(seq_l), dtype=torch.long)
+    if seq_l is not None:
+        seq_l = torch.as_tensor(np.asarray(joined_lengths), dtype=torch.long).view(1, -1)
     return [ipts, labs, typs, viws, seq_l]

@@ -73,10 +73,32 @@ class SequenceTransform:
     Set ``fills_zero = True`` when the transform writes zeros (erasing, warping borders): the
     loader then applies an earlier offset-changing normaliser first, so that the zeros land in
     normalised space as they do in OpenGait. Set :attr:`value_map` if it normalises values.
+
+    Frames always travel frames first (``[F, ...]``), whatever a transform makes of the rest
+    of a frame. A transform may change a frame's shape (``[F, V, C] -> [F, V, 3, 5]``) and,
+    by overriding :meth:`output_lengths`, the number of frames of each sequence. One whose
+    OpenGait counterpart returns the frames on another axis (``GaitGraph1Input``:
+    ``[T, V, C] -> [C, T, V, 1]``) returns them frames first all the same and says where
+    they go in :attr:`frame_axis` (of one sequence's array): the loader moves them there when
+    it builds the batch, and the eager call returns OpenGait's layout.
     """
 
     value_map: ValueMap | None = None
     fills_zero: bool = False
+    frame_axis: int = 0
+    frame_kind: str = "images"  # or "poses": frames [F, V, C] of joints (x, y, confidence)
+
+    def output_lengths(self, lengths: Sequence[int]) -> list[int]:
+        """The frame count of each sequence after the transform (default: unchanged).
+
+        A transform that drops, selects or repeats frames overrides it (its
+        :meth:`apply_batch` then returns ``sum(output_lengths(lengths))`` frames); the loader
+        calls it before :meth:`apply_batch` and joins the batch with the new lengths.
+
+        Raises:
+            DataError: a sequence the transform cannot take (e.g. too few frames).
+        """
+        return [int(n) for n in lengths]
 
     def apply_batch(
         self, frames: torch.Tensor, lengths: Sequence[int], generator: torch.Generator | None
@@ -90,8 +112,8 @@ class SequenceTransform:
             generator: source of random numbers (the global torch RNG when None).
 
         Returns:
-            The transformed frames ``[F, ..., h', w']`` (``frames`` itself, a view of it or a
-            new tensor).
+            The transformed frames ``[F', ...]``, ``F'`` the sum of :meth:`output_lengths`
+            (``frames`` itself, a view of it or a new tensor).
         """
         if type(self).apply is SequenceTransform.apply:
             return frames
@@ -107,17 +129,20 @@ class SequenceTransform:
         """Apply the transform as OpenGait does (values normalised, float32 if so).
 
         Args:
-            seq: a numpy array or tensor ``[s, h, w]``.
+            seq: a numpy array or tensor ``[s, h, w]`` (poses: ``[s, V, C]``).
             generator: random numbers come from it (the global torch RNG when None).
 
         Returns:
-            The same kind of object as ``seq`` (numpy in, numpy out).
+            The same kind of object as ``seq`` (numpy in, numpy out), its frames on
+            :attr:`frame_axis`.
         """
         is_numpy = isinstance(seq, np.ndarray)
         tensor = torch.from_numpy(np.ascontiguousarray(seq)) if is_numpy else seq
         out = self.apply(tensor, generator)
         if self.value_map is not None:
             out = self.value_map.apply_(out.to(torch.float32, copy=True))
+        if self.frame_axis:
+            out = out.movedim(0, self.frame_axis)
         return out.numpy() if is_numpy else out
 
     def __repr__(self) -> str:

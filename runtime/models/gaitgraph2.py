@@ -10,36 +10,11 @@ mirror image (joints swapped left for right) are joined: ``[n, 3 * num_class, 1]
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 
 from ..modules.graph import check_pose_batch
+from ..modules.pose_features import multi_input
 from .gaitgraph1 import GaitGraph1
-
-
-def multi_input(pose: torch.Tensor, connect_joint: Sequence[int], center: int) -> torch.Tensor:
-    """GaitGraph2's three branches from poses: ``[..., T, V, 3] (x, y, conf) -> [..., T, V, 3, 5]``.
-
-    Branch 0, joints: x, y, conf and the position relative to the ``center`` joint. Branch 1,
-    velocities: the step to the next frame (x, y), 0, conf and the y step over two frames (0 in
-    the last two frames, as OpenGait's). Branch 2, bones (from each joint's ``connect_joint``):
-    the vector (x, y), 0, conf and the arc cosine of its y over its length.
-    """
-    xy, conf = pose[..., :2], pose[..., 2:3]
-    zero = torch.zeros_like(conf)
-    joints = torch.cat([pose, xy - xy[..., center : center + 1, :]], dim=-1)
-    frames = pose.shape[-3]
-    step = torch.zeros_like(xy)
-    step_two = torch.zeros_like(conf)
-    if frames > 2:
-        step[..., : frames - 2, :, :] = xy[..., 1 : frames - 1, :, :] - xy[..., : frames - 2, :, :]
-        step_two[..., : frames - 2, :, :] = xy[..., 2:, :, 1:2] - xy[..., : frames - 2, :, 1:2]
-    velocity = torch.cat([step, zero, conf, step_two], dim=-1)
-    bone = xy - xy[..., list(connect_joint), :]
-    length = bone.pow(2).sum(-1, keepdim=True).sqrt() + 0.0001
-    bones = torch.cat([bone, zero, conf, torch.acos(bone[..., 1:2] / length)], dim=-1)
-    return torch.stack([joints, velocity, bones], dim=-2)
 
 
 class GaitGraph2(GaitGraph1):
