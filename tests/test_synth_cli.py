@@ -60,6 +60,8 @@ def test_existing_folder_needs_force(tmp_path: Path) -> None:
         (["--workers", "0"], "--workers"),
         (["--views", "000,front"], "unknown view 'front'"),
         (["--views", "090,90"], "listed twice"),
+        (["--modalities", "silhouette,depth"], "unknown modality 'depth'"),
+        (["--pose-format", "alphapose"], "unknown pose format 'alphapose'"),
     ],
 )
 def test_bad_input_is_one_error_line(tmp_path: Path, args: list[str], message: str) -> None:
@@ -122,3 +124,33 @@ def test_two_synths_into_one_folder_are_serialised(tmp_path: Path) -> None:
     assert first.returncode == 0, first_err
     assert second.returncode == 1 and "already exists and is not empty" in second_err
     assert len([p for p in out.iterdir() if p.is_dir()]) == 60  # the folder holds the first's
+
+
+def test_every_modality_through_the_cli_and_check_data(tmp_path: Path) -> None:
+    out = tmp_path / "synth"
+    result = _run(
+        str(out),
+        *("--subjects", "2", "--views", "90", "--frames", "4"),
+        *("--modalities", "all", "--pose-format", "openpose", "--preview"),
+    )
+    assert result.exit_code == 0, result.output
+    folder = out / "002" / "cl-02" / "090"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "0_heatmap.pkl",
+        "0_parsing.pkl",
+        "1_sil.pkl",
+        "2_smpl.pkl",
+        "3_pose.pkl",
+    ]
+    from gaitgen.runtime.data.io import load_sequence_file
+
+    assert load_sequence_file(folder / "3_pose.pkl").shape == (4, 18, 3)
+    from PIL import Image
+
+    with Image.open(out / "preview.png") as sheet:  # five tiles per view, side by side
+        assert sheet.size[0] >= 5 * 64
+    checked = runner.invoke(
+        app, ["check-data", str(out), "--partition", str(out / "partition.json")]
+    )
+    assert checked.exit_code == 0, checked.output
+    assert "no problems found" in checked.output

@@ -41,10 +41,28 @@ def synth(
     workers: Annotated[
         int, typer.Option("--workers", "-w", help="Processes to generate with.")
     ] = 1,
+    modalities: Annotated[
+        str | None,
+        typer.Option(
+            "--modalities",
+            help="What to write, comma-separated: silhouette,pose,skeleton,parsing,smpl, or "
+            "all (default: silhouette). File names: see the README's data section.",
+        ),
+    ] = None,
+    pose_format: Annotated[
+        str,
+        typer.Option(
+            "--pose-format",
+            help="Joint order of the 2-D poses (and of the skeleton maps' poses): coco "
+            "(COCO-17) or openpose (OpenPose/AlphaPose 18).",
+        ),
+    ] = "coco",
     preview: Annotated[
         bool,
         typer.Option(
-            "--preview", help="Also write OUT/preview.png (frames x views per condition)."
+            "--preview",
+            help="Also write OUT/preview.png (frames x views per condition, every modality "
+            "side by side).",
         ),
     ] = False,
     force: Annotated[
@@ -54,13 +72,15 @@ def synth(
 ) -> None:
     """Generate SynthGait, a synthetic CASIA-B-like gait dataset (nm/bg/cl, 11 views)."""
     from gaitgen.runtime.synth import DEFAULT_FRAMES, DEFAULT_SUBJECTS, parse_views
-    from gaitgen.runtime.synth.spec import check_count
+    from gaitgen.runtime.synth.spec import check_count, check_pose_format, parse_modalities
 
     subjects = check_count("--subjects", DEFAULT_SUBJECTS if subjects is None else subjects)
     frames = check_count("--frames", DEFAULT_FRAMES if frames is None else frames)
     check_count("--workers", workers)
     check_count("--seed", seed, minimum=0)
     view_names = parse_views(views)
+    modality_names = parse_modalities(modalities)
+    check_pose_format(pose_format)
 
     from gaitgen.runtime.synth import generate_dataset, write_preview
 
@@ -73,12 +93,21 @@ def synth(
         workers=workers,
         progress=True,  # a bar unless --quiet silenced it (gaitgen/cli/options.py)
         overwrite=force,
+        modalities=modality_names,
+        pose_format=pose_format,
     )
     sequences = subjects * 10 * len(view_names)
     typer.echo(f"wrote {sequences} sequences of {subjects} subjects to {out}")
     typer.echo(f"partition: {partition}")
     if preview:
-        sheet = write_preview(out / "preview.png", seed=seed, views=view_names, frames=frames)
+        sheet = write_preview(
+            out / "preview.png",
+            seed=seed,
+            views=view_names,
+            frames=frames,
+            modalities=modality_names,
+            pose_format=pose_format,
+        )
         typer.echo(f"preview: {sheet}")
 
 

@@ -27,6 +27,7 @@ _LAZY = {
     "write_preview": ".preview",
     "preview_grid": ".preview",
     "subject_sequences": ".sequence",
+    "subject_modalities": ".sequence",
 }
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "generate_dataset",
     "parse_views",
     "preview_grid",
+    "subject_modalities",
     "subject_sequences",
     "train_subject_count",
     "write_preview",
@@ -48,5 +50,5 @@ __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from .preview import preview_grid, write_preview
-    from .sequence import subject_sequences
+    from .sequence import subject_modalities, subject_sequences
     from .writer import generate_dataset

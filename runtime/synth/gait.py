@@ -48,6 +48,20 @@ def walk_joints(identity: Identity, walk: Walk, frames: int) -> dict[str, np.nda
     elbow, wrist, hand. With a hand bag (``walk.condition == "bg"`` and ``identity.bag_kind ==
     "hand"``) the carrying arm hangs almost still.
     """
+    return walk_pose(identity, walk, frames)[0]
+
+
+def walk_pose(
+    identity: Identity, walk: Walk, frames: int
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Return the joints of one walk (as :func:`walk_joints`) and the angles that drive them.
+
+    Angles, each ``[t]`` in radians: ``pelvis_turn`` and ``shoulder_turn`` (about the
+    vertical), ``lean`` and ``head_tilt`` (forward), and per side (``_l``/``_r``) ``hip``
+    (thigh forward of the vertical), ``knee`` (flexion, >= 0), ``ankle`` (foot pitch relative
+    to the shank), ``arm_swing`` (upper arm forward), ``arm_abduction`` (away from the body)
+    and ``elbow`` (flexion).
+    """
     body = identity
     time = np.arange(frames, dtype=np.float64)
     phase = walk.start_phase + 2.0 * np.pi * body.cadence * walk.speed * time  # [t]
@@ -61,6 +75,7 @@ def walk_joints(identity: Identity, walk: Walk, frames: int) -> dict[str, np.nda
     )
     pelvis_turn = -body.pelvis_rotation * np.sin(phase)
     joints: dict[str, np.ndarray] = {"pelvis": pelvis}
+    angles: dict[str, np.ndarray] = {"pelvis_turn": pelvis_turn}
 
     thigh = body.leg * body.thigh_share
     shank = body.leg - thigh
@@ -94,6 +109,9 @@ def walk_joints(identity: Identity, walk: Walk, frames: int) -> dict[str, np.nda
         joints["knee" + suffix] = knee
         joints["ankle" + suffix] = ankle
         joints["toe" + suffix] = ankle + body.foot * foot - np.array([0.0, 0.0, 0.02])
+        angles["hip" + suffix] = hip_angle
+        angles["knee" + suffix] = hip_angle - shank_angle
+        angles["ankle" + suffix] = pitch + shank_angle
 
     lean = body.lean + wobble[6]
     trunk = np.stack([np.sin(lean), np.zeros_like(lean), np.cos(lean)], axis=-1)
@@ -104,8 +122,11 @@ def walk_joints(identity: Identity, walk: Walk, frames: int) -> dict[str, np.nda
     )
     joints["neck"] = neck
     joints["head"] = neck + (body.neck + body.head_radius) * head_direction
+    angles["lean"] = lean
+    angles["head_tilt"] = np.full_like(lean, body.head_tilt)
 
     shoulder_turn = -0.6 * pelvis_turn
+    angles["shoulder_turn"] = shoulder_turn
     for index, (side, suffix) in enumerate(((LEFT, "_l"), (RIGHT, "_r"))):
         arm_phase = phase + np.pi + body.arm_lag if side == LEFT else phase + body.arm_lag
         amplitude = body.arm_amplitude
@@ -129,4 +150,7 @@ def walk_joints(identity: Identity, walk: Walk, frames: int) -> dict[str, np.nda
         joints["elbow" + suffix] = elbow
         joints["wrist" + suffix] = elbow + 0.8 * body.forearm * forearm
         joints["hand" + suffix] = elbow + body.forearm * forearm
-    return joints
+        angles["arm_swing" + suffix] = swing
+        angles["arm_abduction" + suffix] = np.full_like(phase, abduction)
+        angles["elbow" + suffix] = np.broadcast_to(elbow_bend, phase.shape).copy()
+    return joints, angles

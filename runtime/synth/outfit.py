@@ -4,6 +4,10 @@ A capsule seen through an orthographic camera is a 2D capsule with the same radi
 rasteriser only needs the projected end points. Conditions change the outline the way they
 do in CASIA-B: a coat widens the trunk, arms and thighs and adds a hem over the upper legs;
 a bag adds a blob on the back, at the hip, or hanging from one hand.
+
+Every capsule carries a body-part label in Gait3D-Parsing's scheme (:data:`PART_LABELS`),
+which the rasteriser turns into human-parsing maps: a coat's hem is "dress", a bag takes the
+label of what carries it (the torso, or the hand that holds it).
 """
 
 from __future__ import annotations
@@ -14,15 +18,33 @@ import numpy as np
 
 from .body import Identity, Walk
 
+#: Gait3D-Parsing's labels (0 is the background)
+PART_LABELS = {
+    "head": 1,
+    "torso": 2,
+    "left_arm": 3,
+    "right_arm": 4,
+    "left_hand": 5,
+    "right_hand": 6,
+    "left_leg": 7,
+    "right_leg": 8,
+    "left_foot": 9,
+    "right_foot": 10,
+    "dress": 11,
+}
+_SIDE = {"_l": "left", "_r": "right"}
+
 
 @dataclass(frozen=True)
 class Capsules:
-    """Capsules of one walk: end points ``start``/``end`` ``[t, c, 3]``, radii ``[c]``."""
+    """Capsules of one walk: end points ``start``/``end`` ``[t, c, 3]``, radii and part
+    labels (:data:`PART_LABELS`) ``[c]``."""
 
     start: np.ndarray
     end: np.ndarray
     start_radius: np.ndarray
     end_radius: np.ndarray
+    labels: np.ndarray
 
 
 def _lerp(a: np.ndarray, b: np.ndarray, share: float) -> np.ndarray:
@@ -37,13 +59,21 @@ def build_capsules(identity: Identity, walk: Walk, joints: dict[str, np.ndarray]
     sleeve = walk.girth * (1.3 if coat else 1.0)
     trousers = walk.girth * (1.12 if coat else 1.0)
     parts: list[tuple[np.ndarray, np.ndarray, float, float]] = []
+    labels: list[int] = []
 
-    def add(a: np.ndarray, b: np.ndarray, ra: float, rb: float | None = None) -> None:
+    def add(a: np.ndarray, b: np.ndarray, ra: float, rb: float | None = None, part="torso") -> None:
         parts.append((a, b, ra, ra if rb is None else rb))
+        labels.append(PART_LABELS[part])
 
     head, neck, pelvis = joints["head"], joints["neck"], joints["pelvis"]
     head_up = head + np.array([0.0, 0.0, 0.25 * body.head_radius])
-    add(head - np.array([0.0, 0.0, 0.15 * body.head_radius]), head_up, body.head_radius)
+    add(
+        head - np.array([0.0, 0.0, 0.15 * body.head_radius]),
+        head_up,
+        body.head_radius,
+        None,
+        "head",
+    )
     add(neck, _lerp(neck, head, 0.5), 0.045)
     chest, waist = body.chest_radius * girth, body.waist_radius * girth
     tops = []
@@ -56,16 +86,19 @@ def build_capsules(identity: Identity, walk: Walk, joints: dict[str, np.ndarray]
     add(_lerp(neck, pelvis, 0.15), pelvis, chest * 1.05, waist * 1.05)
     add(joints["hip_l"], joints["hip_r"], body.thigh_radius * 1.15 * trousers)
     for side in ("_l", "_r"):
+        leg, foot, arm, hand_part = (
+            _SIDE[side] + part for part in ("_leg", "_foot", "_arm", "_hand")
+        )
         hip, knee = joints["hip" + side], joints["knee" + side]
         ankle, toe = joints["ankle" + side], joints["toe" + side]
-        add(hip, knee, body.thigh_radius * trousers, body.calf_radius * 1.1 * trousers)
-        add(knee, ankle, body.calf_radius * trousers, body.calf_radius * 0.7 * trousers)
-        add(ankle - 0.2 * (toe - ankle), toe, 0.022, 0.016)
+        add(hip, knee, body.thigh_radius * trousers, body.calf_radius * 1.1 * trousers, leg)
+        add(knee, ankle, body.calf_radius * trousers, body.calf_radius * 0.7 * trousers, leg)
+        add(ankle - 0.2 * (toe - ankle), toe, 0.022, 0.016, foot)
         shoulder, elbow = joints["shoulder" + side], joints["elbow" + side]
         wrist, hand = joints["wrist" + side], joints["hand" + side]
-        add(shoulder, elbow, body.arm_radius * 1.15 * sleeve, body.arm_radius * sleeve)
-        add(elbow, wrist, body.arm_radius * sleeve, body.arm_radius * 0.8 * sleeve)
-        add(wrist, hand, 0.028, 0.024)
+        add(shoulder, elbow, body.arm_radius * 1.15 * sleeve, body.arm_radius * sleeve, arm)
+        add(elbow, wrist, body.arm_radius * sleeve, body.arm_radius * 0.8 * sleeve, arm)
+        add(wrist, hand, 0.028, 0.024, hand_part)
 
     if coat:
         hem = walk.coat_length
@@ -75,12 +108,16 @@ def build_capsules(identity: Identity, walk: Walk, joints: dict[str, np.ndarray]
             hip, knee = joints["hip" + side], joints["knee" + side]
             hem_point = _lerp(hip, knee, hem)
             hem_points.append(hem_point)
-            add(hip, hem_point, hem_radius * 1.1, hem_radius)
+            add(hip, hem_point, hem_radius * 1.1, hem_radius, "dress")
         # the cloth between the legs: the hem spans from one thigh to the other
-        add(pelvis, 0.5 * (hem_points[0] + hem_points[1]), hem_radius)
-        add(hem_points[0], hem_points[1], 0.6 * hem_radius)
+        add(pelvis, 0.5 * (hem_points[0] + hem_points[1]), hem_radius, None, "dress")
+        add(hem_points[0], hem_points[1], 0.6 * hem_radius, None, "dress")
     elif walk.condition == "bg":
         parts.extend(_bag(body, walk, joints))
+        carrier = "torso"
+        if body.bag_kind == "hand":
+            carrier = ("left" if body.bag_side > 0 else "right") + "_hand"
+        labels.append(PART_LABELS[carrier])
 
     start = np.stack([part[0] for part in parts], axis=1)  # [t, c, 3]
     end = np.stack([part[1] for part in parts], axis=1)  # [t, c, 3]
@@ -89,6 +126,7 @@ def build_capsules(identity: Identity, walk: Walk, joints: dict[str, np.ndarray]
         end=np.ascontiguousarray(end),
         start_radius=np.array([part[2] for part in parts]),
         end_radius=np.array([part[3] for part in parts]),
+        labels=np.array(labels, dtype=np.uint8),
     )
 
 

@@ -6,6 +6,10 @@ Everything is computed for a whole sequence at once: a signed distance field (ne
 inside the body) per frame, built capsule by capsule on the capsule's bounding box only,
 then segmentation noise, then a soft edge one pixel wide (like the resampled edges of real
 pretreated silhouettes).
+
+:func:`render_parts` draws the human-parsing maps of the same frames with the same crop:
+each silhouette pixel (coverage at least one half) takes the part label of the capsule
+nearest to it, found in the same pass over the capsules.
 """
 
 from __future__ import annotations
@@ -66,6 +70,12 @@ def _to_pixels(capsules: Projected, size: int) -> tuple[np.ndarray, np.ndarray, 
 
 def distance_field(capsules: Projected, size: int, margin: float = 2.0) -> np.ndarray:
     """Signed distance in pixels to the union of the capsules, ``[t, size, size]`` float32."""
+    return _field(capsules, size, margin, None)
+
+
+def _field(capsules: Projected, size: int, margin: float, nearest: np.ndarray | None) -> np.ndarray:
+    """:func:`distance_field`; with ``nearest`` (int16 ``[t, size, size]``, filled with -1)
+    also records, per pixel, the index of the capsule that is closest."""
     start, end, radii = _to_pixels(capsules, size)
     frames, count = start.shape[:2]
     field = np.full((frames, size, size), FAR, dtype=np.float32)
@@ -93,6 +103,9 @@ def distance_field(capsules: Projected, size: int, margin: float = 2.0) -> np.nd
         radius_b = r[:, 1, None, None].astype(np.float32)
         distance -= radius_a + along * (radius_b - radius_a)
         window = field[:, row0:row1, col0:col1]
+        if nearest is not None:
+            closer = distance < window
+            nearest[:, row0:row1, col0:col1][closer] = index
         np.minimum(window, distance, out=window)
     return field
 
@@ -128,10 +141,19 @@ def centre_columns(image: np.ndarray) -> np.ndarray:
     The shift is a whole number of pixels and uncovered columns are empty, as in OpenGait's
     pretreatment, which cuts a window of the image width around that column.
     """
-    frames, size = image.shape[0], image.shape[-1]
+    return shift_columns(image, mass_centres(image))
+
+
+def mass_centres(image: np.ndarray) -> np.ndarray:
+    """Per frame of ``[t, h, w]``, the first column past half the mass, ``[t]``."""
     mass = image.sum(axis=1, dtype=np.float64).cumsum(axis=1)  # [t, w]
     half = mass[:, -1:] / 2.0
-    centre = np.argmax(mass > half, axis=1)  # [t] first column past half the mass
+    return np.argmax(mass > half, axis=1)
+
+
+def shift_columns(image: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """Shift frame ``i`` of ``[t, h, w]`` so its column ``centre[i]`` lands at ``w // 2``."""
+    frames, size = image.shape[0], image.shape[-1]
     padded = np.zeros((frames, image.shape[1], 3 * size), dtype=image.dtype)
     padded[:, :, size : 2 * size] = image
     source = np.arange(size)[None, :] + centre[:, None] - size // 2 + size  # [t, w]
@@ -144,7 +166,36 @@ def centre_columns(image: np.ndarray) -> np.ndarray:
 
 def render(capsules: Projected, noise: Noise | None, size: int = 64) -> np.ndarray:
     """Draw one sequence: normalised silhouettes ``[t, size, size]`` uint8 (0 or up to 255)."""
-    field = distance_field(capsules, size)  # [t, size, size]
+    return centre_columns(_coverage(capsules, noise, size, None))
+
+
+def render_parts(
+    capsules: Projected, noise: Noise | None, labels: np.ndarray, size: int = 64
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw one sequence's silhouettes (as :func:`render`) and its human-parsing maps.
+
+    Args:
+        capsules: the projected capsules.
+        noise: segmentation noise, or None.
+        labels: the part label of each capsule, uint8 ``[c]``.
+        size: image side in pixels.
+
+    Returns:
+        ``(silhouettes, parsing)``, both uint8 ``[t, size, size]``, shifted alike; a parsing
+        pixel is 0 where the silhouette is below 128, else the label of the nearest capsule.
+    """
+    nearest = np.full((capsules.start.shape[0], size, size), -1, dtype=np.int16)
+    image = _coverage(capsules, noise, size, nearest)
+    parts = np.where(image >= 128, np.concatenate([[0], labels])[nearest + 1], 0)
+    centre = mass_centres(image)
+    return shift_columns(image, centre), shift_columns(parts.astype(np.uint8), centre)
+
+
+def _coverage(
+    capsules: Projected, noise: Noise | None, size: int, nearest: np.ndarray | None
+) -> np.ndarray:
+    """The silhouettes before centring, uint8 ``[t, size, size]``."""
+    field = _field(capsules, size, 2.0, nearest)  # [t, size, size]
     if noise is not None:
         start, end, radii = _to_pixels(capsules, size)
         field -= noise.bias[:, None, None].astype(np.float32)
@@ -154,5 +205,4 @@ def render(capsules: Projected, noise: Noise | None, size: int = 64) -> np.ndarr
         blobs = _patches(start, end, radii, noise.blobs, outside=True, size=size)
         np.minimum(field, blobs, out=field)
     coverage = np.clip(0.5 - field, 0.0, 1.0)  # soft edge one pixel wide
-    image = np.rint(coverage * 255.0).astype(np.uint8)
-    return centre_columns(image)
+    return np.rint(coverage * 255.0).astype(np.uint8)

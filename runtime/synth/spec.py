@@ -34,6 +34,20 @@ CONDITIONS: tuple[str, ...] = (
 #: CASIA-B's camera angles, 0 (walking towards the camera) to 180 (walking away)
 DEFAULT_VIEWS: tuple[str, ...] = tuple(f"{angle:03d}" for angle in range(0, 181, 18))
 
+#: what ``--modalities`` can name, and the file each is written to in a sequence folder
+#: when more than the silhouettes are written (see :mod:`.writer`); sorted by file name
+MODALITY_FILES = {
+    "skeleton": "0_heatmap.pkl",
+    "parsing": "0_parsing.pkl",
+    "silhouette": "1_sil.pkl",
+    "smpl": "2_smpl.pkl",
+    "pose": "3_pose.pkl",
+}
+MODALITIES: tuple[str, ...] = ("silhouette", "pose", "skeleton", "parsing", "smpl")
+DEFAULT_MODALITIES: tuple[str, ...] = ("silhouette",)
+#: joints per frame of each ``--pose-format``
+POSE_FORMATS = {"coco": 17, "openpose": 18}
+
 
 def subject_ids(subjects: int) -> list[str]:
     """Return the zero-padded identity names ``"001"``, ``"002"``, ... for ``subjects`` ids."""
@@ -64,12 +78,32 @@ def check_count(name: str, value: int, minimum: int = 1) -> int:
     return value
 
 
-def check_disk_space(folder: Path, subjects: int, views: int, frames: int) -> None:
+def frame_bytes(modalities: Iterable[str] = DEFAULT_MODALITIES) -> int:
+    """Bytes per frame of one sequence holding ``modalities``."""
+    pixels = IMAGE_SIZE * IMAGE_SIZE
+    sizes = {
+        "silhouette": pixels,
+        "parsing": pixels,
+        "skeleton": 2 * pixels,
+        "smpl": 85 * 4,
+        "pose": max(POSE_FORMATS.values()) * 3 * 8,
+    }
+    return sum(sizes[name] for name in modalities)
+
+
+def check_disk_space(
+    folder: Path,
+    subjects: int,
+    views: int,
+    frames: int,
+    modalities: Iterable[str] = DEFAULT_MODALITIES,
+) -> None:
     """Raise a DataError, before any work, when the dataset cannot fit on ``folder``'s disk.
 
-    Each walk is ``frames`` uint8 frames of ``IMAGE_SIZE`` x ``IMAGE_SIZE``.
+    Each walk is ``frames`` frames of :func:`frame_bytes` (silhouettes: uint8 ``IMAGE_SIZE``
+    x ``IMAGE_SIZE``).
     """
-    needed = subjects * views * len(CONDITIONS) * frames * IMAGE_SIZE * IMAGE_SIZE
+    needed = subjects * views * len(CONDITIONS) * frames * frame_bytes(modalities)
     existing = folder
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
@@ -117,3 +151,59 @@ def parse_views(views: str | Iterable[str | int] | None) -> tuple[str, ...]:
             raise DataError(f"synthgait: view {name} is listed twice; list each view once")
         parsed.append(name)
     return tuple(parsed)
+
+
+def parse_modalities(modalities: str | Iterable[str] | None) -> tuple[str, ...]:
+    """Normalise a modality list: ``None`` for the silhouettes only, ``"all"`` for every one.
+
+    Args:
+        modalities: a comma-separated string such as ``"silhouette,skeleton"`` or ``"all"``,
+            or a sequence of names from :data:`MODALITIES`.
+
+    Returns:
+        The modalities in :data:`MODALITIES`'s order, each once.
+
+    Raises:
+        DataError: a name is unknown or repeated, or the list is empty.
+    """
+    if modalities is None:
+        return DEFAULT_MODALITIES
+    if isinstance(modalities, str):
+        items = [item.strip() for item in modalities.split(",") if item.strip()]
+    else:
+        items = [str(item).strip() for item in modalities]
+    if items == ["all"]:
+        return MODALITIES
+    if not items:
+        raise DataError(
+            f"synthgait: the modality list is empty; give some of {','.join(MODALITIES)} or all"
+        )
+    for item in items:
+        if item not in MODALITIES:
+            raise DataError(
+                f"synthgait: unknown modality {item!r}; choose from {','.join(MODALITIES)} "
+                "or all, e.g. --modalities silhouette,skeleton"
+            )
+        if items.count(item) > 1:
+            raise DataError(f"synthgait: modality {item} is listed twice; list each once")
+    return tuple(name for name in MODALITIES if name in items)
+
+
+def check_pose_format(pose_format: str) -> str:
+    """Return ``pose_format`` if it is a key of :data:`POSE_FORMATS`, else raise a DataError."""
+    if pose_format not in POSE_FORMATS:
+        raise DataError(
+            f"synthgait: unknown pose format {pose_format!r}; choose coco (COCO-17) or "
+            "openpose (the 18 joints of OpenPose/AlphaPose)"
+        )
+    return pose_format
+
+
+def sequence_file(modality: str, modalities: tuple[str, ...], view: str) -> str:
+    """The file name of ``modality`` in a sequence folder holding ``modalities``.
+
+    Silhouettes alone keep CASIA-B's ``<view>.pkl``; otherwise :data:`MODALITY_FILES`.
+    """
+    if modalities == ("silhouette",):
+        return f"{view}.pkl"
+    return MODALITY_FILES[modality]

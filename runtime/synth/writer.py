@@ -2,7 +2,25 @@
 
 ``<root>/<id>/<type>/<view>/<view>.pkl`` holds one uint8 array ``[t, 64, 64]`` pickled with
 protocol 4 (nothing else, so a safe unpickler that allows numpy arrays reads it), and
-``<root>/partition.json`` the split. The dataset is built in a hidden folder beside
+``<root>/partition.json`` the split.
+
+With other modalities (``modalities=``, ``gaitgen synth --modalities``), each sequence folder
+holds one file per modality, every one with the same frame count, named so that their sorted
+order is the order OpenGait's configs of each family expect (OpenGait loads the sorted
+``.pkl`` files of a folder and ``data_cfg.data_in_use`` picks among them)::
+
+    0_heatmap.pkl   skeleton maps, uint8 [t, 2, 64, 64] (channel 0 limbs, 1 joints)
+    0_parsing.pkl   human parsing, uint8 [t, 64, 64], Gait3D-Parsing's labels 0..11
+    1_sil.pkl       silhouettes, uint8 [t, 64, 64]
+    2_smpl.pkl      SMPL-like parameters, float32 [t, 85] (camera 3, pose 72, shape 10)
+    3_pose.pkl      2-D pose, float64 [t, V, 3] (x, y in pixels, confidence); V = 17 or 18
+
+So ``silhouette,skeleton`` gives OpenGait's SkeletonGait++ layout (``0_heatmap.pkl``,
+``1_sil.pkl``: ``data_in_use: [True, True]``; SkeletonGait: ``[True, False]``);
+``silhouette,smpl`` SMPLGait's (silhouettes, then SMPL: ``[true, true]``);
+``parsing,silhouette,smpl`` SMPLGait's Gait3D-Parsing config (``[true, false, true]``);
+``parsing`` alone ParsingGait's; ``pose`` alone the pose models'. A folder with more
+modalities than a config's family needs takes a ``data_in_use`` with one flag per file. The dataset is built in a hidden folder beside
 ``root`` and renamed into place at the end: an interrupted run leaves no half-written
 dataset behind under ``root``. Each subject is one task, so ``workers > 1`` gives the same
 bytes as one worker.
@@ -32,25 +50,32 @@ from .spec import (
     DEFAULT_SUBJECTS,
     check_count,
     check_disk_space,
+    check_pose_format,
+    parse_modalities,
     parse_views,
+    sequence_file,
     subject_ids,
 )
 
 PARTITION_FILE = "partition.json"
 
 
-def _write_subject(task: tuple[Path, str, int, int, tuple[str, ...], int]) -> str:
+def _write_subject(task: tuple) -> str:
     """Generate and write every sequence of one subject (runs in a worker process)."""
     import numpy as np
 
-    from .sequence import subject_sequences
+    from .sequence import subject_modalities
 
-    folder, name, number, seed, views, frames = task
-    for (condition, view), silhouettes in subject_sequences(seed, number, views, frames).items():
+    folder, name, number, seed, views, frames, modalities, pose_format = task
+    sequences = subject_modalities(
+        seed, number, views, frames, modalities=modalities, pose_format=pose_format
+    )
+    for (condition, view), arrays in sequences.items():
         target = folder / name / condition / view
         target.mkdir(parents=True, exist_ok=True)
-        with open(target / f"{view}.pkl", "wb") as handle:
-            pickle.dump(np.ascontiguousarray(silhouettes, dtype=np.uint8), handle, protocol=4)
+        for modality in modalities:
+            with open(target / sequence_file(modality, modalities, view), "wb") as handle:
+                pickle.dump(np.ascontiguousarray(arrays[modality]), handle, protocol=4)
     return name
 
 
@@ -129,6 +154,8 @@ def generate_dataset(
     partition_path: Path | str | None = None,
     progress: bool = False,
     overwrite: bool = False,
+    modalities: Sequence[str] | str | None = None,
+    pose_format: str = "coco",
 ) -> Path:
     """Generate a SynthGait dataset under ``root`` and return the partition file's path.
 
@@ -144,23 +171,38 @@ def generate_dataset(
         partition_path: where to write the partition JSON; default ``root/partition.json``.
         progress: draw a progress bar on stderr.
         overwrite: replace an existing non-empty ``root`` (only once the new one is complete).
+        modalities: what to write (``"silhouette,pose,skeleton,parsing,smpl"`` or ``"all"``,
+            or a sequence of names); ``None`` for the silhouettes only, as ``<view>.pkl``.
+        pose_format: joint order of the pose (and of the poses the skeleton maps come
+            from): ``"coco"`` (17) or ``"openpose"`` (OpenPose/AlphaPose's 18).
 
     Returns:
         The path of the partition JSON.
 
     Raises:
-        DataError: a count, view or path is invalid, or ``root`` is in the way.
+        DataError: a count, view, modality, pose format or path is invalid, or ``root`` is in
+            the way.
     """
     check_count("subjects", subjects)
     check_count("frames", frames)
     check_count("workers", workers)
     check_count("seed", seed, minimum=0)
     view_names = parse_views(views)
+    contents = (parse_modalities(modalities), check_pose_format(pose_format))
     root = Path(root).expanduser().absolute()
-    check_disk_space(root.parent, subjects, len(view_names), frames)
+    check_disk_space(root.parent, subjects, len(view_names), frames, contents[0])
     with _generating(root):
         return _generate(
-            root, partition_path, subjects, view_names, frames, seed, workers, progress, overwrite
+            root,
+            partition_path,
+            subjects,
+            view_names,
+            frames,
+            seed,
+            workers,
+            progress,
+            overwrite,
+            contents,
         )
 
 
@@ -174,8 +216,10 @@ def _generate(
     workers: int,
     progress: bool,
     overwrite: bool,
+    contents: tuple[tuple[str, ...], str],
 ) -> Path:
-    """:func:`generate_dataset` once its arguments are checked, under the lock."""
+    """:func:`generate_dataset` once its arguments are checked, under the lock;
+    ``contents`` is ``(modalities, pose_format)``."""
     _check_target(root, overwrite)
     partition_file = (
         root / PARTITION_FILE if partition_path is None else Path(partition_path).absolute()
@@ -186,7 +230,7 @@ def _generate(
     built = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".partial", dir=root.parent))
     try:
         tasks = [
-            (built, name, number, seed, view_names, frames)
+            (built, name, number, seed, view_names, frames, *contents)
             for number, name in enumerate(ids, start=1)
         ]
         bar = ProgressBar(len(tasks), "synthgait", "subjects") if progress else None
@@ -216,6 +260,8 @@ class SynthGait(DatasetGenerator):
         frames: frames per sequence.
         seed: dataset seed; the same seed gives the same bytes.
         workers: processes generating subjects in parallel (same bytes for any number).
+        modalities: what to write (see :func:`generate_dataset`); the silhouettes if None.
+        pose_format: ``coco`` or ``openpose``.
     """
 
     def __init__(
@@ -225,9 +271,11 @@ class SynthGait(DatasetGenerator):
         frames: int = DEFAULT_FRAMES,
         seed: int = 0,
         workers: int = 1,
+        modalities: Sequence[str] | str | None = None,
+        pose_format: str = "coco",
     ) -> None:
         self.options = dict(subjects=subjects, views=views, frames=frames, seed=seed)
-        self.options["workers"] = workers
+        self.options.update(workers=workers, modalities=modalities, pose_format=pose_format)
 
     def generate(self, root: Path, partition_path: Path) -> Path:
         return generate_dataset(root, partition_path=partition_path, **self.options)
