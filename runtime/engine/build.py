@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from ..components import get, using_project
+from ..components import building, get, using_project
 from ..errors import ConfigError
 from ..losses.aggregator import LossAggregator
 from ..model import BaseModel
@@ -17,7 +17,7 @@ def build_model(cfgs: dict[str, Any], project: Project | None, is_training: bool
     """Instantiate ``model_cfg.model`` (a built-in, a project class or a dotted path)."""
     cls = get("model", cfgs["model_cfg"]["model"], project)
     try:
-        with using_project(project):  # the model's backbone may be the project's own
+        with using_project(project), building("model", cls):  # its backbone may be the project's
             return cls(cfgs, is_training)
     except KeyError as exc:
         # a model reads its model_cfg keys as OpenGait's do (model_cfg["backbone_cfg"])
