@@ -122,3 +122,24 @@ def test_two_synths_into_one_folder_are_serialised(tmp_path: Path) -> None:
     assert first.returncode == 0, first_err
     assert second.returncode == 1 and "already exists and is not empty" in second_err
     assert len([p for p in out.iterdir() if p.is_dir()]) == 60  # the folder holds the first's
+
+
+def test_a_full_disk_names_the_file_being_written(tmp_path: Path, monkeypatch) -> None:
+    """Issue 17, item 18: a full disk during synth said 'while writing a file'; it names the
+    file, as it would be in the dataset, and nothing is left behind."""
+    import errno
+
+    import gaitgen.runtime.synth.writer as writer
+
+    def full(path, mode="r", *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")  # a write: no file name
+
+    monkeypatch.setattr(writer, "open", full, raising=False)
+    out = tmp_path / "out"
+    result = _run(str(out), "--subjects", "2", "--views", "90", "--frames", "2")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"error: no space left on device while writing {out}/001/nm-01/090/090.pkl: "
+        "free some space\n"
+    )
+    assert list(tmp_path.iterdir()) == []

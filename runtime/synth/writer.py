@@ -22,7 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
-from ..atomic import atomic_write_text, folder_lock
+from ..atomic import atomic_write_text, disk_error, folder_lock
 from ..errors import DataError
 from .generator import DatasetGenerator
 from .partition import make_partition
@@ -39,18 +39,25 @@ from .spec import (
 PARTITION_FILE = "partition.json"
 
 
-def _write_subject(task: tuple[Path, str, int, int, tuple[str, ...], int]) -> str:
-    """Generate and write every sequence of one subject (runs in a worker process)."""
+def _write_subject(task: tuple[Path, Path, str, int, int, tuple[str, ...], int]) -> str:
+    """Generate and write every sequence of one subject (runs in a worker process).
+
+    ``task``: the hidden folder written, the dataset root it becomes (for messages), then
+    the subject's name, number, the seed, views and frames.
+    """
     import numpy as np
 
     from .sequence import subject_sequences
 
-    folder, name, number, seed, views, frames = task
+    folder, root, name, number, seed, views, frames = task
     for (condition, view), silhouettes in subject_sequences(seed, number, views, frames).items():
-        target = folder / name / condition / view
-        target.mkdir(parents=True, exist_ok=True)
-        with open(target / f"{view}.pkl", "wb") as handle:
-            pickle.dump(np.ascontiguousarray(silhouettes, dtype=np.uint8), handle, protocol=4)
+        relative = Path(name, condition, view, f"{view}.pkl")
+        try:
+            (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+            with open(folder / relative, "wb") as handle:
+                pickle.dump(np.ascontiguousarray(silhouettes, dtype=np.uint8), handle, protocol=4)
+        except OSError as exc:  # a full disk names the file as it would be in the dataset
+            raise (disk_error(exc, root / relative) or exc) from exc
     return name
 
 
@@ -186,7 +193,7 @@ def _generate(
     built = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".partial", dir=root.parent))
     try:
         tasks = [
-            (built, name, number, seed, view_names, frames)
+            (built, root, name, number, seed, view_names, frames)
             for number, name in enumerate(ids, start=1)
         ]
         bar = ProgressBar(len(tasks), "synthgait", "subjects") if progress else None
