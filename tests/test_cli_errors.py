@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,8 +78,15 @@ def test_a_bug_names_the_command_the_stage_and_the_config(project: Path, capsys)
     text = model.read_text()
     hook = "    def build_network(self, model_cfg):\n"
     model.write_text(text.replace(hook, hook + "        len(3)\n", 1))
-    for command in ("train", "test"):
-        result = CliRunner().invoke(app, [command, "configs/mine.yaml"])
+    imported, path = set(sys.modules), list(sys.path)
+    try:
+        results = {c: CliRunner().invoke(app, [c, "configs/mine.yaml"]) for c in ("train", "test")}
+    finally:  # the next test's project is another "demo": forget this one's modules
+        for name in set(sys.modules) - imported:
+            if name.split(".")[0] == "demo":
+                del sys.modules[name]
+        sys.path[:] = path
+    for command, result in results.items():
         assert result.exit_code == 1
         assert result.stderr == (
             f"error: internal error in 'gaitgen {command} configs/mine.yaml' (building the "

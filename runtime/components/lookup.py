@@ -250,7 +250,11 @@ def get(kind: str, name: Any, project: Project | None = None, where: str | None 
         try:
             module = importlib.import_module(chosen.module)
         except ImportError as exc:
-            raise _import_failure(exc, chosen.path or chosen.module, "importing it") from exc
+            if not chosen.module.startswith(exc.name or "\0"):  # an import inside the file
+                raise _import_failure(exc, chosen.path or chosen.module, "importing it") from exc
+            raise RegistryError(  # the file's own module (a package of that name shadows it)
+                f"{chosen.path or chosen.module}: importing it failed: {type(exc).__name__}: {exc}"
+            ) from exc
         except Exception as exc:  # noqa: BLE001 - any error in a user's file, with its path
             raise RegistryError(
                 f"{chosen.path or chosen.module}: importing it failed: "
