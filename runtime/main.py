@@ -20,9 +20,12 @@ Under SLURM, ``srun python -m gaitgen.runtime ...`` joins the job's tasks by its
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
+from .error_report import phase as stage
 from .error_report import report_error
 from .errors import ConfigError
 
@@ -120,10 +123,12 @@ def run_phase(
             f"trainer_cfg.restore_hint={iteration}",
             f"evaluator_cfg.restore_hint={iteration}",
         ]
-    run = load_run(config, overrides)
+    with stage(f"the {phase} phase", config), stage("loading the config"):
+        run = load_run(config, overrides)
     ctx = distributed.setup(device)
     try:
-        with using_project(run.project):  # samplers, transforms... may be the project's own
+        # samplers, transforms... may be the project's own
+        with stage(f"the {phase} phase", config), using_project(run.project):
             return _run(run, ctx, phase, iteration, log_to_file, overwrite, force)
     finally:
         distributed.cleanup()
@@ -147,7 +152,8 @@ def _run(
     if log_to_file or run.cfgs["trainer_cfg"].get("log_to_file"):
         log_file = run.run_folder(phase).log_file(phase, time.strftime("%Y%m%d-%H%M%S"))
     setup_logging(ctx, log_file)
-    ensure_synthetic_data(run, ctx)
+    with stage("making the synthetic dataset"):
+        ensure_synthetic_data(run, ctx)
     if phase == "train":
         from .engine.trainer import Trainer
 
@@ -174,5 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             args.force,
         )
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the one rule: report_error
-        return report_error(exc, debug=args.debug, debug_hint=DEBUG_HINT)
+        words = sys.argv[1:] if argv is None else argv
+        command = "python -m gaitgen.runtime " + shlex.join(words)
+        return report_error(exc, debug=args.debug, debug_hint=DEBUG_HINT, command=command)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import sys
 from pathlib import Path
 
 import pytest
@@ -62,4 +63,52 @@ def test_the_runtime_entry_point_names_a_full_disk(monkeypatch, capsys) -> None:
     assert capsys.readouterr().err == (
         "error: no space left on device while writing /data/output/run/train.lock: "
         "free some space\n"
+    )
+
+
+def test_a_bug_names_the_command_the_stage_and_the_config(project: Path, capsys) -> None:
+    """Issue 17, item 18: a bug (here a model whose build_network raises TypeError) ended in
+    a bare 'TypeError: ...'; the catch-all names the command, the stage it was in and the
+    config being run, and asks for a report. Bad input keeps its own line."""
+    from gaitgen.runtime.error_report import phase, report_error
+
+    result = CliRunner().invoke(app, ["new-model", "Mine"])
+    assert result.exit_code == 0, result.output
+    model = project / "demo" / "models" / "mine.py"
+    text = model.read_text()
+    hook = "    def build_network(self, model_cfg):\n"
+    model.write_text(text.replace(hook, hook + "        len(3)\n", 1))
+    imported, path = set(sys.modules), list(sys.path)
+    try:
+        results = {c: CliRunner().invoke(app, [c, "configs/mine.yaml"]) for c in ("train", "test")}
+    finally:  # the next test's project is another "demo": forget this one's modules
+        for name in set(sys.modules) - imported:
+            if name.split(".")[0] == "demo":
+                del sys.modules[name]
+        sys.path[:] = path
+    for command, result in results.items():
+        assert result.exit_code == 1
+        assert result.stderr == (
+            f"error: internal error in 'gaitgen {command} configs/mine.yaml' (building the "
+            "model; file configs/mine.yaml): TypeError: object of type 'int' has no len() "
+            "(run 'gaitgen --debug ...' for the traceback; please report it)\n"
+        )
+
+    def fails(exc: Exception) -> Exception:
+        with pytest.raises(type(exc)) as caught, phase("loading data", "c.yaml"):
+            with phase("reading a file"):
+                raise exc
+        return caught.value
+
+    # the file an exception names wins over the stage's; the innermost stage is named
+    from gaitgen.runtime.errors import DataError
+
+    capsys.readouterr()
+    error = fails(OSError(errno.EIO, "Input/output error", "/data/x.pkl"))
+    assert report_error(error, debug=False, debug_hint="hint", command="gaitgen x") == 1
+    assert report_error(fails(DataError("bad data")), debug=False, debug_hint="hint") == 1
+    assert capsys.readouterr().err == (
+        "error: internal error in 'gaitgen x' (reading a file; file /data/x.pkl): OSError: "
+        "[Errno 5] Input/output error: '/data/x.pkl' (hint; please report it)\n"
+        "error: bad data\n"
     )

@@ -115,6 +115,22 @@ def test_init_bad_answers_fail_with_one_line_and_no_folder(runner, tmp_path, arg
     assert not (tmp_path / "p").exists()
 
 
+def test_init_on_a_full_disk_names_the_project_folder(runner, tmp_path, monkeypatch):
+    """Issue 17, item 18: a full disk during init said 'while writing a file' (copier's
+    writes carry no file name); it names the project folder."""
+    import errno
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    result = runner.invoke(app, ["init", str(tmp_path / "proj"), "--defaults"])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"error: no space left on device while writing {tmp_path / 'proj'}: free some space\n"
+    )
+
+
 def test_init_refuses_a_non_empty_folder_unless_forced(runner, tmp_path):
     dest = tmp_path / "busy"
     dest.mkdir()

@@ -119,7 +119,10 @@ def test_a_bug_is_one_line_from_both_entry_points_and_debug_shows_it(monkeypatch
 
     cli = CliRunner().invoke(app, ["train", "x.yaml"])
     assert cli.exit_code == 1
-    assert cli.stderr == "error: RuntimeError: boom (run 'gaitgen --debug ...' for the traceback)\n"
+    assert cli.stderr == (
+        "error: internal error in 'gaitgen train x.yaml': RuntimeError: boom "
+        "(run 'gaitgen --debug ...' for the traceback; please report it)\n"
+    )
     with pytest.raises(RuntimeError, match="boom"):
         CliRunner().invoke(app, ["--debug", "train", "x.yaml"], catch_exceptions=False)
 
@@ -127,7 +130,10 @@ def test_a_bug_is_one_line_from_both_entry_points_and_debug_shows_it(monkeypatch
     stderr = io.StringIO()
     monkeypatch.setattr(sys, "stderr", stderr)
     assert entry.main(args) == 1
-    assert stderr.getvalue() == "error: RuntimeError: boom (add --debug for the traceback)\n"
+    assert stderr.getvalue() == (
+        "error: internal error in 'python -m gaitgen.runtime --cfgs x.yaml --phase train': "
+        "RuntimeError: boom (add --debug for the traceback; please report it)\n"
+    )
     with pytest.raises(RuntimeError, match="boom"):
         entry.main([*args, "--debug"])
 

@@ -238,3 +238,25 @@ def test_sigterm_during_an_upgrade_rolls_it_back(tmp_path):
     assert files_of(root) == before  # nothing new (no MIGRATED), the committed edit in place
     assert git(root, "status", "--porcelain") == ""
     assert list(scratch.iterdir()) == []  # no temporary folder left
+
+
+def test_a_full_disk_during_an_upgrade_names_the_project_and_rolls_back(tmp_path, monkeypatch):
+    """Issue 17, item 18: a full disk during upgrade said only 'OSError: [Errno 28] ...';
+    it names the project being written, which is put back as it was."""
+    import errno
+
+    root = committed_project(tmp_path)
+    template = newer_template(tmp_path)
+    before = git(root, "rev-parse", "HEAD")
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    result = runner.invoke(app, ["upgrade", "-C", str(root), *next_release(template)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: no space left on device while writing {root}: free some space; "
+        "the project was left as it was\n"
+    )
+    assert git(root, "status", "--porcelain") == "" and git(root, "rev-parse", "HEAD") == before

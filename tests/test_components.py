@@ -104,6 +104,80 @@ def test_one_broken_file_does_not_hide_the_others(project) -> None:
         get("model", "Fails", project)
 
 
+def test_symlink_loops_in_the_models_folder_are_named_not_followed(project, monkeypatch) -> None:
+    """Issue 17, item 18: a symlink loop in the project's models/ (a.py -> b.py -> a.py) made
+    'gaitgen list' end in 'error: RuntimeError: Symlink loop from ...'; a loop, or a link to a
+    folder, is never a model file: it is reported as unreadable, naming the link, and the
+    other files are still found."""
+    from typer.testing import CliRunner
+
+    from gaitgen.cli.app import app
+
+    models = project.models_dir
+    (models / "good.py").write_text(MODEL.format(name="Good"))
+    (models / "a.py").symlink_to("b.py")
+    (models / "b.py").symlink_to("a.py")
+    (models / "loop.py").symlink_to(".")
+    (models / "loop").symlink_to(".")
+    monkeypatch.chdir(project.root)
+    result = CliRunner().invoke(app, ["list", "model"])
+    assert result.exit_code == 0, result.output
+    assert "Good" in result.output and "RuntimeError" not in result.output
+    package = project.package
+    assert (
+        f"(unreadable: {package}/models/a.py: a symbolic link that loops (a.py -> b.py -> a.py) "
+        "and reaches no file: remove it or point it at a Python file)"
+    ) in result.output
+    assert (
+        f"(unreadable: {package}/models/loop.py: a folder (a symbolic link: loop.py -> .), "
+        "not a Python file: rename or remove it)"
+    ) in result.output
+    assert get("model", "Good", project).__name__ == "Good"
+    with pytest.raises(RegistryError, match=r"b\.py: a symbolic link that loops \(b\.py -> a\.py"):
+        get("model", "Nope", project)
+
+
+def test_a_model_or_loss_importing_a_missing_module_names_its_file_line_and_module(
+    project,
+) -> None:
+    """Issue 17, item 18: a project model whose build imports a module that is not installed
+    ended in a bare "ModuleNotFoundError: No module named 'notinstalled'" (which model
+    file?); on import and on build alike it is one line naming the file, the line, the
+    module and what to do."""
+    from gaitgen.runtime.engine.build import build_model
+
+    fix = "install the package that provides it (e.g. pip install notinstalled), or fix the import"
+    top = project.models_dir / "top.py"
+    top.write_text("import notinstalled\n" + MODEL.format(name="AtImport"))
+    with pytest.raises(RegistryError) as error:
+        get("model", "AtImport", project)
+    assert str(error.value) == (
+        f"{top}: importing it failed at line 1: module 'notinstalled' is not installed: {fix}"
+    )
+    inside = project.models_dir / "inside.py"
+    inside.write_text(
+        MODEL.format(name="AtBuild").replace(
+            "        self.fc =", "        import notinstalled.sub  # optional\n        self.fc ="
+        )
+    )
+    line = inside.read_text().splitlines().index("        import notinstalled.sub  # optional") + 1
+    with pytest.raises(RegistryError) as error:
+        build_model({"model_cfg": {"model": "AtBuild"}}, project, is_training=True)
+    assert str(error.value) == (
+        f"{inside}: building model 'AtBuild' failed at line {line}: module 'notinstalled' "
+        f"is not installed: {fix}"
+    )
+    loss = project.losses_dir / "needs.py"
+    loss.write_text(
+        "from gaitgen.runtime import BaseLoss\n\n\nclass Needs(BaseLoss):\n"
+        "    def __init__(self, loss_term_weight=1.0):\n"
+        "        from notinstalled import thing\n"
+        "        super().__init__(loss_term_weight)\n"
+    )
+    with pytest.raises(RegistryError, match=rf"^{loss}: building loss 'Needs' failed at line 6: "):
+        build("loss", {"type": "Needs"}, project=project)
+
+
 def test_a_loss_that_is_not_a_baseloss(project) -> None:
     (project.losses_dir / "plain.py").write_text("class NotALoss:\n    pass\n")
     with pytest.raises(RegistryError, match="not a subclass of BaseLoss"):

@@ -68,6 +68,30 @@ def test_names_that_leave_the_run_folder_are_refused(config: Path, override: str
     assert not Path("/escaped-00002.pt").exists()
 
 
+@pytest.mark.parametrize("key", ["trainer_cfg.save_name", "data_cfg.dataset_name"])
+def test_names_too_long_for_the_file_system_are_refused_before_training(config: Path, key: str):
+    """Issue 17, item 18: a 300-character save_name (or dataset_name) ended in a bare
+    'OSError: File name too long' (for a 250-character one, only at the first checkpoint
+    save, after training); it is one line naming the config and key, before any work."""
+    from gaitgen.runtime.engine.run_folder import MAX_NAME_BYTES, folder_name
+
+    result = train(config, "--set", f"{key}={'s' * 300}")
+    assert result.exit_code == 1
+    line = result.output.strip()
+    assert len(line.splitlines()) == 1
+    assert line.startswith(f"error: {config}: {key}: 'sss")
+    assert "300 bytes long" in line and f"at most {MAX_NAME_BYTES} bytes" in line, line
+    assert "OSError" not in line
+    assert not (config.parent / "output").exists()
+    # the longest file made from a name of the limit fits: the temporary of a checkpoint save
+    name = "é" * (MAX_NAME_BYTES // 2)  # bytes, not characters, are what the file system counts
+    assert folder_name(name, key) == name
+    with pytest.raises(ConfigError, match="202 bytes long"):
+        folder_name(name + "é", key)
+    temporary = f".{name}-{10**12:05d}.pt.abcdefgh.tmp"
+    (config.parent / temporary).write_bytes(b"")
+
+
 def test_folder_names_are_checked_when_the_run_is_loaded(config: Path) -> None:
     from gaitgen.runtime.engine.run import load_run
 

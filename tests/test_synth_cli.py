@@ -154,3 +154,24 @@ def test_every_modality_through_the_cli_and_check_data(tmp_path: Path) -> None:
     )
     assert checked.exit_code == 0, checked.output
     assert "no problems found" in checked.output
+
+
+def test_a_full_disk_names_the_file_being_written(tmp_path: Path, monkeypatch) -> None:
+    """Issue 17, item 18: a full disk during synth said 'while writing a file'; it names the
+    file, as it would be in the dataset, and nothing is left behind."""
+    import errno
+
+    import gaitgen.runtime.synth.writer as writer
+
+    def full(path, mode="r", *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")  # a write: no file name
+
+    monkeypatch.setattr(writer, "open", full, raising=False)
+    out = tmp_path / "out"
+    result = _run(str(out), "--subjects", "2", "--views", "90", "--frames", "2")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"error: no space left on device while writing {out}/001/nm-01/090/090.pkl: "
+        "free some space\n"
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -54,10 +54,28 @@ def handle_errors(func: F) -> F:
         except (typer.Exit, typer.Abort):
             raise
         except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the one rule
-            code = report_error(exc, debug=STATE.debug, debug_hint=DEBUG_HINT)
+            code = report_error(
+                exc, debug=STATE.debug, debug_hint=DEBUG_HINT, command=_command_line()
+            )
             raise typer.Exit(code=code) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _command_line() -> str | None:
+    """``gaitgen train configs/x.yaml``: the running command and its arguments (not its
+    options), for the line of an internal error."""
+    import typer.main  # Typer's own click: its context stack is the one the command runs in
+
+    context = typer.main.get_current_context(silent=True)
+    if context is None:
+        return None
+    words = ["gaitgen", *context.command_path.split()[1:]]
+    for parameter in context.command.params:
+        value = context.params.get(parameter.name or "")
+        if parameter.param_type_name == "argument" and value not in (None, (), []):
+            words += [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
+    return " ".join(words)
 
 
 def require_config(config: Path) -> None:

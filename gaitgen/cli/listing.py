@@ -19,8 +19,8 @@ PANEL = "Inspect"
 def _shown(path: Path | None, module: str) -> str:
     if path is None:
         return module
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    try:  # the folder resolved, not the file: a symbolic link is shown as itself (even a loop)
+        return str((path.parent.resolve() / path.name).relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
 

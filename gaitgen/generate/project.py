@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gaitgen import __version__
+from gaitgen.runtime.atomic import disk_error
 from gaitgen.runtime.errors import GenerateError
 
 from .names import (
@@ -121,6 +122,8 @@ def init_project(
         raise GenerateError("init cancelled; nothing was written") from None
     except (copier.errors.UserMessageError, ValueError) as exc:
         raise GenerateError(f"init: {exc}") from None
+    except OSError as exc:  # copier's writes carry no file name: name the project at least
+        raise (disk_error(exc, exc.filename or dest) or exc) from exc
     package_name = str(worker.answers.combined.get("package", data.get("package")))
     files = sorted(path for path in _files(dest) if path not in before or force)
     return InitResult(root=dest, package=package_name, files=files)

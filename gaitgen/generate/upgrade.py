@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from gaitgen import __version__
+from gaitgen.runtime.atomic import disk_error
 from gaitgen.runtime.errors import GenerateError, ProjectError
 
 from .copier_adapter import update_from
@@ -281,12 +282,21 @@ def _upgrade(
         )
     check_git_state(root)
     template = template or project_template_dir()
-    old = old_template(old_version, project_template_dir(), __version__, history or history_dir())
-    workspace = Path(tempfile.mkdtemp(prefix="gaitgen-upgrade-"))
-    try:
-        repo = build_template_repo(
-            workspace / "template", [(old_version, old), (version, template)]
+    copies = f"the temporary copies of the template in {tempfile.gettempdir()}"
+    try:  # a full disk here names where the copies go (tarfile's writes carry no file name)
+        old = old_template(
+            old_version, project_template_dir(), __version__, history or history_dir()
         )
+        workspace = Path(tempfile.mkdtemp(prefix="gaitgen-upgrade-"))
+    except OSError as exc:
+        raise (disk_error(exc, copies) or exc) from exc
+    try:
+        try:
+            repo = build_template_repo(
+                workspace / "template", [(old_version, old), (version, template)]
+            )
+        except OSError as exc:
+            raise (disk_error(exc, copies) or exc) from exc
         try:
             update_from(root, repo, f"v{old_version}", f"v{version}", computed_answers(version))
         except BaseException as exc:
@@ -295,6 +305,9 @@ def _upgrade(
             _git(["clean", "-fdq", "--", "."], root, check=False)
             if isinstance(exc, GenerateError):
                 raise
+            full = disk_error(exc, exc.filename or root) if isinstance(exc, OSError) else None
+            if full is not None:  # copier's writes carry no file name: name the project
+                raise GenerateError(f"{full}; the project was left as it was") from exc
             if isinstance(exc, Exception):
                 raise GenerateError(
                     f"upgrade failed ({type(exc).__name__}: {exc}); the project was left as "

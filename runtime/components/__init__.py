@@ -14,6 +14,7 @@ from .kinds import KINDS, Kind, kind_of
 from .lookup import (
     available,
     build,
+    building,
     get,
     import_dotted,
     unknown_name_error,
@@ -29,6 +30,7 @@ __all__ = [
     "accepted_parameters",
     "available",
     "build",
+    "building",
     "builtin_components",
     "check_arguments",
     "get",

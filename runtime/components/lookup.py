@@ -16,7 +16,9 @@ import contextvars
 import importlib
 import logging
 import sys
+import traceback
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from ..errors import RegistryError, did_you_mean
@@ -74,6 +76,49 @@ def import_dotted(path: str, where: str) -> Any:
             f"{did_you_mean(attribute, candidates)}"
         )
     return getattr(module, attribute)
+
+
+def _failed_at(exc: BaseException, file: Path | str | None) -> str:
+    """`` at line N`` (in ``file``) or `` at other.py:N`` where ``exc`` was raised: the last
+    frame of its traceback outside Python's import machinery (the failing statement)."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<")]
+    if not frames:
+        return ""
+    last = frames[-1]
+    if file is not None and Path(last.filename) == Path(file):
+        return f" at line {last.lineno}"
+    return f" at {last.filename}:{last.lineno}"
+
+
+def _import_failure(exc: ImportError, file: Path | str | None, what: str) -> RegistryError:
+    """The error for an import that failed while a component file was imported or built.
+
+    Args:
+        exc: the ImportError (a module that is not installed, a name it lacks).
+        file: the component's file, which the message starts with.
+        what: what was being done, e.g. ``"importing it"``, ``"building model 'Mine'"``.
+    """
+    where = f"{file}: {what} failed{_failed_at(exc, file)}"
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        top = exc.name.partition(".")[0]
+        return RegistryError(
+            f"{where}: module {exc.name!r} is not installed: install the package that "
+            f"provides it (e.g. pip install {top}), or fix the import"
+        )
+    return RegistryError(f"{where}: {type(exc).__name__}: {exc}: fix the import")
+
+
+@contextlib.contextmanager
+def building(kind: str, cls: type) -> Iterator[None]:
+    """Within the block (the constructor of ``cls``), an import that fails is one
+    RegistryError naming the class's file and line and the missing module, not a bare
+    ``ModuleNotFoundError`` (a model's ``build_network`` may import an optional package)."""
+    try:
+        yield
+    except ImportError as exc:
+        file = getattr(sys.modules.get(cls.__module__), "__file__", None)
+        what = f"building {kind} {cls.__name__!r}"
+        raise _import_failure(exc, file, what) from exc
 
 
 def _base(kind: Kind) -> type:
@@ -204,6 +249,12 @@ def get(kind: str, name: Any, project: Project | None = None, where: str | None 
             raise unknown_name_error(kind, name, where, project)
         try:
             module = importlib.import_module(chosen.module)
+        except ImportError as exc:
+            if not chosen.module.startswith(exc.name or "\0"):  # an import inside the file
+                raise _import_failure(exc, chosen.path or chosen.module, "importing it") from exc
+            raise RegistryError(  # the file's own module (a package of that name shadows it)
+                f"{chosen.path or chosen.module}: importing it failed: {type(exc).__name__}: {exc}"
+            ) from exc
         except Exception as exc:  # noqa: BLE001 - any error in a user's file, with its path
             raise RegistryError(
                 f"{chosen.path or chosen.module}: importing it failed: "
@@ -270,4 +321,5 @@ def build(
         dropped=ignored_in(spec.dropped_section) if spec.dropped_section else None,
         found=found,
     )
-    return cls(*args, **kwargs)
+    with building(kind, cls):
+        return cls(*args, **kwargs)

@@ -11,8 +11,10 @@ class asked for.
 from __future__ import annotations
 
 import ast
+import errno
 import importlib
 import importlib.util
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,7 +69,7 @@ def scan_classes(path: Path) -> tuple[dict[str, list[str]], str | None]:
     try:
         stat = path.stat()
     except OSError as exc:
-        return {}, f"{type(exc).__name__}: {exc}"
+        return {}, _unreadable(path, exc)
     cached = _PARSED.get(path)
     if cached is not None and cached[:2] == (stat.st_mtime, stat.st_size):
         return cached[2], cached[3]
@@ -81,12 +83,50 @@ def scan_classes(path: Path) -> tuple[dict[str, list[str]], str | None]:
         error = None
     except SyntaxError as exc:
         classes, error = {}, f"SyntaxError: {exc.msg} (line {exc.lineno})"
-    except (UnicodeDecodeError, ValueError, OSError) as exc:
+    except OSError as exc:
+        classes, error = {}, _unreadable(path, exc)
+    except (UnicodeDecodeError, ValueError) as exc:
         classes, error = {}, f"{type(exc).__name__}: {exc}"
     if len(_PARSED) >= PARSED_FILES_LIMIT:
         _PARSED.clear()
     _PARSED[path] = (stat.st_mtime, stat.st_size, classes, error)
     return classes, error
+
+
+def _link_chain(path: Path, hops: int = 8) -> str:
+    """``a.py -> b.py -> a.py``: where a symbolic link leads, until it repeats or ends."""
+    chain, current, seen = [path.name], path, {path}
+    for _ in range(hops):
+        try:
+            target = os.readlink(current)
+        except OSError:  # not a link: the chain ends here
+            return " -> ".join(chain)
+        chain.append(target)
+        current = current.parent / target
+        if current in seen:
+            return " -> ".join(chain)
+        seen.add(current)
+    return " -> ".join(chain) + " -> ..."
+
+
+def _unreadable(path: Path, exc: OSError) -> str:
+    """Why a ``*.py`` entry of a components folder cannot be read, in words a user acts on.
+
+    A symbolic link that loops (``ln -s b.py a.py; ln -s a.py b.py``) or leads to a folder
+    (``ln -s . loop.py``) is never a component file: it is reported like any unreadable file,
+    naming the link, and the other files are still found.
+    """
+    if exc.errno == errno.ELOOP:
+        return (
+            f"a symbolic link that loops ({_link_chain(path)}) and reaches no file: "
+            "remove it or point it at a Python file"
+        )
+    link = f" (a symbolic link: {_link_chain(path)})" if path.is_symlink() else ""
+    if exc.errno == errno.EISDIR:
+        return f"a folder{link}, not a Python file: rename or remove it"
+    if exc.errno == errno.ENOENT and link:
+        return f"a symbolic link to a file that does not exist ({_link_chain(path)}): fix it"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def classes_in_file(path: Path) -> list[str]:

@@ -6,7 +6,8 @@ from typing import Any
 
 import torch
 
-from ..components import get, using_project
+from ..components import building, get, using_project
+from ..error_report import phase
 from ..errors import ConfigError
 from ..losses.aggregator import LossAggregator
 from ..model import BaseModel
@@ -15,9 +16,14 @@ from ..project import Project
 
 def build_model(cfgs: dict[str, Any], project: Project | None, is_training: bool) -> BaseModel:
     """Instantiate ``model_cfg.model`` (a built-in, a project class or a dotted path)."""
+    with phase("building the model"):
+        return _build_model(cfgs, project, is_training)
+
+
+def _build_model(cfgs: dict[str, Any], project: Project | None, is_training: bool) -> BaseModel:
     cls = get("model", cfgs["model_cfg"]["model"], project)
     try:
-        with using_project(project):  # the model's backbone may be the project's own
+        with using_project(project), building("model", cls):  # its backbone may be the project's
             return cls(cfgs, is_training)
     except KeyError as exc:
         # a model reads its model_cfg keys as OpenGait's do (model_cfg["backbone_cfg"])
@@ -39,13 +45,15 @@ def build_optimization(model: BaseModel, cfgs: dict[str, Any]) -> tuple[Any, Any
     """The optimizer and scheduler, through the model's hooks (OpenGait's ``get_optimizer`` /
     ``get_scheduler``, which a model overrides for parameter groups); ``model.optimizer`` is
     set before the scheduler is built, as OpenGait does."""
-    optimizer = model.get_optimizer(cfgs["optimizer_cfg"])
-    model.optimizer = optimizer
-    return optimizer, model.get_scheduler(cfgs["scheduler_cfg"])
+    with phase("building the optimizer and scheduler"):
+        optimizer = model.get_optimizer(cfgs["optimizer_cfg"])
+        model.optimizer = optimizer
+        return optimizer, model.get_scheduler(cfgs["scheduler_cfg"])
 
 
 def build_losses(cfgs: dict[str, Any], project: Project | None) -> LossAggregator:
-    return LossAggregator(cfgs["loss_cfg"], project)
+    with phase("building the losses"):
+        return LossAggregator(cfgs["loss_cfg"], project)
 
 
 def move_inputs(inputs: list[Any], device: torch.device) -> list[Any]:

@@ -46,7 +46,7 @@ class Run:
 
         Raises:
             ConfigError: one of the three names would lead out of ``output/`` (``..``, a
-                slash, an absolute path) or is empty.
+                slash, an absolute path), is empty or is too long for the file system.
         """
         section = "trainer_cfg" if phase == "train" else "evaluator_cfg"
         return RunFolder.under(

@@ -69,12 +69,21 @@ def parse_checkpoint_name(name: str) -> tuple[str, int] | None:
     return (match["save_name"], int(match["iteration"])) if match else None
 
 
+# A file system holds at most 255 bytes per name (ext4, xfs, btrfs, APFS, NTFS). The longest
+# name gaitgen makes from a config name is the temporary of a checkpoint save,
+# ``.<save_name>-<iteration>.pt.<8 random>.tmp``: 18 bytes plus the iteration's digits more
+# than the name. 200 bytes leaves room for every such file, at any iteration a run can reach.
+MAX_NAME_BYTES = 200
+
+
 def folder_name(value: Any, key: str, config_path: Path | None = None) -> str:
     """``value`` as one folder name inside the run folder, or a ConfigError naming ``key``.
 
     Names from the config become paths (``output/<dataset_name>/<model>/<save_name>``, the
     checkpoint files ``<save_name>-<iteration>.pt``): a name with a path separator, ``..`` or
-    an absolute path would write outside ``output/``, so it is refused.
+    an absolute path would write outside ``output/``, so it is refused; so is a name longer
+    than :data:`MAX_NAME_BYTES` (in the file system's encoding), which the file system would
+    refuse for the folder or for a checkpoint named after it, perhaps only after training.
     """
     where = f"{config_path}: " if config_path is not None else ""
     text = "" if value is None else str(value)
@@ -91,6 +100,14 @@ def folder_name(value: Any, key: str, config_path: Path | None = None) -> str:
             f"{where}{key}: {value!r} is not a plain name; it becomes a folder or file name "
             "inside the run folder output/<dataset_name>/<model>/<save_name>/, so it must be "
             f"non-empty and hold no '/', '\\' or '..' (e.g. --set {key}=my_run)"
+        )
+    size = len(os.fsencode(text))
+    if size > MAX_NAME_BYTES:
+        raise ConfigError(
+            f"{where}{key}: {text[:24]!r}... is {size} bytes long: a name that becomes a "
+            "folder of output/<dataset_name>/<model>/<save_name>/ (and part of the "
+            f"checkpoints' file names) may be at most {MAX_NAME_BYTES} bytes, for the file "
+            f"system's limit of 255: use a shorter name (e.g. --set {key}=my_run)"
         )
     return text
 
@@ -142,8 +159,8 @@ class RunFolder:
         """``base_dir/output/<dataset_name>/<model>/<save_name>/``.
 
         Raises:
-            ConfigError: a name would lead out of ``output/`` or is empty (names its ``keys``
-                entry and ``config_path``).
+            ConfigError: a name would lead out of ``output/``, is empty or is longer than
+                :data:`MAX_NAME_BYTES` (names its ``keys`` entry and ``config_path``).
         """
         path = base_dir / OUTPUT_DIR
         for value, key in zip((dataset_name, model, save_name), keys):

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from ..distributed import DistContext, all_gather_rows
+from ..error_report import phase
 from ..errors import CheckpointError, ConfigError, TrainingError
 from ..model import BaseModel, overrides_pretreatment
 from ..progress import ProgressBar
@@ -90,17 +91,20 @@ def run_inference_and_evaluate(
     """
     from ..evaluation import evaluate_from_config, save_embeddings
 
-    features, dataset = embed_test_set(run, ctx, model)
+    with phase("embedding the test set"):
+        features, dataset = embed_test_set(run, ctx, model)
     if not ctx.is_main:
         return None
     labels, types, views = dataset.label_list, dataset.types_list, dataset.views_list
-    result = evaluate_from_config(run.cfgs, features.numpy(), labels, types, views)
+    with phase("evaluating"):
+        result = evaluate_from_config(run.cfgs, features.numpy(), labels, types, views)
     folder = run.run_folder("test")
     print(result.format_table(), flush=True)
     tested = {"config": str(run.config_path)}
     if restored is not None:
         tested = {"iteration": restored.iteration, "checkpoint": str(restored.path), **tested}
-    written = result.save(folder.path, tested)
+    with phase("writing the results"):
+        written = result.save(folder.path, tested)
     data_cfg = run.cfgs["data_cfg"]
     dataset_name = data_cfg.get("test_dataset_name") or data_cfg["dataset_name"]
     save_embeddings(
@@ -148,7 +152,8 @@ def test(run: Run, ctx: DistContext, iteration: int | None = None) -> Any:
     evaluation_settings(run.cfgs)  # a setting the evaluation refuses fails before any embedding
     torch.manual_seed(0)
     model = build_model(run.cfgs, run.project, is_training=False).to(ctx.device)
-    restored = restore_for_test(run, model, iteration)
+    with phase("restoring the checkpoint"):
+        restored = restore_for_test(run, model, iteration)
     log.info(
         "testing %s at iteration %d (%s, run folder %s) on %s, world size %d",
         run.cfgs["model_cfg"]["model"],

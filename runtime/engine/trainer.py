@@ -33,6 +33,7 @@ from torch.nn.parallel import DistributedDataParallel
 from ..checkpoint import rng_state, save_checkpoint
 from ..config import save_config
 from ..distributed import DistContext, barrier, broadcast_object
+from ..error_report import phase
 from ..errors import ConfigError, GaitgenError, TrainingError
 from ..model import overrides_pretreatment
 from ..progress import ProgressBar
@@ -133,7 +134,8 @@ class Trainer:
         )
         self.use_amp, self.scaler = self.train_step.use_amp, self.train_step.scaler
         self.iteration = 0
-        self.restore()
+        with phase("restoring the checkpoint"):
+            self.restore()
         self.network: torch.nn.Module = self.model
         if ctx.distributed:
             self.network = DistributedDataParallel(
@@ -252,7 +254,8 @@ class Trainer:
         """Train to ``total_iter``; the run folder's lock is released when it returns."""
         stop = StopRequest().install()
         try:
-            self._fit(stop)
+            with phase("training"):
+                self._fit(stop)
         finally:
             stop.uninstall()
             self.close()

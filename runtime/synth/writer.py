@@ -40,7 +40,7 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
-from ..atomic import atomic_write_text, folder_lock
+from ..atomic import atomic_write_text, disk_error, folder_lock
 from ..errors import DataError
 from .generator import DatasetGenerator
 from .partition import make_partition
@@ -61,21 +61,28 @@ PARTITION_FILE = "partition.json"
 
 
 def _write_subject(task: tuple) -> str:
-    """Generate and write every sequence of one subject (runs in a worker process)."""
+    """Generate and write every sequence of one subject (runs in a worker process).
+
+    ``task``: the hidden folder written, the dataset root it becomes (for messages), then
+    the subject's name, number, the seed, views, frames, modalities and pose format.
+    """
     import numpy as np
 
     from .sequence import subject_modalities
 
-    folder, name, number, seed, views, frames, modalities, pose_format = task
+    folder, root, name, number, seed, views, frames, modalities, pose_format = task
     sequences = subject_modalities(
         seed, number, views, frames, modalities=modalities, pose_format=pose_format
     )
     for (condition, view), arrays in sequences.items():
-        target = folder / name / condition / view
-        target.mkdir(parents=True, exist_ok=True)
         for modality in modalities:
-            with open(target / sequence_file(modality, modalities, view), "wb") as handle:
-                pickle.dump(np.ascontiguousarray(arrays[modality]), handle, protocol=4)
+            relative = Path(name, condition, view, sequence_file(modality, modalities, view))
+            try:
+                (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+                with open(folder / relative, "wb") as handle:
+                    pickle.dump(np.ascontiguousarray(arrays[modality]), handle, protocol=4)
+            except OSError as exc:  # a full disk names the file as it would be in the dataset
+                raise (disk_error(exc, root / relative) or exc) from exc
     return name
 
 
@@ -230,7 +237,7 @@ def _generate(
     built = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".partial", dir=root.parent))
     try:
         tasks = [
-            (built, name, number, seed, view_names, frames, *contents)
+            (built, root, name, number, seed, view_names, frames, *contents)
             for number, name in enumerate(ids, start=1)
         ]
         bar = ProgressBar(len(tasks), "synthgait", "subjects") if progress else None
