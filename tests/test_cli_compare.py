@@ -326,3 +326,16 @@ def test_out_and_plot_under_a_file_or_on_a_folder_are_one_line(two_runs):
         assert result.exit_code == 1, result.output
         assert result.stderr == f"error: --out: {target} {problem}\n"
     assert (two_runs / "a_file").read_text() == "mine\n"
+
+
+def test_a_run_config_of_the_wrong_shape_names_its_file_line_and_key(two_runs):
+    """Issue 17, item 18: a run's config.yaml whose model_cfg is not a mapping ended in the
+    catch-all's bare AttributeError; it is one line naming the file, the line and the key."""
+    config = two_runs / "output" / "SynthGait" / "Baseline" / "small" / "config.yaml"
+    config.write_text("data_cfg: {dataset_name: SynthGait}\nmodel_cfg: 5\n")
+    result = runner.invoke(app, ["compare", "output"])
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        f"error: {config.relative_to(two_runs)}:2: model_cfg: expected a mapping of model_cfg "
+        "keys, got 5"
+    ), result.output
