@@ -105,16 +105,16 @@ def stretch_taps(source: int, target: int) -> tuple[np.ndarray, np.ndarray, np.n
 def _shrink_by_blocks(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     n, h, w = images.shape
     ky, kx = h // size[0], w // size[1]
-    blocks = images.reshape(n, size[0], ky, size[1], kx).transpose(0, 1, 3, 2, 4)
-    values = blocks.reshape(n, size[0], size[1], ky * kx)
-    total = np.zeros(values.shape[:3])
-    area = ky * kx
+    # the cell at (iy, ix) of every block, in OpenCV's order (row by row within a block)
+    cells = [images[:, iy::ky, ix::kx] for iy in range(ky) for ix in range(kx)]
+    area = len(cells)
+    total = np.zeros((n, size[0], size[1]))
     k = 0
     while k <= area - 4:  # OpenCV's unrolled loop: sum += a + b + c + d
-        total += ((values[..., k] + values[..., k + 1]) + values[..., k + 2]) + values[..., k + 3]
+        total += ((cells[k] + cells[k + 1]) + cells[k + 2]) + cells[k + 3]
         k += 4
     for j in range(k, area):
-        total += values[..., j]
+        total += cells[j]
     return total * float(np.float32(1.0) / np.float32(area))
 
 

@@ -40,7 +40,6 @@ COCO17_LIMBS = (
 )  # fmt: skip
 LEFT_HIP, RIGHT_HIP = 11, 12
 MIN_SCORE = 1e-3  # GeneratePoseTarget's eps: a fainter joint or limb draws nothing
-FRAME_CHUNK = 8  # frames drawn at once (bounds the memory of the [frames, 17, H, W] maps)
 
 
 @dataclass(frozen=True)
@@ -79,47 +78,116 @@ def centre_and_scale(pose: np.ndarray, canvas: int = 128) -> np.ndarray:
 
 def _boxes(low: np.ndarray, high: np.ndarray, sigma: float, size: int) -> tuple:
     """OpenGait's drawing box ``int(low - 3s) .. int(high + 3s)``, clipped: ``(start, stop)``."""
-    start = np.maximum(np.trunc(low - 3 * sigma), 0).astype(np.int64)
-    stop = np.minimum(np.trunc(high + 3 * sigma) + 1, size).astype(np.int64)
+    start = np.maximum(np.trunc(low - 3 * sigma), 0)
+    stop = np.minimum(np.trunc(high + 3 * sigma) + 1, size)
     return start, np.maximum(stop, start)
 
 
-def _draw(
-    canvas: np.ndarray, start: np.ndarray, end: np.ndarray, peak: np.ndarray, sigma: float
-) -> None:
-    """Max-combine Gaussians of segments ``start -> end`` into ``canvas [T, H, W]``, in place.
+@dataclass(frozen=True)
+class _Windows:
+    """Per item, the union over frames of its boxes, and each position of that union."""
 
-    ``start``/``end`` are ``[T, K, 2]`` (x, y); a segment shorter than one pixel is drawn as
-    a point at ``start``; ``peak [T, K]`` scales each Gaussian (0 draws nothing). Each item
-    is evaluated only inside its box (on a local grid as large as the largest box), with
-    OpenGait's arithmetic, and folded into the canvas with ``np.maximum.at``.
-    """
-    t, size = len(canvas), canvas.shape[-1]
-    point = ((start - end) ** 2).sum(axis=-1) < 1
-    end = np.where(point[..., None], start, end)
-    low, high = np.minimum(start, end), np.maximum(start, end)
+    x: np.ndarray  # [K, w] float column positions, from the union's first column
+    y: np.ndarray  # [K, h] float row positions
+    inside_x: np.ndarray  # [T, K, w] the column is in the frame's box
+    inside_y: np.ndarray  # [T, K, h]
+    used: np.ndarray  # [K] some frame draws the item
+
+    def regions(self):
+        """``(item, rows, columns, h, w)`` of each drawn item's union box on the canvas."""
+        for k in np.flatnonzero(self.used):
+            width = int(self.inside_x[:, k].any(axis=0).nonzero()[0].max()) + 1
+            height = int(self.inside_y[:, k].any(axis=0).nonzero()[0].max()) + 1
+            x0, y0 = int(self.x[k, 0]), int(self.y[k, 0])
+            yield k, slice(y0, y0 + height), slice(x0, x0 + width), height, width
+
+
+def _windows(low: np.ndarray, high: np.ndarray, drawn: np.ndarray, sigma: float, size: int):
+    """The boxes of items spanning ``low .. high`` ``[T, K, 2]`` and their per-item union."""
     x0, x1 = _boxes(low[..., 0], high[..., 0], sigma, size)
     y0, y1 = _boxes(low[..., 1], high[..., 1], sigma, size)
-    width, height = max(int((x1 - x0).max()), 1), max(int((y1 - y0).max()), 1)
-    x = (x0[..., None] + np.arange(width))[..., None, :].astype(np.float64)  # [T, K, 1, w]
-    y = (y0[..., None] + np.arange(height))[..., :, None].astype(np.float64)  # [T, K, h, 1]
-    sx, sy = start[..., 0, None, None], start[..., 1, None, None]
-    ex, ey = end[..., 0, None, None], end[..., 1, None, None]
-    to_start = (x - sx) ** 2 + (y - sy) ** 2
-    to_end = (x - ex) ** 2 + (y - ey) ** 2
-    length = (sx - ex) ** 2 + (sy - ey) ** 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        along = (to_start - to_end + length) / 2.0 / length
-        across = (x - (sx + along * (ex - sx))) ** 2 + (y - (sy + along * (ey - sy))) ** 2
-    segment = np.where(along <= 0, to_start, np.where(along >= 1, to_end, across))
-    distance = np.where(point[..., None, None], to_start, segment)
-    values = np.exp(-distance / 2.0 / sigma**2) * peak[..., None, None]
-    inside = (x < x1[..., None, None]) & (y < y1[..., None, None]) & (values > 0)
-    frame = np.broadcast_to(np.arange(t)[:, None, None, None], inside.shape)
-    rows = np.broadcast_to(y.astype(np.int64), inside.shape)
-    cols = np.broadcast_to(x.astype(np.int64), inside.shape)
-    flat = (frame[inside] * size + rows[inside]) * size + cols[inside]
-    np.maximum.at(canvas.reshape(-1), flat, values[inside])
+    full = drawn & (x1 > x0) & (y1 > y0)
+    axes = []
+    for start, stop in ((x0, x1), (y0, y1)):
+        first = np.where(full, start, size).min(axis=0)
+        last = np.where(full, stop, 0).max(axis=0)
+        span = max(int((last - first).max(initial=0)), 1)
+        positions = np.minimum(first, size)[:, None] + np.arange(span, dtype=np.float64)
+        inside = (positions >= start[..., None]) & (positions < stop[..., None]) & full[..., None]
+        axes.append((positions, inside))
+    (x, inside_x), (y, inside_y) = axes
+    return _Windows(x, y, inside_x, inside_y, full.any(axis=0))
+
+
+def _draw_points(canvas: np.ndarray, centre: np.ndarray, peak: np.ndarray, sigma: float) -> None:
+    """Max-combine Gaussians at ``centre [T, K, 2]`` into ``canvas [T, H, W]`` (float64).
+
+    A point's Gaussian is the outer product of one row and one column profile, each 0
+    outside OpenGait's box, so only those profiles go through ``exp``; ``peak [T, K]`` (0
+    draws nothing) scales the rows. Each joint is combined over every frame at once, on the
+    union of its boxes.
+    """
+    drawn = peak > 0
+    centre = np.where(drawn[..., None], centre, 0.0)
+    windows = _windows(centre, centre, drawn, sigma, canvas.shape[-1])
+    columns = np.exp(-((windows.x - centre[..., 0:1]) ** 2) / 2.0 / sigma**2)
+    rows = np.exp(-((windows.y - centre[..., 1:2]) ** 2) / 2.0 / sigma**2) * peak[..., None]
+    columns = np.where(windows.inside_x, columns, 0.0)
+    rows = np.where(windows.inside_y, rows, 0.0)
+    scratch = np.empty(canvas[:, : rows.shape[-1], : columns.shape[-1]].size)
+    for k, ys, xs, h, w in windows.regions():
+        patch = scratch[: len(canvas) * h * w].reshape(-1, h, w)
+        np.multiply(rows[:, k, :h, None], columns[:, k, None, :w], out=patch)
+        np.maximum(canvas[:, ys, xs], patch, out=canvas[:, ys, xs])
+
+
+def _draw_segments(
+    cost: np.ndarray, start: np.ndarray, end: np.ndarray, peak: np.ndarray, sigma: float
+) -> None:
+    """Min-combine ``d^2 / 2s^2 - log(peak)`` of segments into ``cost [T, H, W]``, in place.
+
+    ``exp(-cost)`` is then the maximum of the segments' Gaussians. ``start``/``end`` are
+    ``[T, K, 2]``; a segment shorter than one pixel is a point at ``start``; ``peak [T, K]``
+    (0 draws nothing). In units of ``sigma * sqrt(2)``, the squared distance to a segment
+    is ``across^2 + max(|along| - half, 0)^2`` (``along`` from its middle, ``half`` its
+    half length); ``across^2 - log(peak)`` expands into three outer products, one matrix
+    product per segment. The results equal OpenGait's arithmetic to float64 rounding.
+    """
+    drawn = peak > 0
+    start = np.where(drawn[..., None], start, 0.0)
+    end = np.where(drawn[..., None], end, 0.0)
+    vector = end - start
+    length2 = (vector**2).sum(axis=-1)
+    point = length2 < 1
+    end = np.where(point[..., None], start, end)
+    windows = _windows(np.minimum(start, end), np.maximum(start, end), drawn, sigma, cost.shape[-1])
+    unit = 1.0 / (sigma * np.sqrt(2.0))
+    length = np.sqrt(np.where(point, 1.0, length2))
+    ux = np.where(point, 1.0, vector[..., 0] / length)[..., None]
+    uy = np.where(point, 0.0, vector[..., 1] / length)[..., None]
+    half = np.where(point, 0.0, unit * length / 2)
+    middle = (start + end) / 2
+    along_x = np.where(windows.inside_x, unit * (windows.x - middle[..., 0:1]) * ux, np.inf)
+    along_y = np.where(windows.inside_y, unit * (windows.y - middle[..., 1:2]) * uy, np.inf)
+    across_x = np.where(windows.inside_x, unit * (windows.x - start[..., 0:1]) * uy, 0.0)
+    across_y = np.where(windows.inside_y, unit * (windows.y - start[..., 1:2]) * ux, 0.0)
+    log_peak = np.log(np.where(drawn, peak, 1.0))[..., None]
+    rows = np.stack([across_y**2 - log_peak, -2 * across_y, np.ones_like(across_y)], axis=-1)
+    columns = np.stack([np.ones_like(across_x), across_x, across_x**2], axis=-2)
+    size = cost[:, : along_y.shape[-1], : along_x.shape[-1]].size
+    excess, scratch = np.empty(size), np.empty(size)
+    for k, ys, xs, h, w in windows.regions():
+        shape = (len(cost), h, w)
+        outside = excess[: len(cost) * h * w].reshape(shape)
+        clipped = scratch[: len(cost) * h * w].reshape(shape)
+        np.add(along_y[:, k, :h, None], along_x[:, k, None, :w], out=outside)
+        bound = half[:, k, None, None]
+        np.clip(outside, -bound, bound, out=clipped)
+        outside -= clipped
+        np.square(outside, out=outside)
+        np.matmul(rows[:, k, :h], columns[:, k, :, :w], out=clipped)
+        outside += clipped
+        np.minimum(cost[:, ys, xs], outside, out=cost[:, ys, xs])
 
 
 def draw_maps(pose: np.ndarray, config: SkeletonMapConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -136,18 +204,16 @@ def draw_maps(pose: np.ndarray, config: SkeletonMapConfig) -> tuple[np.ndarray, 
     xy = pose[..., :2]
     score = pose[..., 2] if config.use_score else np.ones(pose.shape[:2])
     first, second = np.array(COCO17_LIMBS).T
-    limbs = np.zeros((len(pose), size, size), dtype=np.float64)
-    joints = np.zeros_like(limbs)
-    for lo in range(0, len(pose), FRAME_CHUNK):
-        part = slice(lo, lo + FRAME_CHUNK)
-        p, s = xy[part], score[part]
-        _draw(joints[part], p, p, np.where(s >= MIN_SCORE, s, 0.0), sigma)
-        start, end = p[:, first], p[:, second]
-        short = ((start - end) ** 2).sum(axis=-1) < 1  # OpenGait draws the start joint instead
-        value = np.minimum(s[:, first], s[:, second])
-        peak = np.where(value >= MIN_SCORE, np.where(short, s[:, first], value), 0.0)
-        _draw(limbs[part], start, end, peak, sigma)
-    return limbs.astype(np.float32), joints.astype(np.float32)
+    joints = np.zeros((len(pose), size, size), dtype=np.float64)
+    _draw_points(joints, xy, np.where(score >= MIN_SCORE, score, 0.0), sigma)
+    start, end = xy[:, first], xy[:, second]
+    short = ((start - end) ** 2).sum(axis=-1) < 1  # OpenGait draws the start joint instead
+    value = np.minimum(score[:, first], score[:, second])
+    peak = np.where(value >= MIN_SCORE, np.where(short, score[:, first], value), 0.0)
+    cost = np.full_like(joints, np.inf)
+    _draw_segments(cost, start, end, peak, sigma)
+    np.negative(cost, out=cost)
+    return np.exp(cost, out=cost).astype(np.float32), joints.astype(np.float32)
 
 
 def _gray_levels() -> np.ndarray:
@@ -163,10 +229,13 @@ GRAY_LEVELS = _gray_levels()
 
 def to_gray(maps: np.ndarray) -> np.ndarray:
     """float32 maps in [0, 1] to uint8 grey levels, as ``cm.gray`` then ``* 255`` does."""
-    index = maps.astype(np.float32) * np.float32(256)
-    index = np.where(np.isnan(index), 0, np.clip(index, 0, 255)).astype(np.int64)
-    levels = GRAY_LEVELS[index]
-    return np.where(np.isnan(maps), 0, levels).astype(np.uint8)
+    index = np.asarray(maps, dtype=np.float32) * np.float32(256)
+    np.fmax(index, 0, out=index)  # fmax/fmin turn NaN into 0 (cm.gray's "bad" colour)
+    np.fmin(index, 255, out=index)
+    return GRAY_LEVELS.take(index.astype(np.uint8))
+
+
+LEVEL_VALUES = np.arange(256) / 255.0  # a grey level as the float OpenGait resizes
 
 
 def align(images: np.ndarray, out_size: int = 64) -> np.ndarray:
@@ -184,15 +253,17 @@ def align(images: np.ndarray, out_size: int = 64) -> np.ndarray:
     height = bottom - top + 1
     left = np.maximum(w // 2 - height // 2, 0)
     right = np.minimum(w // 2 + height // 2 + 1, w)
-    scaled = images / 255.0
     out = np.empty((t, out_size, out_size), dtype=np.float64)
     shapes = np.stack([height, right - left], axis=1)
     for shape in np.unique(shapes, axis=0):
         members = np.flatnonzero((shapes == shape).all(axis=1))
-        rows = top[members, None] + np.arange(shape[0])
-        cols = left[members, None] + np.arange(shape[1])
-        crops = scaled[members[:, None, None], rows[:, :, None], cols[:, None, :]]
-        out[members] = resize_area(crops, (out_size, out_size))
+        if tuple(shape) == (h, w):  # the whole image: no copy to gather
+            crops = images[members]
+        else:
+            rows = top[members, None] + np.arange(shape[0])
+            cols = left[members, None] + np.arange(shape[1])
+            crops = images[members[:, None, None], rows[:, :, None], cols[:, None, :]]
+        out[members] = resize_area(LEVEL_VALUES.take(crops), (out_size, out_size))
     return (out * 255).astype(np.uint8)
 
 
