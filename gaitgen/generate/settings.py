@@ -105,6 +105,17 @@ def synthgait_data_block(
     )
 
 
+def synthetic_modalities(data_cfg: Any) -> tuple[str, ...]:
+    """The modalities ``data_cfg.synthetic`` generates (silhouettes unless it says otherwise);
+    ``()`` when the data is not generated."""
+    synthetic = data_cfg.get("synthetic") if isinstance(data_cfg, dict) else None
+    if not isinstance(synthetic, dict):
+        return ()
+    names = synthetic.get("modalities") or ["silhouette"]
+    names = names.split(",") if isinstance(names, str) else names
+    return tuple(str(name).strip() for name in names)
+
+
 def modality_data_block(defaults: ConfigDefaults, modalities: tuple[str, ...]) -> str | None:
     """The ``data_cfg`` block of a new config on ``modalities``.
 
@@ -116,9 +127,7 @@ def modality_data_block(defaults: ConfigDefaults, modalities: tuple[str, ...]) -
     synthetic = defaults.synthetic
     if synthetic is None:
         return defaults.data_cfg_block if modalities == ("silhouette",) else None
-    current = synthetic.get("modalities") or ["silhouette"]
-    current = [m.strip() for m in current.split(",")] if isinstance(current, str) else current
-    if sorted(current) == sorted(modalities):
+    if sorted(synthetic_modalities({"synthetic": synthetic})) == sorted(modalities):
         return defaults.data_cfg_block
     subjects = synthetic.get("subjects", DEFAULT_SYNTH_SUBJECTS)
     frames = synthetic.get("frames", DEFAULT_SYNTH_FRAMES)
