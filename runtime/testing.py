@@ -22,6 +22,7 @@ from .engine.build import build_losses, build_optimization
 from .engine.run import Run, load_run
 from .engine.step import NonFiniteLoss, TrainStep
 from .model import BaseModel, check_embeddings, check_model_output
+from .random_batches import config_modalities, modality_batch
 
 
 def _input_size(cfgs: Mapping[str, Any]) -> tuple[int, int]:
@@ -37,9 +38,16 @@ def random_batch(
     frames: int = 8,
     seed: int = 0,
 ) -> list[Any]:
-    """OpenGait's ``[ipts, labs, typs, viws, seqL]`` with random silhouettes, fixed length."""
-    generator = torch.Generator().manual_seed(seed)
+    """OpenGait's ``[ipts, labs, typs, viws, seqL]`` with random frames, fixed length.
+
+    Random silhouettes; for a config on SynthGait's other modalities, random frames of each
+    modality through the trainer's transforms (:mod:`gaitgen.runtime.random_batches`).
+    """
     n = identities * per_identity
+    if config_modalities(cfgs) != ("silhouette",):
+        labels = torch.arange(identities).repeat_interleave(per_identity).tolist()
+        return modality_batch(cfgs, [frames] * n, labels, training=True, joined=False, seed=seed)
+    generator = torch.Generator().manual_seed(seed)
     h, w = _input_size(cfgs)
     sils = (torch.rand(n, frames, h, w, generator=generator) > 0.5).float()  # [n, s, h, w]
     labs = torch.arange(identities).repeat_interleave(per_identity)
@@ -164,6 +172,9 @@ def joined_batch(
     cfgs: Mapping[str, Any], lengths: tuple[int, ...] = (6, 9), seed: int = 1
 ) -> list[Any]:
     """A test-phase batch: whole sequences of ``lengths`` frames joined, with ``seqL``."""
+    if config_modalities(cfgs) != ("silhouette",):
+        labels = list(range(len(lengths)))
+        return modality_batch(cfgs, lengths, labels, training=False, joined=True, seed=seed)
     generator = torch.Generator().manual_seed(seed)
     h, w = _input_size(cfgs)
     sils = (torch.rand(1, sum(lengths), h, w, generator=generator) > 0.5).float()
@@ -180,9 +191,8 @@ def check_whole_sequences(model: BaseModel, cfgs: Mapping[str, Any]) -> None:
     joined = check_embeddings(name, model(batch)["inference_feat"].get("embeddings"), batch)
     start = 0
     for index, length in enumerate(batch[4][0].tolist()):
-        alone_sils = batch[0][0][:, start : start + length]
         alone = [
-            [alone_sils],
+            [ipt[:, start : start + length] for ipt in batch[0]],
             batch[1][index : index + 1],
             ["nm-01"],
             ["090"],

@@ -209,3 +209,18 @@ def test_statements_joined_with_a_semicolon_keep_every_token_but_the_imports(
         "from gaitgen.runtime.modules import SeparateFCs\n" in text
     )
     assert "from gaitgen.runtime.compat import clones; SCALE = 2  # kept\n" in text
+
+
+def test_gpu_only_lines_are_noted_with_their_line(project: Path, tmp_path: Path) -> None:
+    # OpenGait's GaitTR and ParsingGait move a tensor with .cuda(), which fails on the CPU
+    source = tmp_path / "cudanet.py"
+    text = OPENGAIT_STYLE_MODEL.replace("StripNet", "CudaNet").replace(
+        "        outs = self.Backbone(sils)\n",
+        "        sils = sils.cuda(sils.get_device())\n        outs = self.Backbone(sils)\n",
+    )
+    source.write_text(text)
+    line = text.splitlines().index("        sils = sils.cuda(sils.get_device())") + 1
+    result = CliRunner().invoke(app, ["port", str(source)])
+    assert result.exit_code == 0, result.output
+    assert f"note: {source}:{line}: .cuda() runs on a GPU only" in result.output
+    assert "cuda(sils.get_device())" in (project / "demo/models/cudanet.py").read_text()

@@ -16,8 +16,17 @@ import typer
 from gaitgen.cli.common import echo_status, handle_errors
 from gaitgen.cli.completion import complete_config, complete_model_name
 from gaitgen.cli.options import DryRunOption
+from gaitgen.runtime.errors import GenerateError
 
 PANEL = "Generate code"
+ModalityOption = Annotated[
+    str | None,
+    typer.Option(
+        "--modality",
+        help="The body representation the model reads: silhouette, pose, skeleton, parsing, "
+        "smpl or silhouette+skeleton [default: silhouette].",
+    ),
+]
 
 
 def init(
@@ -51,10 +60,13 @@ def init(
             "--force", help="Write into a non-empty DEST, overwriting files of the same name."
         ),
     ] = False,
+    modality: ModalityOption = None,
 ) -> None:
     """Create a research project in DEST: configs, models, losses, tests, a working config.
 
-    Asks its questions interactively unless --defaults or an answer flag is given.
+    Asks its questions interactively unless --defaults or an answer flag is given. With
+    --modality (other than silhouette) the project also gets a starter model that reads
+    that body representation, its config on SynthGait data of it, and its test.
     """
     from gaitgen.generate.project import init_project
 
@@ -67,14 +79,21 @@ def init(
         description=description,
         interactive=interactive,
         force=force,
+        modality=modality,
     )
     for path in result.files:
         echo_status("create", str(dest / path))
+    starter = result.starter_config
+    what = (
+        "GaitBase on the synthetic SynthGait data"
+        if starter == "configs/baseline.yaml"
+        else f"{result.starter_model} on SynthGait's {result.modality_summary}"
+    )
     typer.echo(
         f"\nProject ready in {dest} (package {result.package}). Next:\n"
         f"  cd {dest}\n"
         f"  pytest                                 # the project's tests\n"
-        f"  gaitgen train configs/baseline.yaml    # GaitBase on the synthetic SynthGait data\n"
+        f"  gaitgen train {starter:<24}  # {what}\n"
         f"  gaitgen new-model MyGait               # add a model, its config and its test"
     )
 
@@ -92,23 +111,31 @@ def new_model(
             "subclass of it and a config derived from its starter config.",
         ),
     ] = None,
+    modality: ModalityOption = None,
     dry_run: DryRunOption = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
 ) -> None:
     """Add a model: <package>/models/<name>.py, configs/<name>.yaml, tests/test_<name>.py.
 
-    With --from BASE the model subclasses BASE (equal to it until you change it) and its
-    config is BASE's starter config on the project's data.
+    With --modality the model reads that body representation and its config trains on
+    SynthGait data of it (unless the project's data holds it). With --from BASE the model
+    subclasses BASE (equal to it until you change it) and its config is BASE's starter
+    config on the project's data.
     """
     from gaitgen.generate.names import module_name
     from gaitgen.generate.plan import apply, plan
     from gaitgen.runtime.project import editing_project
 
+    if base is not None and modality is not None:
+        raise GenerateError(
+            f"--from {base} and --modality {modality}: a model derived from {base} reads what "
+            f"{base} reads; give one of the two"
+        )
     with editing_project(Path.cwd()) as project:
         if base is None:
             from gaitgen.generate.model import model_files
 
-            files = model_files(project, name, force=force)
+            files = model_files(project, name, modality=modality or "silhouette", force=force)
         else:
             from gaitgen.generate.derived import derived_model_files
 

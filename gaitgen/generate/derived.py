@@ -21,7 +21,7 @@ from .model import TEST_TEMPLATE
 from .names import check_name_free, module_name, validate_class_name
 from .plan import PlannedFile
 from .render import render_python
-from .settings import config_defaults, read_settings
+from .settings import config_defaults, read_settings, synthetic_modalities
 
 DERIVED_TEMPLATE = "model_from.py.jinja"
 # the class_num of SynthGait's 24 training identities, which the zoo's starters are set for
@@ -75,6 +75,15 @@ def _project_config(project: Project, base: str, source):
     return None
 
 
+def _data_cfg(text: str) -> dict:
+    """The ``data_cfg`` of a config's text (``{}`` when it has none)."""
+    import yaml
+
+    cfgs = yaml.safe_load(text) or {}
+    data_cfg = cfgs.get("data_cfg") if isinstance(cfgs, dict) else None
+    return data_cfg if isinstance(data_cfg, dict) else {}
+
+
 def derived_config(text: str, base: str, name: str, data_block: str | None, class_num: int) -> str:
     """BASE's config text with NAME as the model and save_name, and the project's data."""
     lines = yaml_edit.split_lines(text)
@@ -112,8 +121,13 @@ def derived_model_files(
     text, config_source, from_zoo = _starter_text(project, source, base)
     settings = read_settings(project)
     defaults = config_defaults(settings)
+    # a starter on SynthGait's other modalities keeps its own data (the project's may not
+    # hold them); one on silhouettes trains on the project's data
+    starter_reads = synthetic_modalities(_data_cfg(text)) if from_zoo else ()
+    own_data = from_zoo and starter_reads not in ((), ("silhouette",))
+    project_data = from_zoo and not own_data
     config = derived_config(
-        text, base, name, defaults.data_cfg_block if from_zoo else None, defaults.class_num
+        text, base, name, defaults.data_cfg_block if project_data else None, defaults.class_num
     )
     if source.builtin:
         base_import = f"from gaitgen.runtime.models.{source.path.stem} import {base}"
@@ -135,7 +149,9 @@ def derived_model_files(
         f"#   gaitgen train configs/{module}.yaml [--set trainer_cfg.total_iter=50]\n"
         f"#   gaitgen test configs/{module}.yaml\n"
         f"# Its settings are {base}'s, from {config_source}"
-        + (f"; data_cfg is copied from {defaults.source}.\n\n" if from_zoo else ".\n\n")
+        + (f"; data_cfg is copied from {defaults.source}.\n\n" if project_data else "")
+        + (f", data_cfg included (SynthGait's {', '.join(starter_reads)}).\n\n" if own_data else "")
+        + (".\n\n" if not from_zoo else "")
     )
     line_length = settings.line_length
     return [

@@ -210,6 +210,25 @@ def _joined(lines: list[str], node: ast.stmt, imports: list[str]) -> str:
     return ("\n" + head).join(imports) if alone else "; ".join(imports)
 
 
+def _cuda_only(tree: ast.Module, source: Path) -> list[str]:
+    """A note for each line that moves a tensor with ``.cuda()``: OpenGait's GPU-only code
+    (GaitTR's incidence matrix, ParsingGait's adjacency), which the CPU cannot run."""
+    lines = sorted(
+        {
+            node.lineno
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "cuda"
+        }
+    )
+    return [
+        f"{source}:{line}: .cuda() runs on a GPU only (kept as OpenGait wrote it); to train "
+        "on the CPU too, move the tensor with .to(x.device) instead, x an input tensor"
+        for line in lines
+    ]
+
+
 def _module_file(source: Path, name: str | None) -> str:
     stem = (name.lower() if name else source.stem).replace("-", "_").replace("+", "p")
     # the component scanner skips files named _*: such a model could never be named
@@ -232,7 +251,7 @@ def port_file(project: Project, source: Path, *, name: str | None = None) -> Por
 
     Returns:
         The planned file, the model classes, the imports that could not be mapped (one
-        ``file:line: ...`` each) and notes (shadowed built-ins).
+        ``file:line: ...`` each) and notes (shadowed built-ins, GPU-only lines).
 
     Raises:
         GenerateError: the file is missing, not Python, holds no model, or --name is invalid.
@@ -276,7 +295,7 @@ def port_file(project: Project, source: Path, *, name: str | None = None) -> Por
     for (start, end), new_text in sorted(edits.items(), reverse=True):
         ported = ported[:start] + new_text + ported[end:]
 
-    notes: list[str] = []
+    notes: list[str] = _cuda_only(tree, source)
     if name is not None:
         validate_class_name(name, "model")
         if len(models) != 1:

@@ -16,6 +16,7 @@ from gaitgen import __version__
 from gaitgen.runtime.atomic import disk_error
 from gaitgen.runtime.errors import GenerateError
 
+from .modalities import DEFAULT_MODALITY, Modality, check_modality
 from .names import (
     default_package_name,
     validate_package_name,
@@ -23,6 +24,10 @@ from .names import (
 )
 from .render import project_template_dir
 from .settings import DEFAULT_SYNTH_FRAMES, DEFAULT_SYNTH_SUBJECTS, synthetic_train_ids
+
+# the starter config of the copier template, and the line of pyproject.toml that names it
+DEFAULT_STARTER = "configs/baseline.yaml"
+_DEFAULT_CONFIG_LINE = f'default_config = "{DEFAULT_STARTER}"'
 
 
 @dataclass(frozen=True)
@@ -33,11 +38,18 @@ class InitResult:
         root: the project folder.
         package: its Python package.
         files: the files written, relative to ``root``, sorted.
+        starter_config: the config to train first (``[tool.gaitgen] default_config``),
+            relative to ``root``.
+        starter_model: the model it builds.
+        modality_summary: what that model reads.
     """
 
     root: Path
     package: str
     files: list[Path]
+    starter_config: str = DEFAULT_STARTER
+    starter_model: str = "Baseline"
+    modality_summary: str = "silhouettes"
 
 
 def _answers(
@@ -80,8 +92,14 @@ def init_project(
     description: str | None = None,
     interactive: bool = False,
     force: bool = False,
+    modality: str | None = None,
 ) -> InitResult:
     """Create a project in ``dest`` from the copier template.
+
+    With a ``modality`` other than silhouettes, the project also gets a starter model of it
+    (``gaitgen new-model``'s model, config and test, named by
+    :data:`~gaitgen.generate.modalities.MODALITIES`), and ``[tool.gaitgen] default_config``
+    names its config.
 
     Args:
         dest: the project folder; must not exist or be empty, unless ``force``.
@@ -90,11 +108,13 @@ def init_project(
         description: one line for pyproject.toml and the README.
         interactive: ask the questions not answered by the arguments.
         force: write into a non-empty folder, overwriting files the template makes.
+        modality: what the starter model reads (default: silhouettes, GaitBase).
 
     Raises:
         GenerateError: ``dest`` is a non-empty folder (without force) or a file, or an
-            answer is invalid.
+            answer or the modality is invalid.
     """
+    body = check_modality(modality or DEFAULT_MODALITY)
     if dest.exists() and not dest.is_dir():
         raise GenerateError(f"{dest} exists and is not a folder; choose another destination")
     if dest.is_dir() and any(dest.iterdir()) and not force:
@@ -125,8 +145,42 @@ def init_project(
     except OSError as exc:  # copier's writes carry no file name: name the project at least
         raise (disk_error(exc, exc.filename or dest) or exc) from exc
     package_name = str(worker.answers.combined.get("package", data.get("package")))
+    result = InitResult(root=dest, package=package_name, files=[])
+    if body.name != DEFAULT_MODALITY:
+        result = _add_starter(result, body)
     files = sorted(path for path in _files(dest) if path not in before or force)
-    return InitResult(root=dest, package=package_name, files=files)
+    return InitResult(
+        dest,
+        package_name,
+        files,
+        result.starter_config,
+        result.starter_model,
+        result.modality_summary,
+    )
+
+
+def _add_starter(result: InitResult, body: Modality) -> InitResult:
+    """Write the starter model of ``body`` into the new project and make its config the
+    project's default config (all files or none)."""
+    from gaitgen.runtime.project import require_project
+
+    from .model import model_files
+    from .plan import PlannedFile, apply, plan
+
+    project = require_project(result.root)
+    files = model_files(project, body.starter, modality=body.name)
+    config = files[1].path.relative_to(project.root).as_posix()
+    pyproject = project.root / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    if _DEFAULT_CONFIG_LINE not in text:  # the template changed without this function
+        raise GenerateError(
+            f"init: the project template's {pyproject.name} names no {DEFAULT_STARTER}"
+        )
+    files.append(
+        PlannedFile(pyproject, text.replace(_DEFAULT_CONFIG_LINE, f'default_config = "{config}"'))
+    )
+    apply(plan(files, force=True), root=project.root, echo=lambda status, path: None)
+    return InitResult(result.root, result.package, [], config, body.starter, body.summary)
 
 
 def _files(root: Path) -> set[Path]:

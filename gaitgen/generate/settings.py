@@ -58,6 +58,7 @@ class ConfigDefaults:
         batch_size: ``trainer_cfg.sampler.batch_size`` as [P, K].
         frames_num_fixed: frames per training sequence.
         source: where these came from, for messages and the config's header comment.
+        synthetic: ``data_cfg.synthetic`` when the data is generated (SynthGait), else None.
     """
 
     data_cfg_block: str
@@ -66,6 +67,7 @@ class ConfigDefaults:
     batch_size: list[int]
     frames_num_fixed: int
     source: str
+    synthetic: dict[str, Any] | None = None
 
 
 def read_settings(project: Project) -> ProjectSettings:
@@ -81,9 +83,59 @@ def read_settings(project: Project) -> ProjectSettings:
     )
 
 
-def synthgait_data_block(subjects: int = DEFAULT_SYNTH_SUBJECTS) -> str:
-    """The ``data_cfg`` block of a project on the built-in SynthGait data (shared with init)."""
-    return render(SYNTH_DATA_TEMPLATE, synth_subjects=subjects, synth_frames=DEFAULT_SYNTH_FRAMES)
+def synthgait_data_block(
+    subjects: int = DEFAULT_SYNTH_SUBJECTS,
+    frames: int = DEFAULT_SYNTH_FRAMES,
+    modalities: tuple[str, ...] = ("silhouette",),
+) -> str:
+    """The ``data_cfg`` block of a project on the built-in SynthGait data (shared with init).
+
+    Args:
+        subjects: identities of the dataset.
+        frames: frames per sequence.
+        modalities: what each sequence folder holds (``gaitgen synth --modalities``); other
+            than silhouettes alone, the dataset gets a folder of its own
+            (``data/synthgait_<modalities>``).
+    """
+    return render(
+        SYNTH_DATA_TEMPLATE,
+        synth_subjects=subjects,
+        synth_frames=frames,
+        synth_modalities=list(modalities),
+    )
+
+
+def synthetic_modalities(data_cfg: Any) -> tuple[str, ...]:
+    """The modalities ``data_cfg.synthetic`` generates (silhouettes unless it says otherwise);
+    ``()`` when the data is not generated."""
+    synthetic = data_cfg.get("synthetic") if isinstance(data_cfg, dict) else None
+    if not isinstance(synthetic, dict):
+        return ()
+    names = synthetic.get("modalities") or ["silhouette"]
+    names = names.split(",") if isinstance(names, str) else names
+    return tuple(str(name).strip() for name in names)
+
+
+def modality_data_block(defaults: ConfigDefaults, modalities: tuple[str, ...]) -> str | None:
+    """The ``data_cfg`` block of a new config on ``modalities``.
+
+    The project's own block when it holds them already (silhouettes: any dataset that
+    does not say otherwise); a SynthGait block of those modalities, with the project's
+    subjects and frames, when the project's data is SynthGait; None when the project's data
+    is a real dataset, which the user must point at files of these modalities.
+    """
+    synthetic = defaults.synthetic
+    if synthetic is None:
+        return defaults.data_cfg_block if modalities == ("silhouette",) else None
+    if sorted(synthetic_modalities({"synthetic": synthetic})) == sorted(modalities):
+        return defaults.data_cfg_block
+    subjects = synthetic.get("subjects", DEFAULT_SYNTH_SUBJECTS)
+    frames = synthetic.get("frames", DEFAULT_SYNTH_FRAMES)
+    return synthgait_data_block(
+        subjects if isinstance(subjects, int) else DEFAULT_SYNTH_SUBJECTS,
+        frames if isinstance(frames, int) else DEFAULT_SYNTH_FRAMES,
+        modalities,
+    )
 
 
 def synthetic_train_ids(subjects: int) -> int:
@@ -138,6 +190,9 @@ def config_defaults(settings: ProjectSettings) -> ConfigDefaults:
         batch_size=list(batch_size),
         frames_num_fixed=frames,
         source=source,
+        synthetic=(
+            data_cfg.get("synthetic") if isinstance(data_cfg.get("synthetic"), dict) else None
+        ),
     )
 
 
