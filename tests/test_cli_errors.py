@@ -80,7 +80,10 @@ def test_a_bug_names_the_command_the_stage_and_the_config(project: Path, capsys)
     model.write_text(text.replace(hook, hook + "        len(3)\n", 1))
     imported, path = set(sys.modules), list(sys.path)
     try:
-        results = {c: CliRunner().invoke(app, [c, "configs/mine.yaml"]) for c in ("train", "test")}
+        small = ["--set", "data_cfg.synthetic.subjects=6", "--set", "data_cfg.synthetic.frames=4"]
+        results = {
+            c: CliRunner().invoke(app, [c, "configs/mine.yaml", *small]) for c in ("train", "test")
+        }
     finally:  # the next test's project is another "demo": forget this one's modules
         for name in set(sys.modules) - imported:
             if name.split(".")[0] == "demo":
