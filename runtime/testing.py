@@ -1,7 +1,8 @@
 """Checks that generated tests (and users' own tests) call: one line per model, loss, config.
 
-They build the real classes from the real config, feed a small random batch of the shapes
-the config implies, and assert the model contract of ``runtime/model.py``: the three output
+They build the real classes from the real config, feed a small batch of the shapes the config
+implies (random silhouettes, or for a config on SynthGait's other modalities a few of its
+sequences made in memory and put through the config's own sampler and transforms), and assert the model contract of ``runtime/model.py``: the three output
 dicts, a loss for every ``training_feat`` key, finite losses, a gradient for every trainable
 parameter, embeddings of shape [n, c, p] that do not mix the sequences joined with ``seqL``,
 and a loss that falls when trained on one batch. They need no dataset and run in seconds on
