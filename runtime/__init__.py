@@ -21,6 +21,8 @@ _EXPORTS: dict[str, str] = {
     # built-in losses and the model zoo
     "TripletLoss": ".losses.triplet",
     "CrossEntropyLoss": ".losses.softmax",
+    "SupConLoss_Re": ".losses.supcon",
+    "SupConLoss_Lp": ".losses.supcon",
     "Baseline": ".models.baseline",
     "GaitSet": ".models.gaitset",
     "GaitPart": ".models.gaitpart",
@@ -28,6 +30,13 @@ _EXPORTS: dict[str, str] = {
     "GaitGL": ".models.gaitgl",
     "DeepGaitV2": ".models.deepgaitv2",
     "SwinGait": ".models.swingait",
+    "GaitGraph1": ".models.gaitgraph1",
+    "GaitGraph2": ".models.gaitgraph2",
+    "GaitTR": ".models.gaittr",
+    "MultiScaleGaitGraph": ".models.msgg",
+    "SMPLGait": ".models.smplgait",
+    "ParsingGait": ".models.parsinggait",
+    "SkeletonGaitPP": ".models.skeletongait_pp",
     # reusable building blocks and backbones (all of gaitgen.runtime.modules; a test keeps
     # this list equal to it)
     "Backbone": ".modules.backbone",
@@ -67,6 +76,26 @@ _EXPORTS: dict[str, str] = {
     "stage_channels": ".modules.setnet",
     "window_partition": ".modules.swin",
     "window_reverse": ".modules.swin",
+    "AttentionFusion": ".modules.fusion",
+    "CatFusion": ".modules.fusion",
+    "GCN": ".modules.gcn",
+    "Graph": ".modules.graph",
+    "GraphConvolution": ".modules.gcn",
+    "Normalize": ".modules.gcn",
+    "PlusFusion": ".modules.fusion",
+    "ResGCN": ".modules.resgcn",
+    "ResGCNInputBranch": ".modules.resgcn",
+    "ResGCNModule": ".modules.resgcn",
+    "SpatialAttention": ".modules.spatial_attention",
+    "SpatialBasicBlock": ".modules.graph_blocks",
+    "SpatialBottleneckBlock": ".modules.graph_blocks",
+    "SpatialGraphConv": ".modules.graph_blocks",
+    "TemporalBasicBlock": ".modules.graph_blocks",
+    "TemporalBottleneckBlock": ".modules.graph_blocks",
+    "block_shortcut": ".modules.graph_blocks",
+    "check_pose_batch": ".modules.graph",
+    "motion_frames": ".modules.pose_features",
+    "multi_input": ".modules.pose_features",
     # configs, projects, errors
     "load_config": ".config",
     "find_project": ".project",
@@ -88,14 +117,22 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         gather_and_scale_wrapper,
     )
     from .losses.softmax import CrossEntropyLoss
+    from .losses.supcon import SupConLoss_Lp, SupConLoss_Re
     from .losses.triplet import TripletLoss
     from .model import BaseModel
     from .models.baseline import Baseline
     from .models.deepgaitv2 import DeepGaitV2
     from .models.gaitgl import GaitGL
+    from .models.gaitgraph1 import GaitGraph1
+    from .models.gaitgraph2 import GaitGraph2
     from .models.gaitpart import GaitPart
     from .models.gaitset import GaitSet
+    from .models.gaittr import GaitTR
     from .models.gln import GLN
+    from .models.msgg import MultiScaleGaitGraph
+    from .models.parsinggait import ParsingGait
+    from .models.skeletongait_pp import SkeletonGaitPP
+    from .models.smplgait import SMPLGait
     from .models.swingait import SwinGait
     from .modules.backbone import Backbone
     from .modules.backbones import (
@@ -114,13 +151,25 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         clones,
         frames_as_set,
     )
+    from .modules.fusion import AttentionFusion, CatFusion, PlusFusion
     from .modules.gaitgl_layers import GLConv
     from .modules.gaitpart_layers import (
         BasicConv1d,
         TemporalFeatureAggregator,
     )
+    from .modules.gcn import GCN, GraphConvolution, Normalize
+    from .modules.graph import Graph, check_pose_batch
+    from .modules.graph_blocks import (
+        SpatialBasicBlock,
+        SpatialBottleneckBlock,
+        SpatialGraphConv,
+        TemporalBasicBlock,
+        TemporalBottleneckBlock,
+        block_shortcut,
+    )
     from .modules.plain import Plain
     from .modules.pooling import GeMHPP
+    from .modules.pose_features import motion_frames, multi_input
     from .modules.resblocks import (
         BasicBlock2D,
         BasicBlock3D,
@@ -129,10 +178,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         conv3x3,
         make_res_layer,
     )
+    from .modules.resgcn import ResGCN, ResGCNInputBranch, ResGCNModule
     from .modules.setnet import (
         conv_stage,
         stage_channels,
     )
+    from .modules.spatial_attention import SpatialAttention
     from .modules.swin import (
         BasicLayer,
         DropPath,

@@ -1,7 +1,8 @@
 """Checks that generated tests (and users' own tests) call: one line per model, loss, config.
 
-They build the real classes from the real config, feed a small random batch of the shapes
-the config implies, and assert the model contract of ``runtime/model.py``: the three output
+They build the real classes from the real config, feed a small batch of the shapes the config
+implies (random silhouettes, or for a config on SynthGait's other modalities a few of its
+sequences made in memory and put through the config's own sampler and transforms), and assert the model contract of ``runtime/model.py``: the three output
 dicts, a loss for every ``training_feat`` key, finite losses, a gradient for every trainable
 parameter, embeddings of shape [n, c, p] that do not mix the sequences joined with ``seqL``,
 and a loss that falls when trained on one batch. They need no dataset and run in seconds on
@@ -10,19 +11,19 @@ a CPU.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from .components import get
 from .engine.build import build_losses, build_optimization
 from .engine.run import Run, load_run
-from .engine.step import NonFiniteLoss, TrainStep
-from .model import BaseModel, check_embeddings, check_model_output
-from .random_batches import config_modalities, modality_batch
+from .engine.step import NonFiniteLoss, TrainStep, model_inputs
+from .model import BaseModel, check_embeddings, check_model_output, overrides_pretreatment
 
 
 def _input_size(cfgs: Mapping[str, Any]) -> tuple[int, int]:
@@ -37,21 +38,90 @@ def random_batch(
     per_identity: int = 2,
     frames: int = 8,
     seed: int = 0,
+    raw: bool = False,
 ) -> list[Any]:
-    """OpenGait's ``[ipts, labs, typs, viws, seqL]`` with random frames, fixed length.
+    """OpenGait's ``[ipts, labs, typs, viws, seqL]`` of the shapes the config's model takes.
 
-    Random silhouettes; for a config on SynthGait's other modalities, random frames of each
-    modality through the trainer's transforms (:mod:`gaitgen.runtime.random_batches`).
+    A config on SynthGait with other modalities (``data_cfg.synthetic.modalities``) gets
+    SynthGait sequences of those modalities (the files ``data_in_use`` picks), sampled and
+    transformed as its training loader does (``raw``: OpenGait's raw batch, untransformed, for
+    a model that overrides ``inputs_pretreament``; :func:`~.engine.step.model_inputs` then
+    runs it). Any other config gets random silhouettes, fixed length.
     """
-    n = identities * per_identity
-    if config_modalities(cfgs) != ("silhouette",):
-        labels = torch.arange(identities).repeat_interleave(per_identity).tolist()
-        return modality_batch(cfgs, [frames] * n, labels, training=True, joined=False, seed=seed)
+    items = modality_sequences(cfgs, [frames] * identities * per_identity, per_identity, seed)
+    if items is not None:
+        return _collate(cfgs, items, training=True, raw=raw)
     generator = torch.Generator().manual_seed(seed)
+    n = identities * per_identity
     h, w = _input_size(cfgs)
     sils = (torch.rand(n, frames, h, w, generator=generator) > 0.5).float()  # [n, s, h, w]
     labs = torch.arange(identities).repeat_interleave(per_identity)
     return [[sils], labs, ["nm-01"] * n, ["090"] * n, None]
+
+
+def modality_sequences(
+    cfgs: Mapping[str, Any], lengths: Sequence[int], per_identity: int = 1, seed: int = 0
+) -> list[tuple[list[np.ndarray], list[Any]]] | None:
+    """SynthGait sequences in the files a config reads, as its dataset yields them.
+
+    One sequence of ``lengths[i]`` frames each, ``per_identity`` of each identity, in the
+    modalities of ``data_cfg.synthetic`` (in their files' sorted order, those that
+    ``data_cfg.data_in_use`` picks). None for a config without ``synthetic.modalities`` or with
+    silhouettes only (:func:`random_batch` makes those).
+    """
+    from .synth.sequence import CONDITIONS, subject_modalities
+    from .synth.spec import MODALITY_FILES, parse_modalities
+
+    spec = cfgs["data_cfg"].get("synthetic")
+    if not isinstance(spec, Mapping) or spec.get("modalities") is None:
+        return None
+    modalities = parse_modalities(spec["modalities"])
+    if modalities == ("silhouette",):
+        return None
+    files = sorted(modalities, key=MODALITY_FILES.__getitem__)
+    in_use = cfgs["data_cfg"].get("data_in_use")
+    if in_use:
+        files = [name for name, used in zip(files, in_use) if used]
+    items = []
+    for index, length in enumerate(lengths):
+        subject, condition = divmod(index, per_identity)
+        sequences = subject_modalities(
+            seed,
+            subject,
+            ("090",),
+            length,
+            conditions=(CONDITIONS[condition],),
+            modalities=modalities,
+            pose_format=spec.get("pose_format", "coco"),
+        )
+        arrays = sequences[(CONDITIONS[condition], "090")]
+        paths = [MODALITY_FILES[name] for name in files]
+        info = [f"{subject:03d}", CONDITIONS[condition], "090", paths]
+        items.append(([arrays[name] for name in files], info))
+    return items
+
+
+def _collate(
+    cfgs: Mapping[str, Any],
+    items: list[tuple[list[np.ndarray], list[Any]]],
+    training: bool,
+    raw: bool,
+    sampler_cfg: Mapping[str, Any] | None = None,
+) -> list[Any]:
+    """``items`` made into a batch by the loaders' collate, with the phase's transforms."""
+    from .data.collate import GaitCollate
+    from .data.transforms import get_transform
+
+    section = "trainer_cfg" if training else "evaluator_cfg"
+    collate = GaitCollate(
+        sorted({info[0] for _, info in items}),
+        dict(sampler_cfg or cfgs[section]["sampler"]),
+        None if raw else get_transform(cfgs[section].get("transform"), f"{section}.transform"),
+        modalities=len(items[0][0]),
+        float_inputs=True,
+        raw=raw,
+    )
+    return collate(items)
 
 
 def _load(config_path: Path | str) -> Run:
@@ -76,7 +146,8 @@ def check_model(model_cls: type | str, config_path: Path | str) -> dict[str, Any
     torch.manual_seed(0)
     model = model_cls(run.cfgs, True)
     losses = build_losses(run.cfgs, run.project)
-    batch = random_batch(run.cfgs)
+    batch = random_batch(run.cfgs, raw=overrides_pretreatment(model_cls))
+    batch = model_inputs(model, batch, torch.device("cpu"))
     output = model(batch)
     check_model_output(output, model_cls.__name__)
     loss, info = losses(output["training_feat"])
@@ -169,12 +240,21 @@ def check_loss_falls(
 
 
 def joined_batch(
-    cfgs: Mapping[str, Any], lengths: tuple[int, ...] = (6, 9), seed: int = 1
-) -> list[Any]:
-    """A test-phase batch: whole sequences of ``lengths`` frames joined, with ``seqL``."""
-    if config_modalities(cfgs) != ("silhouette",):
-        labels = list(range(len(lengths)))
-        return modality_batch(cfgs, lengths, labels, training=False, joined=True, seed=seed)
+    cfgs: Mapping[str, Any], lengths: tuple[int, ...] = (6, 9), seed: int = 1, raw: bool = False
+) -> list[Any] | None:
+    """A test-phase batch: whole sequences of ``lengths`` frames joined, with ``seqL``.
+
+    Of the config's modalities as :func:`random_batch` makes them (``raw`` as there), with
+    the test transforms; None when its test sampler takes fixed-length clips or one sequence
+    per batch (the test phase never joins sequences then).
+    """
+    items = modality_sequences(cfgs, lengths, 1, seed)
+    if items is not None:
+        sampler = cfgs["evaluator_cfg"]["sampler"]
+        if sampler.get("sample_type", "").startswith("fixed") or sampler.get("batch_size") == 1:
+            return None
+        sampler = {"sample_type": "all_ordered"}
+        return _collate(cfgs, items, training=False, raw=raw, sampler_cfg=sampler)
     generator = torch.Generator().manual_seed(seed)
     h, w = _input_size(cfgs)
     sils = (torch.rand(1, sum(lengths), h, w, generator=generator) > 0.5).float()
@@ -185,17 +265,22 @@ def joined_batch(
 
 def check_whole_sequences(model: BaseModel, cfgs: Mapping[str, Any]) -> None:
     """In eval mode, sequences joined with ``seqL`` (as the test phase feeds them) must give
-    one embedding each, equal to what each sequence gives alone."""
-    batch = joined_batch(cfgs)
+    one embedding each, equal to what each sequence gives alone. Nothing to check for a config
+    whose test phase takes fixed-length clips or one sequence per batch (what a model that
+    ignores ``seqL`` or lets its temporal convolutions cross sequences needs)."""
+    batch = joined_batch(cfgs, raw=overrides_pretreatment(model))
+    if batch is None:
+        return
+    batch = model_inputs(model, batch, torch.device("cpu"))
     name = type(model).__name__
     joined = check_embeddings(name, model(batch)["inference_feat"].get("embeddings"), batch)
     start = 0
     for index, length in enumerate(batch[4][0].tolist()):
         alone = [
-            [ipt[:, start : start + length] for ipt in batch[0]],
+            [x[:, start : start + length] for x in batch[0]],  # every modality's frames
             batch[1][index : index + 1],
-            ["nm-01"],
-            ["090"],
+            batch[2][index : index + 1],
+            batch[3][index : index + 1],
             torch.tensor([[length]]),
         ]
         single = model(alone)["inference_feat"]["embeddings"]
@@ -221,8 +306,9 @@ def check_config(config_path: Path | str, steps: int = 2) -> list[float]:
     before = [p.detach().clone() for p in model.parameters()]
     history = []
     for step in range(steps):
+        batch = random_batch(run.cfgs, seed=step, raw=overrides_pretreatment(model))
         try:
-            result = train_step(random_batch(run.cfgs, seed=step), iteration=step)
+            result = train_step(batch, iteration=step)
         except NonFiniteLoss as exc:
             raise AssertionError(
                 f"step {step}: non-finite loss {exc.loss_sum} ({exc.terms})"
@@ -245,7 +331,8 @@ def loss_gradients(config_path: Path | str) -> dict[str, float]:
     torch.manual_seed(0)
     model = get("model", run.cfgs["model_cfg"]["model"], run.project)(run.cfgs, True)
     losses = build_losses(run.cfgs, run.project)
-    output = model(random_batch(run.cfgs))
+    batch = random_batch(run.cfgs, raw=overrides_pretreatment(model))
+    output = model(model_inputs(model, batch, torch.device("cpu")))
     terms, _ = losses.loss_terms(output["training_feat"])
     parameters = [p for p in model.parameters() if p.requires_grad]
     sizes = {}

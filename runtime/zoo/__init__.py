@@ -104,6 +104,24 @@ MODELS: dict[str, ZooModel] = {
         "skeletongait_pp_gait3d.yaml",
         25_568_608,
     ),
+    "GaitGraph1": ZooModel("Teepe et al., GaitGraph, ICIP 2021", "gaitgraph1_casiab.yaml", 319_530),
+    "GaitGraph2": ZooModel(
+        "Teepe et al., Towards a Deeper Understanding of Skeleton-based Gait Recognition, "
+        "CVPRW 2022",
+        "gaitgraph2_casiab.yaml",
+        350_822,
+    ),
+    "GaitTR": ZooModel(
+        "Zhang et al., Spatial Transformer Network on Skeleton-based Gait Recognition, 2023",
+        "gaittr_oumvlp.yaml",
+        545_458,
+    ),
+    "MultiScaleGaitGraph": ZooModel(
+        "Peng et al., Learning Rich Features for Gait Recognition by Integrating Skeletons and "
+        "Silhouettes, 2021",
+        "msgg_oumvlp.yaml",
+        2_194_760,
+    ),
 }
 
 
