@@ -131,8 +131,9 @@ def test_the_pose_model_is_a_graph_network_over_the_joints(project: Path) -> Non
     run = load_run(project / "configs/posenet.yaml")
     model = get("model", "PoseNet", run.project)(run.cfgs, True)
     assert model.A.shape == (3, 17, 17)  # COCO-17's adjacency up to two bones away
-    batch = testing.random_batch(run.cfgs)
-    assert list(batch[0][0].shape) == [4, 8, 17, 3]  # [n, s, V, (x, y, confidence)]
+    batch = testing.random_batch(run.cfgs)  # sampled as its training loader samples
+    frames = run.cfgs["trainer_cfg"]["sampler"]["frames_num_fixed"]
+    assert list(batch[0][0].shape) == [4, frames, 17, 3]  # [n, s, V, (x, y, confidence)]
     embeddings = model(batch)["inference_feat"]["embeddings"]
     assert list(embeddings.shape) == [4, 64, 17]  # one part per joint
 
