@@ -92,6 +92,12 @@ def test_unknown_joint_format_is_one_clear_error() -> None:
         Graph("coco18")
 
 
+def test_gaittr_channels_its_attention_cannot_split_are_one_clear_error() -> None:
+    cfg = {"model": "GaitTR", "in_channels": [10, 32, 48], "num_class": 16, "joint_format": "coco"}
+    with pytest.raises(ConfigError, match=r"model_cfg.in_channels: \[10, 32, 48\].*multiple of 32"):
+        build(cfg)
+
+
 # --- GaitGraph2's input features ------------------------------------------------------------
 
 

@@ -18,9 +18,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..errors import ConfigError
 from ..model import BaseModel
 from ..modules.graph import Graph, check_pose_batch
 from ..modules.spatial_attention import SpatialAttention
+
+ATTENTION_MULTIPLE = 32  # SpatialAttention: out_channel / 4 key channels over 8 heads
 
 
 class STModule(nn.Module):
@@ -107,6 +110,13 @@ class GaitTR(BaseModel):
 
     def build_network(self, model_cfg):
         in_c = model_cfg["in_channels"]
+        uneven = [c for c in in_c[1:] if c % ATTENTION_MULTIPLE]
+        if uneven:
+            raise ConfigError(
+                f"model_cfg.in_channels: {list(in_c)}: every entry after the first is a block's "
+                f"output channels, which GaitTR's attention splits into a quarter for 8 heads, "
+                f"so each must be a multiple of {ATTENTION_MULTIPLE} (not {uneven[0]})"
+            )
         self.in_channels = in_c
         self.num_class = model_cfg["num_class"]
         self.joint_format = model_cfg["joint_format"]
