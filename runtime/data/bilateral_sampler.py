@@ -15,7 +15,7 @@ from torch.utils.data import Sampler
 
 from ..config.launch import uneven_batch_message
 from ..errors import ConfigError
-from .sampler import check_world
+from .sampler import check_pk_batch, check_world
 from .seeds import IterationBatch, mix_seed
 
 _EPOCH_STREAM = 1 << 41  # keeps the epoch permutations apart from other (seed, n) streams
@@ -51,15 +51,13 @@ class BilateralSampler(Sampler):
         seed: int = 0,
         start_iteration: int = 0,
     ) -> None:
-        key = "trainer_cfg.sampler.batch_size"
-        if len(batch_size) != 2 or min(batch_size) < 1:
-            raise ConfigError(
-                f"{key}: expected [P, K] (P * K sequences a batch), got {batch_size!r}"
-            )
+        identities, per_identity = pk = check_pk_batch(batch_size)
         check_world(rank, world_size)
-        self.total = batch_size[0] * batch_size[1]
+        self.total = identities * per_identity
         if self.total % world_size:
-            raise ConfigError(uneven_batch_message(key, list(batch_size), world_size))
+            raise ConfigError(
+                uneven_batch_message("trainer_cfg.sampler.batch_size", pk, world_size)
+            )
         if len(dataset) == 0:
             raise ConfigError("BilateralSampler: the training set is empty")
         self.dataset = dataset

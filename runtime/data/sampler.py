@@ -25,6 +25,24 @@ def check_world(rank: int, world_size: int) -> None:
         raise ValueError(f"rank {rank} is not within a world of {world_size} process(es)")
 
 
+def check_pk_batch(batch_size: object) -> list[int]:
+    """``trainer_cfg.sampler.batch_size`` as ``[P, K]``: two whole numbers above 0.
+
+    Raises:
+        ConfigError: anything else, naming the key.
+    """
+    if (
+        not isinstance(batch_size, (list, tuple))
+        or len(batch_size) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in batch_size)
+    ):
+        raise ConfigError(
+            "trainer_cfg.sampler.batch_size: expected [P, K] (identities, sequences per "
+            f"identity), got {batch_size!r}"
+        )
+    return list(batch_size)
+
+
 def _choose(count: int, wanted: int, generator: torch.Generator) -> torch.Tensor:
     """``wanted`` positions among ``count``: without replacement when there are enough."""
     if count >= wanted:
@@ -56,17 +74,9 @@ class TripletSampler(Sampler):
         start_iteration: int = 0,
     ) -> None:
         key = "trainer_cfg.sampler.batch_size"
-        if (
-            not isinstance(batch_size, (list, tuple))
-            or len(batch_size) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in batch_size)
-        ):
-            raise ConfigError(
-                f"{key}: expected [P, K] (identities, sequences per identity), got {batch_size!r}"
-            )
+        self.batch_size = check_pk_batch(batch_size)
         check_world(rank, world_size)
         self.dataset = dataset
-        self.batch_size = list(batch_size)
         self.batch_shuffle = bool(batch_shuffle)
         self.rank, self.world_size = rank, world_size
         self.seed, self.start_iteration = int(seed), int(start_iteration)
