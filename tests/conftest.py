@@ -182,3 +182,18 @@ def parity_fixture(name: str) -> dict:
     compacted = (torch.bool, torch.uint8)  # binary maps and whole-number maps (parsing labels)
     record["inputs"]["ipts"] = [x.float() if x.dtype in compacted else x for x in ipts]
     return record
+
+
+def pkl_files(root: Path) -> dict[str, bytes]:
+    """Every ``.pkl`` below ``root`` and its bytes (a SynthGait dataset, compared whole)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.pkl"))}
+
+
+@pytest.fixture(scope="module")
+def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 3-subject SynthGait (views 000 and 090, 6 frames, seed 5), made once per module."""
+    from gaitgen.runtime.synth import generate_dataset
+
+    root = tmp_path_factory.mktemp("synth") / "data"
+    generate_dataset(root, subjects=3, views=["000", "090"], frames=6, seed=5)
+    return root

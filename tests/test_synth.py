@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import pkl_files
 from gaitgen.runtime.errors import DataError
 from gaitgen.runtime.synth import (
     CONDITIONS,
@@ -21,17 +22,6 @@ from gaitgen.runtime.synth import (
     train_subject_count,
 )
 from gaitgen.runtime.synth import writer as synth_writer
-
-
-def _files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.pkl"))}
-
-
-@pytest.fixture(scope="module")
-def small_dataset(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("synth") / "data"
-    generate_dataset(root, subjects=3, views=["000", "090"], frames=6, seed=5)
-    return root
 
 
 def test_layout_dtype_shape_and_every_condition_and_view(small_dataset: Path) -> None:
@@ -87,7 +77,7 @@ def test_partition_and_package_import_without_numpy() -> None:
 def test_same_seed_same_bytes_also_with_workers(small_dataset: Path, tmp_path: Path) -> None:
     again = tmp_path / "again"
     generate_dataset(again, subjects=3, views=["000", "090"], frames=6, seed=5, workers=2)
-    assert _files(again) == _files(small_dataset)
+    assert pkl_files(again) == pkl_files(small_dataset)
     assert (again / "partition.json").read_bytes() == (
         small_dataset / "partition.json"
     ).read_bytes()
@@ -96,7 +86,7 @@ def test_same_seed_same_bytes_also_with_workers(small_dataset: Path, tmp_path: P
 def test_different_seed_different_bytes(small_dataset: Path, tmp_path: Path) -> None:
     other = tmp_path / "other"
     generate_dataset(other, subjects=3, views=["000", "090"], frames=6, seed=6)
-    first, second = _files(small_dataset), _files(other)
+    first, second = pkl_files(small_dataset), pkl_files(other)
     assert first.keys() == second.keys()
     assert all(first[name] != second[name] for name in first)
 

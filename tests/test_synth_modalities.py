@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import pkl_files
 from gaitgen.runtime.data.check import check_dataset
 from gaitgen.runtime.data.io import load_sequence_file
 from gaitgen.runtime.data.skeleton_maps import skeleton_maps
@@ -21,18 +22,6 @@ from gaitgen.runtime.synth import generate_dataset
 from gaitgen.runtime.synth.sequence import subject_modalities
 from gaitgen.runtime.synth.smpl import axis_angle
 from gaitgen.runtime.synth.spec import MODALITY_FILES, parse_modalities
-
-
-def _files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.pkl"))}
-
-
-@pytest.fixture(scope="module")
-def small_dataset(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("synth") / "data"
-    generate_dataset(root, subjects=3, views=["000", "090"], frames=6, seed=5)
-    return root
-
 
 #: sha256 of the default (silhouettes only) dataset below, taken before SynthGait wrote any
 #: other modality: asking for none of them must keep every byte
@@ -94,7 +83,7 @@ def test_every_modality_is_the_same_for_any_worker_count(
     generate_dataset(
         other, subjects=3, views=["000", "090"], frames=6, seed=5, modalities="all", workers=2
     )
-    assert _files(other) == _files(every_modality)
+    assert pkl_files(other) == pkl_files(every_modality)
 
 
 @pytest.mark.parametrize(("pose_format", "joints"), [("coco", 17), ("openpose", 18)])
