@@ -60,15 +60,15 @@ def test_an_evaluation_test_would_refuse_is_found_by_check_and_test_before_embed
     project,
 ) -> None:
     root, config = project
-    config.write_text(config.read_text() + "evaluator_cfg:\n  eval_func: evaluate_CCPG\n")
+    config.write_text(config.read_text() + "evaluator_cfg:\n  eval_func: evaluate_real_scene\n")
     code, _, err = run(config, "--device", "cpu")
     assert code == 1
     assert any(
-        "evaluator_cfg.eval_func: 'evaluate_CCPG' is not supported" in line
+        "evaluate_real_scene does not evaluate dataset 'CASIA-B' (a view protocol)" in line
         for line in error_lines(err)
-    )
+    ), err
     tested = runner.invoke(app, ["test", str(config)])  # no checkpoint either: eval is first
-    assert tested.exit_code == 1 and "evaluate_CCPG" in tested.stderr, tested.output
+    assert tested.exit_code == 1 and "evaluate_real_scene" in tested.stderr, tested.output
 
 
 def test_print_config_prints_the_merged_yaml_only(project) -> None:

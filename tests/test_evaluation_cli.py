@@ -45,12 +45,18 @@ def test_json_is_one_object_equal_to_the_api_result(runner, embeddings_file):
     code, out, _ = run(runner, embeddings_file, "--json")
     assert code == 0
     data = json.loads(out)  # exactly one JSON document: json.loads fails on anything extra
-    assert set(data) == {"protocol", "metric", "conditions"}
+    assert set(data) == {"protocol", "metric", "conditions", "function", "dataset", "opengait"}
     assert data["protocol"] == "CASIA-B" and data["metric"] == "euc"
+    assert data["function"] == "identification"  # the default: the dataset's preset
     assert set(data["conditions"]) == {"NM", "BG", "CL"}
     assert set(data["conditions"]["BG"]["per_view"]) == set(VIEWS)
     expected = evaluate(*casia_b_like(), protocol="CASIA-B").to_dict()
-    assert data == expected
+    assert data["conditions"] == expected["conditions"]
+    # OpenGait's evaluate_indoor_dataset keys, holding the mean rank-1 of each condition
+    assert data["opengait"] == {
+        f"scalar/test_accuracy/{name}@R1": pytest.approx(data["conditions"][name]["rank1"])
+        for name in ("NM", "BG", "CL")
+    }
 
 
 def test_table_and_out_folder(runner, embeddings_file, tmp_path):

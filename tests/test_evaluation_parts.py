@@ -276,8 +276,12 @@ def test_from_config_maps_opengait_settings():
     data = casia_b_like(seed=5)
     result = evaluate_from_config(config(metric="cos", cross_view_gallery=True), *data)
     expected = evaluate(*data, protocol="CASIA-B", metric="cos", cross_view=True)
-    assert result.to_dict() == expected.to_dict()
+    assert result.to_dict()["conditions"] == expected.to_dict()["conditions"]
     assert result.to_dict()["protocol"] == "CASIA-B cross-view"
+    assert result.function == "evaluate_indoor_dataset"
+    assert set(result.opengait) == {
+        f"scalar/test_accuracy/{c}-{m}" for c in ("NM", "BG", "CL") for m in ("Rank@1", "mAP")
+    }
 
 
 def test_from_config_custom_protocol_hook():
@@ -292,7 +296,7 @@ def test_from_config_custom_protocol_hook():
     ("evaluator", "message"),
     [
         ({"eval_func": "evaluate_real_scene"}, "use 'evaluate_indoor_dataset'"),
-        ({"eval_func": "GREW_submission"}, "not supported"),
+        ({"eval_func": "evaluate_Gait3D", "protocol": "CASIA-B"}, "has its own protocol"),
         ({"eval_func": "evaluate_indor_dataset"}, "did you mean 'evaluate_indoor_dataset'"),
         ({"metric": "l2"}, "metric"),
         ({"rerank": {"k3": 1}}, "rerank.k3"),
@@ -322,7 +326,7 @@ def test_from_config_gait3d_reads_the_partition_probe_set(tmp_path):
     }
     result = evaluate_from_config(cfgs, feature, label, type_, view)
     expected = evaluate(feature, label, type_, view, protocol="Gait3D", probe_set=probes)
-    assert result.to_dict() == expected.to_dict()
+    assert result.to_dict()["conditions"] == expected.to_dict()["conditions"]
     assert result.to_dict()["protocol"] == "Gait3D"
     cfgs["data_cfg"].pop("dataset_partition")
     with pytest.raises(ConfigError, match="PROBE_SET"):

@@ -3,6 +3,10 @@
     gaitgen evaluate output/CASIA-B/Baseline/run/embeddings.npz
     gaitgen evaluate embeddings.npz --protocol OU-MVLP --cross-view --json
     gaitgen evaluate embeddings.npz --protocol GREW --metric cos --out results/
+    gaitgen evaluate embeddings.npz --protocol evaluate_CCPG --dataset CCPG --json
+
+``--protocol`` takes a protocol preset or one of OpenGait's evaluation functions by name;
+``--json`` prints one object whose ``opengait`` key holds the dict OpenGait's function returns.
 
 Torch and numpy are imported inside the command, so ``gaitgen --help`` stays fast.
 """
@@ -16,7 +20,7 @@ from typing import Annotated
 import typer
 
 from gaitgen.cli.common import handle_errors
-from gaitgen.cli.options import DeviceOption, JsonOption, MetricOption
+from gaitgen.cli.options import DeviceOption, JsonOption
 
 PANEL = "Train and evaluate"
 
@@ -34,11 +38,23 @@ def evaluate_command(
         typer.Option(
             "--protocol",
             "-p",
-            help="Preset (CASIA-B, OU-MVLP, CASIA-E, SUSTech1K, GREW, Gait3D, ...); "
-            "default: the dataset named in the file.",
+            help="A preset (CASIA-B, OU-MVLP, CASIA-E, SUSTech1K, GREW, Gait3D, ...) or an "
+            "OpenGait evaluation function (evaluate_CCPG, GREW_submission, ...; see 'gaitgen "
+            "list evaluation'); default: the preset of the dataset.",
         ),
     ] = None,
-    metric: MetricOption = "euc",
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            "--dataset",
+            help="The dataset's name, as OpenGait's functions take it (CASIA-B, CCPG, GREW, "
+            "...); default: the name stored in the file.",
+        ),
+    ] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option("--metric", help="Distance: euc or cos (OpenGait's); default euc."),
+    ] = None,
     cross_view: Annotated[
         bool,
         typer.Option("--cross-view", help="Cross-view gallery instead of the single-view one."),
@@ -52,55 +68,69 @@ def evaluate_command(
     ] = False,
     probe_set: Annotated[
         Path | None,
-        typer.Option("--probe-set", help="JSON with the probe names (Gait3D: the partition file)."),
+        typer.Option(
+            "--probe-set",
+            help="The partition file with PROBE_SET / GALLERY_SET names (Gait3D, FreeGait, "
+            "CCGR-MINI), or a JSON list of probe names.",
+        ),
     ] = None,
     as_json: JsonOption = False,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Folder to write results.json and the heatmap PNGs to."),
+        typer.Option(
+            "--out",
+            help="Folder to write results.json, the heatmap PNGs and submission files to.",
+        ),
     ] = None,
     device: DeviceOption = None,
 ) -> None:
     """Evaluate saved embeddings under a gait-recognition protocol and print the results."""
     from gaitgen.runtime.atomic import check_output_path
     from gaitgen.runtime.errors import ConfigError
-    from gaitgen.runtime.evaluation import evaluate, load_probe_set
-    from gaitgen.runtime.evaluation.embeddings import load_embeddings_with_name
-    from gaitgen.runtime.evaluation.protocols import PROTOCOLS, get_protocol
+    from gaitgen.runtime.evaluation.dispatch import choose_function, evaluate_function
+    from gaitgen.runtime.evaluation.embeddings import load_eval_data
+    from gaitgen.runtime.evaluation.inputs import EvalSettings, load_partition
 
-    if metric not in ("euc", "cos"):
+    if metric is not None and metric not in ("euc", "cos"):
         raise ConfigError(f"--metric: unknown metric {metric!r}; use euc or cos")
-    if protocol is not None:
-        get_protocol(protocol, "--protocol")  # fail on a bad name before loading the file
+    # a bad name or output folder fails before the file is loaded
+    function, dataset, preset = choose_function(protocol, dataset)
     if out is not None:
-        check_output_path("--out", out, folder=True)  # before the evaluation, not after it
-    feature, label, type_, view, dataset_name = load_embeddings_with_name(embeddings)
-    if protocol is None and dataset_name is None:
+        check_output_path("--out", out, folder=True)
+    data, stored_name = load_eval_data(embeddings, function.inputs)
+    dataset = dataset or stored_name
+    if dataset is None and function.preset is None:
         raise ConfigError(
-            f"{embeddings}: the file names no dataset, so pass --protocol "
-            f"(one of {', '.join(PROTOCOLS)})"
+            f"{embeddings}: the file names no dataset; pass --dataset (or --protocol PRESET)"
         )
-    probes = load_probe_set(probe_set, "--probe-set") if probe_set is not None else None
-    result = evaluate(
-        feature,
-        label,
-        type_,
-        view,
-        protocol=protocol,
-        dataset_name=dataset_name,
-        metric=metric,
+    given = tuple(
+        name
+        for name, value in (
+            ("metric", metric),
+            ("cross_view", cross_view),
+            ("rerank", rerank),
+            ("probe_set", probe_set),
+        )
+        if value
+    )
+    settings = EvalSettings(
+        metric=metric or "euc",
         cross_view=cross_view,
         rerank=rerank,
-        device=device,
+        partition=load_partition(probe_set, "--probe-set") if probe_set is not None else None,
         remove_no_gallery=remove_no_gallery,
-        probe_set=probes,
+        device=device,
+        protocol=preset,
+        out_dir=out,
+        given=given,
     )
+    result = evaluate_function(function, data, dataset, settings, where="--protocol")
     written = result.save(out) if out is not None else []
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
         return
     typer.echo(result.format_table())
-    for path in written:
+    for path in [*result.files, *written]:
         typer.echo(f"wrote {path}")
 
 

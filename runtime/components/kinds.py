@@ -146,10 +146,11 @@ KINDS: dict[str, Kind] = {
         Kind(
             "evaluation",
             "evaluations",
-            "builtins:str",
+            "gaitgen.runtime.evaluation.functions:EvalFunction",
             "evaluator_cfg.eval_func",
             name_key="eval_func",
-            table="gaitgen.runtime.evaluation.protocols:EVAL_FUNCS",
+            table="gaitgen.runtime.evaluation.functions:EVAL_FUNCS",
+            aliases="gaitgen.runtime.evaluation.functions:EVAL_FUNC_ALIASES",
         ),
         Kind(
             "protocol",

@@ -137,12 +137,11 @@ def _check_evaluation(report: CheckReport, run: Run) -> None:
     before it embeds anything)."""
     from ..evaluation.config import evaluation_settings
 
-    protocol, probe_set = evaluation_settings(run.cfgs)
-    evaluator_cfg = run.cfgs["evaluator_cfg"]
-    line = f"{protocol.name} ({evaluator_cfg.get('eval_func') or 'identification'}, "
-    line += f"metric {evaluator_cfg.get('metric', 'euc')})"
-    if probe_set is not None:
-        line += f"; {len(probe_set)} probes in the probe set"
+    chosen = evaluation_settings(run.cfgs)
+    name = chosen.protocol.name if chosen.protocol is not None else chosen.dataset
+    line = f"{name} ({chosen.function.name}, metric {chosen.settings.metric})"
+    for key, names in (chosen.settings.partition or {}).items():
+        line += f"; {len(names)} names in the partition's {key}"
     report.add("evaluation", line)
 
 

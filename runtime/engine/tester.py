@@ -96,9 +96,11 @@ def run_inference_and_evaluate(
     if not ctx.is_main:
         return None
     labels, types, views = dataset.label_list, dataset.types_list, dataset.views_list
-    with phase("evaluating"):
-        result = evaluate_from_config(run.cfgs, features.numpy(), labels, types, views)
     folder = run.run_folder("test")
+    with phase("evaluating"):
+        result = evaluate_from_config(
+            run.cfgs, features.numpy(), labels, types, views, out_dir=folder.path
+        )
     print(result.format_table(), flush=True)
     tested = {"config": str(run.config_path)}
     if restored is not None:

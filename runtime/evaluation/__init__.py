@@ -5,7 +5,9 @@
     print(result.format_table())
     result.save(run_dir)          # results.json + heatmap PNGs
 
-``gaitgen evaluate EMBEDDINGS.npz`` runs the same on saved embeddings. The names below are
+``evaluate_function("evaluate_CCPG", data, "CCPG", settings)`` runs one of OpenGait's
+evaluation functions by name (the table is :mod:`.functions`), with OpenGait's returned dict
+in ``result.opengait``. ``gaitgen evaluate EMBEDDINGS.npz`` runs the same on saved embeddings. The names below are
 imported on first use, so the protocol presets (``protocols.py``, data only) can be read,
 e.g. by ``gaitgen list protocol``, without importing torch.
 """
@@ -21,7 +23,12 @@ _EXPORTS = {
     "save_embeddings": ".embeddings",
     "evaluate": ".evaluator",
     "evaluate_from_config": ".config",
-    "load_probe_set": ".config",
+    "load_partition": ".inputs",
+    "EvalData": ".inputs",
+    "EvalSettings": ".inputs",
+    "EVAL_FUNCS": ".functions",
+    "EvalFunction": ".functions",
+    "evaluate_function": ".dispatch",
     "PROTOCOLS": ".protocols",
     "Protocol": ".protocols",
     "get_protocol": ".protocols",
@@ -33,8 +40,11 @@ __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from .config import evaluate_from_config, load_probe_set
+    from .config import evaluate_from_config
+    from .dispatch import evaluate_function
     from .embeddings import load_embeddings, save_embeddings
     from .evaluator import evaluate
+    from .functions import EVAL_FUNCS, EvalFunction
+    from .inputs import EvalData, EvalSettings, load_partition
     from .protocols import PROTOCOLS, Protocol, get_protocol
     from .result import EvaluationResult

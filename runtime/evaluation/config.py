@@ -1,30 +1,133 @@
-"""The evaluation settings of an OpenGait-schema config, and the probe-set files they name.
+"""The evaluation settings of an OpenGait-schema config.
 
-:func:`evaluate_from_config` translates ``data_cfg`` and ``evaluator_cfg`` into the
-arguments of :func:`~gaitgen.runtime.evaluation.evaluate`; :func:`load_probe_set` reads the
-probe names of a Gait3D-style partition (also used by ``gaitgen evaluate --probe-set``).
+:func:`evaluation_settings` reads ``data_cfg`` and ``evaluator_cfg`` into the evaluation
+function, dataset and :class:`~.inputs.EvalSettings` the test phase will use, checking them
+before any sequence is embedded; :func:`evaluate_from_config` runs it on the embeddings.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from gaitgen.runtime.errors import ConfigError
 from gaitgen.runtime.evaluation.checks import check_options, rerank_params
-from gaitgen.runtime.evaluation.evaluator import evaluate
-from gaitgen.runtime.evaluation.protocols import (
-    EVAL_FUNCS,
-    PROTOCOLS,
-    UNSUPPORTED_EVAL_FUNCS,
-    VIEW,
-    Protocol,
-    resolve_protocol,
+from gaitgen.runtime.evaluation.dispatch import (
+    check_dataset,
+    evaluate_function,
+    get_function,
 )
+from gaitgen.runtime.evaluation.functions import EvalFunction
+from gaitgen.runtime.evaluation.identification import protocol_for
+from gaitgen.runtime.evaluation.inputs import EvalData, EvalSettings, load_partition
+from gaitgen.runtime.evaluation.protocols import Protocol
 from gaitgen.runtime.evaluation.result import EvaluationResult
+
+log = logging.getLogger(__name__)
+
+# evaluator_cfg keys that are settings of an evaluation function -> the setting
+_SETTING_KEYS = {
+    "metric": "metric",
+    "cross_view_gallery": "cross_view",
+    "rerank": "rerank",
+    "probe_set": "probe_set",
+}
+_DEFAULTS = {"metric": "euc", "cross_view": False, "rerank": False, "probe_set": None}
+
+
+@dataclass
+class ConfigEvaluation:
+    """What a config's test phase evaluates with.
+
+    Attributes:
+        function: the evaluation function (``evaluator_cfg.eval_func``).
+        dataset: ``data_cfg.test_dataset_name`` (else ``dataset_name``).
+        settings: its settings.
+        protocol: the protocol preset of an identification function (``None`` for others).
+    """
+
+    function: EvalFunction
+    dataset: str | None
+    settings: EvalSettings
+    protocol: Protocol | None = None
+
+
+def evaluation_settings(cfgs: Mapping[str, Any]) -> ConfigEvaluation:
+    """The evaluation a config's test phase runs, checked: what ``gaitgen check`` and the
+    start of ``gaitgen test`` verify before any sequence is embedded.
+
+    Reads ``evaluator_cfg.eval_func`` (OpenGait's function names; default
+    ``identification``), ``metric``, ``cross_view_gallery``, and gaitgen's ``protocol``
+    (a preset name or a custom-protocol mapping), ``rerank`` (bool or ``{k1, k2,
+    lambda_value}``) and ``probe_set`` (a partition file overriding the dataset's), and
+    ``data_cfg.test_dataset_name``, ``remove_no_gallery`` and ``dataset_partition``. As in
+    OpenGait, a setting the function does not take is not passed to it (with a warning
+    when it is set to something other than its default).
+
+    Raises:
+        ConfigError: a setting the evaluation would refuse, naming its key.
+    """
+    data_cfg = cfgs.get("data_cfg") or {}
+    evaluator_cfg = cfgs.get("evaluator_cfg") or {}
+    function = get_function(evaluator_cfg.get("eval_func") or "identification")
+    dataset = data_cfg.get("test_dataset_name") or data_cfg.get("dataset_name")
+    values = {}
+    for key, setting in _SETTING_KEYS.items():
+        if evaluator_cfg.get(key) is None:
+            continue
+        if setting in function.options:
+            values[setting] = evaluator_cfg[key]
+        elif evaluator_cfg[key] != _DEFAULTS[setting]:
+            log.warning(
+                "evaluator_cfg.%s: %s takes no such setting; it is not used (as in OpenGait)",
+                key,
+                function.name,
+            )
+    custom = evaluator_cfg.get("protocol")
+    if custom is not None and (function.protocol_kind is None or function.preset is not None):
+        raise ConfigError(
+            f"evaluator_cfg.protocol: {function.name} has its own protocol; a custom "
+            "protocol goes with an identification function (eval_func: identification)"
+        )
+    settings = EvalSettings(
+        metric=str(values.get("metric", "euc")),
+        cross_view=bool(values.get("cross_view", False)),
+        rerank=values.get("rerank", False) or False,
+        remove_no_gallery=bool(data_cfg.get("remove_no_gallery", False)),
+        protocol=custom,
+    )
+    if settings.metric not in ("euc", "cos"):
+        raise ConfigError(
+            f"evaluator_cfg.metric: unknown metric {settings.metric!r}; use euc or cos"
+        )
+    rerank_params(settings.rerank)
+    check_dataset(function, dataset, "evaluator_cfg.eval_func")
+    protocol = None
+    if function.protocol_kind is not None:
+        protocol = protocol_for(function, dataset, settings)
+        check_options(protocol, settings.metric, settings.cross_view)
+    if function.partition_key is not None or (protocol is not None and protocol.probe_set):
+        wanted = function.partition_key or "PROBE_SET"
+        settings.partition = _read_partition(values.get("probe_set"), data_cfg, wanted)
+    return ConfigEvaluation(function, dataset, settings, protocol)
+
+
+def _read_partition(
+    explicit: str | None, data_cfg: Mapping[str, Any], wanted: str
+) -> dict[str, list[str]]:
+    source = explicit or data_cfg.get("dataset_partition")
+    key = "evaluator_cfg.probe_set" if explicit else "data_cfg.dataset_partition"
+    if not source:
+        raise ConfigError(
+            f"{key}: this evaluation reads the partition's {wanted}; "
+            "set data_cfg.dataset_partition (or evaluator_cfg.probe_set)"
+        )
+    return load_partition(source, key)
 
 
 def evaluate_from_config(
@@ -34,116 +137,31 @@ def evaluate_from_config(
     type: Sequence[str],  # noqa: A002
     view: Sequence[str],
     device: str | torch.device | None = None,
+    arrays: Mapping[str, np.ndarray] | None = None,
+    out_dir: str | Path | None = None,
 ) -> EvaluationResult:
-    """Evaluate with the settings of a resolved OpenGait-schema config.
+    """Evaluate a test set's outputs with the settings of a resolved OpenGait-schema config.
 
-    Reads ``data_cfg.test_dataset_name`` (else ``dataset_name``), ``data_cfg.remove_no_gallery``,
-    ``data_cfg.dataset_partition`` (its ``PROBE_SET``, for Gait3D), and from ``evaluator_cfg``:
-    ``eval_func`` (OpenGait's function names), ``metric``, ``cross_view_gallery``, and gaitgen's
-    ``protocol`` (a preset name or a custom-protocol mapping, overriding the dataset's
-    preset), ``rerank`` (bool or ``{k1, k2, lambda_value}``) and ``probe_set`` (a JSON file
-    with the probe names, overriding the partition's ``PROBE_SET``).
+    Args:
+        cfgs: the config.
+        feature: ``[N, c, p]`` embeddings (or a classifier's logits).
+        label, type, view: ``N`` strings each.
+        device: where to compute.
+        arrays: other outputs a function reads (segmentation's ``pred``, ``mask``).
+        out_dir: where a submission file goes (the run folder).
 
     Raises:
-        ConfigError: a key holds a value that cannot be used; the message names the key.
+        ConfigError: a setting that cannot be used; the message names the key.
     """
-    data_cfg = cfgs.get("data_cfg") or {}
-    evaluator_cfg = cfgs.get("evaluator_cfg") or {}
-    chosen, probe_set = evaluation_settings(cfgs)
-    return evaluate(
+    chosen = evaluation_settings(cfgs)
+    data = EvalData(
         feature,
-        label,
-        type,
-        view,
-        protocol=chosen,
-        metric=str(evaluator_cfg.get("metric", "euc")),
-        cross_view=bool(evaluator_cfg.get("cross_view_gallery", False)),
-        rerank=evaluator_cfg.get("rerank", False) or False,
-        device=device,
-        remove_no_gallery=bool(data_cfg.get("remove_no_gallery", False)),
-        probe_set=probe_set,
+        np.asarray([str(v) for v in label], dtype=str),
+        np.asarray([str(v) for v in type], dtype=str),
+        np.asarray([str(v) for v in view], dtype=str),
+        dict(arrays or {}),
     )
-
-
-def evaluation_settings(cfgs: Mapping[str, Any]) -> tuple[Protocol, list[str] | None]:
-    """The protocol (and Gait3D-style probe set) a config's test phase evaluates with, and its
-    metric, cross-view and re-rank settings checked: what ``gaitgen check`` and the start of
-    ``gaitgen test`` verify before any sequence is embedded.
-
-    Raises:
-        ConfigError: a setting that :func:`evaluate_from_config` would refuse.
-    """
-    data_cfg = cfgs.get("data_cfg") or {}
-    evaluator_cfg = cfgs.get("evaluator_cfg") or {}
-    chosen = _protocol_of(data_cfg, evaluator_cfg)
-    check_options(
-        chosen,
-        str(evaluator_cfg.get("metric", "euc")),
-        bool(evaluator_cfg.get("cross_view_gallery", False)),
+    settings = replace(
+        chosen.settings, device=device, out_dir=Path(out_dir) if out_dir is not None else None
     )
-    rerank_params(evaluator_cfg.get("rerank", False) or False)
-    probe_set = None
-    if chosen.probe_set:
-        probe_set = _read_probe_set(evaluator_cfg.get("probe_set"), data_cfg)
-    return chosen, probe_set
-
-
-def _protocol_of(data_cfg: Mapping[str, Any], evaluator_cfg: Mapping[str, Any]) -> Protocol:
-    """The protocol the config asks for: ``evaluator_cfg.protocol``, else the dataset's preset,
-    checked against ``evaluator_cfg.eval_func``."""
-    dataset_name = data_cfg.get("test_dataset_name") or data_cfg.get("dataset_name")
-    eval_func = evaluator_cfg.get("eval_func") or "identification"
-    if eval_func in UNSUPPORTED_EVAL_FUNCS:
-        raise ConfigError(
-            f"evaluator_cfg.eval_func: {eval_func!r} is not supported by gaitgen's evaluator; "
-            f"use one of {', '.join(EVAL_FUNCS)}"
-        )
-    from ..components import get
-
-    expected = get("evaluation", eval_func)  # the kind of protocol it evaluates (None: any)
-    custom = evaluator_cfg.get("protocol")
-    if custom is not None:
-        return resolve_protocol(custom, None, "evaluator_cfg.protocol")
-    if eval_func == "evaluate_Gait3D":
-        return PROTOCOLS["Gait3D"]
-    if dataset_name is None:
-        raise ConfigError(
-            "data_cfg.test_dataset_name: missing (and no data_cfg.dataset_name); "
-            "it selects the evaluation protocol"
-        )
-    chosen = resolve_protocol(None, dataset_name, "data_cfg.test_dataset_name")
-    if expected is not None and chosen.kind != expected:
-        fitting = "evaluate_indoor_dataset" if chosen.kind == VIEW else "evaluate_real_scene"
-        raise ConfigError(
-            f"evaluator_cfg.eval_func: {eval_func!r} does not fit dataset {dataset_name!r} "
-            f"(a {chosen.kind.replace('_', '-')} protocol); use {fitting!r}"
-        )
-    return chosen
-
-
-def _read_probe_set(explicit: str | None, data_cfg: Mapping[str, Any]) -> list[str]:
-    source = explicit or data_cfg.get("dataset_partition")
-    key = "evaluator_cfg.probe_set" if explicit else "data_cfg.dataset_partition"
-    if not source:
-        raise ConfigError(
-            f"{key}: the Gait3D protocol takes its probes from the partition's PROBE_SET; "
-            "set data_cfg.dataset_partition (or evaluator_cfg.probe_set)"
-        )
-    return load_probe_set(source, key)
-
-
-def load_probe_set(path: str | Path, where: str = "probe set") -> list[str]:
-    """Read probe names (``label-type-view``) from a JSON list or a partition's ``PROBE_SET``.
-
-    Raises:
-        ConfigError: the file cannot be read or holds no list of names; names ``where``.
-    """
-    try:
-        content = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{where}: cannot read {path} ({exc})") from None
-    if isinstance(content, dict):
-        content = content.get("PROBE_SET")
-    if not isinstance(content, list) or not content:
-        raise ConfigError(f"{where}: {path} holds no PROBE_SET list of probe names")
-    return [str(name) for name in content]
+    return evaluate_function(chosen.function, data, chosen.dataset, settings)

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from gaitgen.runtime.atomic import atomic_path
 from gaitgen.runtime.errors import DataError
+from gaitgen.runtime.evaluation.functions import EMBEDDINGS
+from gaitgen.runtime.evaluation.inputs import EvalData
 
 REQUIRED_ARRAYS = ("feature", "label", "type", "view")
 
@@ -169,3 +171,16 @@ def load_embeddings_with_name(
     name = arrays.get("dataset_name")
     dataset_name = str(name) if name is not None and name.ndim == 0 else None
     return feature, strings["label"], strings["type"], strings["view"], dataset_name
+
+
+def load_eval_data(path: str | Path, inputs: str = EMBEDDINGS) -> tuple[EvalData, str | None]:
+    """Read what an evaluation function of input kind ``inputs`` needs from an ``.npz``
+    (see :data:`~.functions.EvalFunction.inputs`), and the stored dataset name.
+
+    Raises:
+        DataError: as :func:`load_embeddings_with_name`.
+    """
+    if inputs != EMBEDDINGS:
+        raise DataError(f"{path}: no reader for evaluation inputs of kind {inputs!r}")
+    feature, label, type_, view, dataset_name = load_embeddings_with_name(path)
+    return EvalData(feature, label, type_, view), dataset_name

@@ -157,6 +157,22 @@ PROTOCOLS: dict[str, Protocol] = {
             round_to_hundredths=False,
         ),
         Protocol(
+            name="FreeGait",
+            kind=REAL_SCENE,
+            conditions={"overall": ()},
+            probe_set=True,
+            remove_no_gallery=True,
+            round_to_hundredths=False,
+        ),
+        Protocol(
+            name="CCGR-MINI",
+            kind=REAL_SCENE,
+            conditions={"overall": ()},
+            probe_set=True,
+            remove_no_gallery=True,
+            round_to_hundredths=False,
+        ),
+        Protocol(
             name="HID2021", kind=REAL_SCENE, conditions={"overall": ("1",)}, gallery_types=("0",)
         ),
         Protocol(
@@ -184,22 +200,6 @@ PROTOCOLS: dict[str, Protocol] = {
 ALIASES: dict[str, str] = {
     alias: protocol.name for protocol in PROTOCOLS.values() for alias in protocol.aliases
 }
-
-# OpenGait's eval_func values -> the kind of protocol they evaluate (None: any, by dataset)
-EVAL_FUNCS: dict[str, str | None] = {
-    "evaluate_indoor_dataset": VIEW,
-    "identification": None,
-    "evaluate_real_scene": REAL_SCENE,
-    "identification_real_scene": REAL_SCENE,
-    "evaluate_Gait3D": REAL_SCENE,
-}
-UNSUPPORTED_EVAL_FUNCS = (
-    "GREW_submission",
-    "HID_submission",
-    "evaluate_segmentation",
-    "evaluate_scoliosis",
-    "evaluate_CCPG",
-)
 
 
 def get_protocol(name: str, where: str = "protocol") -> Protocol:

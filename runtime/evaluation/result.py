@@ -67,6 +67,12 @@ class EvaluationResult:
         views: the probe/gallery views, sorted (view protocols).
         conditions: condition name -> :class:`ViewCondition` or a dict of real-scene metrics.
         notes: facts worth printing under the table (skipped views, removed probes).
+        function: the evaluation function that made it (OpenGait's name).
+        dataset: the dataset name it was given.
+        opengait: the dict OpenGait's function of that name returns (the same keys, numbers
+            as Python floats, arrays as nested lists); ``None`` where OpenGait's returns
+            nothing (submissions) or has no such function (a custom protocol).
+        files: files the function wrote (a submission's CSV).
     """
 
     protocol: str
@@ -76,6 +82,10 @@ class EvaluationResult:
     conditions: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     exclude_identical_view: bool = True
+    function: str | None = None
+    dataset: str | None = None
+    opengait: dict[str, Any] | None = None
+    files: list[Path] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of ``gaitgen evaluate --json`` and ``results.json``."""
@@ -85,7 +95,18 @@ class EvaluationResult:
                 conditions[name] = condition.to_dict(self.views)
             else:
                 conditions[name] = {k: _number(condition[k]) for k in REAL_SCENE_METRICS}
-        return {"protocol": self.protocol, "metric": self.metric, "conditions": conditions}
+        out: dict[str, Any] = {
+            "protocol": self.protocol,
+            "metric": self.metric,
+            "conditions": conditions,
+        }
+        if self.function is not None:
+            out["function"] = self.function
+            out["dataset"] = self.dataset
+        if self.files:
+            out["files"] = [str(path) for path in self.files]
+        out["opengait"] = _jsonable(self.opengait)
+        return out
 
     def format_table(self) -> str:
         """Tables for people: one per condition, one column per view and the mean."""
@@ -134,6 +155,23 @@ class EvaluationResult:
                 )
                 written.append(png)
         return written
+
+
+def _jsonable(value: Any) -> Any:
+    """OpenGait's returned values as JSON: numpy/torch scalars to floats, arrays to lists."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
 
 
 def _file_safe(text: str) -> str:
