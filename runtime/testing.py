@@ -327,7 +327,10 @@ def check_config(config_path: Path | str, steps: int = 2) -> list[float]:
     history = []
     for step in range(steps):
         batch = random_batch(
-            run.cfgs, seed=step, raw=overrides_pretreatment(model), types=getattr(model, "sequence_types", None)
+            run.cfgs,
+            seed=step,
+            raw=overrides_pretreatment(model),
+            types=getattr(model, "sequence_types", None),
         )
         try:
             result = train_step(batch, iteration=step)
@@ -353,7 +356,9 @@ def loss_gradients(config_path: Path | str) -> dict[str, float]:
     torch.manual_seed(0)
     model = get("model", run.cfgs["model_cfg"]["model"], run.project)(run.cfgs, True)
     losses = build_losses(run.cfgs, run.project)
-    batch = random_batch(run.cfgs, raw=overrides_pretreatment(model), types=getattr(model, "sequence_types", None))
+    batch = random_batch(
+        run.cfgs, raw=overrides_pretreatment(model), types=getattr(model, "sequence_types", None)
+    )
     output = model(model_inputs(model, batch, torch.device("cpu")))
     terms, _ = losses.loss_terms(output["training_feat"])
     parameters = [p for p in model.parameters() if p.requires_grad]
