@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "GaitGL": ".models.gaitgl",
     "DeepGaitV2": ".models.deepgaitv2",
     "SwinGait": ".models.swingait",
+    "ScoNet": ".models.sconet",
     "GaitGraph1": ".models.gaitgraph1",
     "GaitGraph2": ".models.gaitgraph2",
     "GaitTR": ".models.gaittr",
@@ -131,6 +132,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .models.gln import GLN
     from .models.msgg import MultiScaleGaitGraph
     from .models.parsinggait import ParsingGait
+    from .models.sconet import ScoNet
     from .models.skeletongait_pp import SkeletonGaitPP
     from .models.smplgait import SMPLGait
     from .models.swingait import SwinGait

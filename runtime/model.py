@@ -36,6 +36,11 @@ class BaseModel(nn.Module):
         is_training: True when the model is built for training (OpenGait's ``training`` flag).
     """
 
+    #: The sequence types forward accepts, for a model that reads ``typs`` (ScoNet takes its
+    #: classes from them); None: any type. Tests' random batches use these types
+    #: (:func:`gaitgen.runtime.testing.random_batch`).
+    sequence_types: tuple[str, ...] | None = None
+
     def __init__(self, cfgs: Mapping[str, Any], is_training: bool):
         super().__init__()
         self.cfgs = cfgs

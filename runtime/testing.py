@@ -39,6 +39,7 @@ def random_batch(
     frames: int = 8,
     seed: int = 0,
     raw: bool = False,
+    types: Sequence[str] | None = None,
 ) -> list[Any]:
     """OpenGait's ``[ipts, labs, typs, viws, seqL]`` of the shapes the config's model takes.
 
@@ -46,17 +47,26 @@ def random_batch(
     SynthGait sequences of those modalities (the files ``data_in_use`` picks), sampled and
     transformed as its training loader does (``raw``: OpenGait's raw batch, untransformed, for
     a model that overrides ``inputs_pretreament``; :func:`~.engine.step.model_inputs` then
-    runs it). Any other config gets random silhouettes, fixed length.
+    runs it). Any other config gets random silhouettes, fixed length. ``types``: the sequence
+    types, taken in turn (a model that reads them declares them:
+    :attr:`~gaitgen.runtime.model.BaseModel.sequence_types`); by default SynthGait's.
     """
     items = modality_sequences(cfgs, [frames] * identities * per_identity, per_identity, seed)
     if items is not None:
-        return _collate(cfgs, items, training=True, raw=raw)
+        return _with_types(_collate(cfgs, items, training=True, raw=raw), types)
     generator = torch.Generator().manual_seed(seed)
     n = identities * per_identity
     h, w = _input_size(cfgs)
     sils = (torch.rand(n, frames, h, w, generator=generator) > 0.5).float()  # [n, s, h, w]
     labs = torch.arange(identities).repeat_interleave(per_identity)
-    return [[sils], labs, ["nm-01"] * n, ["090"] * n, None]
+    return _with_types([[sils], labs, ["nm-01"] * n, ["090"] * n, None], types)
+
+
+def _with_types(batch: list[Any], types: Sequence[str] | None) -> list[Any]:
+    """``batch`` with its sequence types replaced by ``types`` taken in turn (None: as it is)."""
+    if types:
+        batch[2] = [types[i % len(types)] for i in range(len(batch[2]))]
+    return batch
 
 
 def modality_sequences(
@@ -146,7 +156,9 @@ def check_model(model_cls: type | str, config_path: Path | str) -> dict[str, Any
     torch.manual_seed(0)
     model = model_cls(run.cfgs, True)
     losses = build_losses(run.cfgs, run.project)
-    batch = random_batch(run.cfgs, raw=overrides_pretreatment(model_cls))
+    batch = random_batch(
+        run.cfgs, raw=overrides_pretreatment(model_cls), types=model_cls.sequence_types
+    )
     batch = model_inputs(model, batch, torch.device("cpu"))
     output = model(batch)
     check_model_output(output, model_cls.__name__)
@@ -240,12 +252,16 @@ def check_loss_falls(
 
 
 def joined_batch(
-    cfgs: Mapping[str, Any], lengths: tuple[int, ...] = (6, 9), seed: int = 1, raw: bool = False
+    cfgs: Mapping[str, Any],
+    lengths: tuple[int, ...] = (6, 9),
+    seed: int = 1,
+    raw: bool = False,
+    types: Sequence[str] | None = None,
 ) -> list[Any] | None:
     """A test-phase batch: whole sequences of ``lengths`` frames joined, with ``seqL``.
 
-    Of the config's modalities as :func:`random_batch` makes them (``raw`` as there), with
-    the test transforms; None when its test sampler takes fixed-length clips or one sequence
+    Of the config's modalities as :func:`random_batch` makes them (``raw`` and ``types`` as
+    there), with the test transforms; None when its test sampler takes fixed-length clips or one sequence
     per batch (the test phase never joins sequences then).
     """
     items = modality_sequences(cfgs, lengths, 1, seed)
@@ -254,13 +270,16 @@ def joined_batch(
         if sampler.get("sample_type", "").startswith("fixed") or sampler.get("batch_size") == 1:
             return None
         sampler = {"sample_type": "all_ordered"}
-        return _collate(cfgs, items, training=False, raw=raw, sampler_cfg=sampler)
+        batch = _collate(cfgs, items, training=False, raw=raw, sampler_cfg=sampler)
+        return _with_types(batch, types)
     generator = torch.Generator().manual_seed(seed)
     h, w = _input_size(cfgs)
     sils = (torch.rand(1, sum(lengths), h, w, generator=generator) > 0.5).float()
     n = len(lengths)
     labs = torch.arange(n)
-    return [[sils], labs, ["nm-01"] * n, ["090"] * n, torch.tensor([list(lengths)])]
+    return _with_types(
+        [[sils], labs, ["nm-01"] * n, ["090"] * n, torch.tensor([list(lengths)])], types
+    )
 
 
 def check_whole_sequences(model: BaseModel, cfgs: Mapping[str, Any]) -> None:
@@ -268,7 +287,8 @@ def check_whole_sequences(model: BaseModel, cfgs: Mapping[str, Any]) -> None:
     one embedding each, equal to what each sequence gives alone. Nothing to check for a config
     whose test phase takes fixed-length clips or one sequence per batch (what a model that
     ignores ``seqL`` or lets its temporal convolutions cross sequences needs)."""
-    batch = joined_batch(cfgs, raw=overrides_pretreatment(model))
+    types = getattr(model, "sequence_types", None)
+    batch = joined_batch(cfgs, raw=overrides_pretreatment(model), types=types)
     if batch is None:
         return
     batch = model_inputs(model, batch, torch.device("cpu"))
@@ -306,7 +326,12 @@ def check_config(config_path: Path | str, steps: int = 2) -> list[float]:
     before = [p.detach().clone() for p in model.parameters()]
     history = []
     for step in range(steps):
-        batch = random_batch(run.cfgs, seed=step, raw=overrides_pretreatment(model))
+        batch = random_batch(
+            run.cfgs,
+            seed=step,
+            raw=overrides_pretreatment(model),
+            types=getattr(model, "sequence_types", None),
+        )
         try:
             result = train_step(batch, iteration=step)
         except NonFiniteLoss as exc:
@@ -331,7 +356,9 @@ def loss_gradients(config_path: Path | str) -> dict[str, float]:
     torch.manual_seed(0)
     model = get("model", run.cfgs["model_cfg"]["model"], run.project)(run.cfgs, True)
     losses = build_losses(run.cfgs, run.project)
-    batch = random_batch(run.cfgs, raw=overrides_pretreatment(model))
+    batch = random_batch(
+        run.cfgs, raw=overrides_pretreatment(model), types=getattr(model, "sequence_types", None)
+    )
     output = model(model_inputs(model, batch, torch.device("cpu")))
     terms, _ = losses.loss_terms(output["training_feat"])
     parameters = [p for p in model.parameters() if p.requires_grad]

@@ -127,8 +127,8 @@ def opengait_listing(config_name: str) -> dict:
 
     ``config_name`` is the path under OpenGait's ``configs/`` (``"gaitset/gaitset.yaml"``).
     The listings of the seven silhouette families (gaitbase, gaitset, gaitpart, gln, gaitgl,
-    deepgaitv2, swingait) and of the seven of the other body representations (skeletongait,
-    gaitgraph1, gaitgraph2, gaittr, msgg, smplgait, parsinggait) were copied from
+    deepgaitv2, swingait), of the seven of the other body representations (skeletongait,
+    gaitgraph1, gaitgraph2, gaittr, msgg, smplgait, parsinggait) and of sconet were copied from
     ../shared/parity/state_dicts.json into fixtures/opengait/state_dicts.json.gz; ``state_dict``
     is what an OpenGait checkpoint of that config holds. Listings of configs whose model_cfg
     no test has inline also hold it (``model_cfg``). Do not modify the dict.

@@ -24,6 +24,9 @@ from typer.testing import CliRunner
 from gaitgen.cli.app import app
 
 STARTERS = [c for c in zoo_configs() if c.starter]
+# built-in models whose starter waits for SynthGait in their dataset's layout (ScoNet: the
+# scoliosis types as its classes) and the evaluation that scores it (evaluate_scoliosis)
+NO_STARTER_YET = {"ScoNet"}
 FULL = [c for c in zoo_configs() if not c.starter]
 # a second phase restores the first phase's checkpoint (the zoo config names its path)
 FIRST_PHASE = {"gln_phase2.yaml": "gln_phase1.yaml", "swingait.yaml": "deepgaitv2.yaml"}
@@ -36,7 +39,9 @@ def test_every_builtin_model_is_in_the_zoo_and_exported() -> None:
     builtin = {c.name for c in builtin_components("model")}
     assert builtin == set(MODELS)
     assert {c.model for c in zoo_configs()} == builtin
-    assert {c.model for c in STARTERS} >= builtin - {"Baseline"}  # Baseline: the project's own
+    # Baseline's starter: the project's own
+    assert {c.model for c in STARTERS} >= builtin - {"Baseline"} - NO_STARTER_YET
+    assert not NO_STARTER_YET & {c.model for c in STARTERS}, "has a starter now: drop it"
     for name in builtin:
         assert getattr(runtime, name) is get("model", name, None)
     assert set(modules.__all__) <= set(runtime.__all__)

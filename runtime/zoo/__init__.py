@@ -83,6 +83,12 @@ MODELS: dict[str, ZooModel] = {
         "deepgaitv2_casiab.yaml",
         8_339_392,
     ),
+    "ScoNet": ZooModel(
+        "Zhou et al., Gait Patterns as Biomarkers: A Video-Based Approach for Classifying "
+        "Scoliosis, MICCAI 2024",
+        "sconet_scoliosis1k.yaml",
+        7_014_592,
+    ),
     "SwinGait": ZooModel(
         "Fan et al., Exploring Deep Models for Practical Gait Recognition, 2023",
         "swingait_gait3d.yaml",
