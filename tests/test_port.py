@@ -212,15 +212,27 @@ def test_statements_joined_with_a_semicolon_keep_every_token_but_the_imports(
 
 
 def test_gpu_only_lines_are_noted_with_their_line(project: Path, tmp_path: Path) -> None:
-    # OpenGait's GaitTR and ParsingGait move a tensor with .cuda(), which fails on the CPU
+    # OpenGait's GaitTR moves a tensor with .cuda(x.get_device()), which fails on the CPU:
+    # that exact form becomes .to(x.device) (noted); any other .cuda() is kept and noted
     source = tmp_path / "cudanet.py"
     text = OPENGAIT_STYLE_MODEL.replace("StripNet", "CudaNet").replace(
         "        outs = self.Backbone(sils)\n",
-        "        sils = sils.cuda(sils.get_device())\n        outs = self.Backbone(sils)\n",
+        "        sils = sils.cuda(sils.get_device())\n"
+        "        mask = torch.ones(1).cuda()\n"
+        "        outs = self.Backbone(sils)\n",
     )
     source.write_text(text)
-    line = text.splitlines().index("        sils = sils.cuda(sils.get_device())") + 1
+    lines = text.splitlines()
+    moved = lines.index("        sils = sils.cuda(sils.get_device())") + 1
+    kept = lines.index("        mask = torch.ones(1).cuda()") + 1
     result = CliRunner().invoke(app, ["port", str(source)])
     assert result.exit_code == 0, result.output
-    assert f"note: {source}:{line}: .cuda() runs on a GPU only" in result.output
-    assert "cuda(sils.get_device())" in (project / "demo/models/cudanet.py").read_text()
+    assert (
+        f"note: {source}:{moved}: sils.cuda(sils.get_device()) became sils.to(sils.device)"
+        in result.output
+    )
+    assert f"note: {source}:{kept}: .cuda() runs on a GPU only" in result.output
+    ported = (project / "demo/models/cudanet.py").read_text()
+    assert "        sils = sils.to(sils.device)\n" in ported
+    assert "        mask = torch.ones(1).cuda()\n" in ported  # kept as written
+    assert ported.startswith("# Ported from OpenGait by `gaitgen port cudanet.py`: imports")

@@ -4,7 +4,8 @@ OpenGait's model files import from their package (``from ..base_model import Bas
 ``from ..modules import SetBlockWrapper``, ``from ..backbones.plain import Plain``,
 ``from utils import clones``). Each such import becomes the gaitgen one
 (``gaitgen.runtime``, ``gaitgen.runtime.modules``, ``gaitgen.runtime.compat``); every other
-line of the file is kept byte for byte. A name gaitgen does not have, or a module that is
+line of the file is kept byte for byte, but for one exact equivalence: ``t.cuda(x.get_device())``
+becomes ``t.to(x.device)`` (the same GPU on a GPU, and it runs on the CPU too; each is noted). A name gaitgen does not have, or a module that is
 not installed, is reported as ``file:line: ...`` and nothing is written (``--keep-unmapped``
 writes the file anyway, with those imports left as they were, marked for editing).
 """
@@ -210,23 +211,60 @@ def _joined(lines: list[str], node: ast.stmt, imports: list[str]) -> str:
     return ("\n" + head).join(imports) if alone else "; ".join(imports)
 
 
-def _cuda_only(tree: ast.Module, source: Path) -> list[str]:
-    """A note for each line that moves a tensor with ``.cuda()``: OpenGait's GPU-only code
-    (GaitTR's incidence matrix, ParsingGait's adjacency), which the CPU cannot run."""
-    lines = sorted(
+def _same_device_calls(tree: ast.Module) -> list[ast.Call]:
+    """``t.cuda(x.get_device())`` calls: "to the GPU ``x`` is on", which ``t.to(x.device)``
+    says exactly on a GPU and which also runs on the CPU (where ``get_device()`` is -1 and
+    ``.cuda(-1)`` fails). GaitTR moves its incidence matrix so."""
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "cuda"
+        and len(node.args) == 1
+        and not node.keywords
+        and isinstance(node.args[0], ast.Call)
+        and isinstance(node.args[0].func, ast.Attribute)
+        and node.args[0].func.attr == "get_device"
+        and not node.args[0].args
+        and not node.args[0].keywords
+    ]
+
+
+def _device_edits(
+    tree: ast.Module, lines: list[str], text: str, source: Path
+) -> tuple[dict[tuple[int, int], str], list[str]]:
+    """The edits making ``t.cuda(x.get_device())`` ``t.to(x.device)``, and a note for each
+    of them and for every other ``.cuda()`` (kept: its device cannot be known here)."""
+    edits: dict[tuple[int, int], str] = {}
+    notes: list[str] = []
+    rewritten = _same_device_calls(tree)
+    for call in rewritten:
+        start, end = _span(lines, call)
+        tensor = text[slice(*_span(lines, call.func.value))]
+        device_of = text[slice(*_span(lines, call.args[0].func.value))]
+        edits[(start, end)] = f"{tensor}.to({device_of}.device)"
+        notes.append(
+            f"{source}:{call.lineno}: {text[start:end]} became {edits[(start, end)]}: the same "
+            "GPU on a GPU, and it also runs on the CPU"
+        )
+    done = {id(call) for call in rewritten}
+    kept = sorted(
         {
             node.lineno
             for node in ast.walk(tree)
             if isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
             and node.func.attr == "cuda"
+            and id(node) not in done
         }
     )
-    return [
+    notes += [
         f"{source}:{line}: .cuda() runs on a GPU only (kept as OpenGait wrote it); to train "
         "on the CPU too, move the tensor with .to(x.device) instead, x an input tensor"
-        for line in lines
+        for line in kept
     ]
+    return edits, notes
 
 
 def _module_file(source: Path, name: str | None) -> str:
@@ -288,6 +326,8 @@ def port_file(project: Project, source: Path, *, name: str | None = None) -> Por
         problem = _missing_library(node, where)
         if problem:
             problems.append(problem)
+    device_edits, notes = _device_edits(tree, lines, text, source)
+    edits.update(device_edits)
     for line in marked:  # the mark ends the line, after anything else on it
         end = _offset(lines, line, len(lines[line - 1].rstrip("\r\n").encode()))
         edits[(end, end)] = _MARK
@@ -295,7 +335,6 @@ def port_file(project: Project, source: Path, *, name: str | None = None) -> Por
     for (start, end), new_text in sorted(edits.items(), reverse=True):
         ported = ported[:start] + new_text + ported[end:]
 
-    notes: list[str] = _cuda_only(tree, source)
     if name is not None:
         validate_class_name(name, "model")
         if len(models) != 1:
@@ -318,7 +357,8 @@ def port_file(project: Project, source: Path, *, name: str | None = None) -> Por
                 f"model {other.name!r} is already defined in {other.path}; port with "
                 "--name NewName or remove the other file"
             )
-    header = f"# Ported from OpenGait by `gaitgen port {source.name}`: imports rewritten only.\n"
+    header = f"# Ported from OpenGait by `gaitgen port {source.name}`: imports rewritten only"
+    header += ", and .cuda(x.get_device()) as .to(x.device).\n" if device_edits else ".\n"
     if not ported.startswith("#"):
         ported = header + ported
     return PortResult([PlannedFile(target, ported)], models, problems, notes)
