@@ -72,6 +72,9 @@ class DataCfg:
         "gaitgen: generate the dataset here on first use, e.g. {generator: synthgait, subjects: 40}",
         opengait=False,
     )
+    self_supervised: bool = key(
+        False, "training: every sequence is its own class (label-type-view), labels unused"
+    )
 
 
 # Upper bounds of the sizes a sampler section sets, checked before any batch is allocated (a
@@ -359,12 +362,38 @@ OPENGAIT_IGNORED: tuple[IgnoredKey, ...] = (
         "data_in_use",
     ),
     IgnoredKey(
+        "data_cfg",
+        "train_data_preload",
+        "in OpenGait's FoundationGait configs, but no OpenGait code reads it",
+        "cache",
+    ),
+    IgnoredKey(
         "transform",
         "img_w",
         "OpenGait drops it: no transform takes a frame width (gln_phase1.yaml gives one)",
         "cutting",
     ),
 )
+
+
+def data_blocks(cfgs: Any) -> list[dict[str, Any]]:
+    """The dataset blocks of a config: ``data_cfg`` itself, or each entry of a ``data_cfg``
+    list (OpenGait's several-dataset configs, e.g. FoundationGait's pre-training).
+
+    The training set is the union of every block's train set; the test phase and the run
+    folder's name read the first block (as OpenGait tests on ``data_cfg[0]``), see
+    :func:`test_data_cfg`.
+    """
+    value = cfgs.get("data_cfg") if isinstance(cfgs, dict) else None
+    if isinstance(value, list):
+        return [block for block in value if isinstance(block, dict)]
+    return [value] if isinstance(value, dict) else []
+
+
+def test_data_cfg(cfgs: Any) -> dict[str, Any]:
+    """The dataset block the test phase reads: ``data_cfg``, or the first of a list."""
+    blocks = data_blocks(cfgs)
+    return blocks[0] if blocks else {}
 
 
 def section_fields(section: str) -> list[dataclasses.Field]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from gaitgen.runtime.config.schema import test_data_cfg
 from gaitgen.runtime.errors import ConfigError
 from gaitgen.runtime.evaluation.checks import check_options, rerank_params
 from gaitgen.runtime.evaluation.evaluator import evaluate
@@ -47,7 +48,7 @@ def evaluate_from_config(
     Raises:
         ConfigError: a key holds a value that cannot be used; the message names the key.
     """
-    data_cfg = cfgs.get("data_cfg") or {}
+    data_cfg = test_data_cfg(cfgs)
     evaluator_cfg = cfgs.get("evaluator_cfg") or {}
     chosen, probe_set = evaluation_settings(cfgs)
     return evaluate(
@@ -73,7 +74,7 @@ def evaluation_settings(cfgs: Mapping[str, Any]) -> tuple[Protocol, list[str] | 
     Raises:
         ConfigError: a setting that :func:`evaluate_from_config` would refuse.
     """
-    data_cfg = cfgs.get("data_cfg") or {}
+    data_cfg = test_data_cfg(cfgs)
     evaluator_cfg = cfgs.get("evaluator_cfg") or {}
     chosen = _protocol_of(data_cfg, evaluator_cfg)
     check_options(

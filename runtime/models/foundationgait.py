@@ -91,6 +91,23 @@ def _set_layout(sils: torch.Tensor) -> torch.Tensor:
     return sils.unsqueeze(1)
 
 
+def _crop_encoded(
+    encoder: Any, sils: torch.Tensor, crop_list: list[int], bin_num: list[int]
+) -> torch.Tensor:
+    """The batch in ``len(crop_list)`` chunks, chunk i in ``crop_list[i]`` strips
+    (:func:`diverse_crop_encode`), each recomputed in the backward pass (OpenGait's gradient
+    checkpointing), the feature maps joined again."""
+    chunks = torch.chunk(sils, len(crop_list))
+    return torch.cat(
+        [
+            checkpoint(
+                diverse_crop_encode, encoder, chunk, crop_list[i], bin_num, use_reentrant=False
+            )
+            for i, chunk in enumerate(chunks)
+        ]
+    )
+
+
 def _images(sils: torch.Tensor) -> torch.Tensor:
     n, c, s, h, w = sils.shape
     return sils.transpose(1, 2).reshape(n * s, c, h, w)
@@ -131,20 +148,22 @@ class FoundationGait_Scaling(BaseModel):  # noqa: N801 - OpenGait's class name
         where = "trainer_cfg.transform"
         if "_view_transforms" not in self.__dict__:
             cfg = self.engine_cfg.get("transform")
-            if not (isinstance(cfg, list) and cfg and isinstance(cfg[0], list) and len(cfg[0]) == 2):
+            if not (
+                isinstance(cfg, list) and cfg and isinstance(cfg[0], list) and len(cfg[0]) == 2
+            ):
                 raise ConfigError(
                     f"{where}: FoundationGait_Scaling needs one pair of transforms, "
                     "[[{type: DA4GaitSSB}, {type: DA4GaitSSB}]] (the teacher's and the "
                     f"student's view), got {cfg!r}"
                 )
-            self._view_transforms = [
-                get_transform(cfg[0][i], f"{where}[0][{i}]") for i in range(2)
-            ]
+            self._view_transforms = [get_transform(cfg[0][i], f"{where}[0][{i}]") for i in range(2)]
         rows = seqs[0]
         half = len(rows) // 2
         views = []
         for i, part in enumerate((rows[:half], rows[half:])):
-            pretreated = pretreat_batch([[part], labs, typs, viws, None], self._view_transforms[i], f"{where}[0][{i}]")
+            pretreated = pretreat_batch(
+                [[part], labs, typs, viws, None], self._view_transforms[i], f"{where}[0][{i}]"
+            )
             views.append(pretreated[0][0])
         return [views, labs, typs, viws, None]
 
@@ -153,7 +172,9 @@ class FoundationGait_Scaling(BaseModel):  # noqa: N801 - OpenGait's class name
         if not self.training:
             sils = _set_layout(ipts[0])
             feat = self.teacher_backbone.predictor(
-                self.teacher_backbone.projector(encode_sequences(self.teacher_backbone, sils, seq_l))
+                self.teacher_backbone.projector(
+                    encode_sequences(self.teacher_backbone, sils, seq_l)
+                )
             )
             return {
                 "training_feat": None,
@@ -164,19 +185,7 @@ class FoundationGait_Scaling(BaseModel):  # noqa: N801 - OpenGait's class name
         with torch.no_grad():
             z1 = self.teacher_backbone((sils_q, None))[3]
         student = self.student_backbone
-        feat = torch.cat(
-            [
-                checkpoint(
-                    diverse_crop_encode,
-                    student.encoder,
-                    chunk,
-                    self.crop_list[i],
-                    self.bin_num,
-                    use_reentrant=False,
-                )
-                for i, chunk in enumerate(torch.chunk(sils_k, len(self.crop_list)))
-            ]
-        )
+        feat = _crop_encoded(student.encoder, sils_k, self.crop_list, self.bin_num)
         feat = student.TP(feat, None, options={"dim": 2})[0]
         p2 = student.predictor(student.projector(student.HPP(feat)))
         logits, labels = self.D(p2, z1)
@@ -189,7 +198,9 @@ class FoundationGait_Scaling(BaseModel):  # noqa: N801 - OpenGait's class name
             "inference_feat": None,
         }
 
-    def D(self, p: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: N802
+    def D(
+        self, p: torch.Tensor, z: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: N802
         """Cosine logits [n, m, parts] of each prediction ``p`` with every process's teacher
         projection ``z`` (detached), and the index of each one's own view."""
         z = F.normalize(z.detach(), dim=1)
@@ -209,8 +220,20 @@ class FoundationGait_Scaling(BaseModel):  # noqa: N801 - OpenGait's class name
         update_momentum(self.student_backbone, self.teacher_backbone, momentum)
 
 
-class _ProbeBase(BaseModel):
-    """The fine-tune and probe models' shared parts: the teacher, its crops, its optimizer."""
+class FoundationGait_Scaling_Finetune(BaseModel):  # noqa: N801 - OpenGait's class name
+    """Fine-tuning the pre-trained teacher with separate FCs and BNNecks (triplet + softmax).
+
+    model_cfg: the backbone's keys, ``crop_list``, ``SeparateFCs``, ``SeparateBNNecks``,
+    ``backbone_lr`` (5 stage rates) and ``projector_lr``.
+    """
+
+    def build_network(self, model_cfg):
+        self._build_teacher(model_cfg)
+        self.FCs = SeparateFCs(**model_cfg["SeparateFCs"])
+        self.BNNecks = SeparateBNNecks(**model_cfg["SeparateBNNecks"])
+
+    def _heads(self) -> list[torch.nn.Module]:
+        return [self.FCs, self.BNNecks]
 
     def _build_teacher(self, model_cfg) -> None:
         self.teacher_backbone = DeepGaitV2_SSL(model_cfg)
@@ -226,9 +249,6 @@ class _ProbeBase(BaseModel):
                 f"{self.backbone_lr}"
             )
         self.projector_lr = float(model_cfg["projector_lr"])
-
-    def _heads(self) -> list[torch.nn.Module]:
-        raise NotImplementedError
 
     def parameters_without_gradient(self) -> tuple[str, ...]:
         return ("teacher_backbone.predictor.*",)  # built (OpenGait's state dict), never used
@@ -255,39 +275,11 @@ class _ProbeBase(BaseModel):
         """The teacher's L2-normalised projection [n, c, p] (strip crops while training)."""
         backbone = self.teacher_backbone
         if self.training:
-            feat = torch.cat(
-                [
-                    checkpoint(
-                        diverse_crop_encode,
-                        backbone.encoder,
-                        chunk,
-                        self.crop_list[i],
-                        self.bin_num,
-                        use_reentrant=False,
-                    )
-                    for i, chunk in enumerate(torch.chunk(sils, len(self.crop_list)))
-                ]
-            )
+            feat = _crop_encoded(backbone.encoder, sils, self.crop_list, self.bin_num)
             parts = backbone.HPP(backbone.TP(feat, seq_l, options={"dim": 2})[0])
         else:
             parts = encode_sequences(backbone, sils, seq_l)
         return F.normalize(backbone.projector(parts), dim=1)
-
-
-class FoundationGait_Scaling_Finetune(_ProbeBase):  # noqa: N801 - OpenGait's class name
-    """Fine-tuning the pre-trained teacher with separate FCs and BNNecks (triplet + softmax).
-
-    model_cfg: the backbone's keys, ``crop_list``, ``SeparateFCs``, ``SeparateBNNecks``,
-    ``backbone_lr`` (5 stage rates) and ``projector_lr``.
-    """
-
-    def build_network(self, model_cfg):
-        self._build_teacher(model_cfg)
-        self.FCs = SeparateFCs(**model_cfg["SeparateFCs"])
-        self.BNNecks = SeparateBNNecks(**model_cfg["SeparateBNNecks"])
-
-    def _heads(self) -> list[torch.nn.Module]:
-        return [self.FCs, self.BNNecks]
 
     def forward(self, inputs):
         ipts, labs, _, _, seq_l = inputs
@@ -304,7 +296,9 @@ class FoundationGait_Scaling_Finetune(_ProbeBase):  # noqa: N801 - OpenGait's cl
         }
 
 
-class FoundationGait_Scaling_LinearProbing_Scoliosis1K(_ProbeBase):  # noqa: N801
+class FoundationGait_Scaling_LinearProbing_Scoliosis1K(  # noqa: N801 - OpenGait's name
+    FoundationGait_Scaling_Finetune
+):
     """Scoliosis screening on the pre-trained teacher: one BNNeck over all parts' features,
     three classes from each sequence's type folder (negative, neutral, positive).
 

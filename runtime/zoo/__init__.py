@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from ..config.schema import data_blocks
+
 ZOO_DIR = Path(__file__).resolve().parent
 
 
@@ -42,7 +44,7 @@ def zoo_configs() -> list[ZooConfig]:
         cfgs = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         model = (cfgs.get("model_cfg") or {}).get("model")
         if isinstance(model, str):
-            starter = bool((cfgs.get("data_cfg") or {}).get("synthetic"))
+            starter = any(block.get("synthetic") for block in data_blocks(cfgs))
             found.append(ZooConfig(path, model, starter))
     return found
 
