@@ -26,7 +26,13 @@ from gaitgen.cli.app import app
 STARTERS = [c for c in zoo_configs() if c.starter]
 FULL = [c for c in zoo_configs() if not c.starter]
 # a second phase restores the first phase's checkpoint (the zoo config names its path)
-FIRST_PHASE = {"gln_phase2.yaml": "gln_phase1.yaml", "swingait.yaml": "deepgaitv2.yaml"}
+FIRST_PHASE = {
+    "gln_phase2.yaml": "gln_phase1.yaml",
+    "swingait.yaml": "deepgaitv2.yaml",
+    "foundationgait_linear_probe.yaml": "foundationgait.yaml",
+}
+# models whose starter needs a SynthGait layout not yet generated (Scoliosis1K's type folders)
+NO_STARTER_YET = {"Baseline", "FoundationGait_Scaling_LinearProbing_Scoliosis1K"}
 
 
 def test_every_builtin_model_is_in_the_zoo_and_exported() -> None:
@@ -36,7 +42,7 @@ def test_every_builtin_model_is_in_the_zoo_and_exported() -> None:
     builtin = {c.name for c in builtin_components("model")}
     assert builtin == set(MODELS)
     assert {c.model for c in zoo_configs()} == builtin
-    assert {c.model for c in STARTERS} >= builtin - {"Baseline"}  # Baseline: the project's own
+    assert {c.model for c in STARTERS} >= builtin - NO_STARTER_YET  # Baseline: the project's own
     for name in builtin:
         assert getattr(runtime, name) is get("model", name, None)
     assert set(modules.__all__) <= set(runtime.__all__)

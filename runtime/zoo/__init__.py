@@ -124,6 +124,19 @@ MODELS: dict[str, ZooModel] = {
         "msgg_oumvlp.yaml",
         2_194_760,
     ),
+    "FoundationGait_Scaling": ZooModel(
+        "FoundationGait, OpenGait (ECCV 2026)", "foundationgait_pretrain_0.03B.yaml", 131_470_720
+    ),
+    "FoundationGait_Scaling_Finetune": ZooModel(
+        "FoundationGait, OpenGait (ECCV 2026)",
+        "foundationgait_finetune_gait3d_0.03B.yaml",
+        93_622_464,
+    ),
+    "FoundationGait_Scaling_LinearProbing_Scoliosis1K": ZooModel(
+        "FoundationGait, OpenGait (ECCV 2026)",
+        "foundationgait_linear_probing_scoliosis1k_0.13B.yaml",
+        164_978_880,
+    ),
 }
 
 
