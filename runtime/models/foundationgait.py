@@ -132,6 +132,11 @@ class FoundationGait_Scaling(BaseModel):  # noqa: N801 - OpenGait's class name
             raise ConfigError("model_cfg.EMA_value: FoundationGait_Scaling needs it (e.g. 0.99)")
         self.ema_value = float(model_cfg["EMA_value"])
 
+    def parameters_without_gradient(self) -> tuple[str, ...]:
+        # the projector's last BN shift feeds the predictor's FC then a training-mode BN, which
+        # removes any constant shift: its gradient is zero (in OpenGait too)
+        return ("student_backbone.projector.4.bn1d.bias",)
+
     def init_parameters(self) -> None:
         """Nothing: build_network initialised the teacher and copied it to the student."""
 
@@ -177,10 +182,12 @@ class FoundationGait_Scaling(BaseModel):  # noqa: N801 - OpenGait's class name
                 )
             )
             return {
-                "training_feat": None,
-                "visual_summary": None,
+                "training_feat": {},
+                "visual_summary": {},
                 "inference_feat": {"embeddings": F.normalize(feat, dim=1)},
             }
+        if len(ipts) == 1:  # one tensor of the sampler's batch (each sequence twice): halve it
+            ipts = list(torch.chunk(ipts[0], 2))
         sils_q, sils_k = _set_layout(ipts[0]), _set_layout(ipts[1])
         with torch.no_grad():
             z1 = self.teacher_backbone((sils_q, None))[3]
@@ -195,7 +202,7 @@ class FoundationGait_Scaling(BaseModel):  # noqa: N801 - OpenGait's class name
                 "image/encoder_q": _images(sils_q),
                 "image/encoder_k": _images(sils_k),
             },
-            "inference_feat": None,
+            "inference_feat": {},
         }
 
     def D(

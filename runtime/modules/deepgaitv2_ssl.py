@@ -176,13 +176,13 @@ def diverse_crop_encode(
         TrainingError: an odd batch, or a height the strips do not divide.
     """
     n, _, _, h, _ = x.shape
+    if num_part == 1:
+        return encoder(x)
     if n % 2:
         raise TrainingError(
             f"FoundationGait's strip crops need an even number of sequences per crop group, "
             f"got {n}: make the batch a multiple of 2 * len(model_cfg.crop_list)"
         )
-    if num_part == 1:
-        return encoder(x)
     win = h // num_part
     if win * num_part != h or win % 2:
         raise TrainingError(
