@@ -202,7 +202,8 @@ class FoundationGait_Scaling(BaseModel):  # noqa: N801 - OpenGait's class name
                 "image/encoder_q": _images(sils_q),
                 "image/encoder_k": _images(sils_k),
             },
-            "inference_feat": {},
+            # one per sequence of the batch: the teacher's view, then the student's
+            "inference_feat": {"embeddings": torch.cat([z1, p2.detach()])},
         }
 
     def D(
