@@ -132,6 +132,15 @@ class BaseModel(nn.Module):
 
         return build("scheduler", scheduler_cfg, self.optimizer)
 
+    def after_train_step(self, iteration: int) -> None:
+        """Called after every training step that updated the weights (the hook of a model
+        that changes weights outside the optimizer, e.g. FoundationGait's EMA teacher).
+
+        Args:
+            iteration: the steps completed, this one included (OpenGait's ``self.iteration``
+                after its ``train_step``).
+        """
+
     def parameters_without_gradient(self) -> tuple[str, ...]:
         """Parameters that rightly get no gradient from a training step: the opt-out of the test.
 

@@ -24,12 +24,16 @@ from typer.testing import CliRunner
 from gaitgen.cli.app import app
 
 STARTERS = [c for c in zoo_configs() if c.starter]
-# built-in models whose starter waits for SynthGait in their dataset's layout (ScoNet: the
-# scoliosis types as its classes) and the evaluation that scores it (evaluate_scoliosis)
-NO_STARTER_YET = {"ScoNet"}
 FULL = [c for c in zoo_configs() if not c.starter]
 # a second phase restores the first phase's checkpoint (the zoo config names its path)
-FIRST_PHASE = {"gln_phase2.yaml": "gln_phase1.yaml", "swingait.yaml": "deepgaitv2.yaml"}
+FIRST_PHASE = {
+    "gln_phase2.yaml": "gln_phase1.yaml",
+    "swingait.yaml": "deepgaitv2.yaml",
+    "foundationgait_linear_probe.yaml": "foundationgait.yaml",
+}
+# built-in models whose starter waits for SynthGait in their dataset's layout (the scoliosis
+# types as classes) and the evaluation that scores it (evaluate_scoliosis)
+NO_STARTER_YET = {"ScoNet", "FoundationGait_Scaling_LinearProbing_Scoliosis1K"}
 
 
 def test_every_builtin_model_is_in_the_zoo_and_exported() -> None:

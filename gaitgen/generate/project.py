@@ -19,15 +19,20 @@ from gaitgen.runtime.errors import GenerateError
 from .modalities import DEFAULT_MODALITY, Modality, check_modality
 from .names import (
     default_package_name,
+    module_name,
     validate_package_name,
     validate_project_name,
 )
 from .render import project_template_dir
-from .settings import DEFAULT_SYNTH_FRAMES, DEFAULT_SYNTH_SUBJECTS, synthetic_train_ids
+from .settings import (
+    DEFAULT_SYNTH_FRAMES,
+    DEFAULT_SYNTH_SUBJECTS,
+    read_settings,
+    synthetic_train_ids,
+)
 
 # the starter config of the copier template, and the line of pyproject.toml that names it
 DEFAULT_STARTER = "configs/baseline.yaml"
-_DEFAULT_CONFIG_LINE = f'default_config = "{DEFAULT_STARTER}"'
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,9 @@ def init_project(
             f"project's files into it (overwriting files of the same name)"
         )
     data, user_defaults = _answers(dest, name, package, description, interactive)
+    data["modality"] = body.name
+    if body.name != DEFAULT_MODALITY:  # the template's pyproject.toml names it
+        data["default_config"] = f"configs/{module_name(body.starter)}.yaml"
     before = _files(dest)
 
     import copier
@@ -160,25 +168,23 @@ def init_project(
 
 
 def _add_starter(result: InitResult, body: Modality) -> InitResult:
-    """Write the starter model of ``body`` into the new project and make its config the
-    project's default config (all files or none)."""
+    """Write the starter model of ``body`` (its model, config and test) into the new
+    project, whose ``[tool.gaitgen] default_config`` the template already points at its
+    config (all files or none)."""
     from gaitgen.runtime.project import require_project
 
     from .model import model_files
-    from .plan import PlannedFile, apply, plan
+    from .plan import apply, plan
 
     project = require_project(result.root)
     files = model_files(project, body.starter, modality=body.name)
     config = files[1].path.relative_to(project.root).as_posix()
-    pyproject = project.root / "pyproject.toml"
-    text = pyproject.read_text(encoding="utf-8")
-    if _DEFAULT_CONFIG_LINE not in text:  # the template changed without this function
+    named = read_settings(project).default_config
+    if named != files[1].path:  # the template or the generator changed without the other
         raise GenerateError(
-            f"init: the project template's {pyproject.name} names no {DEFAULT_STARTER}"
+            f"init: pyproject.toml names {named} as the default config, but the starter's is "
+            f"{config}"
         )
-    files.append(
-        PlannedFile(pyproject, text.replace(_DEFAULT_CONFIG_LINE, f'default_config = "{config}"'))
-    )
     apply(plan(files, force=True), root=project.root, echo=lambda status, path: None)
     return InitResult(result.root, result.package, [], config, body.starter, body.summary)
 

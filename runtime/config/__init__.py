@@ -199,10 +199,14 @@ def read_sections(path: Path | str) -> tuple[dict[str, Any], dict[tuple, int]]:
     """
     data, lines = read_yaml_lines(path)
     for name in schema.TOP_SECTIONS:
+        several = name == "data_cfg" and isinstance(data.get(name), list) and data[name]
+        if several and all(isinstance(block, Mapping) for block in data[name]):
+            continue  # several datasets, each block checked like one data_cfg
         if name in data and not isinstance(data[name], Mapping):
             where = f"{path}:{lines[(name,)]}" if (name,) in lines else str(path)
+            also = " or a list of them (several datasets)" if name == "data_cfg" else ""
             raise ConfigError(
-                f"{where}: {name}: expected a mapping of {name} keys, got {data[name]!r}"
+                f"{where}: {name}: expected a mapping of {name} keys{also}, got {data[name]!r}"
             )
     return data, lines
 
@@ -374,7 +378,10 @@ def resolve_config(
     user, lines = read_sections(path)
     origins: dict[tuple, str] = {}
     where = _where_function(str(path), lines, origins)
-    cfgs = merge(default_config(), user)
+    defaults = default_config()
+    cfgs = merge(defaults, user)
+    if isinstance(cfgs.get("data_cfg"), list):  # several datasets: each over the defaults
+        cfgs["data_cfg"] = [merge(defaults["data_cfg"], block) for block in cfgs["data_cfg"]]
     apply_overrides(cfgs, overrides, origins)
     found = check_resolved(cfgs, where)
     return cfgs, found

@@ -72,6 +72,9 @@ class DataCfg:
         "gaitgen: generate the dataset here on first use, e.g. {generator: synthgait, subjects: 40}",
         opengait=False,
     )
+    self_supervised: bool = key(
+        False, "training: every sequence is its own class (label-type-view), labels unused"
+    )
 
 
 # Upper bounds of the sizes a sampler section sets, checked before any batch is allocated (a
@@ -359,12 +362,55 @@ OPENGAIT_IGNORED: tuple[IgnoredKey, ...] = (
         "data_in_use",
     ),
     IgnoredKey(
+        "data_cfg",
+        "train_data_preload",
+        "in OpenGait's FoundationGait configs, but no OpenGait code reads it",
+        "cache",
+    ),
+    IgnoredKey(
         "transform",
         "img_w",
         "OpenGait drops it: no transform takes a frame width (gln_phase1.yaml gives one)",
         "cutting",
     ),
 )
+
+
+def data_blocks(cfgs: Any) -> list[dict[str, Any]]:
+    """The dataset blocks of a config: ``data_cfg`` itself, or each entry of a ``data_cfg``
+    list (OpenGait's several-dataset configs, e.g. FoundationGait's pre-training).
+
+    The training set is the union of every block's train set; the test phase and the run
+    folder's name read the first block (as OpenGait tests on ``data_cfg[0]``), see
+    :func:`test_data_cfg`.
+    """
+    value = cfgs.get("data_cfg") if isinstance(cfgs, dict) else None
+    if isinstance(value, list):
+        return [block for block in value if isinstance(block, dict)]
+    return [value] if isinstance(value, dict) else []
+
+
+def named_data_blocks(data_cfg: Any) -> list[tuple[str, dict[str, Any]]]:
+    """Each dataset block of a ``data_cfg`` value (a mapping or a list of them) with its key
+    for messages: ``data_cfg``, or ``data_cfg[i]`` in a list."""
+    if isinstance(data_cfg, list):
+        return [(f"data_cfg[{i}]", b) for i, b in enumerate(data_cfg) if isinstance(b, dict)]
+    return [("data_cfg", data_cfg)] if isinstance(data_cfg, dict) else []
+
+
+def datasets_name(data_cfg: Any) -> str | None:
+    """The name a run folder and results give the data: ``dataset_name``, or the names of a
+    list's blocks joined with ``_`` (as OpenGait names it)."""
+    names = [str(block.get("dataset_name", "")) for _, block in named_data_blocks(data_cfg)]
+    if isinstance(data_cfg, list):
+        return "_".join(names)
+    return data_cfg.get("dataset_name") if isinstance(data_cfg, dict) else None
+
+
+def test_data_cfg(cfgs: Any) -> dict[str, Any]:
+    """The dataset block the test phase reads: ``data_cfg``, or the first of a list."""
+    blocks = data_blocks(cfgs)
+    return blocks[0] if blocks else {}
 
 
 def section_fields(section: str) -> list[dataclasses.Field]:

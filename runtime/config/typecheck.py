@@ -203,7 +203,15 @@ def check_resolved(cfgs: Mapping[str, Any], where: Where) -> list[Ignored]:
             hint = did_you_mean(str(name), schema.REQUIRED_SECTIONS)
             listing = "" if hint else f"; sections: {', '.join(schema.REQUIRED_SECTIONS)}"
             raise ConfigError(f"{where((name,))}: unknown key {name!r}{hint}{listing}")
-    for section in ("data_cfg", "trainer_cfg", "evaluator_cfg"):
+    data_cfg = cfgs.get("data_cfg")
+    if isinstance(data_cfg, list):  # several datasets: each block is one data_cfg
+        if not data_cfg:
+            raise _bad(where, ("data_cfg",), data_cfg, "a data_cfg mapping or a non-empty list")
+        for i, block in enumerate(data_cfg):
+            check_section(block, "data_cfg", where, ("data_cfg", i), found)
+    else:
+        check_section(data_cfg, "data_cfg", where, ("data_cfg",), found)
+    for section in ("trainer_cfg", "evaluator_cfg"):
         check_section(cfgs.get(section), section, where, (section,), found)
     model_cfg = cfgs.get("model_cfg")
     if not isinstance(model_cfg, Mapping):

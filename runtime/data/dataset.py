@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..config.schema import datasets_name, named_data_blocks
 from ..errors import DataError
 from .cache import SequenceCache
 from .frame_file import FRAME_READS, FrameFile, load_pickle_located
@@ -36,19 +37,19 @@ Item = tuple[list[np.ndarray], list]  # (data_list, seq_info) of one sequence
 _MAX_DIMS = 5  # frames [T, ...] of up to 5 dimensions can be read frame by frame
 
 
-def _data_in_use(data_cfg: dict[str, Any]) -> list | None:
+def _data_in_use(data_cfg: dict[str, Any], key: str = "data_cfg") -> list | None:
     value = data_cfg.get("data_in_use")
     if value is None:
         return None
     if not isinstance(value, list) or not value or not all(isinstance(v, int) for v in value):
         raise DataError(
-            f"data_cfg.data_in_use: expected a list of true/false (one per file) or of file "
+            f"{key}.data_in_use: expected a list of true/false (one per file) or of file "
             f"indices, got {value!r}"
         )
     return value
 
 
-def _check_modality_files(entries: list, data_in_use: list | None) -> None:
+def _check_modality_files(entries: list, data_in_use: list | None, key: str = "data_cfg") -> None:
     """Every sequence folder holds as many files (modalities) as most do, and ``data_in_use``
     (a true/false list) has one entry per file: else the modalities would be mixed up.
 
@@ -71,9 +72,52 @@ def _check_modality_files(entries: list, data_in_use: list | None) -> None:
     if data_in_use and all(isinstance(v, bool) for v in data_in_use):
         if len(data_in_use) != expected:
             raise DataError(
-                f"data_cfg.data_in_use: {len(data_in_use)} true/false entries for the {expected} "
+                f"{key}.data_in_use: {len(data_in_use)} true/false entries for the {expected} "
                 f"file(s) of each sequence folder ({typical.folder}: {names}); give one per file"
             )
+
+
+def _block_sequences(data_cfg: dict[str, Any], training: bool, key: str) -> list[list]:
+    """``[label, type, view, paths]`` of every sequence of one dataset block's partition."""
+    if not data_cfg.get("dataset_root"):
+        raise DataError(
+            f"{key}.dataset_root: not set; give the dataset folder that holds "
+            "<id>/<type>/<view>/ (make one with 'gaitgen prepare RAW OUT')"
+        )
+    root = require_root(data_cfg["dataset_root"], f"{key}.dataset_root")
+    partition_file = data_cfg.get("dataset_partition")
+    if not partition_file:
+        raise DataError(
+            f"{key}.dataset_partition: not set; give the partition JSON file "
+            '{"TRAIN_SET": [...], "TEST_SET": [...]}'
+        )
+    partition = read_partition(partition_file, f"{key}.dataset_partition")
+    set_name = "TRAIN_SET" if training else "TEST_SET"
+    labels = partition[set_name]
+    on_disk = set(ids_on_disk(root))
+    missing = [label for label in labels if label not in on_disk]
+    if missing:
+        raise DataError(
+            f"{partition_file}: {len(missing)} id(s) of {set_name} are not folders of "
+            f"{root}: {format_ids(missing)}; remove them from the partition or fix "
+            f"{key}.dataset_root"
+        )
+    if not labels:
+        raise DataError(f"{partition_file}: {set_name} is empty; list the ids to use")
+    entries, empty = scan_sequences(root, labels)
+    if empty:
+        raise DataError(
+            f"{empty[0]}: sequence folder with no files ({len(empty)} such folder(s)); "
+            "delete them or re-run 'gaitgen prepare' ('gaitgen check-data' lists them all)"
+        )
+    if not entries:
+        raise DataError(f"{root}: the {set_name} ids hold no sequence folder <type>/<view>/")
+    data_in_use = _data_in_use(data_cfg, key)
+    _check_modality_files(entries, data_in_use, key)
+    return [
+        [e.label, e.type, e.view, select_modalities(e.files, data_in_use, e.folder)]
+        for e in entries
+    ]
 
 
 class GaitDataSet(Dataset):
@@ -81,7 +125,10 @@ class GaitDataSet(Dataset):
 
     Args:
         data_cfg: ``dataset_root``, ``dataset_partition`` (paths), optional ``dataset_name``,
-            ``data_in_use``, ``cache``.
+            ``data_in_use``, ``cache``, ``self_supervised`` (training: each sequence is its own
+            class, labelled ``<id>-<type>-<view>``); or a list of such blocks, whose sequences
+            are joined, the training ids prefixed ``<dataset_name>-`` so that the datasets'
+            ids stay apart (as OpenGait's DataSet labels them).
         training: use the partition's TRAIN_SET ids (else TEST_SET).
 
     Raises:
@@ -89,47 +136,29 @@ class GaitDataSet(Dataset):
             empty sequence folder, modality counts that differ between sequences.
     """
 
-    def __init__(self, data_cfg: dict[str, Any], training: bool) -> None:
-        self.dataset_name = str(data_cfg.get("dataset_name", ""))
-        if not data_cfg.get("dataset_root"):
-            raise DataError(
-                "data_cfg.dataset_root: not set; give the dataset folder that holds "
-                "<id>/<type>/<view>/ (make one with 'gaitgen prepare RAW OUT')"
-            )
-        root = require_root(data_cfg["dataset_root"])
-        partition_file = data_cfg.get("dataset_partition")
-        if not partition_file:
-            raise DataError(
-                "data_cfg.dataset_partition: not set; give the partition JSON file "
-                '{"TRAIN_SET": [...], "TEST_SET": [...]}'
-            )
-        partition = read_partition(partition_file)
-        set_name = "TRAIN_SET" if training else "TEST_SET"
-        labels = partition[set_name]
-        on_disk = set(ids_on_disk(root))
-        missing = [label for label in labels if label not in on_disk]
-        if missing:
-            raise DataError(
-                f"{partition_file}: {len(missing)} id(s) of {set_name} are not folders of "
-                f"{root}: {format_ids(missing)}; remove them from the partition or fix "
-                "data_cfg.dataset_root"
-            )
-        if not labels:
-            raise DataError(f"{partition_file}: {set_name} is empty; list the ids to use")
-        entries, empty = scan_sequences(root, labels)
-        if empty:
-            raise DataError(
-                f"{empty[0]}: sequence folder with no files ({len(empty)} such folder(s)); "
-                "delete them or re-run 'gaitgen prepare' ('gaitgen check-data' lists them all)"
-            )
-        if not entries:
-            raise DataError(f"{root}: the {set_name} ids hold no sequence folder <type>/<view>/")
-        self.data_in_use = _data_in_use(data_cfg)
-        _check_modality_files(entries, self.data_in_use)
-        self.seqs_info = [
-            [e.label, e.type, e.view, select_modalities(e.files, self.data_in_use, e.folder)]
-            for e in entries
-        ]
+    def __init__(self, data_cfg: dict[str, Any] | list[dict[str, Any]], training: bool) -> None:
+        several = isinstance(data_cfg, list)
+        named = named_data_blocks(data_cfg)
+        blocks = [block for _, block in named]
+        names = [str(block.get("dataset_name", "")) for block in blocks]
+        self.dataset_name = str(datasets_name(data_cfg) or "")
+        self.seqs_info = []
+        for i, (key, block) in enumerate(named):
+            rows = _block_sequences(block, training, key)
+            if self.seqs_info and len(rows[0][3]) != len(self.seqs_info[0][3]):
+                raise DataError(
+                    f"{key}.data_in_use: its sequences give {len(rows[0][3])} modalities, those "
+                    f"of data_cfg[0] {len(self.seqs_info[0][3])}; every dataset of a data_cfg "
+                    "list must feed the model the same modalities"
+                )
+            if training and block.get("self_supervised"):
+                # OpenGait's self-supervised datasets: each sequence is its own class
+                rows = [[f"{r[0]}-{r[1]}-{r[2]}", *r[1:]] for r in rows]
+            if training and several:
+                rows = [[f"{names[i]}-{r[0]}", *r[1:]] for r in rows]  # ids kept apart
+            self.seqs_info += rows
+        self.data_in_use = _data_in_use(blocks[0], named[0][0])
+        self.cache = any(bool(block.get("cache", False)) for block in blocks)
         self.label_list = [info[0] for info in self.seqs_info]
         self.types_list = [info[1] for info in self.seqs_info]
         self.views_list = [info[2] for info in self.seqs_info]
@@ -139,7 +168,6 @@ class GaitDataSet(Dataset):
         self.indices_dict: dict[str, list[int]] = {label: [] for label in self.label_set}
         for index, label in enumerate(self.label_list):
             self.indices_dict[label].append(index)
-        self.cache = bool(data_cfg.get("cache", False))
         self._cache = SequenceCache([info[3] for info in self.seqs_info]) if self.cache else None
         # per sequence and modality: data offset (-1 unknown, -2 load in full), file size, shape
         self._layouts = torch.full((len(self), self.num_modalities, 2 + _MAX_DIMS), -1)

@@ -201,10 +201,13 @@ def build_loader(
     """
     section = "trainer_cfg" if training else "evaluator_cfg"
     data_cfg = cfgs.get("data_cfg")
-    if not isinstance(data_cfg, dict):
+    several = isinstance(data_cfg, list) and data_cfg and all(isinstance(b, dict) for b in data_cfg)
+    if not isinstance(data_cfg, dict) and not several:
         raise ConfigError(
             "data_cfg: missing; the config needs data_cfg with dataset_root and dataset_partition"
         )
+    if several and not training:
+        data_cfg = data_cfg[0]  # OpenGait tests on the first dataset of a list
     run_cfg = cfgs.get(section) or {}
     sampler_cfg = run_cfg.get("sampler")
     if not isinstance(sampler_cfg, dict):
@@ -221,7 +224,7 @@ def build_loader(
         start_iteration=start_iteration,
     )
     transforms = get_transform(run_cfg.get("transform"), f"{section}.transform")
-    workers = data_cfg.get("num_workers", 1)
+    workers = (data_cfg[0] if isinstance(data_cfg, list) else data_cfg).get("num_workers", 1)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
         raise ConfigError(f"data_cfg.num_workers: expected a whole number >= 0, got {workers!r}")
     pool = SharedBatchPool(workers) if workers > 0 and not raw_batches else None

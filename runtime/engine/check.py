@@ -26,6 +26,7 @@ from typing import Any
 import torch
 
 from ..components import using_project
+from ..config.schema import data_blocks
 from ..distributed import DistContext, choose_device
 from ..errors import GaitgenError
 from ..model import PRETREATMENT, overrides_pretreatment
@@ -161,10 +162,10 @@ def _check_data(report: CheckReport, run: Run, dev: torch.device) -> tuple[Any, 
     from ..testing import random_batch
 
     def generate() -> bool:
-        data_cfg = run.cfgs["data_cfg"]
-        if data_cfg.get("synthetic") and not Path(data_cfg["dataset_partition"]).is_file():
-            # a minute or two on a laptop: say why nothing else is printed meanwhile
-            print(f"generating {data_cfg['dataset_root']} (data_cfg.synthetic) ...", flush=True)
+        for data_cfg in data_blocks(run.cfgs):
+            if data_cfg.get("synthetic") and not Path(data_cfg["dataset_partition"]).is_file():
+                # a minute or two on a laptop: say why nothing else is printed meanwhile
+                print(f"generating {data_cfg['dataset_root']} (data_cfg.synthetic) ...", flush=True)
         ensure_synthetic_data(run, DistContext())
         return True
 
@@ -174,7 +175,7 @@ def _check_data(report: CheckReport, run: Run, dev: torch.device) -> tuple[Any, 
     raw = _model_pretreats(run)
     train = attempt(report, "trainer_cfg.sampler", lambda: _first_batch(run.cfgs, True, dev, raw))
     test = attempt(report, "evaluator_cfg.sampler", lambda: _first_batch(run.cfgs, False, dev, raw))
-    root = run.cfgs["data_cfg"].get("dataset_root")
+    root = ", ".join(str(block.get("dataset_root")) for block in data_blocks(run.cfgs))
     if train is not None:
         report.add("train data", f"{train[1]} sequences in {root}")
         report.add("train batch", batch_text(train[0]))

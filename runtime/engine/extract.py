@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..atomic import atomic_write_text, check_output_path
+from ..config.schema import test_data_cfg
 from ..data.io import SUPPORTED_SUFFIXES
 from ..distributed import DistContext, choose_device
 from ..errors import DataError
@@ -129,7 +130,7 @@ def _name_user_files(message: str, staged: dict[str, Path]) -> str:
 
 def _point_run_at(run: Run, root: Path, partition: Path) -> None:
     """Make the run's test set the given data (no synthetic generation, no other root)."""
-    data_cfg = run.cfgs["data_cfg"]
+    data_cfg = test_data_cfg(run.cfgs)
     data_cfg["dataset_root"] = str(root)
     data_cfg["dataset_partition"] = str(partition)
     data_cfg["synthetic"] = None
@@ -175,7 +176,7 @@ def extract_embeddings(
     torch.manual_seed(0)
     model = build_model(run.cfgs, run.project, is_training=False).to(ctx.device)
     restored = restore_for_test(run, model, iteration)  # before any data work: fail early
-    data_cfg = run.cfgs["data_cfg"]
+    data_cfg = test_data_cfg(run.cfgs)
     dataset_name = None
     staged: dict[str, Path] = {}
     with tempfile.TemporaryDirectory(prefix="gaitgen-extract-") as scratch:

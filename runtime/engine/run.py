@@ -14,6 +14,7 @@ from typing import Any
 
 from ..atomic import disk_error
 from ..config import load_config
+from ..config.schema import datasets_name, named_data_blocks
 from ..distributed import DistContext, barrier
 from ..errors import ConfigError, DataError
 from ..project import Project, find_project
@@ -51,7 +52,7 @@ class Run:
         section = "trainer_cfg" if phase == "train" else "evaluator_cfg"
         return RunFolder.under(
             self.base_dir,
-            self.cfgs["data_cfg"].get("dataset_name"),
+            datasets_name(self.cfgs["data_cfg"]),
             self.cfgs["model_cfg"].get("model"),
             self.cfgs[section].get("save_name"),
             ("data_cfg.dataset_name", "model_cfg.model", f"{section}.save_name"),
@@ -71,15 +72,20 @@ def load_run(config_path: Path | str, overrides: list[str] | None = None) -> Run
     cfgs = load_config(config_path, overrides)
     project = find_project(config_path)
     base_dir = project.root if project is not None else Path.cwd()
-    data_cfg = cfgs["data_cfg"]
-    for key in ("dataset_root", "dataset_partition", "test_dataset_root", "test_dataset_partition"):
-        value = data_cfg.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, str):
-            raise ConfigError(f"{config_path}: data_cfg.{key} must be a path, got {value!r}")
-        path = Path(os.path.expanduser(value))
-        data_cfg[key] = str(path if path.is_absolute() else (base_dir / path).resolve())
+    for prefix, data_cfg in named_data_blocks(cfgs["data_cfg"]):
+        for key in (
+            "dataset_root",
+            "dataset_partition",
+            "test_dataset_root",
+            "test_dataset_partition",
+        ):
+            value = data_cfg.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise ConfigError(f"{config_path}: {prefix}.{key} must be a path, got {value!r}")
+            path = Path(os.path.expanduser(value))
+            data_cfg[key] = str(path if path.is_absolute() else (base_dir / path).resolve())
     run = Run(
         cfgs=cfgs, config_path=config_path, project=project, base_dir=base_dir, overrides=overrides
     )
@@ -89,17 +95,21 @@ def load_run(config_path: Path | str, overrides: list[str] | None = None) -> Run
 
 
 def ensure_synthetic_data(run: Run, ctx: DistContext) -> None:
-    """Generate the dataset named by ``data_cfg.synthetic`` if its root does not exist yet.
+    """Generate the dataset of each ``data_cfg.synthetic`` whose root does not exist yet.
 
     Rank 0 of each node generates (the generators write atomically), the others wait.
     """
-    data_cfg = run.cfgs["data_cfg"]
+    for prefix, data_cfg in named_data_blocks(run.cfgs["data_cfg"]):
+        _ensure_block(run, ctx, prefix, data_cfg)
+
+
+def _ensure_block(run: Run, ctx: DistContext, prefix: str, data_cfg: dict[str, Any]) -> None:
     spec = data_cfg.get("synthetic")
     if not spec:
         return
     if not isinstance(spec, dict):
         raise ConfigError(
-            f"{run.config_path}: data_cfg.synthetic must be a mapping such as "
+            f"{run.config_path}: {prefix}.synthetic must be a mapping such as "
             "{generator: synthgait, subjects: 40}"
         )
     root = Path(data_cfg["dataset_root"])
@@ -108,16 +118,16 @@ def ensure_synthetic_data(run: Run, ctx: DistContext) -> None:
         return
     from ..components import build
 
-    where = f"{run.config_path}: data_cfg.synthetic"
+    where = f"{run.config_path}: {prefix}.synthetic"
     generator = build("generator", copy.deepcopy(spec), where=where, default="synthgait")
     if root.exists() and not partition.is_file() and any(root.iterdir()):
         raise DataError(
             f"{root} exists but has no partition file {partition}; delete the folder "
-            "to have it generated again, or set data_cfg.dataset_partition"
+            f"to have it generated again, or set {prefix}.dataset_partition"
         )
     if ctx.local_rank == 0:
         name = spec.get("generator", "synthgait")
-        log.info("generating the %s dataset in %s (data_cfg.synthetic) ...", name, root)
+        log.info("generating the %s dataset in %s (%s.synthetic) ...", name, root, prefix)
         start = time.perf_counter()
         generator.generate(root, partition)
         log.info("dataset ready in %.1f s", time.perf_counter() - start)

@@ -236,6 +236,9 @@ class TrainStep:
         stepped = not self.use_amp or self.scaler.get_scale() >= scale_before
         if stepped:
             self.scheduler.step()  # a step skipped by the scaler does not advance the schedule
+            after = getattr(self.model, "after_train_step", None)  # BaseModel's hook
+            if after is not None:
+                after(iteration + 1)
         return stepped
 
 

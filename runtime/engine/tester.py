@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from ..config.schema import test_data_cfg
 from ..distributed import DistContext, all_gather_rows
 from ..error_report import phase
 from ..errors import CheckpointError, ConfigError, TrainingError
@@ -107,7 +108,7 @@ def run_inference_and_evaluate(
         tested = {"iteration": restored.iteration, "checkpoint": str(restored.path), **tested}
     with phase("writing the results"):
         written = result.save(folder.path, tested)
-    data_cfg = run.cfgs["data_cfg"]
+    data_cfg = test_data_cfg(run.cfgs)
     dataset_name = data_cfg.get("test_dataset_name") or data_cfg["dataset_name"]
     save_embeddings(
         folder.embeddings_file,

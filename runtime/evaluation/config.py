@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from gaitgen.runtime.config.schema import test_data_cfg
 from gaitgen.runtime.errors import ConfigError
 from gaitgen.runtime.evaluation.checks import check_options, rerank_params
 from gaitgen.runtime.evaluation.dispatch import (
@@ -72,7 +73,7 @@ def evaluation_settings(cfgs: Mapping[str, Any]) -> ConfigEvaluation:
     Raises:
         ConfigError: a setting the evaluation would refuse, naming its key.
     """
-    data_cfg = cfgs.get("data_cfg") or {}
+    data_cfg = test_data_cfg(cfgs)
     evaluator_cfg = cfgs.get("evaluator_cfg") or {}
     function = get_function(evaluator_cfg.get("eval_func") or "identification")
     dataset = data_cfg.get("test_dataset_name") or data_cfg.get("dataset_name")

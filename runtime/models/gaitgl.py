@@ -47,6 +47,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..config.schema import test_data_cfg
 from ..errors import ConfigError, DataError
 from ..model import BaseModel
 from ..modules.blocks import BasicConv3d, PackSequenceWrapper, SeparateBNNecks, SeparateFCs
@@ -94,7 +95,7 @@ class GaitGL(BaseModel):
     """GaitGL, configured by OpenGait's GaitGL configs (``channels``, ``class_num``, ...)."""
 
     def build_network(self, model_cfg):
-        dataset_name = (self.cfgs.get("data_cfg") or {}).get("dataset_name")
+        dataset_name = test_data_cfg(self.cfgs).get("dataset_name")
         in_c = _channels(model_cfg, dataset_name)
         if len(in_c) == 4:
             # OU-MVLP / GREW: two 3-D convolutions, two GLConvs per stage, a fourth stage.

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from ..config.schema import data_blocks
+
 ZOO_DIR = Path(__file__).resolve().parent
 
 
@@ -42,7 +44,7 @@ def zoo_configs() -> list[ZooConfig]:
         cfgs = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         model = (cfgs.get("model_cfg") or {}).get("model")
         if isinstance(model, str):
-            starter = bool((cfgs.get("data_cfg") or {}).get("synthetic"))
+            starter = any(block.get("synthetic") for block in data_blocks(cfgs))
             found.append(ZooConfig(path, model, starter))
     return found
 
@@ -127,6 +129,19 @@ MODELS: dict[str, ZooModel] = {
         "Silhouettes, 2021",
         "msgg_oumvlp.yaml",
         2_194_760,
+    ),
+    "FoundationGait_Scaling": ZooModel(
+        "FoundationGait, OpenGait (ECCV 2026)", "foundationgait_pretrain_0.03B.yaml", 131_470_720
+    ),
+    "FoundationGait_Scaling_Finetune": ZooModel(
+        "FoundationGait, OpenGait (ECCV 2026)",
+        "foundationgait_finetune_gait3d_0.03B.yaml",
+        93_622_464,
+    ),
+    "FoundationGait_Scaling_LinearProbing_Scoliosis1K": ZooModel(
+        "FoundationGait, OpenGait (ECCV 2026)",
+        "foundationgait_linear_probing_scoliosis1k_0.13B.yaml",
+        164_978_880,
     ),
 }
 
