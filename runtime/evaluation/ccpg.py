@@ -65,7 +65,9 @@ def run_ccpg(
     camera_list = sorted(set(cameras.tolist()))
     camera_codes = np.searchsorted(np.asarray(camera_list, dtype=str), cameras).astype(np.int64)
     label_codes = np.unique(labels, return_inverse=True)[1].astype(np.int64)
-    distances = FeatureDistances(features, settings.metric, choose_device(features, settings.device))
+    distances = FeatureDistances(
+        features, settings.metric, choose_device(features, settings.device)
+    )
     result = EvaluationResult(
         protocol="CCPG", metric=settings.metric, kind="view", views=camera_list,
         exclude_identical_view=False,
