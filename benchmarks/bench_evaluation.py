@@ -6,6 +6,14 @@
     python benchmarks/bench_evaluation.py --modes single       # only the single-view gallery
     python benchmarks/bench_evaluation.py --threads 1          # evaluation and floor on 1 thread
     python benchmarks/bench_evaluation.py --repeat 3           # fastest of 3 (noisy machines)
+    python benchmarks/bench_evaluation.py --functions          # every evaluation function
+    python benchmarks/bench_evaluation.py --functions evaluate_CCPG --opengait ../OpenGait/opengait
+
+``--functions [NAME ...]`` times every function of gaitgen's evaluation table (``gaitgen list
+evaluation``; or the ones named) at the test-set size of each dataset it evaluates (the
+layouts are in ``bench_functions.py``); with ``--opengait DIR`` (OpenGait's ``opengait/``
+source folder, e.g. of a clone) OpenGait's function of the same name runs on the same
+inputs in the same run, for the side-by-side time.
 
 For each set (random features ``[N, 256, 16]`` float32, metric euc) it prints the
 evaluation time, the *floor* -- the time of plain ``torch.matmul`` calls doing the same
@@ -131,7 +139,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1,
                         help="alternate evaluation and floor this many times, report the fastest")  # fmt: skip
     parser.add_argument("--case", nargs=3, metavar=("NAME", "IDS", "MODE"), help=argparse.SUPPRESS)
+    parser.add_argument("--functions", nargs="*", metavar="NAME",
+                        help="time the evaluation functions (all, or those named)")  # fmt: skip
+    parser.add_argument("--opengait", metavar="DIR",
+                        help="with --functions: OpenGait's opengait/ folder, timed beside")  # fmt: skip
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="with --functions: subjects (frames) times this (quick runs)")  # fmt: skip
     args = parser.parse_args()
+
+    if args.functions is not None:
+        from bench_functions import bench_functions
+
+        bench_functions(args.functions, args.device, args.threads, args.opengait, args.scale)
+        return
 
     if args.case:  # child process: run one case, print its JSON
         if args.threads:

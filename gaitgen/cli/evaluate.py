@@ -60,7 +60,12 @@ def evaluate_command(
         typer.Option("--cross-view", help="Cross-view gallery instead of the single-view one."),
     ] = False,
     rerank: Annotated[
-        bool, typer.Option("--rerank", help="Apply k-reciprocal re-ranking.")
+        bool,
+        typer.Option(
+            "--rerank",
+            help="Apply k-reciprocal re-ranking (off unless given, whatever the function: "
+            "OpenGait's HID_submission re-ranks by default, a config of it does here too).",
+        ),
     ] = False,
     remove_no_gallery: Annotated[
         bool,

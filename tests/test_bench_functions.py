@@ -1,0 +1,35 @@
+"""benchmarks/bench_functions.py (``bench_evaluation.py --functions``): every function of the
+evaluation table gets a case, and each dataset layout is one its function evaluates."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from gaitgen.runtime.evaluation.functions import EVAL_FUNCS
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_functions.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_functions", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_function_of_the_table_is_a_case(bench):
+    cases = bench.cases([])
+    assert {function for function, _, _ in cases} == set(EVAL_FUNCS)
+    assert ("HID_submission", "HID", True) in cases  # re-ranked too: OpenGait's default
+    assert dict((f, d) for f, d, _ in cases)["evaluate_CCPG"] == "CCPG"
+
+
+def test_each_layout_evaluates_at_a_small_scale(bench):
+    for function, dataset, rerank in bench.cases([]):
+        if dataset is None:
+            continue
+        seconds, size = bench.time_gaitgen(function, dataset, rerank, "cpu", 0.02)
+        assert seconds > 0 and size >= 4, (function, dataset)
