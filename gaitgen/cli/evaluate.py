@@ -20,7 +20,7 @@ from typing import Annotated
 import typer
 
 from gaitgen.cli.common import handle_errors
-from gaitgen.cli.options import DeviceOption, JsonOption
+from gaitgen.cli.options import DeviceOption, JsonOption, MetricOption
 
 PANEL = "Train and evaluate"
 
@@ -51,10 +51,7 @@ def evaluate_command(
             "...); default: the name stored in the file.",
         ),
     ] = None,
-    metric: Annotated[
-        str | None,
-        typer.Option("--metric", help="Distance: euc or cos (OpenGait's); default euc."),
-    ] = None,
+    metric: MetricOption = None,
     cross_view: Annotated[
         bool,
         typer.Option("--cross-view", help="Cross-view gallery instead of the single-view one."),
@@ -92,12 +89,13 @@ def evaluate_command(
     """Evaluate saved embeddings under a gait-recognition protocol and print the results."""
     from gaitgen.runtime.atomic import check_output_path
     from gaitgen.runtime.errors import ConfigError
+    from gaitgen.runtime.evaluation.checks import check_metric
     from gaitgen.runtime.evaluation.dispatch import choose_function, evaluate_function
     from gaitgen.runtime.evaluation.embeddings import load_eval_data
     from gaitgen.runtime.evaluation.inputs import EvalSettings, load_partition
 
-    if metric is not None and metric not in ("euc", "cos"):
-        raise ConfigError(f"--metric: unknown metric {metric!r}; use euc or cos")
+    if metric is not None:
+        check_metric(metric, "--metric")
     # a bad name or output folder fails before the file is loaded
     function, dataset, preset = choose_function(protocol, dataset)
     if out is not None:

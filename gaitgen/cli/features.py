@@ -81,14 +81,14 @@ def search(
         typer.Option("--probe", "-p", help="Embeddings .npz of the probes.", show_default=False),
     ],
     top: Annotated[int, typer.Option("--top", "-k", help="Matches to show per probe.")] = 5,
-    metric: MetricOption = "euc",
+    metric: MetricOption = None,
     as_json: JsonOption = False,
     device: DeviceOption = None,
 ) -> None:
     """Rank the gallery for each probe: the top-k labels, types, views and distances."""
     from gaitgen.runtime.evaluation.search import search_files
 
-    result = search_files(gallery, probe, top=top, metric=metric, device=device)
+    result = search_files(gallery, probe, top=top, metric=metric or "euc", device=device)
     if as_json:
         typer.echo(json.dumps(result.as_dict()))
         return

@@ -71,7 +71,9 @@ DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Show what would be written; write nothing.")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object.")]
-MetricOption = Annotated[str, typer.Option("--metric", help="Distance: euc or cos (OpenGait's).")]
+MetricOption = Annotated[
+    str | None, typer.Option("--metric", help="Distance: euc or cos (OpenGait's); default euc.")
+]
 LogToFileOption = Annotated[bool, typer.Option("--log-to-file", help="Also log to <run>/logs/.")]
 
 # train and test: how many processes, on how many machines (torchrun's options)

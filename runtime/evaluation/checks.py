@@ -31,14 +31,14 @@ def check_options(protocol: Protocol, metric: str, cross_view: bool) -> None:
         )
 
 
-def check_metric(metric: str) -> None:
+def check_metric(metric: str, where: str = "metric") -> None:
     """The metric is one of :data:`~.distance.METRICS`.
 
     Raises:
-        ConfigError: naming the values that fit.
+        ConfigError: naming ``where`` (the config key or option) and the values that fit.
     """
     if metric not in METRICS:
-        raise ConfigError(f"metric: unknown metric {metric!r}; use one of {', '.join(METRICS)}")
+        raise ConfigError(f"{where}: unknown metric {metric!r}; use one of {', '.join(METRICS)}")
 
 
 def check_data(

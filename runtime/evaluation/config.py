@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from gaitgen.runtime.config.schema import test_data_cfg
 from gaitgen.runtime.errors import ConfigError
-from gaitgen.runtime.evaluation.checks import check_options, rerank_params
+from gaitgen.runtime.evaluation.checks import check_metric, check_options, rerank_params
 from gaitgen.runtime.evaluation.dispatch import (
     check_dataset,
     evaluate_function,
@@ -102,10 +102,7 @@ def evaluation_settings(cfgs: Mapping[str, Any]) -> ConfigEvaluation:
         remove_no_gallery=bool(data_cfg.get("remove_no_gallery", False)),
         protocol=custom,
     )
-    if settings.metric not in ("euc", "cos"):
-        raise ConfigError(
-            f"evaluator_cfg.metric: unknown metric {settings.metric!r}; use euc or cos"
-        )
+    check_metric(settings.metric, "evaluator_cfg.metric")
     rerank_params(settings.rerank)
     check_dataset(function, dataset, "evaluator_cfg.eval_func")
     protocol = None

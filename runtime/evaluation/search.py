@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 from ..errors import DataError
-from .distance import METRICS, FeatureDistances, choose_device
+from .checks import check_metric
+from .distance import FeatureDistances, choose_device
 from .embeddings import load_embeddings
 from .tiling import BlockSizes, WorkerPool, spans
 
@@ -170,8 +171,7 @@ def search_files(
         DataError: a file is missing or not an embeddings file, the gallery is empty, or
             the two files' features differ in shape.
     """
-    if metric not in METRICS:
-        raise DataError(f"--metric: unknown metric {metric!r}; use euc or cos")
+    check_metric(metric, "--metric")
     if top < 1:
         raise DataError(f"--top: expected a whole number >= 1, got {top}")
     g_feature, g_label, g_type, g_view = load_embeddings(gallery_path)
