@@ -99,7 +99,7 @@ def evaluate_command(
         check_output_path("--out", out, folder=True)
     data, stored_name = load_eval_data(embeddings, function.inputs)
     dataset = dataset or stored_name
-    if dataset is None and function.preset is None:
+    if dataset is None and function.protocol_kind is not None and function.preset is None:
         raise ConfigError(
             f"{embeddings}: the file names no dataset; pass --dataset (or --protocol PRESET)"
         )

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 
 EMBEDDINGS = "embeddings"  # feature [N, c, p] + label/type/view
 SEGMENTATION = "segmentation"  # pred + mask [frames, 1, H, W]
+# the named arrays of a model's inference_feat each input kind reads besides the embeddings
+SEGMENTATION_ARRAYS = ("pred", "mask")
+INPUT_ARRAYS: dict[str, tuple[str, ...]] = {EMBEDDINGS: (), SEGMENTATION: SEGMENTATION_ARRAYS}
 
 OPTIONS = ("metric", "cross_view", "rerank", "probe_set")
 
@@ -109,6 +112,19 @@ EVAL_FUNCS: dict[str, EvalFunction] = {
             protocol_kind="real_scene",
             preset="CCGR-MINI",
             partition_key="GALLERY_SET",
+        ),
+        EvalFunction(
+            "evaluate_scoliosis",
+            "accuracy, macro precision/recall/F1 of ScoNet's logits; the class is the type "
+            "(negative, neutral, positive)",
+            "gaitgen.runtime.evaluation.scoliosis.run_scoliosis",
+        ),
+        EvalFunction(
+            "evaluate_segmentation",
+            "per-frame IoU of the predicted silhouettes (pred) with the masks (mask)",
+            "gaitgen.runtime.evaluation.segmentation.run_segmentation",
+            inputs=SEGMENTATION,
+            options=(),
         ),
     )
 }
