@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import small_config
 from gaitgen.runtime.evaluation import EvalData, evaluate_function
-from gaitgen.runtime.evaluation.scoliosis import macro_scores
+from gaitgen.runtime.evaluation.scoliosis import SCOLIOSIS_CLASSES, macro_scores
 from gaitgen.runtime.evaluation.segmentation import mean_iou
 from typer.testing import CliRunner
 
@@ -160,3 +162,50 @@ def test_segmentation_file_errors_are_one_line(tmp_path, arrays, message):
     assert code != 0 and out == ""
     assert len(err.strip().splitlines()) == 1
     assert message in err and str(path) in err
+
+
+@pytest.fixture
+def scoliosis_dataset(tmp_path, tiny_dataset) -> tuple[Path, Path]:
+    """The tiny dataset with three types per subject, renamed to Scoliosis1K's classes."""
+    source, partition = tiny_dataset
+    root = tmp_path / "scoliosis"
+    for new, old in zip(SCOLIOSIS_CLASSES, ("nm-01", "bg-01", "cl-01")):
+        for folder in source.glob(f"*/{old}"):
+            shutil.copytree(folder, root / folder.parent.name / new)
+    return root, partition
+
+
+@pytest.mark.slow
+def test_sconet_trains_and_tests_with_evaluate_scoliosis(tmp_path, scoliosis_dataset, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the run folder is output/ under the working directory
+    root, partition = scoliosis_dataset
+    config = small_config(root, partition, model="ScoNet").replace(
+        "test_dataset_name: CASIA-B", "test_dataset_name: Scoliosis1K"
+    )
+    config = config.replace("class_num: 4", "class_num: 3")
+    config += "  eval_func: evaluate_scoliosis\n  metric: euc\n"
+    path = tmp_path / "sconet.yaml"
+    path.write_text(config)
+    runner = CliRunner()
+    trained = runner.invoke(app, ["train", str(path)])
+    assert trained.exit_code == 0, trained.output
+    tested = runner.invoke(app, ["test", str(path)])
+    assert tested.exit_code == 0, tested.output
+    assert "true \\ predicted" in tested.stdout  # the confusion-matrix table
+    run_dir = tmp_path / "output" / "tiny" / "ScoNet" / "small"
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["function"] == "evaluate_scoliosis" and results["dataset"] == "Scoliosis1K"
+    condition = results["conditions"]["scoliosis"]
+    confusion = np.array(
+        [[condition["confusion"][t][p] for p in SCOLIOSIS_CLASSES] for t in SCOLIOSIS_CLASSES]
+    )
+    # 2 test subjects x 3 classes x 3 views, each sequence in its true class's row
+    assert confusion.sum(axis=1).tolist() == [6, 6, 6]
+    assert results["opengait"]["scalar/test_accuracy/"] == pytest.approx(np.trace(confusion) / 18)
+    saved = np.load(run_dir / "embeddings.npz")
+    assert saved["feature"].shape == (18, 3, 16)  # ScoNet's logits are its embeddings
+    # the saved file evaluates to the same figures
+    code, out, _ = evaluate_cli(
+        run_dir / "embeddings.npz", "--protocol", "evaluate_scoliosis", "--json"
+    )
+    assert json.loads(out)["opengait"] == results["opengait"]

@@ -1,14 +1,16 @@
 """``embeddings.npz``: a test set's features and labels, saved so it can be evaluated again.
 
 Arrays: ``feature`` ``[N, c, p]`` (float), ``label``, ``type``, ``view`` (unicode strings,
-length ``N``), and optionally ``dataset_name`` (a 0-d string). Loading uses
+length ``N``), and optionally ``dataset_name`` (a 0-d string). A segmentation model's file
+holds ``pred`` and ``mask`` (float ``[frames, 1, H, W]``) instead of ``feature``
+(``gaitgen evaluate FILE --protocol evaluate_segmentation``). Loading uses
 ``allow_pickle=False``, so an untrusted file can hold data but never run code.
 """
 
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -34,33 +36,38 @@ def save_embeddings(
     type: Sequence[str],  # noqa: A002 - OpenGait's name for the sequence type
     view: Sequence[str],
     dataset_name: str | None = None,
+    arrays: Mapping[str, np.ndarray] | None = None,
 ) -> Path:
     """Write ``feature``, ``label``, ``type``, ``view`` to ``path`` (a ``.npz`` file).
 
     Args:
         path: the file to write (``.npz`` is not appended).
-        feature: ``[N, c, p]`` features (numpy array or torch tensor).
+        feature: ``[N, c, p]`` features (numpy array or torch tensor); ``None`` for an
+            evaluation that reads other arrays only (segmentation).
         label, type, view: ``N`` strings each.
         dataset_name: stored too, so ``gaitgen evaluate`` can pick the protocol itself.
+        arrays: other named arrays the evaluation reads (segmentation's ``pred``, ``mask``),
+            stored under their names.
 
     Returns:
         The path written.
     """
-    if hasattr(feature, "detach"):
-        feature = feature.detach().cpu().numpy()
-    feature = np.asarray(feature)
-    arrays = {
-        "feature": feature,
-        "label": _strings(label, "label"),
-        "type": _strings(type, "type"),
-        "view": _strings(view, "view"),
-    }
+    stored = {}
+    if feature is not None:
+        if hasattr(feature, "detach"):
+            feature = feature.detach().cpu().numpy()
+        stored["feature"] = np.asarray(feature)
+    stored.update(
+        label=_strings(label, "label"), type=_strings(type, "type"), view=_strings(view, "view")
+    )
+    for name, value in (arrays or {}).items():
+        stored[name] = np.asarray(value)
     if dataset_name is not None:
-        arrays["dataset_name"] = np.asarray(str(dataset_name))
+        stored["dataset_name"] = np.asarray(str(dataset_name))
     path = Path(path)
     with atomic_path(path) as temporary:  # temp removed and the old file kept on failure
         with open(temporary, "wb") as handle:
-            np.savez(handle, **arrays)
+            np.savez(handle, **stored)
     return path
 
 
