@@ -25,8 +25,8 @@ from gaitgen.cli.app import app
 
 STARTERS = [c for c in zoo_configs() if c.starter]
 # built-in models whose starter waits for SynthGait in their dataset's layout (ScoNet: the
-# scoliosis types as its classes) and the evaluation that scores it (evaluate_scoliosis)
-NO_STARTER_YET = {"ScoNet"}
+# scoliosis types as its classes) or modality (Segmentation: RGB frames beside silhouettes)
+NO_STARTER_YET = {"ScoNet", "Segmentation"}
 FULL = [c for c in zoo_configs() if not c.starter]
 # a second phase restores the first phase's checkpoint (the zoo config names its path)
 FIRST_PHASE = {"gln_phase2.yaml": "gln_phase1.yaml", "swingait.yaml": "deepgaitv2.yaml"}

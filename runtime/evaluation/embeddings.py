@@ -153,9 +153,16 @@ def read_arrays(path: Path, required: Sequence[str], holds: str, how: str) -> di
     with archive:
         missing = [name for name in required if name not in archive.files]
         if missing:
+            segmentation = all(name in archive.files for name in SEGMENTATION_ARRAYS)
+            hint = (
+                "; a segmentation model's pred and mask are read by "
+                "--protocol evaluate_segmentation"
+                if segmentation and "feature" in missing
+                else ""
+            )
             raise DataError(
                 f"{path}: missing array(s) {', '.join(missing)}; {holds} "
-                f"{', '.join(required)} (found: {', '.join(archive.files) or 'none'})"
+                f"{', '.join(required)} (found: {', '.join(archive.files) or 'none'}){hint}"
             )
         arrays = {}
         for name in (*required, "dataset_name"):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 from gaitgen.runtime.errors import DataError
 from gaitgen.runtime.evaluation.functions import SEGMENTATION, SEGMENTATION_ARRAYS, EvalFunction
 from gaitgen.runtime.evaluation.inputs import EvalData, EvalSettings
@@ -44,17 +45,22 @@ class SegmentationCondition:
         )
 
 
-def mean_iou(pred: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """``[frames]`` IoU of ``pred`` and ``mask`` (``[frames, ...]`` each), float32."""
-    frames = len(pred)
-    iou = np.empty(frames, dtype=np.float32)
+def mean_iou(pred: Any, mask: Any) -> Any:
+    """``[frames]`` float32 IoU of ``pred`` and ``mask`` (``[frames, ...]`` each): numpy
+    arrays give a numpy array, tensors a tensor on their device (what
+    ``BinaryCrossEntropyLoss`` logs). Summed in float64, a block of frames at a time."""
+    as_numpy = not isinstance(pred, torch.Tensor)
+    pred = torch.as_tensor(pred)
+    mask = torch.as_tensor(mask, device=pred.device)
+    frames = pred.shape[0]
+    pred, mask = pred.detach().reshape(frames, -1), mask.detach().reshape(frames, -1)
+    iou = torch.empty(frames, dtype=torch.float32, device=pred.device)
     for start in range(0, frames, _BLOCK):  # blocks of frames, each vectorised
-        p = pred[start : start + _BLOCK].reshape(-1, int(np.prod(pred.shape[1:])))
-        m = mask[start : start + _BLOCK].reshape(p.shape)
-        inter = (p.astype(np.float64) * m).sum(axis=1)
-        union = ((p.astype(np.float64) + m) > 0).sum(axis=1)
-        iou[start : start + _BLOCK] = inter / (union + EPS)
-    return iou
+        p = pred[start : start + _BLOCK].double()
+        m = mask[start : start + _BLOCK].double()
+        union = ((p + m) > 0).sum(dim=1)
+        iou[start : start + _BLOCK] = ((p * m).sum(dim=1) / (union + EPS)).float()
+    return iou.cpu().numpy() if as_numpy else iou
 
 
 def segmentation_arrays(data: EvalData, function: str) -> tuple[np.ndarray, np.ndarray]:
