@@ -158,6 +158,9 @@ def test_segmentation_trains_and_tests_with_evaluate_segmentation(tmp_path, monk
           transform: [{{type: BaseRgbTransform}}, {{type: BaseSilTransform}}]
         """))
     runner = CliRunner()
+    checked = runner.invoke(app, ["check", str(config)])  # pred/mask, not embeddings, checked
+    assert checked.exit_code == 0, checked.output
+    assert "CASIA-B (evaluate_segmentation)" in checked.stdout and "mask: [" in checked.stdout
     trained = runner.invoke(app, ["train", str(config)])
     assert trained.exit_code == 0, trained.output
     tested = runner.invoke(app, ["test", str(config)])

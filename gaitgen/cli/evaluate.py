@@ -29,7 +29,8 @@ def evaluate_command(
     embeddings: Annotated[
         Path,
         typer.Argument(
-            help="embeddings.npz written by 'gaitgen test' (feature, label, type, view).",
+            help="embeddings.npz written by 'gaitgen test' (feature, label, type, view; a "
+            "segmentation model's: pred, mask).",
             show_default=False,
         ),
     ],

@@ -293,15 +293,24 @@ class InferenceStep:
         """
         inputs = model_inputs(self.model, inputs, self.device)
         output = self.forward(inputs)
+        named = self.named_arrays(output, arrays)
+        return (self.embeddings(output, inputs) if embeddings else None), named
+
+    def named_arrays(self, output: dict[str, Any], names: Sequence[str]) -> dict[str, torch.Tensor]:
+        """``inference_feat[name]`` of an output for each of ``names``, as float.
+
+        Raises:
+            TrainingError: one is missing or not a tensor; names the model and what it holds.
+        """
         named = {}
-        for name in arrays:
+        for name in names:
             value = output["inference_feat"].get(name)
             if not isinstance(value, torch.Tensor):
                 found = ", ".join(sorted(output["inference_feat"])) or "nothing"
                 raise TrainingError(
                     f"{type(self.model).__name__}.forward: inference_feat has no tensor "
-                    f"{name!r}, which the evaluation reads ({', '.join(arrays)}); it holds "
+                    f"{name!r}, which the evaluation reads ({', '.join(names)}); it holds "
                     f"{found}"
                 )
             named[name] = value.float()
-        return (self.embeddings(output, inputs) if embeddings else None), named
+        return named
