@@ -31,6 +31,7 @@ _EXPORTS: dict[str, str] = {
     "DeepGaitV2": ".models.deepgaitv2",
     "SwinGait": ".models.swingait",
     "ScoNet": ".models.sconet",
+    "Segmentation": ".models.segmentation",
     "GaitGraph1": ".models.gaitgraph1",
     "GaitGraph2": ".models.gaitgraph2",
     "GaitTR": ".models.gaittr",
@@ -97,6 +98,9 @@ _EXPORTS: dict[str, str] = {
     "check_pose_batch": ".modules.graph",
     "motion_frames": ".modules.pose_features",
     "multi_input": ".modules.pose_features",
+    "ConvBlock": ".modules.u_net",
+    "UpConv": ".modules.u_net",
+    "U_Net": ".modules.u_net",
     # configs, projects, errors
     "load_config": ".config",
     "find_project": ".project",
@@ -133,6 +137,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .models.msgg import MultiScaleGaitGraph
     from .models.parsinggait import ParsingGait
     from .models.sconet import ScoNet
+    from .models.segmentation import Segmentation
     from .models.skeletongait_pp import SkeletonGaitPP
     from .models.smplgait import SMPLGait
     from .models.swingait import SwinGait
@@ -199,4 +204,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         window_partition,
         window_reverse,
     )
+    from .modules.u_net import ConvBlock, U_Net, UpConv
     from .project import find_project

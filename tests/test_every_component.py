@@ -148,6 +148,19 @@ EXAMPLE_ARGUMENTS = {
     "labels": lambda n: torch.tensor([0, 0, 1, 1, 2, 2, 3, 3][:n]),
     "features": lambda n: torch.randn(n, 2, 16, requires_grad=True),  # [n, views, c]
 }
+# the same arguments of a per-pixel loss (input_dims 4: BinaryCrossEntropyLoss's
+# probabilities and masks, [n, 1, h, w])
+PIXEL_ARGUMENTS = {
+    "logits": lambda n: torch.rand(n, 1, 8, 8).clamp(0.05, 0.95).requires_grad_(),
+    "labels": lambda n: (torch.rand(n, 1, 8, 8) > 0.5).float(),
+}
+
+
+def example_argument(loss_fn, arg: str, n: int) -> torch.Tensor:
+    """An example value of a loss's argument, of the dimensions the loss declares."""
+    if getattr(loss_fn, "input_dims", {}).get(arg) == 4:
+        return PIXEL_ARGUMENTS[arg](n)
+    return EXAMPLE_ARGUMENTS[arg](n)
 
 
 @pytest.mark.parametrize("name", names("loss"))
@@ -156,7 +169,7 @@ def test_every_loss_gives_a_finite_scalar_with_a_gradient(name: str) -> None:
     wanted = signature_of(loss_fn.forward).defaults
     missing = [arg for arg in wanted if arg not in EXAMPLE_ARGUMENTS]
     assert not missing, f"{name}.forward takes {missing}: add an example to EXAMPLE_ARGUMENTS"
-    arguments = {arg: EXAMPLE_ARGUMENTS[arg](8) for arg in wanted}
+    arguments = {arg: example_argument(loss_fn, arg, 8) for arg in wanted}
     loss, info = loss_fn(**arguments)
     # a scalar, or one value per part as OpenGait's losses give (the aggregator takes the mean)
     assert loss.dim() <= 1 and torch.isfinite(loss).all() and isinstance(info, dict)

@@ -29,7 +29,8 @@ def evaluate_command(
     embeddings: Annotated[
         Path,
         typer.Argument(
-            help="embeddings.npz written by 'gaitgen test' (feature, label, type, view).",
+            help="embeddings.npz written by 'gaitgen test' (feature, label, type, view; a "
+            "segmentation model's: pred, mask).",
             show_default=False,
         ),
     ],
@@ -102,7 +103,7 @@ def evaluate_command(
         check_output_path("--out", out, folder=True)
     data, stored_name = load_eval_data(embeddings, function.inputs)
     dataset = dataset or stored_name
-    if dataset is None and function.preset is None:
+    if dataset is None and function.protocol_kind is not None and function.preset is None:
         raise ConfigError(
             f"{embeddings}: the file names no dataset; pass --dataset (or --protocol PRESET)"
         )

@@ -140,7 +140,8 @@ def _check_evaluation(report: CheckReport, run: Run) -> None:
 
     chosen = evaluation_settings(run.cfgs)
     name = chosen.protocol.name if chosen.protocol is not None else chosen.dataset
-    line = f"{name} ({chosen.function.name}, metric {chosen.settings.metric})"
+    metric = f", metric {chosen.settings.metric}" if "metric" in chosen.function.options else ""
+    line = f"{name} ({chosen.function.name}{metric})"
     for key, names in (chosen.settings.partition or {}).items():
         line += f"; {len(names)} names in the partition's {key}"
     report.add("evaluation", line)
@@ -309,12 +310,30 @@ def _check_steps(
     )
     if test_batch is not None:
         evaluator_float16 = bool(run.cfgs["evaluator_cfg"]["enable_float16"])
-        _check_inference(report, InferenceStep(model, dev, evaluator_float16), test_batch)
+        step = InferenceStep(model, dev, evaluator_float16)
+        _check_inference(report, step, test_batch, _evaluation_reads(run))
 
 
-def _check_inference(report: CheckReport, step: InferenceStep, test_batch: list[Any]) -> None:
-    """The eval-mode forward on the test batch: embeddings [n, c, p], FLOPs, time."""
+def _evaluation_reads(run: Run) -> str:
+    """The input kind of the test phase's evaluation function (``embeddings`` when the
+    config names none it knows: that is reported by the evaluation line)."""
+    from ..evaluation.dispatch import get_function
+    from ..evaluation.functions import EMBEDDINGS
+
+    try:
+        return get_function(run.cfgs["evaluator_cfg"].get("eval_func") or "identification").inputs
+    except GaitgenError:
+        return EMBEDDINGS
+
+
+def _check_inference(
+    report: CheckReport, step: InferenceStep, test_batch: list[Any], reads: str
+) -> None:
+    """The eval-mode forward on the test batch: what the evaluation reads (embeddings
+    [n, c, p], or segmentation's pred/mask), FLOPs, time."""
     from torch.utils.flop_counter import FlopCounterMode
+
+    from ..evaluation.functions import EMBEDDINGS, INPUT_ARRAYS
 
     name = type(step.model).__name__
     sequences = len(test_batch[1])
@@ -341,7 +360,11 @@ def _check_inference(report: CheckReport, step: InferenceStep, test_batch: list[
     report.add("inference_feat", "")
     for key, value in output["inference_feat"].items():
         report.add("", f"{key}: {shape_text(value)}")
-    attempt(report, f"{name}.forward (eval)", lambda: step.embeddings(output, inputs))
+    if reads == EMBEDDINGS:
+        attempt(report, f"{name}.forward (eval)", lambda: step.embeddings(output, inputs))
+    else:
+        named = INPUT_ARRAYS[reads]
+        attempt(report, f"{name}.forward (eval)", lambda: step.named_arrays(output, named))
     seq_l = inputs[4]
     frames = float(seq_l.float().mean()) if seq_l is not None else float(inputs[0][0].shape[1])
     flops = counter.get_total_flops() / sequences

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -281,3 +282,38 @@ class InferenceStep:
         """
         embeddings = output["inference_feat"].get("embeddings")
         return check_embeddings(type(self.model).__name__, embeddings, inputs)
+
+    def outputs(
+        self, inputs: list[Any], embeddings: bool = True, arrays: Sequence[str] = ()
+    ) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
+        """A batch's embeddings (``None`` unless ``embeddings``) and the named arrays of its
+        ``inference_feat`` that an evaluation reads besides them (segmentation's ``pred``
+        and ``mask``: ``[frames, 1, h, w]``), each as float.
+
+        Raises:
+            TrainingError: the embeddings as :meth:`embeddings`; a named array missing or not
+                a tensor, naming the model and the entry.
+        """
+        inputs = model_inputs(self.model, inputs, self.device)
+        output = self.forward(inputs)
+        named = self.named_arrays(output, arrays)
+        return (self.embeddings(output, inputs) if embeddings else None), named
+
+    def named_arrays(self, output: dict[str, Any], names: Sequence[str]) -> dict[str, torch.Tensor]:
+        """``inference_feat[name]`` of an output for each of ``names``, as float.
+
+        Raises:
+            TrainingError: one is missing or not a tensor; names the model and what it holds.
+        """
+        named = {}
+        for name in names:
+            value = output["inference_feat"].get(name)
+            if not isinstance(value, torch.Tensor):
+                found = ", ".join(sorted(output["inference_feat"])) or "nothing"
+                raise TrainingError(
+                    f"{type(self.model).__name__}.forward: inference_feat has no tensor "
+                    f"{name!r}, which the evaluation reads ({', '.join(names)}); it holds "
+                    f"{found}"
+                )
+            named[name] = value.float()
+        return named

@@ -8,6 +8,8 @@ order (= dataset order), and rank 0 evaluates and writes ``results.json``, the h
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -43,12 +45,47 @@ def restore_for_test(run: Run, model: BaseModel, iteration: int | None) -> Resto
     return restored
 
 
-@torch.no_grad()
 def embed_test_set(run: Run, ctx: DistContext, model: BaseModel) -> tuple[torch.Tensor, Any]:
     """Embeddings [N, c, p] of the test set in dataset order (on every rank), and the dataset.
 
     Each batch goes through one :class:`.step.InferenceStep` (``evaluator_cfg.enable_float16``
     autocast; one embedding per sequence, checked).
+    """
+    outputs = collect_test_outputs(run, ctx, model)
+    return outputs.features, outputs.dataset
+
+
+@dataclass
+class TestOutputs:
+    """What the model gave for the whole test set, in dataset order.
+
+    Attributes:
+        features: ``[N, c, p]`` embeddings, one per sequence (``None`` when the evaluation
+            reads none).
+        arrays: the other named arrays of ``inference_feat`` the evaluation reads, each
+            concatenated along its first axis (segmentation's ``pred``/``mask``: frames).
+        dataset: the test dataset (its ``label_list``, ``types_list``, ``views_list``).
+    """
+
+    features: torch.Tensor | None
+    arrays: dict[str, torch.Tensor]
+    dataset: Any
+
+
+@torch.no_grad()
+def collect_test_outputs(
+    run: Run,
+    ctx: DistContext,
+    model: BaseModel,
+    embeddings: bool = True,
+    arrays: Sequence[str] = (),
+) -> TestOutputs:
+    """The test set through the model (on every rank): its embeddings (when ``embeddings``)
+    and the named ``inference_feat`` arrays an evaluation reads besides them.
+
+    Each batch goes through one :class:`.step.InferenceStep` (``evaluator_cfg.enable_float16``
+    autocast; one embedding per sequence, checked). The named arrays are kept on the CPU
+    (a test set's frames can be large) and gathered rank by rank.
     """
     from ..data import build_loader
 
@@ -64,22 +101,41 @@ def embed_test_set(run: Run, ctx: DistContext, model: BaseModel) -> tuple[torch.
     was_training = model.training
     model.eval()
     pieces = []
+    named: dict[str, list[torch.Tensor]] = {name: [] for name in arrays}
     # this rank's sequences (a bar only on rank 0, on a terminal, when not --quiet)
     shard = len(getattr(loader.batch_sampler, "shard_indices", loader.dataset))
     with ProgressBar(shard, "embedding", unit="seq") as bar:
         for inputs in loader:
-            pieces.append(step(inputs).float())
+            features, batch_arrays = step.outputs(inputs, embeddings, arrays)
+            if features is not None:
+                pieces.append(features.float())
+            for name, value in batch_arrays.items():
+                named[name].append(value.cpu())
             bar.advance(len(inputs[1]))  # labs: one per sequence, also when joined with seqL
     model.train(was_training)
+    dataset = loader.dataset
+    gathered = {
+        name: _gather(ctx, torch.cat(values) if values else None) for name, values in named.items()
+    }
+    if not embeddings:
+        return TestOutputs(None, gathered, dataset)
     local = torch.cat(pieces) if pieces else torch.zeros(0, 0, 0, device=ctx.device)
     features = all_gather_rows(local) if ctx.distributed else local
-    dataset = loader.dataset
     if features.shape[0] != len(dataset):
         raise TrainingError(
             f"gathered {features.shape[0]} embeddings for {len(dataset)} test "
             "sequences; the inference sampler must cover the test set exactly once"
         )
-    return features.cpu(), dataset
+    return TestOutputs(features.cpu(), gathered, dataset)
+
+
+def _gather(ctx: DistContext, local: torch.Tensor | None) -> torch.Tensor:
+    """A named array of every rank, in rank order, on the CPU (an empty shard: no rows)."""
+    if local is None:
+        local = torch.zeros(0)
+    if not ctx.distributed:
+        return local
+    return all_gather_rows(local.to(ctx.device)).cpu()
 
 
 def run_inference_and_evaluate(
@@ -91,16 +147,24 @@ def run_inference_and_evaluate(
     a copy per iteration (``results-<iteration>.json``) keeps the results of earlier tests.
     """
     from ..evaluation import evaluate_from_config, save_embeddings
+    from ..evaluation.config import evaluation_settings
+    from ..evaluation.functions import EMBEDDINGS, INPUT_ARRAYS
 
+    reads = evaluation_settings(run.cfgs).function.inputs
     with phase("embedding the test set"):
-        features, dataset = embed_test_set(run, ctx, model)
+        outputs = collect_test_outputs(
+            run, ctx, model, embeddings=reads == EMBEDDINGS, arrays=INPUT_ARRAYS[reads]
+        )
     if not ctx.is_main:
         return None
+    dataset = outputs.dataset
+    features = outputs.features.numpy() if outputs.features is not None else None
+    arrays = {name: value.numpy() for name, value in outputs.arrays.items()}
     labels, types, views = dataset.label_list, dataset.types_list, dataset.views_list
     folder = run.run_folder("test")
     with phase("evaluating"):
         result = evaluate_from_config(
-            run.cfgs, features.numpy(), labels, types, views, out_dir=folder.path
+            run.cfgs, features, labels, types, views, arrays=arrays, out_dir=folder.path
         )
     print(result.format_table(), flush=True)
     tested = {"config": str(run.config_path)}
@@ -112,21 +176,23 @@ def run_inference_and_evaluate(
     dataset_name = data_cfg.get("test_dataset_name") or data_cfg["dataset_name"]
     save_embeddings(
         folder.embeddings_file,
-        features.numpy(),
+        features,
         labels,
         types,
         views,
         dataset_name=dataset_name,
+        arrays=arrays,
     )
     log.info("wrote %s and %s", ", ".join(str(p) for p in written), folder.embeddings_file)
     return result
 
 
 def headline_scalars(result: Any) -> dict[str, float]:
-    """The mean rank-1 (or rank-1/mAP) of each condition, for the summary writer."""
+    """The mean rank-1 (or rank-1/mAP; a classifier's accuracy and F1; segmentation's mean
+    IoU) of each condition, for the summary writer."""
     scalars = {}
     for condition, values in result.to_dict().get("conditions", {}).items():
-        for metric in ("rank1", "mAP"):
+        for metric in ("rank1", "mAP", "accuracy", "f1", "mIOU"):
             if isinstance(values.get(metric), (int, float)):
                 scalars[f"{condition}/{metric}"] = float(values[metric])
     return scalars

@@ -142,7 +142,8 @@ def evaluate_from_config(
 
     Args:
         cfgs: the config.
-        feature: ``[N, c, p]`` embeddings (or a classifier's logits).
+        feature: ``[N, c, p]`` embeddings (or a classifier's logits); ``None`` for a
+            function that reads other arrays only (segmentation).
         label, type, view: ``N`` strings each.
         device: where to compute.
         arrays: other outputs a function reads (segmentation's ``pred``, ``mask``).

@@ -1,20 +1,22 @@
 """``embeddings.npz``: a test set's features and labels, saved so it can be evaluated again.
 
 Arrays: ``feature`` ``[N, c, p]`` (float), ``label``, ``type``, ``view`` (unicode strings,
-length ``N``), and optionally ``dataset_name`` (a 0-d string). Loading uses
+length ``N``), and optionally ``dataset_name`` (a 0-d string). A segmentation model's file
+holds ``pred`` and ``mask`` (float ``[frames, 1, H, W]``) instead of ``feature``
+(``gaitgen evaluate FILE --protocol evaluate_segmentation``). Loading uses
 ``allow_pickle=False``, so an untrusted file can hold data but never run code.
 """
 
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 from gaitgen.runtime.atomic import atomic_path
 from gaitgen.runtime.errors import DataError
-from gaitgen.runtime.evaluation.functions import EMBEDDINGS
+from gaitgen.runtime.evaluation.functions import EMBEDDINGS, SEGMENTATION, SEGMENTATION_ARRAYS
 from gaitgen.runtime.evaluation.inputs import EvalData
 
 REQUIRED_ARRAYS = ("feature", "label", "type", "view")
@@ -34,33 +36,38 @@ def save_embeddings(
     type: Sequence[str],  # noqa: A002 - OpenGait's name for the sequence type
     view: Sequence[str],
     dataset_name: str | None = None,
+    arrays: Mapping[str, np.ndarray] | None = None,
 ) -> Path:
     """Write ``feature``, ``label``, ``type``, ``view`` to ``path`` (a ``.npz`` file).
 
     Args:
         path: the file to write (``.npz`` is not appended).
-        feature: ``[N, c, p]`` features (numpy array or torch tensor).
+        feature: ``[N, c, p]`` features (numpy array or torch tensor); ``None`` for an
+            evaluation that reads other arrays only (segmentation).
         label, type, view: ``N`` strings each.
         dataset_name: stored too, so ``gaitgen evaluate`` can pick the protocol itself.
+        arrays: other named arrays the evaluation reads (segmentation's ``pred``, ``mask``),
+            stored under their names.
 
     Returns:
         The path written.
     """
-    if hasattr(feature, "detach"):
-        feature = feature.detach().cpu().numpy()
-    feature = np.asarray(feature)
-    arrays = {
-        "feature": feature,
-        "label": _strings(label, "label"),
-        "type": _strings(type, "type"),
-        "view": _strings(view, "view"),
-    }
+    stored = {}
+    if feature is not None:
+        if hasattr(feature, "detach"):
+            feature = feature.detach().cpu().numpy()
+        stored["feature"] = np.asarray(feature)
+    stored.update(
+        label=_strings(label, "label"), type=_strings(type, "type"), view=_strings(view, "view")
+    )
+    for name, value in (arrays or {}).items():
+        stored[name] = np.asarray(value)
     if dataset_name is not None:
-        arrays["dataset_name"] = np.asarray(str(dataset_name))
+        stored["dataset_name"] = np.asarray(str(dataset_name))
     path = Path(path)
     with atomic_path(path) as temporary:  # temp removed and the old file kept on failure
         with open(temporary, "wb") as handle:
-            np.savez(handle, **arrays)
+            np.savez(handle, **stored)
     return path
 
 
@@ -112,11 +119,20 @@ def _check_finite_rows(path: Path, feature: np.ndarray, strings: dict[str, np.nd
     )
 
 
-def load_embeddings_with_name(
-    path: str | Path,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str | None]:
-    """Like :func:`load_embeddings`, also returning the stored dataset name (or ``None``)."""
-    path = Path(path)
+def read_arrays(path: Path, required: Sequence[str], holds: str, how: str) -> dict[str, np.ndarray]:
+    """The arrays ``required`` (and ``dataset_name`` when present) of an ``.npz``, loaded
+    without pickles.
+
+    Args:
+        path: the file.
+        required: the arrays it must hold.
+        holds: the start of the message listing them (``"an embeddings file holds"``).
+        how: how to write a good file, for the messages.
+
+    Raises:
+        DataError: the file is missing, a folder, not an ``.npz``, damaged, lacks an array or
+            holds pickled objects; one message naming the file.
+    """
     if path.is_dir():
         raise DataError(f"{path}: is a folder; pass the embeddings.npz written by 'gaitgen test'")
     if not path.is_file():
@@ -125,7 +141,7 @@ def load_embeddings_with_name(
     if kind != "zip":
         raise DataError(
             f"{path}: not an .npz archive of arrays ({kind}); pass the embeddings.npz written "
-            "by 'gaitgen test', or save yours with numpy.savez(feature=, label=, type=, view=)"
+            f"by 'gaitgen test', or {how}"
         )
     try:
         archive = np.load(path, allow_pickle=False)
@@ -135,14 +151,21 @@ def load_embeddings_with_name(
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise DataError(f"{path}: expected an .npz archive of arrays, found a single array")
     with archive:
-        missing = [name for name in REQUIRED_ARRAYS if name not in archive.files]
+        missing = [name for name in required if name not in archive.files]
         if missing:
+            segmentation = all(name in archive.files for name in SEGMENTATION_ARRAYS)
+            hint = (
+                "; a segmentation model's pred and mask are read by "
+                "--protocol evaluate_segmentation"
+                if segmentation and "feature" in missing
+                else ""
+            )
             raise DataError(
-                f"{path}: missing array(s) {', '.join(missing)}; an embeddings file holds "
-                f"{', '.join(REQUIRED_ARRAYS)} (found: {', '.join(archive.files) or 'none'})"
+                f"{path}: missing array(s) {', '.join(missing)}; {holds} "
+                f"{', '.join(required)} (found: {', '.join(archive.files) or 'none'}){hint}"
             )
         arrays = {}
-        for name in (*REQUIRED_ARRAYS, "dataset_name"):
+        for name in (*required, "dataset_name"):
             if name not in archive.files:
                 continue
             try:
@@ -152,6 +175,25 @@ def load_embeddings_with_name(
                     f"{path}: array {name!r} holds pickled Python objects, which are not "
                     f"loaded (they could run code); save plain numeric/string arrays ({exc})"
                 ) from None
+    return arrays
+
+
+def _dataset_name(arrays: dict[str, np.ndarray]) -> str | None:
+    name = arrays.get("dataset_name")
+    return str(name) if name is not None and name.ndim == 0 else None
+
+
+def load_embeddings_with_name(
+    path: str | Path,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str | None]:
+    """Like :func:`load_embeddings`, also returning the stored dataset name (or ``None``)."""
+    path = Path(path)
+    arrays = read_arrays(
+        path,
+        REQUIRED_ARRAYS,
+        "an embeddings file holds",
+        "save yours with numpy.savez(feature=, label=, type=, view=)",
+    )
     feature = arrays["feature"]
     if feature.dtype.kind != "f":
         raise DataError(f"{path}: 'feature' must be floating point, got dtype {feature.dtype}")
@@ -168,8 +210,7 @@ def load_embeddings_with_name(
                 f"{path}: {name!r} has {len(array)} entries but 'feature' has {len(feature)} rows"
             )
     _check_finite_rows(path, feature, strings)
-    name = arrays.get("dataset_name")
-    dataset_name = str(name) if name is not None and name.ndim == 0 else None
+    dataset_name = _dataset_name(arrays)
     return feature, strings["label"], strings["type"], strings["view"], dataset_name
 
 
@@ -177,10 +218,39 @@ def load_eval_data(path: str | Path, inputs: str = EMBEDDINGS) -> tuple[EvalData
     """Read what an evaluation function of input kind ``inputs`` needs from an ``.npz``
     (see :data:`~.functions.EvalFunction.inputs`), and the stored dataset name.
 
+    ``embeddings``: ``feature``, ``label``, ``type``, ``view``; ``segmentation``: ``pred``
+    and ``mask`` (float ``[frames, 1, H, W]``, one shape, finite; the sequence names when
+    present).
+
     Raises:
-        DataError: as :func:`load_embeddings_with_name`.
+        DataError: as :func:`load_embeddings_with_name`; for segmentation, a missing array or
+            one of the wrong type, shape or values, one message naming the file.
     """
-    if inputs != EMBEDDINGS:
+    if inputs == EMBEDDINGS:
+        feature, label, type_, view, dataset_name = load_embeddings_with_name(path)
+        return EvalData(feature, label, type_, view), dataset_name
+    if inputs != SEGMENTATION:
         raise DataError(f"{path}: no reader for evaluation inputs of kind {inputs!r}")
-    feature, label, type_, view, dataset_name = load_embeddings_with_name(path)
-    return EvalData(feature, label, type_, view), dataset_name
+    path = Path(path)
+    arrays = read_arrays(
+        path,
+        SEGMENTATION_ARRAYS,
+        "a segmentation file holds",
+        "save yours with numpy.savez(pred=, mask=) ([frames, 1, H, W] each)",
+    )
+    pred, mask = (arrays[name] for name in SEGMENTATION_ARRAYS)
+    for name, array in zip(SEGMENTATION_ARRAYS, (pred, mask)):
+        if array.dtype.kind != "f":
+            raise DataError(f"{path}: {name!r} must be floating point, got dtype {array.dtype}")
+        if array.ndim != 4 or array.shape[1] != 1:
+            raise DataError(f"{path}: {name!r} must be [frames, 1, H, W], got {array.shape}")
+    if pred.shape != mask.shape:
+        raise DataError(
+            f"{path}: 'pred' {pred.shape} and 'mask' {mask.shape} must have one shape "
+            "(a mask for every predicted frame)"
+        )
+    for name, array in zip(SEGMENTATION_ARRAYS, (pred, mask)):
+        if not np.isfinite(array).all():
+            raise DataError(f"{path}: {name!r} holds NaN or infinite values")
+    data = EvalData(arrays={"pred": pred, "mask": mask})
+    return data, _dataset_name(arrays)

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 
 EMBEDDINGS = "embeddings"  # feature [N, c, p] + label/type/view
 SEGMENTATION = "segmentation"  # pred + mask [frames, 1, H, W]
+# the named arrays of a model's inference_feat each input kind reads besides the embeddings
+SEGMENTATION_ARRAYS = ("pred", "mask")
+INPUT_ARRAYS: dict[str, tuple[str, ...]] = {EMBEDDINGS: (), SEGMENTATION: SEGMENTATION_ARRAYS}
 
 OPTIONS = ("metric", "cross_view", "rerank", "probe_set")
 
@@ -61,7 +64,6 @@ class EvalFunction:
     defaults: tuple[tuple[str, object], ...] = ()
 
 
-_ID = "gaitgen.runtime.evaluation.identification."
 _RUN = "gaitgen.runtime.evaluation."
 
 EVAL_FUNCS: dict[str, EvalFunction] = {
@@ -70,7 +72,7 @@ EVAL_FUNCS: dict[str, EvalFunction] = {
         EvalFunction(
             "identification",
             "gaitgen's default: the dataset's protocol preset (or evaluator_cfg.protocol)",
-            _ID + "run_identification",
+            _RUN + "identification.run_identification",
             options=("metric", "cross_view", "rerank", "probe_set"),
             protocol_kind="any",
         ),
@@ -78,21 +80,21 @@ EVAL_FUNCS: dict[str, EvalFunction] = {
             "evaluate_indoor_dataset",
             "rank-1 per view, single- or cross-view gallery (CASIA-B, OU-MVLP, CASIA-E, "
             "SUSTech1K)",
-            _ID + "run_identification",
+            _RUN + "identification.run_identification",
             options=("metric", "cross_view", "rerank"),
             protocol_kind="view",
         ),
         EvalFunction(
             "evaluate_real_scene",
             "rank-1/5 of one probe set against one gallery (GREW, HID2021, TTG-200, ...)",
-            _ID + "run_identification",
+            _RUN + "identification.run_identification",
             options=("metric", "rerank"),
             protocol_kind="real_scene",
         ),
         EvalFunction(
             "evaluate_Gait3D",
             "rank-1/5/10, mAP, mINP; probes from the partition's PROBE_SET",
-            _ID + "run_identification",
+            _RUN + "identification.run_identification",
             options=("metric", "rerank", "probe_set"),
             protocol_kind="real_scene",
             preset="Gait3D",
@@ -101,7 +103,7 @@ EVAL_FUNCS: dict[str, EvalFunction] = {
         EvalFunction(
             "evaluate_FreeGait",
             "rank-1/5/10, mAP, mINP; probes from the partition's PROBE_SET",
-            _ID + "run_identification",
+            _RUN + "identification.run_identification",
             options=("metric", "rerank", "probe_set"),
             protocol_kind="real_scene",
             preset="FreeGait",
@@ -110,7 +112,7 @@ EVAL_FUNCS: dict[str, EvalFunction] = {
         EvalFunction(
             "evaluate_CCGR_MINI",
             "rank-1/5/10, mAP, mINP; gallery from the partition's GALLERY_SET, the rest probes",
-            _ID + "run_identification",
+            _RUN + "identification.run_identification",
             options=("metric", "rerank", "probe_set"),
             protocol_kind="real_scene",
             preset="CCGR-MINI",
@@ -144,6 +146,19 @@ EVAL_FUNCS: dict[str, EvalFunction] = {
             datasets=("HID",),
             writes="HID_result",
             defaults=(("rerank", True),),
+        ),
+        EvalFunction(
+            "evaluate_scoliosis",
+            "accuracy, macro precision/recall/F1 of ScoNet's logits; the class is the type "
+            "(negative, neutral, positive)",
+            _RUN + "scoliosis.run_scoliosis",
+        ),
+        EvalFunction(
+            "evaluate_segmentation",
+            "per-frame IoU of the predicted silhouettes (pred) with the masks (mask)",
+            _RUN + "segmentation.run_segmentation",
+            inputs=SEGMENTATION,
+            options=(),
         ),
     )
 }

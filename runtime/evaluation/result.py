@@ -63,7 +63,9 @@ class EvaluationResult:
         protocol: the protocol's name as reported (``"CASIA-B"``; the cross-view gallery
             adds ``" cross-view"``).
         metric: ``"euc"`` or ``"cos"`` (``"+rerank"`` appended when re-ranked).
-        kind: ``"view"`` or ``"real_scene"``.
+        kind: ``"view"``, ``"real_scene"``, or another function's kind
+            (``"classification"``, ``"segmentation"``) whose conditions are objects with
+            ``to_dict()`` and ``format_table()``.
         views: the probe/gallery views, sorted (view protocols).
         conditions: condition name -> :class:`ViewCondition` or a dict of real-scene metrics.
         notes: facts worth printing under the table (skipped views, removed probes).
@@ -93,8 +95,10 @@ class EvaluationResult:
         for name, condition in self.conditions.items():
             if isinstance(condition, ViewCondition):
                 conditions[name] = condition.to_dict(self.views)
-            else:
+            elif isinstance(condition, dict):
                 conditions[name] = {k: _number(v) for k, v in condition.items()}
+            else:  # another kind's condition (classification, segmentation) says itself
+                conditions[name] = condition.to_dict()
         out: dict[str, Any] = {
             "protocol": self.protocol,
             "metric": self.metric,
@@ -113,8 +117,11 @@ class EvaluationResult:
         title = f"{self.protocol} (metric {self.metric})"
         if not self.conditions:  # a submission file: what was written is in the notes
             return "\n".join([title, *self.notes])
-        if self.kind != "view":
+        if self.kind == "real_scene":
             return "\n".join([title, _real_scene_table(self.conditions), *self.notes])
+        if self.kind != "view":  # classification, segmentation: each condition's own table
+            tables = [condition.format_table() for condition in self.conditions.values()]
+            return "\n".join([f"{self.protocol} ({self.metric})", *tables, *self.notes])
         excluded = ", identical-view cases excluded" if self.exclude_identical_view else ""
         blocks = [title + ", percentages" + excluded]
         for name, condition in self.conditions.items():

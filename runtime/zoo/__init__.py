@@ -91,6 +91,12 @@ MODELS: dict[str, ZooModel] = {
         "sconet_scoliosis1k.yaml",
         7_014_592,
     ),
+    "Segmentation": ZooModel(
+        "Liang et al., GaitEdge: Beyond Plain End-to-end Gait Recognition for Better "
+        "Practicality, ECCV 2022",
+        "segmentation_casiab.yaml",
+        537_425,
+    ),
     "SwinGait": ZooModel(
         "Fan et al., Exploring Deep Models for Practical Gait Recognition, 2023",
         "swingait_gait3d.yaml",
