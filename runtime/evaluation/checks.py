@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from gaitgen.runtime.errors import ConfigError, DataError, did_you_mean
 from gaitgen.runtime.evaluation.distance import METRICS
+from gaitgen.runtime.evaluation.inputs import EvalData
 from gaitgen.runtime.evaluation.protocols import VIEW, Protocol
 
 RERANK_DEFAULTS = {"k1": 20, "k2": 6, "lambda_value": 0.3}
@@ -22,13 +23,41 @@ def check_options(protocol: Protocol, metric: str, cross_view: bool) -> None:
     Raises:
         ConfigError: naming the option and the values that fit.
     """
-    if metric not in METRICS:
-        raise ConfigError(f"metric: unknown metric {metric!r}; use one of {', '.join(METRICS)}")
+    check_metric(metric)
     if cross_view and protocol.kind != VIEW:
         raise ConfigError(
             f"cross_view_gallery: the {protocol.name} protocol has one gallery (real-scene); "
             "set cross_view_gallery to false"
         )
+
+
+def check_metric(metric: str) -> None:
+    """The metric is one of :data:`~.distance.METRICS`.
+
+    Raises:
+        ConfigError: naming the values that fit.
+    """
+    if metric not in METRICS:
+        raise ConfigError(f"metric: unknown metric {metric!r}; use one of {', '.join(METRICS)}")
+
+
+def check_data(
+    data: EvalData, metric: str
+) -> tuple[torch.Tensor, np.ndarray, np.ndarray, np.ndarray]:
+    """The embeddings and their ``label``, ``type``, ``view`` strings, checked (new arrays:
+    the caller's are never changed), for a function that is not a protocol preset.
+
+    Raises:
+        ConfigError: an unknown metric.
+        DataError: as :func:`check_feature` and :func:`check_strings`.
+    """
+    check_metric(metric)
+    features = check_feature(data.feature)
+    labels, types, views = (
+        check_strings(values, name, len(features))
+        for values, name in ((data.label, "label"), (data.type, "type"), (data.view, "view"))
+    )
+    return features, labels, types, views
 
 
 def check_feature(feature: Any) -> torch.Tensor:

@@ -76,7 +76,7 @@ def evaluation_settings(cfgs: Mapping[str, Any]) -> ConfigEvaluation:
     evaluator_cfg = cfgs.get("evaluator_cfg") or {}
     function = get_function(evaluator_cfg.get("eval_func") or "identification")
     dataset = data_cfg.get("test_dataset_name") or data_cfg.get("dataset_name")
-    values = {}
+    values = dict(function.defaults)  # OpenGait's own defaults where they differ from ours
     for key, setting in _SETTING_KEYS.items():
         if evaluator_cfg.get(key) is None:
             continue

@@ -42,6 +42,10 @@ class EvalFunction:
         partition_key: the key of the partition file it reads (``PROBE_SET``,
             ``GALLERY_SET``), or ``None``.
         writes: the folder a submission file is written to (``GREW_result``), or ``None``.
+        defaults: ``(setting, value)`` pairs where OpenGait's function defaults a setting
+            otherwise than gaitgen does (``HID_submission``: ``rerank`` True); a config
+            that leaves the setting out gets OpenGait's value (``gaitgen evaluate``'s flags
+            keep their own default: off unless given).
     """
 
     name: str
@@ -54,9 +58,11 @@ class EvalFunction:
     preset: str | None = None
     partition_key: str | None = None
     writes: str | None = None
+    defaults: tuple[tuple[str, object], ...] = ()
 
 
 _ID = "gaitgen.runtime.evaluation.identification."
+_RUN = "gaitgen.runtime.evaluation."
 
 EVAL_FUNCS: dict[str, EvalFunction] = {
     f.name: f
@@ -109,6 +115,35 @@ EVAL_FUNCS: dict[str, EvalFunction] = {
             protocol_kind="real_scene",
             preset="CCGR-MINI",
             partition_key="GALLERY_SET",
+        ),
+        EvalFunction(
+            "evaluate_CCPG",
+            "CL/UP/DN/BG: rank-1, mAP, mINP (re-identification) and a rank-1 per-view matrix",
+            _RUN + "ccpg.run_ccpg",
+            datasets=("CCPG",),
+        ),
+        EvalFunction(
+            "GREW_submission",
+            "the CSV GREW's server scores: top-20 subject ids of each '03' probe (gallery 01+02)",
+            _RUN + "grew.run_grew_submission",
+            datasets=("GREW",),
+            writes="GREW_result",
+        ),
+        EvalFunction(
+            "GREW_ranks",
+            "gaitgen's own: rank-1/5/10/20 of GREW_submission's ranking, on a split whose "
+            "'03' probes carry their true ids",
+            _RUN + "grew.run_grew_ranks",
+            datasets=("GREW",),
+        ),
+        EvalFunction(
+            "HID_submission",
+            "the CSV HID's server scores: the top-1 subject of each probe (label 'probe')",
+            _RUN + "hid.run_hid_submission",
+            options=("metric", "rerank"),
+            datasets=("HID",),
+            writes="HID_result",
+            defaults=(("rerank", True),),
         ),
     )
 }

@@ -24,8 +24,7 @@ def percent(hits: np.ndarray, total: int, round_it: bool) -> float:
     return float(np.round(value, 2)) if round_it else value
 
 
-def _pair_matrix(
-    protocol: Protocol,
+def pair_matrix(
     view_relevant: np.ndarray,
     view_closer: np.ndarray,
     in_condition: np.ndarray,
@@ -33,8 +32,11 @@ def _pair_matrix(
     num_views: int,
     rank: int,
     remove: bool,
+    round_it: bool,
 ) -> np.ndarray:
-    """Rank-k (%) of each probe view against each gallery view, NaN where undefined."""
+    """Rank-k (%) of each probe view against each gallery view, NaN where no probe (of the
+    ``in_condition`` mask over the counted probes) has that view; rounded to 2 decimals
+    if ``round_it`` (OpenGait's ``np.round(..., 2)``)."""
     has_match = np.isfinite(view_relevant[in_condition])  # [n, V]
     hits = has_match & (view_closer[in_condition] < rank)
     one_hot = probe_view[in_condition][:, None] == np.arange(num_views)[None, :]  # [n, V]
@@ -46,7 +48,7 @@ def _pair_matrix(
         totals = np.repeat(one_hot.sum(0)[:, None], num_views, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         matrix = hit_counts * 100.0 / totals
-    if protocol.round_to_hundredths:
+    if round_it:
         matrix = np.round(matrix, 2)
     matrix[totals == 0] = np.nan
     return matrix
@@ -92,9 +94,10 @@ def single_view_condition(
     num_views = len(view_list)
     means, per_view, pair = {}, {}, None
     for rank in protocol.ranks:
-        matrix = _pair_matrix(
-            protocol, relevant, closer, in_condition, probe_view, num_views, rank, remove
-        )
+        matrix = pair_matrix(
+            relevant, closer, in_condition, probe_view, num_views, rank, remove,
+            protocol.round_to_hundredths,
+        )  # fmt: skip
         by_view = _off_diagonal_mean(matrix, protocol.exclude_identical_view)
         means[f"rank{rank}"] = _mean(by_view)
         per_view[f"rank{rank}"] = dict(zip(view_list, by_view.tolist(), strict=True))
@@ -143,8 +146,7 @@ def cross_view_condition(
         if matched.any():
             value = float(metrics["ap"][matched].mean()) * 100
             mean_ap[v] = float(np.round(value, 2)) if protocol.round_to_hundredths else value
-    pair = _pair_matrix(
-        protocol,
+    pair = pair_matrix(
         counts.view_relevant.numpy(),
         counts.view_closer.numpy(),
         in_condition,
@@ -152,6 +154,7 @@ def cross_view_condition(
         num_views,
         1,
         remove,
+        protocol.round_to_hundredths,
     )
     np.fill_diagonal(pair, np.nan)  # the probe's own view holds none of its matches
     return ViewCondition(

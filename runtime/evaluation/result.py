@@ -94,7 +94,7 @@ class EvaluationResult:
             if isinstance(condition, ViewCondition):
                 conditions[name] = condition.to_dict(self.views)
             else:
-                conditions[name] = {k: _number(condition[k]) for k in REAL_SCENE_METRICS}
+                conditions[name] = {k: _number(v) for k, v in condition.items()}
         out: dict[str, Any] = {
             "protocol": self.protocol,
             "metric": self.metric,
@@ -111,6 +111,8 @@ class EvaluationResult:
     def format_table(self) -> str:
         """Tables for people: one per condition, one column per view and the mean."""
         title = f"{self.protocol} (metric {self.metric})"
+        if not self.conditions:  # a submission file: what was written is in the notes
+            return "\n".join([title, *self.notes])
         if self.kind != "view":
             return "\n".join([title, _real_scene_table(self.conditions), *self.notes])
         excluded = ", identical-view cases excluded" if self.exclude_identical_view else ""
@@ -198,8 +200,9 @@ def _view_table(name: str, condition: ViewCondition, views: list[str]) -> str:
 
 def _real_scene_table(conditions: dict[str, Any]) -> str:
     label_width = max(9, *(len(n) for n in conditions)) + 2
-    lines = [f"{'condition':<{label_width}}" + "".join(f"{m:>9}" for m in REAL_SCENE_METRICS)]
+    metrics = list(next(iter(conditions.values())))  # rank1 ... mINP (GREW_ranks: rank20 too)
+    lines = [f"{'condition':<{label_width}}" + "".join(f"{m:>9}" for m in metrics)]
     for name, values in conditions.items():
-        cells = "".join(f"{_cell(values[m]):>9}" for m in REAL_SCENE_METRICS)
+        cells = "".join(f"{_cell(values.get(m)):>9}" for m in metrics)
         lines.append(f"{name:<{label_width}}" + cells)
     return "\n".join(lines)
