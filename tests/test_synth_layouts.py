@@ -228,3 +228,15 @@ def test_each_evaluation_runs_end_to_end_on_its_layout(
     else:
         opengait = written.get("opengait") or {}
         assert opengait and all(k.startswith("scalar/") for k in opengait), written
+
+
+def test_a_config_names_the_layout_in_data_cfg_synthetic(tmp_path: Path) -> None:
+    from gaitgen.runtime.components import build
+
+    spec = {"generator": "synthgait", "subjects": 4, "frames": 3, "layout": "gait3d"}
+    generator = build("generator", spec, where="data_cfg.synthetic", default="synthgait")
+    partition = generator.generate(tmp_path / "d", tmp_path / "d" / "partition.json")
+    assert json.loads(partition.read_text())["PROBE_SET"] == [
+        "003-camid1_videoid1-seq0",
+        "004-camid1_videoid1-seq0",
+    ]

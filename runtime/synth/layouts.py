@@ -310,6 +310,32 @@ def _random_angle(seed: int, number: int, walk: int) -> int:
     return int.from_bytes(digest[:4], "big") % 360
 
 
+def _base_recordings(
+    layout: Layout, training: bool, views: Sequence[str] | None
+) -> tuple[Recording, ...]:
+    """A training or test subject's recordings, seen from ``views`` when they replace an
+    angle layout's views."""
+    recordings = layout.train if training else layout.test
+    if views is None or not layout.views:
+        return recordings
+    first = tuple(r for r in recordings if r.view == layout.views[0])
+    return tuple(
+        Recording(r.type, view, r.condition, r.walk, int(view), r.role)
+        for r in first
+        for view in views
+    )
+
+
+def sequence_count(
+    layout: Layout, subjects: int, train_count: int, views: Sequence[str] | None
+) -> int:
+    """How many sequences :func:`plan_subjects` gives (counted without planning them)."""
+    train = len(_base_recordings(layout, True, views))
+    return train * train_count + len(_base_recordings(layout, False, views)) * (
+        subjects - train_count
+    )
+
+
 def plan_subjects(
     layout: Layout, ids: Sequence[str], train_count: int, seed: int, views: Sequence[str] | None
 ) -> list[SubjectPlan]:
@@ -317,35 +343,30 @@ def plan_subjects(
 
     ``views`` (angle layouts only) replaces the layout's views; ``None`` keeps them.
     """
+    base = {training: _base_recordings(layout, training, views) for training in (True, False)}
     plans = []
     for number, subject in enumerate(ids, start=1):
         training = number <= train_count
-        recordings = layout.train if training else layout.test
-        if views is not None and layout.views:
-            recordings = tuple(r for r in recordings if r.view == layout.views[0])
-            recordings = tuple(
-                Recording(r.type, view, r.condition, r.walk, int(view), r.role)
-                for r in recordings
-                for view in views
-            )
+        recordings = base[training]
         kind = ""
         if layout.classes:
             kind = tuple(layout.classes)[(number - 1) % len(layout.classes)]
-        filled = tuple(
-            Recording(
-                kind if r.type == "{class}" else r.type,
-                video_id(seed, number, r.walk) if r.view == "{video}" else r.view,
-                r.condition,
-                r.walk,
-                _random_angle(seed, number, r.walk) if r.angle is None else r.angle,
-                r.role,
+        if kind or any(r.view == "{video}" or r.angle is None for r in recordings):
+            recordings = tuple(
+                Recording(
+                    kind if r.type == "{class}" else r.type,
+                    video_id(seed, number, r.walk) if r.view == "{video}" else r.view,
+                    r.condition,
+                    r.walk,
+                    _random_angle(seed, number, r.walk) if r.angle is None else r.angle,
+                    r.role,
+                )
+                for r in recordings
             )
-            for r in recordings
-        )
         name = subject + layout.train_suffix if training else subject
-        labels = tuple(PROBE_LABEL if r.role == "hidden" else name for r in filled)
+        labels = tuple(PROBE_LABEL if r.role == "hidden" else name for r in recordings)
         lean = layout.classes.get(kind, (0.0, 0.0))
-        plans.append(SubjectPlan(name, number, training, filled, labels, lean))
+        plans.append(SubjectPlan(name, number, training, recordings, labels, lean))
     return plans
 
 

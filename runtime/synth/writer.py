@@ -51,6 +51,7 @@ from .layouts import (
     layout_partition,
     plan_subjects,
     probe_identities,
+    sequence_count,
 )
 from .partition import train_subject_count
 from .progress import ProgressBar
@@ -229,14 +230,14 @@ def generate_dataset(
     view_names = None if views is None else parse_views(views)
     contents = (parse_modalities(modalities), check_pose_format(pose_format))
     root = Path(root).expanduser().absolute()
-    ids = subject_ids(subjects)
-    plans = plan_subjects(chosen, ids, train_subject_count(subjects), seed, view_names)
-    sequences = sum(len(plan.recordings) for plan in plans)
+    train_count = train_subject_count(subjects)
     if chosen.name == DEFAULT_LAYOUT:  # the message CASIA-B's datasets always gave
         views_count = len(view_names or chosen.views)
         check_disk_space(root.parent, subjects, views_count, frames, contents[0])
     else:
+        sequences = sequence_count(chosen, subjects, train_count, view_names)
         check_disk_space(root.parent, subjects, 0, frames, contents[0], sequences=sequences)
+    plans = plan_subjects(chosen, subject_ids(subjects), train_count, seed, view_names)
     with _generating(root):
         return _generate(
             root, partition_path, plans, frames, seed, workers, progress, overwrite, contents
