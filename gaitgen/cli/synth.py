@@ -12,8 +12,14 @@ import typer
 
 from gaitgen.cli.common import handle_errors
 from gaitgen.cli.options import QuietOption
+from gaitgen.runtime.synth.layouts import LAYOUTS
 
 PANEL = "Data"
+
+# one line per layout, from the table (runtime/synth/layouts.py imports nothing heavy)
+LAYOUT_HELP = "; ".join(
+    f"{name} ({layout.dataset_name}, {layout.eval_func})" for name, layout in LAYOUTS.items()
+)
 
 
 def synth(
@@ -57,6 +63,14 @@ def synth(
             "(COCO-17) or openpose (OpenPose/AlphaPose 18).",
         ),
     ] = "coco",
+    layout: Annotated[
+        str | None,
+        typer.Option(
+            "--layout",
+            help="Which evaluation's type/view naming and partition to write (default "
+            "casia-b): " + LAYOUT_HELP,
+        ),
+    ] = None,
     preview: Annotated[
         bool,
         typer.Option(
@@ -70,15 +84,18 @@ def synth(
     ] = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Generate SynthGait, a synthetic CASIA-B-like gait dataset (nm/bg/cl, 11 views)."""
+    """Generate SynthGait, a synthetic gait dataset (CASIA-B's nm/bg/cl x 11 views, or another
+    evaluation's layout with --layout)."""
     from gaitgen.runtime.synth import DEFAULT_FRAMES, DEFAULT_SUBJECTS, parse_views
+    from gaitgen.runtime.synth.layouts import get_layout
     from gaitgen.runtime.synth.spec import check_count, check_pose_format, parse_modalities
 
     subjects = check_count("--subjects", DEFAULT_SUBJECTS if subjects is None else subjects)
     frames = check_count("--frames", DEFAULT_FRAMES if frames is None else frames)
     check_count("--workers", workers)
     check_count("--seed", seed, minimum=0)
-    view_names = parse_views(views)
+    chosen = get_layout(layout)
+    view_names = None if views is None else parse_views(views)
     modality_names = parse_modalities(modalities)
     check_pose_format(pose_format)
 
@@ -95,15 +112,21 @@ def synth(
         overwrite=force,
         modalities=modality_names,
         pose_format=pose_format,
+        layout=chosen.name,
     )
-    sequences = subjects * 10 * len(view_names)
+    sequences = sum(1 for folder in out.glob("*/*/*") if folder.is_dir())
     typer.echo(f"wrote {sequences} sequences of {subjects} subjects to {out}")
     typer.echo(f"partition: {partition}")
+    if layout is not None:
+        typer.echo(
+            f"configs: data_cfg.dataset_name and test_dataset_name: {chosen.dataset_name}; "
+            f"evaluator_cfg.eval_func: {chosen.eval_func}"
+        )
     if preview:
         sheet = write_preview(
             out / "preview.png",
             seed=seed,
-            views=view_names,
+            views=view_names or chosen.views or None,
             frames=frames,
             modalities=modality_names,
             pose_format=pose_format,

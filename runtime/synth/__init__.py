@@ -9,6 +9,9 @@ pretreatment (64x64 uint8), under three conditions: normal (nm-01..06), carrying
     from gaitgen.runtime.synth import generate_dataset
     partition = generate_dataset("data/synthgait", subjects=40, seed=0, workers=2)
 
+``layout=`` (``gaitgen synth --layout``) writes another evaluation's naming and partition
+instead (CCPG, GREW, Gait3D, Scoliosis1K, ...): the table is :mod:`.layouts`.
+
 This package imports numpy only when a generator function is used: the code generator
 reads :func:`train_subject_count` and the defaults without paying for it.
 """

@@ -56,6 +56,8 @@ class Identity:
     asymmetry: float  # left/right difference in stride
     bag_kind: str  # which bag this person carries in the bg conditions
     bag_side: float  # +1 left, -1 right
+    # posture (Scoliosis1K's layout sets it per class; 0 for everyone else)
+    lateral_lean: float = 0.0  # trunk leaning sideways, radians (+ to the left)
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,16 @@ def walk_pose(
 
     lean = body.lean + wobble[6]
     trunk = np.stack([np.sin(lean), np.zeros_like(lean), np.cos(lean)], axis=-1)
+    if body.lateral_lean:  # a sideways bend of the spine (Scoliosis1K's positive class)
+        tilt = body.lateral_lean
+        trunk = np.stack(
+            [
+                np.sin(lean) * np.cos(tilt),
+                np.full_like(lean, np.sin(tilt)),
+                np.cos(lean) * np.cos(tilt),
+            ],
+            axis=-1,
+        )
     neck = pelvis + body.torso * trunk
     head_angle = lean + body.head_tilt
     head_direction = np.stack(
@@ -144,6 +154,9 @@ def walk_pose(
             + _yaw(np.array([[0.0, side * body.shoulder_half_width, 0.0]]), shoulder_turn)
             - np.array([0.0, 0.0, 0.025])
         )
+        if body.lateral_lean:  # the shoulder line tilts with the trunk: one shoulder drops
+            drop = side * body.shoulder_half_width * np.sin(body.lateral_lean)
+            shoulder = shoulder - np.array([0.0, 0.0, drop])
         elbow = shoulder + body.upper_arm * _sagittal(swing, side * np.sin(abduction))
         forearm = _sagittal(swing + elbow_bend, side * 0.6 * np.sin(abduction))
         joints["shoulder" + suffix] = shoulder

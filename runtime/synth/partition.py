@@ -20,9 +20,3 @@ def train_subject_count(subjects: int) -> int:
     if subjects < 1:
         raise ValueError(f"subjects must be >= 1, got {subjects}")
     return max(1, round(TRAIN_FRACTION * subjects))
-
-
-def make_partition(ids: list[str]) -> dict[str, list[str]]:
-    """Split ordered identity names into OpenGait's ``{"TRAIN_SET": [...], "TEST_SET": [...]}``."""
-    count = train_subject_count(len(ids))
-    return {"TRAIN_SET": list(ids[:count]), "TEST_SET": list(ids[count:])}

@@ -9,6 +9,9 @@ modalities leaves the silhouettes byte for byte as they were.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+
 import numpy as np
 
 from ..data.skeleton_maps import skeleton_maps
@@ -16,18 +19,28 @@ from .body import sample_identity, sample_walk
 from .camera import project
 from .gait import walk_pose
 from .keypoints import estimate_pose, frame_pixels
+from .layouts import Recording, casia_recordings
 from .noise import sample_noise
 from .outfit import build_capsules
 from .raster import Projected, render, render_parts
 from .smpl import smpl_parameters
 from .spec import CONDITIONS, IMAGE_SIZE
 
-_IDENTITY, _WALK, _VIEW, _POSE = 0, 1, 2, 3
+_IDENTITY, _WALK, _VIEW, _POSE, _POSTURE = 0, 1, 2, 3, 4
 CAMERA_ELEVATION = 8.0  # degrees, with a little spread per sequence
 
 
 def _rng(*key: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(part) for part in key]))
+
+
+def posture_lean(seed: int, subject: int, low: float, high: float) -> float:
+    """A subject's sideways trunk lean in radians: uniform in ``[low, high]``, to the left or
+    the right at random (0 when ``high`` is 0: no draw, so other subjects keep their bytes)."""
+    if high == 0.0:
+        return 0.0
+    rng = _rng(seed, subject, _POSTURE)
+    return float(rng.uniform(low, high)) * float(rng.choice([-1.0, 1.0]))
 
 
 def subject_sequences(
@@ -66,6 +79,8 @@ def subject_modalities(
     noise_strength: float = 1.0,
     modalities: tuple[str, ...] = ("silhouette",),
     pose_format: str = "coco",
+    recordings: Sequence[Recording] | None = None,
+    lateral_lean: float = 0.0,
 ) -> dict[tuple[str, str], dict[str, np.ndarray]]:
     """Generate every sequence of one subject in the chosen modalities.
 
@@ -76,27 +91,35 @@ def subject_modalities(
             from the pose), ``parsing`` (uint8 ``[t, 64, 64]``, :func:`.raster.render_parts`)
             and ``smpl`` (float32 ``[t, 85]``, :mod:`.smpl`).
         pose_format: ``coco`` or ``openpose``: the joint order of the pose.
+        recordings: the sequences to make (a layout's, :mod:`.layouts`): each names its
+            type, view, condition, walk and camera angle; ``None``: every one of
+            ``conditions`` seen from every one of ``views`` (CASIA-B's).
+        lateral_lean: sideways lean of the trunk in radians (Scoliosis1K's classes).
 
     Returns:
-        ``{(condition, view): {modality: array}}``.
+        ``{(type, view): {modality: array}}``.
     """
+    if recordings is None:
+        recordings = casia_recordings(views, conditions)
     wanted = set(modalities)
     identity = sample_identity(_rng(seed, subject, _IDENTITY))
+    if lateral_lean:
+        identity = replace(identity, lateral_lean=lateral_lean)
+    walks: dict[tuple[int, str], list[Recording]] = {}
+    for recording in recordings:
+        walks.setdefault((recording.walk, recording.condition), []).append(recording)
     result: dict[tuple[str, str], dict[str, np.ndarray]] = {}
-    for name in conditions:
-        if name not in CONDITIONS:
-            raise ValueError(f"unknown condition {name!r}; expected one of {CONDITIONS}")
-        # keyed by the position in CONDITIONS, so a subset draws the same walks
-        condition_index = CONDITIONS.index(name)
-        walk = sample_walk(_rng(seed, subject, _WALK, condition_index), name.split("-")[0])
+    for (walk_key, condition), seen in walks.items():
+        walk = sample_walk(_rng(seed, subject, _WALK, walk_key), condition)
         joints, angles = walk_pose(identity, walk, frames)
         capsules = build_capsules(identity, walk, joints)
-        for view in views:
-            rng = _rng(seed, subject, _VIEW, condition_index, int(view))
+        for recording in seen:
+            azimuth = float(recording.angle)
+            rng = _rng(seed, subject, _VIEW, walk_key, recording.angle)
             elevation = CAMERA_ELEVATION + float(rng.normal(0.0, 1.0))
             projected = Projected(
-                start=project(capsules.start, float(view), elevation),
-                end=project(capsules.end, float(view), elevation),
+                start=project(capsules.start, azimuth, elevation),
+                end=project(capsules.end, azimuth, elevation),
                 start_radius=capsules.start_radius,
                 end_radius=capsules.end_radius,
             )
@@ -112,15 +135,15 @@ def subject_modalities(
             if "silhouette" in wanted:
                 arrays["silhouette"] = silhouettes
             if wanted & {"pose", "skeleton"}:
-                pose_rng = _rng(seed, subject, _POSE, condition_index, int(view))
+                pose_rng = _rng(seed, subject, _POSE, walk_key, recording.angle)
                 head = identity.head_radius
-                pose = estimate_pose(joints, head, float(view), elevation, pose_rng, pose_format)
+                pose = estimate_pose(joints, head, azimuth, elevation, pose_rng, pose_format)
                 if "pose" in wanted:
                     arrays["pose"] = pose
                 if "skeleton" in wanted:
                     arrays["skeleton"] = skeleton_maps(pose, openpose=pose_format == "openpose")
             if "smpl" in wanted:
-                pelvis = frame_pixels(project(joints["pelvis"], float(view), elevation))
-                arrays["smpl"] = smpl_parameters(identity, angles, pelvis, float(view), elevation)
-            result[(name, view)] = arrays
+                pelvis = frame_pixels(project(joints["pelvis"], azimuth, elevation))
+                arrays["smpl"] = smpl_parameters(identity, angles, pelvis, azimuth, elevation)
+            result[(recording.type, recording.view)] = arrays
     return result

@@ -97,21 +97,28 @@ def check_disk_space(
     views: int,
     frames: int,
     modalities: Iterable[str] = DEFAULT_MODALITIES,
+    sequences: int | None = None,
 ) -> None:
     """Raise a DataError, before any work, when the dataset cannot fit on ``folder``'s disk.
 
     Each walk is ``frames`` frames of :func:`frame_bytes` (silhouettes: uint8 ``IMAGE_SIZE``
-    x ``IMAGE_SIZE``).
+    x ``IMAGE_SIZE``); there are ``subjects x views x`` CASIA-B's conditions of them, or
+    ``sequences`` in all when a layout (:mod:`.layouts`) says how many.
     """
-    needed = subjects * views * len(CONDITIONS) * frames * frame_bytes(modalities)
+    count = subjects * views * len(CONDITIONS) if sequences is None else sequences
+    needed = count * frames * frame_bytes(modalities)
     existing = folder
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     free = shutil.disk_usage(existing).free
     if needed > free:
+        shape = (
+            f"{subjects:,} subjects x {views} views x {len(CONDITIONS)} walks"
+            if sequences is None
+            else f"{subjects:,} subjects' {sequences:,} sequences"
+        )
         raise DataError(
-            f"synthgait: {subjects:,} subjects x {views} views x {len(CONDITIONS)} walks x "
-            f"{frames:,} frames need {needed / 1e9:,.1f} GB, but {existing} has "
+            f"synthgait: {shape} x {frames:,} frames need {needed / 1e9:,.1f} GB, but {existing} has "
             f"{free / 1e9:,.1f} GB free; lower --subjects or --frames"
         )
 

@@ -43,7 +43,17 @@ from pathlib import Path
 from ..atomic import atomic_write_text, disk_error, folder_lock
 from ..errors import DataError
 from .generator import DatasetGenerator
-from .partition import make_partition
+from .layouts import (
+    DEFAULT_LAYOUT,
+    LAYOUTS,
+    SubjectPlan,
+    get_layout,
+    layout_partition,
+    plan_subjects,
+    probe_identities,
+    sequence_count,
+)
+from .partition import train_subject_count
 from .progress import ProgressBar
 from .spec import (
     DEFAULT_FRAMES,
@@ -58,32 +68,45 @@ from .spec import (
 )
 
 PARTITION_FILE = "partition.json"
+#: GREW/HID layouts: who each hidden probe is ({video id: subject}); OpenGait reads no such
+#: file (the real test sets keep it secret): it scores a submission file on SynthGait
+PROBE_IDENTITY_FILE = "probe_identity.json"
 
 
 def _write_subject(task: tuple) -> str:
     """Generate and write every sequence of one subject (runs in a worker process).
 
     ``task``: the hidden folder written, the dataset root it becomes (for messages), then
-    the subject's name, number, the seed, views, frames, modalities and pose format.
+    the subject's plan (:class:`.layouts.SubjectPlan`), the seed, frames, modalities and
+    pose format.
     """
     import numpy as np
 
-    from .sequence import subject_modalities
+    from .sequence import posture_lean, subject_modalities
 
-    folder, root, name, number, seed, views, frames, modalities, pose_format = task
+    folder, root, plan, seed, frames, modalities, pose_format = task
     sequences = subject_modalities(
-        seed, number, views, frames, modalities=modalities, pose_format=pose_format
+        seed,
+        plan.number,
+        (),
+        frames,
+        modalities=modalities,
+        pose_format=pose_format,
+        recordings=plan.recordings,
+        lateral_lean=posture_lean(seed, plan.number, *plan.lean),
     )
-    for (condition, view), arrays in sequences.items():
+    for label, recording in zip(plan.labels, plan.recordings):
+        arrays = sequences[(recording.type, recording.view)]
+        view = recording.view
         for modality in modalities:
-            relative = Path(name, condition, view, sequence_file(modality, modalities, view))
+            relative = Path(label, recording.type, view, sequence_file(modality, modalities, view))
             try:
                 (folder / relative).parent.mkdir(parents=True, exist_ok=True)
                 with open(folder / relative, "wb") as handle:
                     pickle.dump(np.ascontiguousarray(arrays[modality]), handle, protocol=4)
             except OSError as exc:  # a full disk names the file as it would be in the dataset
                 raise (disk_error(exc, root / relative) or exc) from exc
-    return name
+    return plan.name
 
 
 def _run_tasks(tasks: list, workers: int) -> Iterator[str]:
@@ -163,6 +186,7 @@ def generate_dataset(
     overwrite: bool = False,
     modalities: Sequence[str] | str | None = None,
     pose_format: str = "coco",
+    layout: str | None = None,
 ) -> Path:
     """Generate a SynthGait dataset under ``root`` and return the partition file's path.
 
@@ -182,42 +206,53 @@ def generate_dataset(
             or a sequence of names); ``None`` for the silhouettes only, as ``<view>.pkl``.
         pose_format: joint order of the pose (and of the poses the skeleton maps come
             from): ``"coco"`` (17) or ``"openpose"`` (OpenPose/AlphaPose's 18).
+        layout: which evaluation's naming and partition to write (:data:`.layouts.LAYOUTS`:
+            ``casia-b``, ``oumvlp``, ``ccpg``, ``grew``, ``hid``, ``gait3d``, ``freegait``,
+            ``ccgr-mini``, ``scoliosis``); ``None``: CASIA-B's.
 
     Returns:
         The path of the partition JSON.
 
     Raises:
-        DataError: a count, view, modality, pose format or path is invalid, or ``root`` is in
-            the way.
+        DataError: a count, view, modality, pose format, layout or path is invalid, or
+            ``root`` is in the way; views given to a layout whose views are not angles.
     """
     check_count("subjects", subjects)
     check_count("frames", frames)
     check_count("workers", workers)
     check_count("seed", seed, minimum=0)
-    view_names = parse_views(views)
+    chosen = get_layout(layout, "layout")
+    if views is not None and not chosen.views:
+        raise DataError(
+            f"synthgait: the {chosen.name} layout names its own views; views (--views) apply "
+            f"to the layouts whose views are angles ({', '.join(angle_layouts())}); leave it out"
+        )
+    view_names = None if views is None else parse_views(views)
     contents = (parse_modalities(modalities), check_pose_format(pose_format))
     root = Path(root).expanduser().absolute()
-    check_disk_space(root.parent, subjects, len(view_names), frames, contents[0])
+    train_count = train_subject_count(subjects)
+    if chosen.name == DEFAULT_LAYOUT:  # the message CASIA-B's datasets always gave
+        views_count = len(view_names or chosen.views)
+        check_disk_space(root.parent, subjects, views_count, frames, contents[0])
+    else:
+        sequences = sequence_count(chosen, subjects, train_count, view_names)
+        check_disk_space(root.parent, subjects, 0, frames, contents[0], sequences=sequences)
+    plans = plan_subjects(chosen, subject_ids(subjects), train_count, seed, view_names)
     with _generating(root):
         return _generate(
-            root,
-            partition_path,
-            subjects,
-            view_names,
-            frames,
-            seed,
-            workers,
-            progress,
-            overwrite,
-            contents,
+            root, partition_path, plans, frames, seed, workers, progress, overwrite, contents
         )
+
+
+def angle_layouts() -> list[str]:
+    """The layouts whose views are camera angles (``--views`` picks among any angles)."""
+    return [name for name, layout in LAYOUTS.items() if layout.views]
 
 
 def _generate(
     root: Path,
     partition_path: Path | str | None,
-    subjects: int,
-    view_names: tuple[str, ...],
+    plans: list[SubjectPlan],
     frames: int,
     seed: int,
     workers: int,
@@ -233,22 +268,21 @@ def _generate(
     )
     partition_inside = partition_file.parent == root
 
-    ids = subject_ids(subjects)
     built = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".partial", dir=root.parent))
     try:
-        tasks = [
-            (built, root, name, number, seed, view_names, frames, *contents)
-            for number, name in enumerate(ids, start=1)
-        ]
+        tasks = [(built, root, plan, seed, frames, *contents) for plan in plans]
         bar = ProgressBar(len(tasks), "synthgait", "subjects") if progress else None
         for _ in _run_tasks(tasks, workers):
             if bar is not None:
                 bar.advance()
         if bar is not None:
             bar.close()
-        partition = make_partition(ids)
+        partition = layout_partition(plans)
         if partition_inside:
             _write_json_atomically(built / partition_file.name, partition)
+        hidden = probe_identities(plans)
+        if hidden:
+            _write_json_atomically(built / PROBE_IDENTITY_FILE, hidden)
         _move_into_place(built, root, overwrite)
     finally:
         if built.exists():
@@ -269,6 +303,7 @@ class SynthGait(DatasetGenerator):
         workers: processes generating subjects in parallel (same bytes for any number).
         modalities: what to write (see :func:`generate_dataset`); the silhouettes if None.
         pose_format: ``coco`` or ``openpose``.
+        layout: which evaluation's naming and partition (see :func:`generate_dataset`).
     """
 
     def __init__(
@@ -280,9 +315,11 @@ class SynthGait(DatasetGenerator):
         workers: int = 1,
         modalities: Sequence[str] | str | None = None,
         pose_format: str = "coco",
+        layout: str | None = None,
     ) -> None:
         self.options = dict(subjects=subjects, views=views, frames=frames, seed=seed)
         self.options.update(workers=workers, modalities=modalities, pose_format=pose_format)
+        self.options.update(layout=layout)
 
     def generate(self, root: Path, partition_path: Path) -> Path:
         return generate_dataset(root, partition_path=partition_path, **self.options)
