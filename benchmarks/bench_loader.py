@@ -237,7 +237,7 @@ def per_modality(args: argparse.Namespace) -> None:
     )
     print(f"load before: {_load()}")
     print(
-        f"{'model (starter)':<20} {'modalities':<20} {'batch':<14} {'workers':>7} {'seq/s':>7} "
+        f"{'model (starter)':<20} {'modalities':<20} {'batch (P x K)':<16} {'workers':>7} {'seq/s':>7} "
         f"{'seq/CPU-s':>9}  load"
     )
     with tempfile.TemporaryDirectory() as folder:
@@ -265,9 +265,9 @@ def per_modality(args: argparse.Namespace) -> None:
                 sampler = cfgs["trainer_cfg"]["sampler"]
                 size = sampler["batch_size"]
                 size = "x".join(map(str, size)) if isinstance(size, list) else str(size)
-                shape = f"{size}x{sampler.get('frames_num_fixed', 'all')}"
+                shape = f"{size}, {sampler.get('frames_num_fixed', 'all')} frames"
                 print(
-                    f"{model_name:<20} {modalities:<20} {shape:<14} {workers:>7} "
+                    f"{model_name:<20} {modalities:<20} {shape:<16} {workers:>7} "
                     f"{statistics.median(r[0] for r in runs):>7.0f} "
                     f"{statistics.median(r[1] for r in runs):>9.0f}  {_load()}",
                     flush=True,
