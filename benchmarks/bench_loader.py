@@ -237,8 +237,8 @@ def per_modality(args: argparse.Namespace) -> None:
     )
     print(f"load before: {_load()}")
     print(
-        f"{'model (starter)':<20} {'modalities':<20} {'batch (P x K)':<16} {'workers':>7} {'seq/s':>7} "
-        f"{'seq/CPU-s':>9}  load"
+        f"{'model (starter)':<20} {'modalities':<20} {'batch (P x K)':<16} {'workers':>7} "
+        f"{'seq/s':>7} {'seq/CPU-s':>9}  load"
     )
     with tempfile.TemporaryDirectory() as folder:
         for model_name in models:

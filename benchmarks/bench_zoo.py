@@ -8,9 +8,10 @@ silhouettes at the size its transform gives (64 x 44 after the cut); a model of 
 modality (pose, skeleton maps, parsing, SMPL: the issue-18 models) gets SynthGait sequences of
 its starter's modalities, through its config's training transforms as the loader gives them
 (raw, then its ``inputs_pretreament``, for a model that overrides it: SkeletonGaitPP); at full
-size in the joint order the full config's transforms name (``alphapose``: OpenPose's 18). On CUDA it also runs fp16 autocast and, with
-``--channels-last``, NHWC memory layout, and says which of these a model tolerates (a model
-whose forward fails under one of them is reported, not hidden).
+size in the joint order the full config's transforms name (``alphapose``: OpenPose's 18).
+On CUDA it also runs fp16 autocast and, with ``--channels-last``, NHWC memory layout, and says
+which of these a model tolerates (a model whose forward fails under one of them is reported,
+not hidden).
 
     python benchmarks/bench_zoo.py                          # every model, starter and full
     python benchmarks/bench_zoo.py --models GaitSet GaitGL --sizes full --steps 3
