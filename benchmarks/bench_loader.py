@@ -282,7 +282,8 @@ def main() -> None:
         "--warmup",
         type=int,
         default=None,
-        help="untimed batches first (default: 20 per worker, 0 with --cold; 5 per worker with --modalities)",
+        help="untimed batches first (default: 20 per worker, 0 with --cold; with --modalities "
+        "5 per worker)",
     )
     parser.add_argument("--repeats", type=int, default=3, help="timed windows (median)")
     parser.add_argument("--device", default="cpu", help="where batches are finished: cpu, cuda")
