@@ -10,26 +10,43 @@ engine's path; the conversion is timed) and float32 batches made in the workers.
 OpenGait's own loader, measured on 2 cores (719/686 and 884/880 sequences/s; the README's
 loader table).
 
+With ``--modalities``, it times instead the training batches of each body representation,
+through the real loader and transforms of a zoo model's starter config, on SynthGait data of
+the starter's modalities (generated first, ``--subjects`` of them, in a temporary folder):
+silhouette (GaitSet), pose (GaitGraph2), skeleton (SkeletonGaitPP: silhouettes and skeleton
+maps, raw batches through its ``inputs_pretreament``), parsing (ParsingGait), smpl (SMPLGait:
+silhouettes and SMPL). Each batch is the starter's sampler (P x K, frames) and counts once it
+is finished as the engine finishes it (``engine.step.model_inputs``: float32 on the device).
+
 Run::
 
     python benchmarks/bench_loader.py            # full size (~600 MB of pickles in /tmp)
     python benchmarks/bench_loader.py --batches 10 --ids 8   # quick check
     python benchmarks/bench_loader.py --device cuda --workers 1 2 4   # finished on a GPU
+    python benchmarks/bench_loader.py --modalities all --workers 1 2   # each modality
+    python benchmarks/bench_loader.py --modalities pose --models GaitGraph1 GaitTR
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
+from gaitgen.runtime.components import build, get
+from gaitgen.runtime.config import load_config
 from gaitgen.runtime.data import build_loader
 from gaitgen.runtime.data.dummy import write_dummy_dataset
+from gaitgen.runtime.engine.step import model_inputs
+from gaitgen.runtime.model import overrides_pretreatment
+from gaitgen.runtime.zoo import starter_config
 
 TYPES = [f"nm-0{i}" for i in range(1, 7)] + ["bg-01", "bg-02", "cl-01", "cl-02"]
 VIEWS = [f"{angle:03d}" for angle in range(0, 181, 18)]
@@ -45,6 +62,14 @@ TRANSFORMS = {
         }
     ],
     "none (BaseSilCuttingTransform only)": [{"type": "BaseSilCuttingTransform"}],
+}
+# each body representation -> the zoo model whose starter config's training batches are timed
+MODALITY_MODELS = {
+    "silhouette": "GaitSet",
+    "pose": "GaitGraph2",
+    "skeleton": "SkeletonGaitPP",
+    "parsing": "ParsingGait",
+    "smpl": "SMPLGait",
 }
 REFERENCE = {  # OpenGait 0efafd4 on 2 cores: sequences/s with 1 and 2 workers
     "GaitBase-DA (cut, rotate 0.3, erase 0.3)": (719, 686),
@@ -117,7 +142,13 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def measure(
-    loader: Any, batches: int, warmup: int, repeats: int, fast: bool, device: torch.device
+    loader: Any,
+    batches: int,
+    warmup: int,
+    repeats: int,
+    fast: bool,
+    device: torch.device,
+    finish: Callable[[list[Any]], list[Any]] | None = None,
 ) -> list[tuple[float, float]]:
     """Sequences per second (wall clock) and per CPU second, for ``repeats`` windows of
     ``batches`` batches of one iterator, after ``warmup`` batches.
@@ -128,12 +159,17 @@ def measure(
     figure counts it after ``inputs_pretreament``. Else the workers deliver float32 (moved to
     the device, timed).
 
+    ``finish`` (the per-modality mode): each batch is finished by it instead (timed), and its
+    shape is not checked against the silhouette batches'.
+
     The CPU rate divides the sequences of a window by the CPU time that this process and its
     workers spent in it: what one core delivers, whatever else the machine is doing.
     """
+    if finish is None:
+        finish = (lambda batch: loader.to_device(batch, device)) if fast else None
     iterator = iter(loader)
     for _ in range(warmup):
-        loader.to_device(next(iterator), device) if fast else next(iterator)
+        finish(next(iterator)) if finish is not None else next(iterator)
     results = []
     width = loader.collate_fn.frames.frames_num_fixed
     for _ in range(repeats):
@@ -142,10 +178,12 @@ def measure(
         workers_before = {pid: _cpu_seconds(pid) for pid in _children()}  # none before a start
         for _ in range(batches):
             batch = next(iterator)
-            ipts, labs, *_ = loader.to_device(batch, device) if fast else batch
-            if not fast:
+            ipts, labs, *_ = finish(batch) if finish is not None else batch
+            if finish is None:
                 ipts = [t.to(device, non_blocking=True) for t in ipts]
-            assert ipts[0].shape[:2] == (128, width) and ipts[0].dtype == torch.float32
+            if fast or finish is None:  # the silhouette batches of the default mode
+                assert ipts[0].shape[:2] == (128, width) and ipts[0].dtype == torch.float32
+            assert all(t.dtype == torch.float32 for t in ipts)
             sequences += len(labs)
         if device.type == "cuda":
             torch.cuda.synchronize()
@@ -157,6 +195,85 @@ def measure(
     return results
 
 
+def starter_on(model: str, folder: Path, subjects: int, workers: int) -> tuple[dict, str]:
+    """``model``'s starter config reading SynthGait data of its modalities under ``folder``
+    (``subjects`` of them, generated as ``data_cfg.synthetic`` asks, if not there yet), and
+    those modalities."""
+    path = starter_config(model)
+    if path is None:
+        raise SystemExit(f"bench_loader: {model} has no starter config in the zoo")
+    cfgs = load_config(path)
+    data_cfg = cfgs["data_cfg"]
+    spec = dict(data_cfg["synthetic"], subjects=subjects)
+    root, partition = folder / model / "data", folder / model / "partition.json"
+    if not partition.is_file():
+        where = f"{path}: data_cfg.synthetic"
+        build("generator", copy.deepcopy(spec), where=where, default="synthgait").generate(
+            root, partition
+        )
+    data_cfg.update(
+        dataset_root=str(root),
+        dataset_partition=str(partition),
+        num_workers=workers,
+        cache=False,
+        synthetic=None,
+    )
+    return cfgs, str(spec.get("modalities") or "silhouette")
+
+
+def per_modality(args: argparse.Namespace) -> None:
+    """The ``--modalities`` mode: each modality's starter training batches, per worker count."""
+    names = list(MODALITY_MODELS) if args.modalities == ["all"] else args.modalities
+    unknown = sorted(set(names) - set(MODALITY_MODELS))
+    if unknown:
+        raise SystemExit(f"bench_loader: unknown modality {unknown}; choose from {MODALITY_MODELS}")
+    models = args.models or [MODALITY_MODELS[name] for name in names]
+    device = torch.device(args.device)
+    print(
+        f"SynthGait starters, {args.subjects} subjects; each batch as its starter samples it and "
+        f"finished by model_inputs on {device}; median of {args.repeats} windows of "
+        f"{args.batches} batches after {args.warmup if args.warmup is not None else 5} "
+        "warm-up batches per worker, every sequence loaded once before"
+    )
+    print(f"load before: {_load()}")
+    print(
+        f"{'model (starter)':<20} {'modalities':<20} {'batch (P x K)':<16} {'workers':>7} "
+        f"{'seq/s':>7} {'seq/CPU-s':>9}  load"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        for model_name in models:
+            for workers in args.workers:
+                cfgs, modalities = starter_on(model_name, Path(folder), args.subjects, workers)
+                torch.manual_seed(0)
+                model = get("model", model_name)(cfgs, True)
+                raw = overrides_pretreatment(model)
+                loader = build_loader(
+                    cfgs, training=True, seed=0, device_type=device.type, raw_batches=raw
+                )
+                for index in range(len(loader.dataset)):  # steady state, as make_loader
+                    loader.dataset[index]
+                warmup = args.warmup if args.warmup is not None else 5 * max(workers, 1)
+                runs = measure(
+                    loader,
+                    args.batches,
+                    warmup,
+                    args.repeats,
+                    False,
+                    device,
+                    finish=lambda batch, model=model: model_inputs(model, batch, device),
+                )
+                sampler = cfgs["trainer_cfg"]["sampler"]
+                size = sampler["batch_size"]
+                size = "x".join(map(str, size)) if isinstance(size, list) else str(size)
+                shape = f"{size}, {sampler.get('frames_num_fixed', 'all')} frames"
+                print(
+                    f"{model_name:<20} {modalities:<20} {shape:<16} {workers:>7} "
+                    f"{statistics.median(r[0] for r in runs):>7.0f} "
+                    f"{statistics.median(r[1] for r in runs):>9.0f}  {_load()}",
+                    flush=True,
+                )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ids", type=int, default=16, help="training ids (x 110 sequences)")
@@ -165,7 +282,8 @@ def main() -> None:
         "--warmup",
         type=int,
         default=None,
-        help="untimed batches first (default: 20 per worker, 0 with --cold)",
+        help="untimed batches first (default: 20 per worker, 0 with --cold; with --modalities "
+        "5 per worker)",
     )
     parser.add_argument("--repeats", type=int, default=3, help="timed windows (median)")
     parser.add_argument("--device", default="cpu", help="where batches are finished: cpu, cuda")
@@ -178,8 +296,23 @@ def main() -> None:
     parser.add_argument(
         "--paths", nargs="+", default=["uint8", "float32"], choices=["uint8", "float32"]
     )
+    parser.add_argument(
+        "--modalities",
+        nargs="+",
+        default=None,
+        help=f"time each modality's starter batches instead: {', '.join(MODALITY_MODELS)} or all",
+    )
+    parser.add_argument(
+        "--models", nargs="+", default=None, help="with --modalities: these zoo models' starters"
+    )
+    parser.add_argument(
+        "--subjects", type=int, default=14, help="with --modalities: SynthGait subjects"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)  # the workers do the work; keep the main process light
+    if args.modalities:
+        per_modality(args)
+        return
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder) / "CASIA-B"
         ids = [f"{i:03d}" for i in range(1, args.ids + 1)]
