@@ -64,7 +64,9 @@ def protocol_for(function: EvalFunction, dataset: str | None, settings: EvalSett
             "data_cfg.test_dataset_name (gaitgen evaluate: --dataset or --protocol PRESET)"
         )
     else:
-        chosen = resolve_protocol(None, dataset, "dataset name")
+        chosen = resolve_protocol(
+            None, dataset, dataset_where="data_cfg.test_dataset_name (gaitgen evaluate: --dataset)"
+        )
     if function.protocol_kind not in ("any", chosen.kind):
         fitting = "evaluate_indoor_dataset" if chosen.kind == VIEW else "evaluate_real_scene"
         raise ConfigError(

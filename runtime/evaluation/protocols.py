@@ -328,8 +328,12 @@ def resolve_protocol(
     protocol: str | Mapping[str, Any] | Protocol | None,
     dataset_name: str | None,
     where: str = "protocol",
+    dataset_where: str = "dataset name",
 ) -> Protocol:
     """Pick the protocol: an explicit preset name or mapping, else the dataset's preset.
+
+    ``where`` and ``dataset_where`` name, in messages, where the protocol and the dataset
+    name came from.
 
     Raises:
         ConfigError: neither is given, or a name matches no preset.
@@ -345,4 +349,4 @@ def resolve_protocol(
             f"{where}: no protocol given and no dataset name to choose one from; "
             f"name one of {', '.join(PROTOCOLS)}"
         )
-    return get_protocol(str(dataset_name), "dataset name")
+    return get_protocol(str(dataset_name), dataset_where)
