@@ -46,17 +46,30 @@ def random_batch(
     SynthGait sequences of those modalities (the files ``data_in_use`` picks), sampled and
     transformed as its training loader does (``raw``: OpenGait's raw batch, untransformed, for
     a model that overrides ``inputs_pretreament``; :func:`~.engine.step.model_inputs` then
-    runs it). Any other config gets random silhouettes, fixed length.
+    runs it). Any other config gets random silhouettes, fixed length. A config whose training
+    sampler gives two views of each sequence (``BilateralSampler``) gets a batch of two
+    views, as its loader delivers it (:func:`~.engine.step.model_inputs` splits it).
     """
+    from .data.batch import PendingInputs
+    from .data.seeds import IterationBatch
+
+    views = _training_views(cfgs)
     items = modality_sequences(cfgs, [frames] * identities * per_identity, per_identity, seed)
     if items is not None:
-        return _collate(cfgs, items, training=True, raw=raw)
+        return _collate(cfgs, IterationBatch(0, items * views, views), training=True, raw=raw)
     generator = torch.Generator().manual_seed(seed)
-    n = identities * per_identity
+    n = identities * per_identity * views
     h, w = _input_size(cfgs)
     sils = (torch.rand(n, frames, h, w, generator=generator) > 0.5).float()  # [n, s, h, w]
-    labs = torch.arange(identities).repeat_interleave(per_identity)
-    return [[sils], labs, ["nm-01"] * n, ["090"] * n, None]
+    labs = torch.arange(identities).repeat_interleave(per_identity).repeat(views)
+    ipts = PendingInputs([sils], views=views) if views > 1 else [sils]
+    return [ipts, labs, ["nm-01"] * n, ["090"] * n, None]
+
+
+def _training_views(cfgs: Mapping[str, Any]) -> int:
+    """How many views of each sequence the training sampler's batches hold (its ``views``)."""
+    sampler = (cfgs.get("trainer_cfg") or {}).get("sampler") or {}
+    return getattr(get("sampler", sampler.get("type", "TripletSampler")), "views", 1)
 
 
 def modality_sequences(
@@ -103,7 +116,7 @@ def modality_sequences(
 
 def _collate(
     cfgs: Mapping[str, Any],
-    items: list[tuple[list[np.ndarray], list[Any]]],
+    items: list[tuple[list[np.ndarray], list[Any]]] | Any,
     training: bool,
     raw: bool,
     sampler_cfg: Mapping[str, Any] | None = None,
@@ -114,14 +127,14 @@ def _collate(
 
     section = "trainer_cfg" if training else "evaluator_cfg"
     collate = GaitCollate(
-        sorted({info[0] for _, info in items}),
+        sorted({info[0] for _, info in getattr(items, "items", items)}),
         dict(sampler_cfg or cfgs[section]["sampler"]),
         None if raw else get_transform(cfgs[section].get("transform"), f"{section}.transform"),
         modalities=len(items[0][0]),
         float_inputs=True,
         raw=raw,
     )
-    return collate(items)
+    return collate(items)  # a list of items, or an IterationBatch of them
 
 
 def _load(config_path: Path | str) -> Run:
