@@ -27,9 +27,16 @@ from .model import BaseModel, check_embeddings, check_model_output, overrides_pr
 
 
 def _input_size(cfgs: Mapping[str, Any]) -> tuple[int, int]:
-    """(h, w) the training transform produces from 64x64 silhouettes."""
-    text = repr(cfgs["trainer_cfg"].get("transform"))
-    return (64, 44) if "BaseSilCuttingTransform" in text else (64, 64)
+    """(h, w) the training transform produces from 64x64 silhouettes (it is run on one)."""
+    from .data.pipeline import BatchPipeline
+    from .data.transforms import get_transform
+
+    transform = get_transform(cfgs["trainer_cfg"].get("transform"), "trainer_cfg.transform")
+    if isinstance(transform, list):  # one per modality: silhouettes first
+        transform = transform[0]
+    frame = torch.zeros(1, 64, 64, dtype=torch.uint8)
+    out = BatchPipeline(transform).run(frame, [1], torch.Generator().manual_seed(0))[0]
+    return int(out.shape[-2]), int(out.shape[-1])
 
 
 def random_batch(
@@ -169,12 +176,21 @@ def check_model(model_cls: type | str, config_path: Path | str) -> dict[str, Any
     check_gradients(model)
     check_embeddings(model_cls.__name__, output["inference_feat"].get("embeddings"), batch)
     model.eval()
-    with torch.no_grad():
-        check_model_output(model(batch), model_cls.__name__)
+    with torch.no_grad():  # a two-view training batch: the test phase sees one view
+        check_model_output(model(_one_view(batch)), model_cls.__name__)
         check_whole_sequences(model, run.cfgs)
     model.train()
     check_loss_falls(model, losses, batch)
     return output
+
+
+def _one_view(batch: list[Any]) -> list[Any]:
+    """The first view of a two-view batch (as the test phase's batches are); others as they are."""
+    from .data.batch import is_two_views
+
+    if not is_two_views(batch[0]):
+        return batch
+    return [batch[0][0], *batch[1:4], batch[4][0]]
 
 
 def check_gradients(model: torch.nn.Module) -> None:

@@ -125,7 +125,9 @@ class GaitSSB_Pretrain(BaseModel):  # noqa: N801 (OpenGait's class name)
                 "image/encoder_q": _set_image(sils_q),
                 "image/encoder_k": _set_image(sils_k),
             },
-            "inference_feat": {},
+            # OpenGait returns None here; the first view's embeddings, as the test phase
+            # computes them, keep the output contract every model shares
+            "inference_feat": {"embeddings": F.normalize(p1, dim=1)},
         }
 
     def D(

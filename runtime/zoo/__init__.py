@@ -122,6 +122,18 @@ MODELS: dict[str, ZooModel] = {
         "msgg_oumvlp.yaml",
         2_194_760,
     ),
+    "GaitSSB_Pretrain": ZooModel(
+        "Fan et al., Learning Gait Representation from Massive Unlabelled Walking Videos: "
+        "A Benchmark, T-PAMI 2023",
+        "gaitssb_pretrain_gaitlu.yaml",
+        37_498_048,
+    ),
+    "GaitSSB_Finetune": ZooModel(
+        "Fan et al., Learning Gait Representation from Massive Unlabelled Walking Videos: "
+        "A Benchmark, T-PAMI 2023",
+        "gaitssb_finetune_casiab.yaml",
+        29_339_840,
+    ),
 }
 
 
