@@ -39,6 +39,8 @@ _EXPORTS: dict[str, str] = {
     "SMPLGait": ".models.smplgait",
     "ParsingGait": ".models.parsinggait",
     "SkeletonGaitPP": ".models.skeletongait_pp",
+    "GaitSSB_Pretrain": ".models.gaitssb",
+    "GaitSSB_Finetune": ".models.gaitssb",
     # reusable building blocks and backbones (all of gaitgen.runtime.modules; a test keeps
     # this list equal to it)
     "Backbone": ".modules.backbone",
@@ -57,6 +59,7 @@ _EXPORTS: dict[str, str] = {
     "HorizontalPoolingPyramid": ".modules.blocks",
     "Mlp": ".modules.swin",
     "PackSequenceWrapper": ".modules.blocks",
+    "ParallelBN1d": ".modules.parallel_bn",
     "PatchEmbed3D": ".modules.swin",
     "PatchMerging": ".modules.swin",
     "Plain": ".modules.plain",
@@ -132,6 +135,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .models.gaitgraph2 import GaitGraph2
     from .models.gaitpart import GaitPart
     from .models.gaitset import GaitSet
+    from .models.gaitssb import GaitSSB_Finetune, GaitSSB_Pretrain
     from .models.gaittr import GaitTR
     from .models.gln import GLN
     from .models.msgg import MultiScaleGaitGraph
@@ -174,6 +178,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         TemporalBottleneckBlock,
         block_shortcut,
     )
+    from .modules.parallel_bn import ParallelBN1d
     from .modules.plain import Plain
     from .modules.pooling import GeMHPP
     from .modules.pose_features import motion_frames, multi_input

@@ -278,8 +278,11 @@ def load_model_weights(
     """Load a checkpoint's model weights (``restore_ckpt_strict`` = ``strict``).
 
     Accepts gaitgen's and OpenGait's checkpoints (both hold the model's state dict under
-    ``"model"``; :func:`load_checkpoint` checked it is one). Weights whose shape differs never load; missing or unexpected keys are
-    errors unless ``strict`` is false.
+    ``"model"``; :func:`load_checkpoint` checked it is one). Weights whose shape differs never
+    load; missing or unexpected keys are errors unless ``strict`` is false, and even then a
+    checkpoint none of whose weights the model has is an error (nothing would be restored:
+    a fine-tune config such as GaitSSB's, pointed at the wrong file, would silently train
+    from scratch).
 
     Raises:
         CheckpointError: the weights do not fit the model: the first missing, unexpected and
@@ -304,12 +307,21 @@ def load_model_weights(
     if strict and unexpected:
         shown = [f"{key} ({_shape(weights[key])})" for key in unexpected]
         problems.append(f"{len(unexpected)} not in the model: {_listed(shown)}")
+    if not strict and own and len(missing) == len(own):
+        shown = [f"{key} ({_shape(own[key])})" for key in missing]
+        problems.append(
+            f"none of its weights is the model's (restore_ckpt_strict: false restores only "
+            f"matching ones): {len(missing)} missing from the checkpoint: {_listed(shown)}; "
+            f"{len(unexpected)} not in the model: {_listed(unexpected) or '-'}"
+        )
     if problems:
         if mismatched:
             advice = (
                 "the checkpoint is of another model or another model_cfg: use the config it "
                 "was trained with"
             )
+        elif not strict:
+            advice = "check that restore_hint names the checkpoint this config starts from"
         else:
             advice = (
                 "use the config it was trained with, or set restore_ckpt_strict: false "

@@ -27,9 +27,16 @@ from .model import BaseModel, check_embeddings, check_model_output, overrides_pr
 
 
 def _input_size(cfgs: Mapping[str, Any]) -> tuple[int, int]:
-    """(h, w) the training transform produces from 64x64 silhouettes."""
-    text = repr(cfgs["trainer_cfg"].get("transform"))
-    return (64, 44) if "BaseSilCuttingTransform" in text else (64, 64)
+    """(h, w) the training transform produces from 64x64 silhouettes (it is run on one)."""
+    from .data.pipeline import BatchPipeline
+    from .data.transforms import get_transform
+
+    transform = get_transform(cfgs["trainer_cfg"].get("transform"), "trainer_cfg.transform")
+    if isinstance(transform, list):  # one per modality: silhouettes first
+        transform = transform[0]
+    frame = torch.zeros(1, 64, 64, dtype=torch.uint8)
+    out = BatchPipeline(transform).run(frame, [1], torch.Generator().manual_seed(0))[0]
+    return int(out.shape[-2]), int(out.shape[-1])
 
 
 def random_batch(
@@ -49,17 +56,25 @@ def random_batch(
     a model that overrides ``inputs_pretreament``; :func:`~.engine.step.model_inputs` then
     runs it). Any other config gets random silhouettes, fixed length. ``types``: the sequence
     types, taken in turn (a model that reads them declares them:
-    :attr:`~gaitgen.runtime.model.BaseModel.sequence_types`); by default SynthGait's.
+    :attr:`~gaitgen.runtime.model.BaseModel.sequence_types`); by default SynthGait's. A config
+    whose training sampler gives two views of each sequence (``BilateralSampler``) gets a batch
+    of two views, as its loader delivers it (:func:`~.engine.step.model_inputs` splits it).
     """
+    from .data.batch import PendingInputs
+    from .data.seeds import IterationBatch
+
+    views = _training_views(cfgs)
     items = modality_sequences(cfgs, [frames] * identities * per_identity, per_identity, seed)
     if items is not None:
-        return _with_types(_collate(cfgs, items, training=True, raw=raw), types)
+        batch = _collate(cfgs, IterationBatch(0, items * views, views), training=True, raw=raw)
+        return _with_types(batch, types)
     generator = torch.Generator().manual_seed(seed)
-    n = identities * per_identity
+    n = identities * per_identity * views
     h, w = _input_size(cfgs)
     sils = (torch.rand(n, frames, h, w, generator=generator) > 0.5).float()  # [n, s, h, w]
-    labs = torch.arange(identities).repeat_interleave(per_identity)
-    return _with_types([[sils], labs, ["nm-01"] * n, ["090"] * n, None], types)
+    labs = torch.arange(identities).repeat_interleave(per_identity).repeat(views)
+    ipts = PendingInputs([sils], views=views) if views > 1 else [sils]
+    return _with_types([ipts, labs, ["nm-01"] * n, ["090"] * n, None], types)
 
 
 def _with_types(batch: list[Any], types: Sequence[str] | None) -> list[Any]:
@@ -67,6 +82,12 @@ def _with_types(batch: list[Any], types: Sequence[str] | None) -> list[Any]:
     if types:
         batch[2] = [types[i % len(types)] for i in range(len(batch[2]))]
     return batch
+
+
+def _training_views(cfgs: Mapping[str, Any]) -> int:
+    """How many views of each sequence the training sampler's batches hold (its ``views``)."""
+    sampler = (cfgs.get("trainer_cfg") or {}).get("sampler") or {}
+    return getattr(get("sampler", sampler.get("type", "TripletSampler")), "views", 1)
 
 
 def modality_sequences(
@@ -113,7 +134,7 @@ def modality_sequences(
 
 def _collate(
     cfgs: Mapping[str, Any],
-    items: list[tuple[list[np.ndarray], list[Any]]],
+    items: list[tuple[list[np.ndarray], list[Any]]] | Any,
     training: bool,
     raw: bool,
     sampler_cfg: Mapping[str, Any] | None = None,
@@ -124,14 +145,14 @@ def _collate(
 
     section = "trainer_cfg" if training else "evaluator_cfg"
     collate = GaitCollate(
-        sorted({info[0] for _, info in items}),
+        sorted({info[0] for _, info in getattr(items, "items", items)}),
         dict(sampler_cfg or cfgs[section]["sampler"]),
         None if raw else get_transform(cfgs[section].get("transform"), f"{section}.transform"),
         modalities=len(items[0][0]),
         float_inputs=True,
         raw=raw,
     )
-    return collate(items)
+    return collate(items)  # a list of items, or an IterationBatch of them
 
 
 def _load(config_path: Path | str) -> Run:
@@ -168,12 +189,21 @@ def check_model(model_cls: type | str, config_path: Path | str) -> dict[str, Any
     check_gradients(model)
     check_embeddings(model_cls.__name__, output["inference_feat"].get("embeddings"), batch)
     model.eval()
-    with torch.no_grad():
-        check_model_output(model(batch), model_cls.__name__)
+    with torch.no_grad():  # a two-view training batch: the test phase sees one view
+        check_model_output(model(_one_view(batch)), model_cls.__name__)
         check_whole_sequences(model, run.cfgs)
     model.train()
     check_loss_falls(model, losses, batch)
     return output
+
+
+def _one_view(batch: list[Any]) -> list[Any]:
+    """The first view of a two-view batch (as the test phase's batches are); others as they are."""
+    from .data.batch import is_two_views
+
+    if not is_two_views(batch[0]):
+        return batch
+    return [batch[0][0], *batch[1:4], batch[4][0]]
 
 
 def check_gradients(model: torch.nn.Module) -> None:

@@ -168,7 +168,8 @@ def parity_fixture(name: str) -> dict:
     (OpenGait's weights), ``inputs`` (``ipts``: float32 tensors, one per modality; ``labs``;
     where recorded ``typs``, ``viws``, ``seqL``), ``outputs`` (``eval`` and ``train``:
     ``"training_feat/<prefix>/<arg>"`` or ``"inference_feat/<key>"`` -> tensor) and, where
-    recorded, ``eval_n`` and ``forward_seed``. fixtures/opengait/make_parity_fixtures.py made
+    recorded, ``eval_n``, ``forward_seed`` and ``train_inputs`` (the train forward's
+    ``((ipts_q, ipts_k), labs, typs, viws, (seqL_q, seqL_k))`` parts). fixtures/opengait/make_parity_fixtures.py made
     the files; do not modify the tensors returned (the dict is cached).
     """
     import io
@@ -181,6 +182,11 @@ def parity_fixture(name: str) -> dict:
     ipts = record["inputs"]["ipts"]
     compacted = (torch.bool, torch.uint8)  # binary maps and whole-number maps (parsing labels)
     record["inputs"]["ipts"] = [x.float() if x.dtype in compacted else x for x in ipts]
+    if "train_inputs" in record:  # GaitSSB_Pretrain's two views, compacted the same way
+        views = record["train_inputs"]["ipts"]
+        record["train_inputs"]["ipts"] = [
+            [x.float() if x.dtype in compacted else x for x in view] for view in views
+        ]
     return record
 
 

@@ -104,6 +104,16 @@ def test_weights_that_do_not_fit_the_model_are_a_clear_error(tmp_path: Path) -> 
         partial, {"model": {"0.weight": state["model"]["weight"]}}, tmp_path / "x.pt", strict=False
     )
     assert torch.equal(partial[0].weight, state["model"]["weight"])
+    # strict off, but not one weight in common (a fine-tune pointed at the wrong file): an
+    # error naming the file and both sides, not a silent start from scratch
+    with pytest.raises(CheckpointError) as caught:
+        load_model_weights(two, {"model": {"head.bias": torch.zeros(1)}}, tmp_path / "x.pt", False)
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / 'x.pt'}: does not fit model Sequential")
+    assert "none of its weights is the model's" in message
+    assert "4 missing from the checkpoint: 0.weight (2x3)" in message
+    assert "1 not in the model: head.bias" in message
+    assert "check that restore_hint names the checkpoint" in message
 
 
 def test_a_ddp_module_prefix_is_removed(tmp_path: Path) -> None:

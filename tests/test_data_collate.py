@@ -187,3 +187,32 @@ def test_collate_runs_random_transforms_on_sequences_of_different_lengths():
     ipts, _, _, _, seq_l = collate(batch)
     assert seq_l.tolist() == [[7, 9, 12]] and ipts[0].shape == (1, 28, 64, 44)
     assert ipts[0].dtype == torch.uint8 and (ipts[0] == 0).any()  # borders and rectangles
+
+
+@pytest.mark.parametrize("length", [40, 5])
+def test_fixed_allordered_draws_unordered_frames_in_time_order(length):
+    """OpenGait's fixed_allordered: frames_num_fixed frames from the whole sequence (with
+    replacement only when it is shorter), sorted; no frames_skip_num is needed."""
+    cfg = {"sample_type": "fixed_allordered", "frames_num_fixed": 8}
+    allordered = FrameSampling.from_config(cfg, "trainer_cfg.sampler")
+    unordered = FrameSampling.from_config(
+        {**cfg, "sample_type": "fixed_unordered"}, "trainer_cfg.sampler"
+    )
+    for seed in range(5):
+        got = allordered.indices(length, torch.Generator().manual_seed(seed))
+        drawn = unordered.indices(length, torch.Generator().manual_seed(seed))
+        assert got.tolist() == sorted(drawn.tolist())
+        assert len(got) == 8 and (length < 8 or len(set(got.tolist())) == 8)
+    spread = {
+        tuple(allordered.indices(length, torch.Generator().manual_seed(s)).tolist())
+        for s in range(5)
+    }
+    assert len(spread) > 1 and all(max(t) < length for t in spread)
+    batch = GaitCollate(["001"], cfg, CUT)([_sequence(length, offset=7)])
+    ids = _frame_ids(batch[0][0])
+    assert ids == sorted(ids) and batch[4] is None
+
+
+def test_sample_type_error_lists_allordered():
+    with pytest.raises(ConfigError, match="fixed_allordered"):
+        FrameSampling.from_config({"sample_type": "fixed_bogus"}, "trainer_cfg.sampler")

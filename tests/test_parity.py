@@ -8,7 +8,8 @@ skip. Each model is built from the fixture's model_cfg, loads OpenGait's state_d
 and every output is compared in eval and in train mode (BatchNorm on the batch statistics)
 at atol/rtol 1e-4, fed as ../shared/parity/check_parity.py feeds it: the recorded types, views
 and seqL, the first ``eval_n`` sequences in eval mode, ``torch.manual_seed(forward_seed)``
-right before every forward (dropout must draw as OpenGait's does).
+right before every forward (dropout must draw as OpenGait's does), and ``train_inputs``
+(GaitSSB_Pretrain's two-view batch) to the train forward where recorded.
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ def test_zoo_model_gives_opengaits_outputs(name: str) -> None:
             torch.manual_seed(record["forward_seed"])
         with torch.no_grad():
             batch = [x[:n].clone() for x in ipts], labs[:n], typs[:n], viws[:n], inputs.get("seqL")
+            if mode == "train" and "train_inputs" in record:  # two views (GaitSSB_Pretrain)
+                two = record["train_inputs"]
+                views = tuple([x.clone() for x in view] for view in two["ipts"])
+                batch = views, two["labs"], two["typs"], two["viws"], tuple(two["seqL"])
             got = model(batch)
         for key, want in expected.items():
             have = output_at(got, key)

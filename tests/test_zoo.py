@@ -30,6 +30,7 @@ FIRST_PHASE = {
     "gln_phase2.yaml": "gln_phase1.yaml",
     "swingait.yaml": "deepgaitv2.yaml",
     "foundationgait_linear_probe.yaml": "foundationgait.yaml",
+    "gaitssb_finetune.yaml": "gaitssb_pretrain.yaml",
 }
 # built-in models whose starter waits for SynthGait in their dataset's layout (the scoliosis
 # types as classes) or modality (Segmentation: RGB frames beside the silhouettes)
@@ -177,6 +178,34 @@ def test_starter_config_trains_and_tests(zoo, zoo_project: Path, monkeypatch):
     results = json.loads((run_dir / "results.json").read_text())
     assert results["protocol"] == "CASIA-B"  # SynthGait is evaluated as CASIA-B is
     assert set(results["conditions"]) == {"NM", "BG", "CL"}
+    if zoo.model in FROZEN_AFTER_RESTORE:
+        second = run_dir / "checkpoints" / f"{cfgs['trainer_cfg']['save_name']}-00002.pt"
+        _assert_started_from(folder / f"{save_name}-00002.pt", second, zoo.model, cfgs)
+
+
+# a second phase whose layers that never train must hold the first phase's trained weights
+FROZEN_AFTER_RESTORE = {
+    # the stem (run without gradient) and layer1 (backbone_lr 0), as OpenGait's fine-tune
+    "GaitSSB_Finetune": (
+        "Backbone.forward_block.conv1.conv.weight",
+        "Backbone.forward_block.layer1.0.conv1.weight",
+        "Backbone.forward_block.layer1.0.bn1.running_mean",
+    ),
+}
+
+
+def _assert_started_from(first: Path, second: Path, model: str, cfgs: dict) -> None:
+    """The second phase really restored the first: its frozen weights are the first phase's
+    trained ones, which differ from what the model starts with when nothing is restored."""
+    from gaitgen.runtime.checkpoint import checkpoint_weights, load_checkpoint
+
+    before = checkpoint_weights(load_checkpoint(first))
+    after = checkpoint_weights(load_checkpoint(second))
+    torch.manual_seed(0)  # the trainer's seed: the weights a run without restore starts from
+    fresh = get("model", model, None)(cfgs, is_training=True).state_dict()
+    for key in FROZEN_AFTER_RESTORE[model]:
+        assert torch.equal(after[key], before[key]), f"{key}: not the first phase's"
+        assert not torch.equal(before[key], fresh[key]), f"{key}: the first phase left it as built"
 
 
 def test_list_shows_the_zoo_with_sizes_and_no_helper_layers() -> None:

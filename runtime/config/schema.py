@@ -88,6 +88,12 @@ MOST_FRAMES = 100_000
 MOST_BATCH = 10_000
 
 
+# OpenGait's sample_type values, <how many>_<order> (runtime/data/frames.py draws them)
+SAMPLE_MODES = ("fixed", "unfixed", "all")
+SAMPLE_ORDERS = ("ordered", "unordered", "allordered")
+SAMPLE_TYPES = [f"{m}_{o}" for m in SAMPLE_MODES for o in SAMPLE_ORDERS]
+
+
 @dataclass
 class SamplerCfg:
     """A ``sampler`` section: which sequences form a batch and which of their frames."""
@@ -102,8 +108,8 @@ class SamplerCfg:
     batch_shuffle: bool = key(False, "shuffle the sequences within each batch")
     sample_type: str = key(
         "fixed_unordered",
-        "frames per sequence: fixed|unfixed|all, each ordered|unordered",
-        choices=[f"{m}_{o}" for m in ("fixed", "unfixed", "all") for o in ("ordered", "unordered")],
+        "frames per sequence: fixed|unfixed|all, each ordered|unordered|allordered",
+        choices=SAMPLE_TYPES,
     )
     frames_num_fixed: int = key(
         30, "frames per sequence for fixed_*", minimum=1, maximum=MOST_FRAMES
@@ -136,7 +142,7 @@ class EvaluatorSamplerCfg(SamplerCfg):
     sample_type: str = key(
         "all_ordered",
         "frames per sequence: all_ordered tests on whole sequences",
-        choices=[f"{m}_{o}" for m in ("fixed", "unfixed", "all") for o in ("ordered", "unordered")],
+        choices=SAMPLE_TYPES,
     )
     frames_num_fixed: int = key(
         ABSENT, "frames per sequence for fixed_*", minimum=1, maximum=MOST_FRAMES

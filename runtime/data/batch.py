@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,16 +41,21 @@ class PendingInputs:
             none given: nothing pending.
         blocks: per modality, the tag of the worker's reusable shared block holding the tensor
             (:class:`.shared_batches.SharedBatchPool`), or None; none given: no pooled block.
+        views: 2 when the batch lists every sequence twice, two views of it (the first half
+            one view, the second the other: ``BilateralSampler``); :func:`split_views` hands
+            them to the model apart once finished.
     """
 
-    __slots__ = ("tensors", "value_maps", "blocks")
+    __slots__ = ("tensors", "value_maps", "blocks", "views")
 
     def __init__(
         self,
         tensors: Sequence[torch.Tensor],
         value_maps: Sequence[Sequence[ValueMap]] = (),
         blocks: Sequence[Tag | None] = (),
+        views: int = 1,
     ) -> None:
+        self.views = int(views)
         self.tensors = list(tensors)
         self.value_maps = [tuple(maps) for maps in value_maps] or [()] * len(self.tensors)
         self.blocks = list(blocks) or [None] * len(self.tensors)
@@ -70,11 +76,12 @@ class PendingInputs:
 
     def __reduce__(self) -> tuple:
         # pickled between DataLoader workers and the training process
-        return (PendingInputs, (self.tensors, self.value_maps, self.blocks))
+        return (PendingInputs, (self.tensors, self.value_maps, self.blocks, self.views))
 
     def pin_memory(self) -> PendingInputs:
         """The same inputs with pinned tensors (called by the DataLoader's pin-memory thread)."""
-        return PendingInputs([t.pin_memory() for t in self.tensors], self.value_maps, self.blocks)
+        pinned = [t.pin_memory() for t in self.tensors]
+        return PendingInputs(pinned, self.value_maps, self.blocks, self.views)
 
 
 class RawSequences:
@@ -206,3 +213,44 @@ def finish_inputs(
     if isinstance(ipts, PendingInputs):
         return [finish_tensor(t, m, device) for t, m in zip(ipts.tensors, ipts.value_maps)]
     return [finish_tensor(t, (), device) for t in ipts]
+
+
+def is_two_views(ipts: Any) -> bool:
+    """Whether ``ipts`` is already a pair of views (``(view_1, view_2)``, each a list of
+    tensors, one per modality), as :func:`split_views` returns it."""
+    return (
+        isinstance(ipts, (list, tuple))
+        and len(ipts) == 2
+        and all(isinstance(view, (list, tuple)) for view in ipts)
+    )
+
+
+def split_views(inputs: Sequence[Any]) -> list[Any]:
+    """A finished batch that lists every sequence twice, as two views for the model.
+
+    GaitSSB's pre-training (``BilateralSampler``) reads each sequence twice; the collate
+    function samples and transforms every position on its own, so the first half of the
+    batch is one view of the sequences and the second half the other. The model's train
+    forward takes them apart, as OpenGait's ``GaitSSB_Pretrain`` does.
+
+    Args:
+        inputs: ``[ipts, labs, typs, viws, seqL]`` of ``2n`` sequences, ``ipts`` a list of
+            tensors ``[2n, s, ...]`` (or ``[1, F, ...]`` joined, ``seqL`` ``[1, 2n]``).
+
+    Returns:
+        ``[(ipts_1, ipts_2), labs, typs, viws, (seqL_1, seqL_2)]``: each view's tensors (one
+        per modality), ``labs``/``typs``/``viws`` of the first ``n`` (the second half repeats
+        them), each view's ``seqL`` (None for a fixed-length batch).
+    """
+    ipts, labs, typs, viws, seq_l = inputs
+    n = len(labs) // 2
+    if seq_l is None:
+        first = [x[:n] for x in ipts]
+        second = [x[n:] for x in ipts]
+        lengths = (None, None)
+    else:
+        frames = int(seq_l[0, :n].sum())
+        first = [x[:, :frames] for x in ipts]
+        second = [x[:, frames:] for x in ipts]
+        lengths = (seq_l[:, :n], seq_l[:, n:])
+    return [(first, second), labs[:n], list(typs[:n]), list(viws[:n]), lengths]

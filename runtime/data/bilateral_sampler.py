@@ -29,7 +29,8 @@ class BilateralSampler(Sampler):
     The batch of an iteration depends on ``(seed, iteration)`` only, so a resumed run repeats
     the uninterrupted one, and each rank takes its own contiguous slice of it. The slice is
     yielded twice over (``[a, b, c, a, b, c]``): the collate function draws the frames and
-    random transforms of each position on its own, so the two copies are two views.
+    random transforms of each position on its own, so the two copies are two views, which
+    the engine hands to the model apart (``ipts`` ``(view_1, view_2)``).
 
     Args:
         dataset: the training set (any sized dataset).
@@ -39,7 +40,14 @@ class BilateralSampler(Sampler):
         world_size: the number of processes; each takes ``P * K / world_size`` sequences.
         seed: batches are a function of ``(seed, iteration)`` only.
         start_iteration: the first iteration (a resumed run continues the same batches).
+
+    Attributes:
+        views: 2: the loader delivers each batch as two views
+            (``((ipts_q, ipts_k), labs, typs, viws, (seqL_q, seqL_k))``, see
+            :func:`gaitgen.runtime.data.batch.split_views`).
     """
+
+    views = 2
 
     def __init__(
         self,
@@ -80,7 +88,7 @@ class BilateralSampler(Sampler):
         start = self.rank * self.per_rank
         while True:
             mine = self.global_batch(iteration)[start : start + self.per_rank]
-            yield IterationBatch(iteration, mine + mine)
+            yield IterationBatch(iteration, mine + mine, views=self.views)
             iteration += 1
 
     def __len__(self) -> int:

@@ -23,7 +23,10 @@ method: the batch is OpenGait's raw collated one (:class:`.batch.RawSequences`),
 
 Output: ``[ipts, labs, typs, viws, seqL]`` with ``ipts`` one tensor per modality,
 ``[n, s, ...]`` for ``fixed`` sampling, ``[1, sum(s), ...]`` otherwise (``seqL`` a LongTensor
-``[1, n]`` of the lengths, else None); ``labs`` a LongTensor ``[n]`` of label indices.
+``[1, n]`` of the lengths, else None); ``labs`` a LongTensor ``[n]`` of label indices. A
+batch of a two-view sampler (``BilateralSampler``: every sequence listed twice, each copy
+sampled and transformed on its own) says so in ``ipts.views``; the engine splits it
+(:func:`.batch.split_views`).
 """
 
 from __future__ import annotations
@@ -197,8 +200,9 @@ class GaitCollate:
         """
         generator = None  # the process's global torch RNG
         batch = items
+        views = 1
         if isinstance(items, IterationBatch):
-            batch = items.items
+            batch, views = items.items, items.views
             if self.frame_seed is not None:
                 generator = torch.Generator().manual_seed(
                     mix_seed(self.frame_seed, items.iteration)
@@ -230,7 +234,7 @@ class GaitCollate:
             value_maps.append(maps)
             blocks.append(block)
         # with float_inputs every value map is already applied
-        ipts = PendingInputs(tensors, value_maps, blocks)
+        ipts = PendingInputs(tensors, value_maps, blocks, views)
         labs = torch.tensor([self.label_index[info[0]] for info in infos], dtype=torch.long)
         typs = [info[1] for info in infos]
         viws = [info[2] for info in infos]

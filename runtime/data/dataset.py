@@ -200,7 +200,8 @@ class GaitDataSet(Dataset):
     ) -> list[Item] | IterationBatch[Item]:
         """The items of a batch of indices; a training batch's items keep its iteration."""
         if isinstance(batch, IterationBatch):
-            return IterationBatch(batch.iteration, [self[index] for index in batch.items])
+            items = [self[index] for index in batch.items]
+            return IterationBatch(batch.iteration, items, batch.views)
         return [self[index] for index in batch]
 
     def _load(self, index: int, modality: int, path: str) -> np.ndarray | FrameFile:

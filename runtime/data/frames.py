@@ -7,7 +7,13 @@
   when that is set and the sequence is longer).
 - ``ordered`` (fixed/unfixed): a window of ``n + frames_skip_num`` consecutive frames (the
   sequence repeated when shorter), ``n`` of them kept in order; ``unordered``: ``n`` frames
-  drawn at random, with replacement only when the sequence has fewer than ``n``.
+  drawn at random, with replacement only when the sequence has fewer than ``n``;
+  ``allordered``: drawn as ``unordered`` from the whole sequence, then put in time order
+  (OpenGait's ``sorted(np.random.choice(indices, n, replace=len < n))``, used by its
+  DenoisingGait configs; no ``frames_skip_num``). OpenGait's own ``CollateFn`` accepts the
+  name but, as written at commit 0efafd4, its flag for it is never true, so it samples such
+  batches as ``unordered`` (the same frames, not sorted); gaitgen does what the name and that
+  branch say.
 """
 
 from __future__ import annotations
@@ -18,10 +24,8 @@ from typing import Any
 
 import torch
 
+from ..config.schema import SAMPLE_MODES, SAMPLE_ORDERS, SAMPLE_TYPES
 from ..errors import ConfigError
-
-_MODES = ("fixed", "unfixed", "all")
-_ORDERS = ("ordered", "unordered")
 
 
 def _count(cfg: dict, name: str, key: str, default: int | None = None, minimum: int = 1) -> int:
@@ -39,6 +43,7 @@ class FrameSampling:
 
     mode: str
     ordered: bool
+    all_ordered: bool = False
     frames_num_fixed: int = 0
     frames_num_min: int = 0
     frames_num_max: int = 0
@@ -58,12 +63,12 @@ class FrameSampling:
         """
         sample_type = cfg.get("sample_type", "fixed_unordered")
         parts = str(sample_type).split("_")
-        if len(parts) != 2 or parts[0] not in _MODES or parts[1] not in _ORDERS:
-            choices = ", ".join(f"{m}_{o}" for m in _MODES for o in _ORDERS)
+        if len(parts) != 2 or parts[0] not in SAMPLE_MODES or parts[1] not in SAMPLE_ORDERS:
+            choices = ", ".join(SAMPLE_TYPES)
             raise ConfigError(
                 f"{key}.sample_type: unknown value {sample_type!r}; use one of {choices}"
             )
-        mode, ordered = parts[0], parts[1] == "ordered"
+        mode, ordered, all_ordered = parts[0], parts[1] == "ordered", parts[1] == "allordered"
         values: dict[str, int] = {}
         if mode == "fixed":
             values["frames_num_fixed"] = _count(cfg, "frames_num_fixed", key)
@@ -84,7 +89,7 @@ class FrameSampling:
                     f"{key}.frames_all_limit: expected -1 (no limit) or >= 1, got {limit!r}"
                 )
             values["frames_all_limit"] = limit
-        return cls(mode=mode, ordered=ordered, **values)
+        return cls(mode=mode, ordered=ordered, all_ordered=all_ordered, **values)
 
     @property
     def fixed_length(self) -> bool:
@@ -113,5 +118,7 @@ class FrameSampling:
             kept = torch.randperm(window, generator=generator)[:wanted].sort().values
             return (kept + start) % length
         if length < wanted:
-            return torch.randint(0, length, (wanted,), generator=generator)
-        return torch.randperm(length, generator=generator)[:wanted]
+            drawn = torch.randint(0, length, (wanted,), generator=generator)
+        else:
+            drawn = torch.randperm(length, generator=generator)[:wanted]
+        return drawn.sort().values if self.all_ordered else drawn

@@ -53,7 +53,11 @@ class IterationBatch(Generic[T]):
     Args:
         iteration: the training iteration the batch is for.
         items: the dataset indices (from a sampler) or the sequences (from the dataset).
+        views: how many times the batch lists each sequence (2 for ``BilateralSampler``:
+            ``[a, b, c, a, b, c]``, each position sampled and transformed on its own, so the
+            model gets two views of every sequence; see :func:`.batch.split_views`).
     """
 
     iteration: int
     items: list[T]
+    views: int = 1

@@ -60,17 +60,26 @@ def move_inputs(inputs: list[Any], device: torch.device) -> list[Any]:
     """Move OpenGait's ``[ipts, labs, typs, viws, seqL]`` tensors to ``device``.
 
     The loader's uint8 ``ipts`` are converted to float32 there (``x / 255``...: the value
-    maps they carry), bit-identical to a float batch; float ``ipts`` are only moved.
+    maps they carry), bit-identical to a float batch; float ``ipts`` are only moved. A batch
+    of two views of each sequence (``BilateralSampler``'s) is then split into
+    ``[(ipts_1, ipts_2), labs, typs, viws, (seqL_1, seqL_2)]``
+    (:func:`gaitgen.runtime.data.batch.split_views`); one already split is moved as it is.
     """
-    from ..data.batch import finish_inputs
+    from ..data.batch import finish_inputs, is_two_views, split_views
 
     ipts, labs, typs, viws, seqL = inputs
     non_blocking = device.type == "cuda"
-    ipts = finish_inputs(ipts, device)
+
+    def moved(lengths: Any) -> Any:
+        return None if lengths is None else lengths.to(device, non_blocking=non_blocking)
+
     labs = labs.to(device, non_blocking=non_blocking)
-    if seqL is not None:
-        seqL = seqL.to(device, non_blocking=non_blocking)
-    return [ipts, labs, typs, viws, seqL]
+    if is_two_views(ipts):
+        views = tuple(finish_inputs(view, device) for view in ipts)
+        return [views, labs, typs, viws, tuple(moved(lengths) for lengths in seqL)]
+    two_views = getattr(ipts, "views", 1) == 2
+    moved_inputs = [finish_inputs(ipts, device), labs, typs, viws, moved(seqL)]
+    return split_views(moved_inputs) if two_views else moved_inputs
 
 
 def set_batchnorm_eval(model: torch.nn.Module) -> None:

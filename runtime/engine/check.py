@@ -27,6 +27,7 @@ import torch
 
 from ..components import using_project
 from ..config.schema import data_blocks
+from ..data.batch import is_two_views
 from ..distributed import DistContext, choose_device
 from ..errors import GaitgenError
 from ..model import PRETREATMENT, overrides_pretreatment
@@ -298,8 +299,9 @@ def _check_steps(
         return
     if not any(p.grad is not None for p in model.parameters()):
         report.problems.append(f"{name}: no parameter received a gradient from the loss")
-    sequences = len(train_batch[1])
-    frames = prepared[0][0][0].shape[1]
+    sequences = len(train_batch[1])  # a two-view batch: both views of each sequence
+    ipts = prepared[0][0]
+    frames = (ipts[0] if is_two_views(ipts) else ipts)[0].shape[1]
     flops = counter.get_total_flops() / sequences
     report.add("FLOPs/seq", f"{count_text(flops)} (train forward, {frames} frames)")
     report.add("memory", memory.text())

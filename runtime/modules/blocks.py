@@ -129,29 +129,6 @@ class SeparateFCs(nn.Module):
         return parts_first.matmul(weight).permute(1, 2, 0).contiguous()  # [n, c_out, p]
 
 
-class ParallelBN1d(nn.Module):
-    """One BatchNorm1d over every (channel, part) pair of [n, c, p] features.
-
-    OpenGait's FoundationGait projector heads normalise part features this way: the parts are
-    flattened into the channel axis (``c * p`` statistics, channel-major as
-    ``rearrange('n c p -> n (c p)')`` orders them), normalised, and folded back.
-
-    Args:
-        parts_num: p, the number of parts.
-        in_channels: c, the channels of each part.
-        **kwargs: passed to ``nn.BatchNorm1d`` (``eps``, ``momentum``, ``affine``...).
-    """
-
-    def __init__(self, parts_num: int, in_channels: int, **kwargs: Any):
-        super().__init__()
-        self.parts_num = parts_num
-        self.bn1d = nn.BatchNorm1d(in_channels * parts_num, **kwargs)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, p = x.shape
-        return self.bn1d(x.reshape(n, c * p)).reshape(n, c, p)
-
-
 class SeparateBNNecks(nn.Module):
     """BNNeck per part (Luo et al., "Bag of Tricks"): batch norm, then per-part classifiers.
 

@@ -26,10 +26,10 @@ from ..errors import ConfigError, TrainingError
 from .blocks import (
     HorizontalPoolingPyramid,
     PackSequenceWrapper,
-    ParallelBN1d,
     SeparateFCs,
     SetBlockWrapper,
 )
+from .parallel_bn import ParallelBN1d
 from .resblocks import BasicBlock2D, BasicBlock3D, BasicBlockP3D, conv3x3, make_res_layer
 
 _BLOCKS = {"2d": BasicBlock2D, "p3d": BasicBlockP3D, "3d": BasicBlock3D}

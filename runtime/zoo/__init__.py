@@ -149,6 +149,18 @@ MODELS: dict[str, ZooModel] = {
         "foundationgait_linear_probing_scoliosis1k_0.13B.yaml",
         164_978_880,
     ),
+    "GaitSSB_Pretrain": ZooModel(
+        "Fan et al., Learning Gait Representation from Massive Unlabelled Walking Videos: "
+        "A Benchmark, T-PAMI 2023",
+        "gaitssb_pretrain_gaitlu.yaml",
+        37_498_048,
+    ),
+    "GaitSSB_Finetune": ZooModel(
+        "Fan et al., Learning Gait Representation from Massive Unlabelled Walking Videos: "
+        "A Benchmark, T-PAMI 2023",
+        "gaitssb_finetune_casiab.yaml",
+        29_339_840,
+    ),
 }
 
 
