@@ -219,6 +219,8 @@ def test_gpu_only_lines_are_noted_with_their_line(project: Path, tmp_path: Path)
         "        outs = self.Backbone(sils)\n",
         "        sils = sils.cuda(sils.get_device())\n"
         "        mask = torch.ones(1).cuda()\n"
+        "        if sils.is_cuda:\n"
+        "            grid = mask.cuda()\n"
         "        outs = self.Backbone(sils)\n",
     )
     source.write_text(text)
@@ -232,6 +234,12 @@ def test_gpu_only_lines_are_noted_with_their_line(project: Path, tmp_path: Path)
         in result.output
     )
     assert f"note: {source}:{kept}: .cuda() runs on a GPU only" in result.output
+    guarded = lines.index("            grid = mask.cuda()") + 1
+    assert (
+        f"{source}:{guarded}: .cuda() runs on a GPU only (kept as OpenGait wrote it); to train "
+        "on the CPU too, move the tensor with .to(x.device) instead, x an input tensor; on the "
+        f"CPU 'grid' is never assigned (the 'if' at line {guarded - 1} has no else)"
+    ) in " ".join(result.output.split())
     ported = (project / "demo/models/cudanet.py").read_text()
     assert "        sils = sils.to(sils.device)\n" in ported
     assert "        mask = torch.ones(1).cuda()\n" in ported  # kept as written

@@ -259,12 +259,40 @@ def _device_edits(
             and id(node) not in done
         }
     )
-    notes += [
-        f"{source}:{line}: .cuda() runs on a GPU only (kept as OpenGait wrote it); to train "
-        "on the CPU too, move the tensor with .to(x.device) instead, x an input tensor"
-        for line in kept
-    ]
+    unbound = _assigned_on_gpu_only(tree)
+    for line in kept:
+        note = (
+            f"{source}:{line}: .cuda() runs on a GPU only (kept as OpenGait wrote it); to train "
+            "on the CPU too, move the tensor with .to(x.device) instead, x an input tensor"
+        )
+        if line in unbound:
+            name, test_line = unbound[line]
+            note += (
+                f"; on the CPU {name!r} is never assigned (the 'if' at line {test_line} has no "
+                "else), so the model fails there"
+            )
+        notes.append(note)
     return edits, notes
+
+
+def _assigned_on_gpu_only(tree: ast.Module) -> dict[int, tuple[str, int]]:
+    """Lines ``name = x.cuda()`` that are the only assignment in an ``if`` without ``else``
+    (OpenGait's ParsingGait: ``if is_cuda: adj = adj_np.cuda()``): line -> (name, if line)."""
+    found = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.If) or node.orelse:
+            continue
+        for statement in node.body:
+            if (
+                isinstance(statement, ast.Assign)
+                and len(statement.targets) == 1
+                and isinstance(statement.targets[0], ast.Name)
+                and isinstance(statement.value, ast.Call)
+                and isinstance(statement.value.func, ast.Attribute)
+                and statement.value.func.attr == "cuda"
+            ):
+                found[statement.lineno] = (statement.targets[0].id, node.lineno)
+    return found
 
 
 def _module_file(source: Path, name: str | None) -> str:
