@@ -41,9 +41,16 @@ _EXPORTS: dict[str, str] = {
     "SkeletonGaitPP": ".models.skeletongait_pp",
     "GaitSSB_Pretrain": ".models.gaitssb",
     "GaitSSB_Finetune": ".models.gaitssb",
+    "FoundationGait_Scaling": ".models.foundationgait",
+    "FoundationGait_Scaling_Finetune": ".models.foundationgait",
+    "FoundationGait_Scaling_LinearProbing_Scoliosis1K": ".models.foundationgait",
     # reusable building blocks and backbones (all of gaitgen.runtime.modules; a test keeps
     # this list equal to it)
     "Backbone": ".modules.backbone",
+    "DeepGaitV2_SSL": ".modules.deepgaitv2_ssl",
+    "diverse_crop_encode": ".modules.deepgaitv2_ssl",
+    "encode_sequences": ".modules.deepgaitv2_ssl",
+    "pooled_features": ".modules.deepgaitv2_ssl",
     "BasicBlock": ".modules.backbones",
     "BasicBlock2D": ".modules.resblocks",
     "BasicBlock3D": ".modules.resblocks",
@@ -130,6 +137,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .model import BaseModel
     from .models.baseline import Baseline
     from .models.deepgaitv2 import DeepGaitV2
+    from .models.foundationgait import (
+        FoundationGait_Scaling,
+        FoundationGait_Scaling_Finetune,
+        FoundationGait_Scaling_LinearProbing_Scoliosis1K,
+    )
     from .models.gaitgl import GaitGL
     from .models.gaitgraph1 import GaitGraph1
     from .models.gaitgraph2 import GaitGraph2
@@ -161,6 +173,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         SetBlockWrapper,
         clones,
         frames_as_set,
+    )
+    from .modules.deepgaitv2_ssl import (
+        DeepGaitV2_SSL,
+        diverse_crop_encode,
+        encode_sequences,
+        pooled_features,
     )
     from .modules.fusion import AttentionFusion, CatFusion, PlusFusion
     from .modules.gaitgl_layers import GLConv

@@ -32,7 +32,7 @@ def _input_size(cfgs: Mapping[str, Any]) -> tuple[int, int]:
     from .data.transforms import get_transform
 
     transform = get_transform(cfgs["trainer_cfg"].get("transform"), "trainer_cfg.transform")
-    if isinstance(transform, list):  # one per modality: silhouettes first
+    while isinstance(transform, list):  # one per modality (silhouettes first); or per view
         transform = transform[0]
     frame = torch.zeros(1, 64, 64, dtype=torch.uint8)
     out = BatchPipeline(transform).run(frame, [1], torch.Generator().manual_seed(0))[0]
@@ -63,7 +63,7 @@ def random_batch(
     from .data.batch import PendingInputs
     from .data.seeds import IterationBatch
 
-    views = _training_views(cfgs)
+    views = 1 if raw else _training_views(cfgs)  # a raw batch: the model makes its views
     items = modality_sequences(cfgs, [frames] * identities * per_identity, per_identity, seed)
     if items is not None:
         batch = _collate(cfgs, IterationBatch(0, items * views, views), training=True, raw=raw)
