@@ -61,6 +61,10 @@ def init(
         ),
     ] = False,
     modality: ModalityOption = None,
+    no_git: Annotated[
+        bool,
+        typer.Option("--no-git", help="Do not make DEST a git repository with a first commit."),
+    ] = False,
 ) -> None:
     """Create a research project in DEST: configs, models, losses, tests, a working config.
 
@@ -68,7 +72,7 @@ def init(
     --modality (other than silhouette) the project also gets a starter model that reads
     that body representation, its config on SynthGait data of it, and its test.
     """
-    from gaitgen.generate.project import init_project
+    from gaitgen.generate.project import init_project, make_repository
 
     answered = any(value is not None for value in (package, name, description))
     interactive = not (defaults or answered) and sys.stdin.isatty()
@@ -83,6 +87,8 @@ def init(
     )
     for path in result.files:
         echo_status("create", str(dest / path))
+    if not no_git:
+        typer.echo(make_repository(dest))
     starter = result.starter_config
     what = (
         "GaitBase on the synthetic SynthGait data"
@@ -202,7 +208,10 @@ def new_loss(
         apply(plan(result.files, force=force), root=project.root, dry_run=dry_run, echo=echo_status)
         if not dry_run:
             entries = [
-                {"config": f.path.relative_to(project.root.resolve()).as_posix(), "entry": result.entry}
+                {
+                    "config": f.path.relative_to(project.root.resolve()).as_posix(),
+                    "entry": result.entry,
+                }
                 for f in result.files
                 if f.edit
             ]
@@ -231,9 +240,7 @@ def destroy(
         str,
         typer.Argument(help="What to remove: model or loss.", show_default=False, metavar="KIND"),
     ],
-    name: Annotated[
-        str, typer.Argument(help="Its class name, e.g. MyGait.", show_default=False)
-    ],
+    name: Annotated[str, typer.Argument(help="Its class name, e.g. MyGait.", show_default=False)],
     dry_run: DryRunOption = False,
     force: Annotated[
         bool,

@@ -66,7 +66,9 @@ def plan_destroy(project: Project, kind: str, name: str, *, force: bool = False)
             entry cannot be removed.
     """
     if kind not in KINDS:
-        raise GenerateError(f"destroy {kind}: gaitgen destroys a model or a loss ({'|'.join(KINDS)})")
+        raise GenerateError(
+            f"destroy {kind}: gaitgen destroys a model or a loss ({'|'.join(KINDS)})"
+        )
     class_name = validate_class_name(name, kind)
     record = read_record(project.root)
     entry = record[kind].get(class_name)

@@ -68,9 +68,11 @@ def _config_text(
     base = (cfgs.get("model_cfg") or {}).get("model")
     if not isinstance(base, str):
         raise GenerateError(f"{where}: no model_cfg.model; port with --config OPENGAIT_CONFIG")
+    if base == model:
+        return derived_config(text, base, class_name, None, 0), f"{where}, the project's {base}"
     return (
         derived_config(text, base, class_name, None, 0),
-        f"{where} with model_cfg.model replaced: its model_cfg is {base}'s, edit it to "
+        f"{where} with model_cfg.model replaced:\n# its model_cfg is {base}'s; edit it to "
         f"{class_name}'s (or port with --config OPENGAIT_CONFIG)",
     )
 
