@@ -16,3 +16,5 @@ gaitgen new-model MyGait
 gaitgen new-loss MyLoss --config configs/mygait.yaml --prefix myloss
 gaitgen train configs/mygait.yaml --set trainer_cfg.total_iter=50
 gaitgen test configs/mygait.yaml
+set +x
+echo "demo: done; activate with: source .venv/bin/activate (then cd "$demo")"

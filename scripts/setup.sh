@@ -1,14 +1,28 @@
 #!/usr/bin/env bash
 # Set up gaitgen in ./.venv: a torch that fits this machine, then gaitgen itself (editable)
-# with its test tools. Safe to run again: it keeps what is already installed.
+# with its test tools and the extras a researcher uses (TensorBoard summaries, plots).
+# Safe to run again: it keeps what is already installed, and does nothing at all while
+# pyproject.toml and this script are unchanged since the last set-up (a stamp in .venv).
 #
 #   no GPU  -> the CPU build of torch ($GAITGEN_CPU_TORCH, default torch==2.13.0+cpu, from
 #              PyTorch's CPU index or a local wheel), not PyPI's multi-GB CUDA build
 #   a GPU   -> torch from PyPI as is (the CUDA build, whatever version pip picks)
 #   torch already in the venv -> kept as it is
+#   $GAITGEN_EXTRAS -> the extras installed with gaitgen (default dev,tensorboard,plot)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
+extras=${GAITGEN_EXTRAS:-dev,tensorboard,plot}
+cpu_index=https://download.pytorch.org/whl/cpu
+activate="setup: done; activate with: source .venv/bin/activate"
+stamp=.venv/.gaitgen-setup-stamp
+fingerprint=$(cat pyproject.toml scripts/setup.sh <(echo "$extras") | "$python" -c \
+  "import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())")
+if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$fingerprint" ]; then
+  echo "setup: up to date (pyproject.toml unchanged since the last set-up)"
+  echo "$activate"
+  exit 0
+fi
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
@@ -17,12 +31,22 @@ fi
 if ! python -c "import torch" 2>/dev/null; then
   if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
     echo "setup: NVIDIA GPU found: installing torch with CUDA from PyPI"
-    python -m pip install torch
+    python -m pip install -q torch
   else
-    echo "setup: no GPU found: installing the CPU build of torch"
-    python -m pip install "${GAITGEN_CPU_TORCH:-torch==2.13.0+cpu}" \
-      --extra-index-url https://download.pytorch.org/whl/cpu
+    torch_spec=${GAITGEN_CPU_TORCH:-torch==2.13.0+cpu}
+    # one short probe instead of pip's retries (dozens of lines) when the index is unreachable
+    if python -c "import urllib.request as u; u.urlopen('$cpu_index/torch/', timeout=10)" \
+      2>/dev/null; then
+      echo "setup: no GPU found: installing the CPU build of torch ($torch_spec)"
+      python -m pip install -q "$torch_spec" --extra-index-url "$cpu_index"
+    else
+      echo "setup: no GPU found, and PyTorch's CPU index ($cpu_index) cannot be reached:" \
+        "installing $torch_spec from pip's other sources (a local wheel, PyPI)"
+      python -m pip install -q "$torch_spec"
+    fi
   fi
 fi
-python -m pip install -e ".[dev]"
-echo "setup: done; activate with: source .venv/bin/activate"
+echo "setup: installing gaitgen (editable) with its extras [$extras]"
+python -m pip install -q -e ".[$extras]"
+echo "$fingerprint" >"$stamp"
+echo "$activate"

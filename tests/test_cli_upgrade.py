@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from gaitgen.cli.app import app
 from gaitgen.generate.project import init_project
 from gaitgen.generate.render import project_template_dir
-from gaitgen.generate.upgrade import snapshot_template, upgrade_project
+from gaitgen.generate.upgrade import TEMPLATE_SOURCE, snapshot_template, upgrade_project
 
 runner = CliRunner()
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
@@ -72,7 +72,8 @@ def test_upgrade_keeps_the_users_edits_and_takes_the_templates(tmp_path, monkeyp
     assert 'dependencies = ["gaitgen>=0.2.0"]' in (root / "pyproject.toml").read_text()
     answers = (root / ".copier-answers.yml").read_text()
     assert "gaitgen_version: 0.2.0" in answers and "_commit" not in answers
-    assert f"_src_path: {project_template_dir()}" in answers  # not the throwaway repository
+    assert f"_src_path: {TEMPLATE_SOURCE}\n" in answers  # no path: not the throwaway repository
+    assert str(project_template_dir()) not in answers
     # a second upgrade to the same version has nothing to do
     git(root, "add", "-A")
     git(root, "commit", "-qm", "upgraded")

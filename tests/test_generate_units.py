@@ -23,9 +23,25 @@ from gaitgen.generate.plan import PlannedFile, apply, plan
 # --- names -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["MyGait", "A", "Gait3D", "Res_Net2", "mygait"])
+@pytest.mark.parametrize("name", ["MyGait", "A", "Gait3D"])
 def test_valid_class_names_pass(name):
     assert validate_class_name(name, "model") == name
+
+
+@pytest.mark.parametrize(
+    "name, class_name, module",
+    [
+        ("Res_Net2", "ResNet2", "res_net2"),
+        ("mygait", "Mygait", "mygait"),
+        ("my_bad_name", "MyBadName", "my_bad_name"),
+        ("MyGait", "MyGait", "mygait"),
+    ],
+)
+def test_names_are_normalised_as_rails_does(name, class_name, module):
+    from gaitgen.generate.names import module_name
+
+    assert validate_class_name(name, "model") == class_name
+    assert module_name(name) == module
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
 from conftest import small_config, snapshot
 from typer.testing import CliRunner
 
@@ -166,6 +167,39 @@ def test_a_copy_of_a_builtin_shadows_it_or_is_renamed(project: Path, tmp_path: P
     assert renamed.exit_code == 0, renamed.output
     text = (project / "demo" / "models" / "mybaseline.py").read_text()
     assert "class MyBaseline(BaseModel):" in text and "class Baseline" not in text
+    # its config is the project's Baseline config with the new name; new-model's test runs it
+    config = yaml.safe_load((project / "configs" / "mybaseline.yaml").read_text())
+    assert config["model_cfg"]["model"] == "MyBaseline"
+    header = (project / "configs" / "mybaseline.yaml").read_text().splitlines()[2]
+    assert header == "# Its settings are from configs/baseline.yaml, the project's Baseline."
+    test = (project / "tests" / "test_mybaseline.py").read_text()
+    assert "from demo.models.mybaseline import MyBaseline" in test
+    assert "gaitgen train configs/mybaseline.yaml" in renamed.output
+
+
+def test_a_port_takes_its_config_from_an_opengait_config(project: Path, tmp_path: Path) -> None:
+    source = tmp_path / "stripnet.py"
+    source.write_text(OPENGAIT_STYLE_MODEL)
+    opengait = tmp_path / "stripnet_casiab.yaml"
+    opengait.write_text(
+        "data_cfg:\n  dataset_name: CASIA-B\n  dataset_root: your_path\n"
+        "model_cfg:\n  model: StripNet\n  bin_num: [16]\n"
+        "trainer_cfg:\n  save_name: StripNet\n  total_iter: 60000\n"
+    )
+    result = CliRunner().invoke(app, ["port", str(source), "--config", str(opengait)])
+    assert result.exit_code == 0, result.output
+    config = yaml.safe_load((project / "configs" / "stripnet.yaml").read_text())
+    assert config["model_cfg"] == {"model": "StripNet", "bin_num": [16]}
+    assert config["trainer_cfg"]["total_iter"] == 60000  # OpenGait's settings kept
+    assert config["data_cfg"]["dataset_name"] == "SynthGait"  # the project's data, not a path
+    assert (project / "tests" / "test_stripnet.py").is_file()
+
+    other = tmp_path / "other.yaml"
+    other.write_text("model_cfg:\n  model: GaitSet\n")
+    (project / "configs" / "stripnet.yaml").unlink()
+    refused = CliRunner().invoke(app, ["port", str(source), "--config", str(other), "--force"])
+    assert refused.exit_code == 1
+    assert "its model_cfg.model is 'GaitSet', not the ported StripNet" in refused.stderr
 
 
 def test_a_file_named_with_a_leading_underscore_is_ported_where_the_scanner_finds_it(

@@ -61,6 +61,10 @@ def init(
         ),
     ] = False,
     modality: ModalityOption = None,
+    no_git: Annotated[
+        bool,
+        typer.Option("--no-git", help="Do not make DEST a git repository with a first commit."),
+    ] = False,
 ) -> None:
     """Create a research project in DEST: configs, models, losses, tests, a working config.
 
@@ -68,7 +72,7 @@ def init(
     --modality (other than silhouette) the project also gets a starter model that reads
     that body representation, its config on SynthGait data of it, and its test.
     """
-    from gaitgen.generate.project import init_project
+    from gaitgen.generate.project import init_project, make_repository
 
     answered = any(value is not None for value in (package, name, description))
     interactive = not (defaults or answered) and sys.stdin.isatty()
@@ -83,6 +87,8 @@ def init(
     )
     for path in result.files:
         echo_status("create", str(dest / path))
+    if not no_git:
+        typer.echo(make_repository(dest))
     starter = result.starter_config
     what = (
         "GaitBase on the synthetic SynthGait data"
@@ -122,8 +128,9 @@ def new_model(
     subclasses BASE (equal to it until you change it) and its config is BASE's starter
     config on the project's data.
     """
-    from gaitgen.generate.names import module_name
+    from gaitgen.generate.names import module_name, renamed_note, validate_class_name
     from gaitgen.generate.plan import apply, plan
+    from gaitgen.generate.record import record_generated
     from gaitgen.runtime.project import editing_project
 
     if base is not None and modality is not None:
@@ -131,6 +138,9 @@ def new_model(
             f"--from {base} and --modality {modality}: a model derived from {base} reads what "
             f"{base} reads; give one of the two"
         )
+    note = renamed_note(name, "model")
+    if note:
+        typer.echo(f"note: {note}")
     with editing_project(Path.cwd()) as project:
         if base is None:
             from gaitgen.generate.model import model_files
@@ -141,6 +151,9 @@ def new_model(
 
             files = derived_model_files(project, name, base, force=force)
         apply(plan(files, force=force), root=project.root, dry_run=dry_run, echo=echo_status)
+        if not dry_run:
+            class_name = validate_class_name(name, "model")
+            record_generated(project.root, "model", class_name, files)
     if dry_run:
         typer.echo("dry run: nothing was written")
         return
@@ -180,14 +193,31 @@ def new_loss(
     """Add a loss: <package>/losses/<name>.py and tests/test_<name>.py; with --config, use it."""
     from gaitgen.generate import yaml_edit
     from gaitgen.generate.loss import loss_files
+    from gaitgen.generate.names import renamed_note, validate_class_name
     from gaitgen.generate.plan import apply, plan
+    from gaitgen.generate.record import record_generated
     from gaitgen.runtime.project import editing_project
 
+    note = renamed_note(name, "loss")
+    if note:
+        typer.echo(f"note: {note}")
     with editing_project(Path.cwd()) as project:
         result = loss_files(
             project, name, pairwise=pairwise, prefix=prefix, config=config, force=force
         )
         apply(plan(result.files, force=force), root=project.root, dry_run=dry_run, echo=echo_status)
+        if not dry_run:
+            entries = [
+                {
+                    "config": f.path.relative_to(project.root.resolve()).as_posix(),
+                    "entry": result.entry,
+                }
+                for f in result.files
+                if f.edit
+            ]
+            record_generated(
+                project.root, "loss", validate_class_name(name, "loss"), result.files, entries
+            )
     entry_text = "".join(yaml_edit.mapping_lines(result.entry, 2, list_item=True))
     prefix_used = result.entry["log_prefix"]
     if config is None:
@@ -205,8 +235,40 @@ def new_loss(
         typer.echo("dry run: nothing was written")
 
 
+def destroy(
+    kind: Annotated[
+        str,
+        typer.Argument(help="What to remove: model or loss.", show_default=False, metavar="KIND"),
+    ],
+    name: Annotated[str, typer.Argument(help="Its class name, e.g. MyGait.", show_default=False)],
+    dry_run: DryRunOption = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Remove files even if you edited them since."),
+    ] = False,
+) -> None:
+    """Undo new-model, new-loss or port: remove the files and loss_cfg entries they wrote.
+
+    A file you edited since it was generated is kept (and nothing is removed) unless
+    --force. Example: gaitgen destroy model MyGait --dry-run
+    """
+    from gaitgen.generate.destroy import apply_destroy, other_uses, plan_destroy
+    from gaitgen.runtime.project import editing_project
+
+    with editing_project(Path.cwd()) as project:
+        result = plan_destroy(project, kind, name, force=force)
+        apply_destroy(project, kind, result, dry_run=dry_run, echo=echo_status)
+        skip = {path.resolve() for path, _ in result.files}
+        notes = result.notes + other_uses(project, kind, result.class_name, skip)
+    for note in notes:
+        typer.echo(f"note: {note}")
+    if dry_run:
+        typer.echo("dry run: nothing was removed")
+
+
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the app."""
     app.command("init", rich_help_panel=PANEL)(handle_errors(init))
     app.command("new-model", rich_help_panel=PANEL)(handle_errors(new_model))
     app.command("new-loss", rich_help_panel=PANEL)(handle_errors(new_loss))
+    app.command("destroy", rich_help_panel=PANEL)(handle_errors(destroy))

@@ -103,6 +103,33 @@ def derived_config(text: str, base: str, name: str, data_block: str | None, clas
     return body
 
 
+def config_from_starter(
+    project: Project, text: str, base: str, name: str, *, from_zoo: bool
+) -> tuple[str, str]:
+    """A config of model ``name`` from ``base``'s config ``text``, and what its data is.
+
+    A zoo starter on silhouettes trains on the project's data (its ``data_cfg`` and
+    ``class_num``); one on SynthGait's other modalities keeps its own data (the project's
+    may not hold them); a project config keeps its own.
+
+    Returns:
+        The config text (without the base's header) and the end of a sentence about its
+        data: ``"; data_cfg is copied from configs/baseline.yaml"``, or ``""``.
+    """
+    defaults = config_defaults(read_settings(project))
+    starter_reads = synthetic_modalities(_data_cfg(text)) if from_zoo else ()
+    own_data = from_zoo and starter_reads not in ((), ("silhouette",))
+    project_data = from_zoo and not own_data
+    config = derived_config(
+        text, base, name, defaults.data_cfg_block if project_data else None, defaults.class_num
+    )
+    if project_data:
+        return config, f"; data_cfg is copied from {defaults.source}"
+    if own_data:
+        return config, f", data_cfg included (SynthGait's {', '.join(starter_reads)})"
+    return config, ""
+
+
 def derived_model_files(
     project: Project, name: str, base: str, *, force: bool = False
 ) -> list[PlannedFile]:
@@ -111,24 +138,16 @@ def derived_model_files(
     Raises:
         GenerateError: invalid or taken name, unknown base, or no config to derive from.
     """
-    validate_class_name(name, "model")
+    module = module_name(name)
+    name = validate_class_name(name, "model")
     if name == base:
         raise GenerateError(f"--from {base}: the new model needs a name of its own")
-    module = module_name(name)
     model_path = project.models_dir / f"{module}.py"
     check_name_free(name, project, "model", model_path if force else None)
     source = _base(project, base)
     text, config_source, from_zoo = _starter_text(project, source, base)
     settings = read_settings(project)
-    defaults = config_defaults(settings)
-    # a starter on SynthGait's other modalities keeps its own data (the project's may not
-    # hold them); one on silhouettes trains on the project's data
-    starter_reads = synthetic_modalities(_data_cfg(text)) if from_zoo else ()
-    own_data = from_zoo and starter_reads not in ((), ("silhouette",))
-    project_data = from_zoo and not own_data
-    config = derived_config(
-        text, base, name, defaults.data_cfg_block if project_data else None, defaults.class_num
-    )
+    config, data_note = config_from_starter(project, text, base, name, from_zoo=from_zoo)
     if source.builtin:
         base_import = f"from gaitgen.runtime.models.{source.path.stem} import {base}"
         base_source = f"gaitgen/runtime/models/{source.path.name}"
@@ -148,10 +167,7 @@ def derived_model_files(
         f"# {name}: derived from {base} by `gaitgen new-model {name} --from {base}`.\n"
         f"#   gaitgen train configs/{module}.yaml [--set trainer_cfg.total_iter=50]\n"
         f"#   gaitgen test configs/{module}.yaml\n"
-        f"# Its settings are {base}'s, from {config_source}"
-        + (f"; data_cfg is copied from {defaults.source}.\n\n" if project_data else "")
-        + (f", data_cfg included (SynthGait's {', '.join(starter_reads)}).\n\n" if own_data else "")
-        + (".\n\n" if not from_zoo else "")
+        f"# Its settings are {base}'s, from {config_source}{data_note}.\n\n"
     )
     line_length = settings.line_length
     return [

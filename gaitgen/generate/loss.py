@@ -94,8 +94,8 @@ def loss_files(
     Raises:
         GenerateError: invalid or taken name or prefix, or a config that cannot be edited.
     """
-    validate_class_name(name, "loss")
     module = module_name(name)
+    name = validate_class_name(name, "loss")
     prefix = validate_prefix(prefix or module)
     loss_path = project.losses_dir / f"{module}.py"
     check_name_free(name, project, "loss", loss_path if force else None)

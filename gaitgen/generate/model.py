@@ -38,7 +38,8 @@ def model_files(
 
     Args:
         project: the project the model goes into.
-        name: the class name, e.g. ``MyGait``.
+        name: the class name, e.g. ``MyGait`` (``my_gait`` gives class ``MyGait`` in
+            ``my_gait.py``: :func:`~gaitgen.generate.names.validate_class_name`).
         modality: what the model reads (a key of
             :data:`~gaitgen.generate.modalities.MODALITIES`); its config trains on the
             project's data when that holds it, else on SynthGait data of that modality.
@@ -54,8 +55,8 @@ def model_files(
             settings.
     """
     body = check_modality(modality)
-    validate_class_name(name, "model")
     module = module_name(name)
+    name = validate_class_name(name, "model")
     model_path = project.models_dir / f"{module}.py"
     check_name_free(name, project, "model", model_path if force else None)
 

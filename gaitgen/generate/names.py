@@ -40,12 +40,27 @@ def _is_keyword(name: str) -> bool:
     return keyword.iskeyword(name) or keyword.issoftkeyword(name)
 
 
+def _camelize(name: str) -> str:
+    """Rails's ``camelize``: ``my_bad_name`` -> ``MyBadName``, ``myGait`` -> ``MyGait``.
+
+    A CamelCase name without underscores comes back unchanged.
+    """
+    return "".join(part[0].upper() + part[1:] for part in name.split("_") if part)
+
+
 def validate_class_name(name: str, kind: str) -> str:
-    """Return ``name`` if it can be the class name of a new model or loss.
+    """Return the class name of a new model or loss called ``name``, normalised as Rails does.
+
+    ``MyGait`` stays ``MyGait``; a snake_case or lowercase name becomes CamelCase
+    (``my_bad_name`` -> ``MyBadName``, its file :func:`module_name` ``my_bad_name.py``);
+    :func:`renamed_note` says so in one line.
 
     Args:
-        name: the name the user typed, e.g. ``MyGait``.
+        name: the name the user typed, e.g. ``MyGait`` or ``my_gait``.
         kind: ``"model"`` or ``"loss"``, for the message.
+
+    Returns:
+        The class name (``name`` itself when it is CamelCase already).
 
     Raises:
         GenerateError: not an ASCII identifier starting with a letter, a keyword, or the
@@ -63,6 +78,7 @@ def validate_class_name(name: str, kind: str) -> str:
         )
     if _is_keyword(name):
         raise GenerateError(f"{kind} name {name!r} is a Python keyword; choose another name")
+    name = _camelize(name)
     if name in BASE_CLASSES:
         raise GenerateError(
             f"{kind} name {name!r} is {BASE_CLASSES[name]}, not a {kind} that can "
@@ -103,9 +119,29 @@ def check_targets_are_text(paths: list[Path]) -> None:
             raise GenerateError(f"{path}: exists but cannot be read ({exc.strerror})") from None
 
 
-def module_name(class_name: str) -> str:
-    """The file stem a class goes to: the class name lowercased (``MyGait`` -> ``mygait``)."""
-    return class_name.lower()
+def module_name(name: str) -> str:
+    """The file stem a model or loss goes to, from the name as typed or its class name.
+
+    A CamelCase name is lowercased as OpenGait names its files (``MyGait`` -> ``mygait``);
+    a snake_case one keeps its words (``my_bad_name`` -> ``my_bad_name``, class
+    ``MyBadName``), as Rails does.
+    """
+    return "_".join(part for part in name.split("_") if part).lower()
+
+
+def renamed_note(name: str, kind: str) -> str | None:
+    """One line saying how ``name`` was normalised, or None when it is used as typed.
+
+    Raises:
+        GenerateError: ``name`` is not a valid name (see :func:`validate_class_name`).
+    """
+    class_name = validate_class_name(name, kind)
+    if class_name == name:
+        return None
+    return (
+        f"{kind} name {name!r} became class {class_name} in {module_name(name)}.py "
+        "(Python class names are CamelCase)"
+    )
 
 
 def check_name_free(

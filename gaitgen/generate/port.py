@@ -296,7 +296,9 @@ def _assigned_on_gpu_only(tree: ast.Module) -> dict[int, tuple[str, int]]:
 
 
 def _module_file(source: Path, name: str | None) -> str:
-    stem = (name.lower() if name else source.stem).replace("-", "_").replace("+", "p")
+    from .names import module_name
+
+    stem = module_name(name) if name else source.stem.replace("-", "_").replace("+", "p")
     # the component scanner skips files named _*: such a model could never be named
     stem = stem.lstrip("_")
     if not stem.isidentifier() or keyword.iskeyword(stem):
@@ -306,7 +308,9 @@ def _module_file(source: Path, name: str | None) -> str:
     return f"{stem}.py"
 
 
-def port_file(project: Project, source: Path, *, name: str | None = None) -> PortResult:
+def port_file(
+    project: Project, source: Path, *, name: str | None = None, config: Path | None = None
+) -> PortResult:
     """Port one OpenGait model file into ``project`` (nothing is written here).
 
     Args:
@@ -314,9 +318,11 @@ def port_file(project: Project, source: Path, *, name: str | None = None) -> Por
         source: the OpenGait model file.
         name: a new class name for its (single) model class: keeps gaitgen's built-in of the
             same name usable beside it.
+        config: an OpenGait config of the model, for the config written beside it
+            (:mod:`gaitgen.generate.port_config`).
 
     Returns:
-        The planned file, the model classes, the imports that could not be mapped (one
+        The planned files (the model file, then its config and test), the model classes, the imports that could not be mapped (one
         ``file:line: ...`` each) and notes (shadowed built-ins, GPU-only lines).
 
     Raises:
@@ -363,15 +369,16 @@ def port_file(project: Project, source: Path, *, name: str | None = None) -> Por
     for (start, end), new_text in sorted(edits.items(), reverse=True):
         ported = ported[:start] + new_text + ported[end:]
 
+    opengait_name = models[0]
     if name is not None:
-        validate_class_name(name, "model")
+        class_name = validate_class_name(name, "model")
         if len(models) != 1:
             raise GenerateError(
                 f"{source}: --name renames the model class, but it defines {len(models)} "
                 f"({', '.join(models)}); rename them in the file instead"
             )
-        ported = _rename(ported, models[0], name)
-        models = [name]
+        ported = _rename(ported, models[0], class_name)
+        models = [class_name]
     target = project.models_dir / _module_file(source, name)
     for model in models:
         if model in builtin:
@@ -389,4 +396,10 @@ def port_file(project: Project, source: Path, *, name: str | None = None) -> Por
     header += ", and .cuda(x.get_device()) as .to(x.device).\n" if device_edits else ".\n"
     if not ported.startswith("#"):
         ported = header + ported
-    return PortResult([PlannedFile(target, ported)], models, problems, notes)
+    from .port_config import port_config_files
+
+    if len(models) > 1:
+        notes.append(f"configs/{target.stem}.yaml and its test are {models[0]}'s")
+    files = [PlannedFile(target, ported)]
+    files += port_config_files(project, opengait_name, models[0], target.stem, config)
+    return PortResult(files, models, problems, notes)

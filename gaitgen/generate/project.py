@@ -152,6 +152,9 @@ def init_project(
         raise GenerateError(f"init: {exc}") from None
     except OSError as exc:  # copier's writes carry no file name: name the project at least
         raise (disk_error(exc, exc.filename or dest) or exc) from exc
+    from .upgrade import write_template_source
+
+    write_template_source(dest)
     package_name = str(worker.answers.combined.get("package", data.get("package")))
     result = InitResult(root=dest, package=package_name, files=[])
     if body.name != DEFAULT_MODALITY:
@@ -193,3 +196,48 @@ def _files(root: Path) -> set[Path]:
     if not root.is_dir():
         return set()
     return {path.relative_to(root) for path in root.rglob("*") if path.is_file()}
+
+
+def make_repository(root: Path) -> str:
+    """Make ``root`` a git repository with one commit of everything in it (``gaitgen init``).
+
+    ``gaitgen upgrade`` needs one (it merges the template's changes into a clean tree). The
+    commit is made with the user's git identity, or ``gaitgen <gaitgen@localhost>`` when
+    git has none configured.
+
+    Returns:
+        One line for the user: what was made, or why not (git missing, ``root`` already in
+        a git repository, git failing), never an error: the project is complete without it.
+    """
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        return (
+            "git is not installed, so the project is not a git repository (gaitgen upgrade "
+            "needs one: git init && git add -A && git commit -m init)"
+        )
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+
+    inside = git("rev-parse", "--show-toplevel")
+    if inside.returncode == 0:
+        return f"{root} is inside the git repository {inside.stdout.strip()}: no new one made"
+    identity = []
+    if not git("config", "user.email").stdout.strip():
+        identity = ["-c", "user.name=gaitgen", "-c", "user.email=gaitgen@localhost"]
+    for args in (
+        ["init", "-q"],
+        ["add", "-A"],
+        [*identity, "commit", "-q", "-m", f"gaitgen init (gaitgen {__version__})"],
+    ):
+        done = git(*args)
+        if done.returncode != 0:
+            problem = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            command = "commit" if "commit" in args else args[0]
+            return (
+                f"git {command} failed ({problem}); the project is complete, but not a "
+                "committed git repository"
+            )
+    return "git repository made, with a first commit of the project"

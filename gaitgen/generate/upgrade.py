@@ -42,6 +42,9 @@ from .render import project_template_dir, templates_dir
 from .settings import DEFAULT_SYNTH_FRAMES, DEFAULT_SYNTH_SUBJECTS, synthetic_train_ids
 
 ANSWERS_FILE = ".copier-answers.yml"
+# the answers file's _src_path: the project template inside whichever gaitgen is installed
+# (gaitgen/templates/project), the same on every machine; never a local path
+TEMPLATE_SOURCE = "gaitgen:templates/project"
 # the version of projects whose answers file does not record one (made by gaitgen 0.1.0)
 FIRST_VERSION = "0.1.0"
 CONFLICT_MARKER = "<<<<<<< "
@@ -318,7 +321,7 @@ def _upgrade(
         shutil.rmtree(workspace, ignore_errors=True)
         if old != project_template_dir() and old.parent.name.startswith("gaitgen-template-"):
             shutil.rmtree(old.parent, ignore_errors=True)
-    _restore_source(root, answers.get("_src_path"))
+    write_template_source(root)
     codes = _changed_files(root)
     changed = sorted(codes)
     conflicts = [path for path in changed if _has_conflict_markers(root / path)]
@@ -327,8 +330,14 @@ def _upgrade(
     return UpgradeResult(root, old_version, version, changed, conflicts, created, deleted)
 
 
-def _restore_source(root: Path, source: Any) -> None:
-    """Put back the template path `gaitgen init` recorded; drop the throwaway repo's commit."""
+def write_template_source(root: Path) -> None:
+    """Record the template in the answers file as :data:`TEMPLATE_SOURCE`, not as a path.
+
+    copier writes the folder it rendered from (gaitgen's installed template for ``init``,
+    the throwaway repository for ``upgrade``, plus its ``_commit``): a path of the machine
+    that made the project. ``upgrade`` never reads it (it takes the installed template and
+    the shipped snapshots), so the project records which template it is, portably.
+    """
     from gaitgen.runtime.atomic import atomic_write_text
 
     path = root / ANSWERS_FILE
@@ -338,7 +347,7 @@ def _restore_source(root: Path, source: Any) -> None:
         if line.startswith("_commit:"):
             continue
         if line.startswith("_src_path:"):
-            line = f"_src_path: {source or project_template_dir()}"
+            line = f"_src_path: {TEMPLATE_SOURCE}"
         kept.append(line)
     atomic_write_text(path, "\n".join(kept) + "\n")
 

@@ -211,3 +211,38 @@ def _mapping_to_list(lines: list[str], block: Block, first: int, indent: int) ->
             lines[index] = " " * indent + "- " + line[indent:]
         else:
             lines[index] = "  " + line
+
+
+def remove_list_item(text: str, key: str, index: int, where: str) -> str:
+    """Remove item ``index`` of the top-level block list ``key``; the key too if it was the last.
+
+    The inverse of :func:`append_list_item` (``gaitgen destroy loss`` uses it). Comments
+    around the item are kept; the caller compares the parsed result with what it meant.
+
+    Raises:
+        GenerateError: the key is missing, not a block list, or has no such item.
+    """
+    lines = split_lines(text)
+    block = find_block(lines, key)
+    first = None if block is None or block.inline else first_content(lines, block)
+    if block is None or first is None or not lines[first].lstrip().startswith("-"):
+        raise GenerateError(
+            f"{where}: {key} is not a block list (- items) gaitgen can edit; remove the entry "
+            "by hand"
+        )
+    item_indent = _indent(lines[first])
+    starts = [
+        line_index
+        for line_index in block.body
+        if _is_content(lines[line_index])
+        and _indent(lines[line_index]) == item_indent
+        and lines[line_index].lstrip().startswith("-")
+    ]
+    if not 0 <= index < len(starts):
+        raise GenerateError(f"{where}: {key} has no item {index}; remove the entry by hand")
+    if len(starts) == 1:
+        del lines[block.key_line : block.end]
+        return "".join(lines)
+    stop = starts[index + 1] if index + 1 < len(starts) else block.end
+    del lines[starts[index] : stop]
+    return "".join(lines)
