@@ -22,6 +22,7 @@ import torch
 from .components import get
 from .engine.build import build_losses, build_optimization
 from .engine.run import Run, load_run
+from .engine.staples import Staples
 from .engine.step import NonFiniteLoss, TrainStep, model_inputs
 from .model import BaseModel, check_embeddings, check_model_output, overrides_pretreatment
 
@@ -352,7 +353,10 @@ def check_config(config_path: Path | str, steps: int = 2) -> list[float]:
     model = get("model", run.cfgs["model_cfg"]["model"], run.project)(run.cfgs, True)
     losses = build_losses(run.cfgs, run.project)
     optimizer, scheduler = build_optimization(model, run.cfgs)
-    train_step = TrainStep(model, losses, optimizer, scheduler, torch.device("cpu"))
+    staples = Staples.from_config(run.cfgs, model, optimizer)  # clipping, warmup, EMA
+    train_step = TrainStep(
+        model, losses, optimizer, scheduler, torch.device("cpu"), staples=staples
+    )
     before = [p.detach().clone() for p in model.parameters()]
     history = []
     for step in range(steps):

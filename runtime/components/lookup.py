@@ -285,7 +285,8 @@ def build(
     Args:
         kind: a key of :data:`.kinds.KINDS`.
         cfg: the block; its name key (``type``, ``solver``...) names the member, the other
-            keys are constructor arguments (less the kind's ``not_arguments`` and ``skip``).
+            keys are constructor arguments (less the kind's ``not_arguments``, ``skip`` and
+            gaitgen's own keys of the section, :func:`..config.schema.class_section_keys`).
         *args: positional arguments the caller supplies (``params`` of an optimizer...).
         where: the config key of the block, for messages.
         project: the project whose own members count too.
@@ -306,12 +307,14 @@ def build(
         )
     name = cfg.get(spec.name_key, default)
     cls = get(kind, name, project, f"{where}.{spec.name_key}")
+    from ..config.schema import class_section_keys, ignored_in
+
+    own = class_section_keys(spec.config_key.partition(".")[0])  # gaitgen's, read elsewhere
     params = {
         k: v
         for k, v in cfg.items()
-        if k != spec.name_key and k not in spec.not_arguments and k not in skip
+        if k != spec.name_key and k not in spec.not_arguments and k not in skip and k not in own
     }
-    from ..config.schema import ignored_in
 
     kwargs = check_arguments(
         cls,

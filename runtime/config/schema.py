@@ -204,6 +204,42 @@ class TrainerCfg:
         "total_iter)",
         above=0,
     )
+    grad_accumulation: int = key(
+        1,
+        "gaitgen: P x K batches whose gradients make one optimizer step (an iteration)",
+        minimum=1,
+        opengait=False,
+    )
+    ema_decay: float | None = key(
+        None,
+        "gaitgen: keep an EMA of the weights (e.g. 0.999), saved and tested beside them",
+        above=0,
+        maximum=1,
+        opengait=False,
+    )
+    keep_last: int = key(
+        0,
+        "gaitgen: keep the last N checkpoints (and the best); 0 keeps all",
+        minimum=0,
+        opengait=False,
+    )
+    best_metric: str | None = key(
+        None,
+        "gaitgen: a with_test result (e.g. NM/rank1) whose best checkpoint keep_last keeps",
+        opengait=False,
+    )
+    best_mode: str = key(
+        "max",
+        "gaitgen: whether best_metric is best high or low",
+        choices=["max", "min"],
+        opengait=False,
+    )
+    early_stop_patience: int = key(
+        0,
+        "gaitgen: stop after N tests without a better best_metric; 0: never",
+        minimum=0,
+        opengait=False,
+    )
 
 
 @dataclass
@@ -228,6 +264,68 @@ class EvaluatorCfg:
     )
     rerank: bool | dict = key(ABSENT, "re-ranking: true or {k1, k2, lambda_value}")
     probe_set: str = key(ABSENT, "Gait3D-style probe list (a JSON file)")
+    use_ema: bool = key(
+        False,
+        "gaitgen: test the EMA of the weights (trainer_cfg.ema_decay) instead of the weights",
+        opengait=False,
+    )
+
+
+@dataclass
+class OptimizerKeys:
+    """gaitgen's keys of ``optimizer_cfg``: read by the training step, not passed to the solver
+    (whichever ``solver`` the section names)."""
+
+    clip_grad_norm: float | None = key(
+        None,
+        "gaitgen: scale the gradients so that their total L2 norm is at most this",
+        above=0,
+        opengait=False,
+    )
+    clip_grad_value: float | None = key(
+        None, "gaitgen: clamp every gradient element to [-this, this]", above=0, opengait=False
+    )
+
+
+@dataclass
+class SchedulerKeys:
+    """gaitgen's keys of ``scheduler_cfg``: a linear warmup before the named scheduler's
+    rates, not passed to the scheduler (whichever ``scheduler`` the section names)."""
+
+    warmup_iters: int = key(
+        0,
+        "gaitgen: scale the scheduled rate from warmup_factor up to 1 over N iterations",
+        minimum=0,
+        opengait=False,
+    )
+    warmup_factor: float = key(
+        0.001,
+        "gaitgen: the rate's share at the first warmup iteration",
+        above=0,
+        maximum=1,
+        opengait=False,
+    )
+
+
+# gaitgen's own keys of the sections that belong to a class, by section
+CLASS_SECTION_KEYS: dict[str, type] = {
+    "optimizer_cfg": OptimizerKeys,
+    "scheduler_cfg": SchedulerKeys,
+}
+
+
+def class_section_keys(section: str) -> tuple[str, ...]:
+    """gaitgen's own keys of a class section (``optimizer_cfg``...): not the class's arguments."""
+    cls = CLASS_SECTION_KEYS.get(section)
+    return tuple(f.name for f in dataclasses.fields(cls)) if cls is not None else ()
+
+
+def class_section_settings(section: str, node: Any) -> dict[str, Any]:
+    """gaitgen's own keys of a class section, each as the config sets it or its default."""
+    node = node if isinstance(node, dict) else {}
+    return {
+        f.name: node.get(f.name, f.default) for f in dataclasses.fields(CLASS_SECTION_KEYS[section])
+    }
 
 
 # the dataclass of each checked section, by its dotted path
@@ -500,6 +598,10 @@ def defaults_yaml() -> str:
         out += [f"{name}:", *render(cls, "  "), ""]
     for name, value in CLASS_SECTION_DEFAULTS.items():
         out.append(yaml.safe_dump({name: value}, sort_keys=False).rstrip())
+        if name in CLASS_SECTION_KEYS:  # not merged: a section naming another class keeps them
+            out.append(f"  # gaitgen's keys of any {name} (shown with their defaults):")
+            for f in dataclasses.fields(CLASS_SECTION_KEYS[name]):
+                out.append(f"  # {f.name}: {scalar(f.default)}  # {f.metadata['doc']}")
         out.append("")
     out += ["trainer_cfg:", *render(TrainerCfg, "  ")]
     out += ["", "# OpenGait keys accepted with a warning and ignored:"]

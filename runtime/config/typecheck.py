@@ -75,16 +75,22 @@ def check_section(node: Any, section: str, where: Where, path: tuple, found: lis
         if name == "transform":
             check_transform(value, where, key_path, found)
             continue
-        tp, metadata = hints[name], fields[name].metadata
-        if not matches(value, tp):
-            raise _bad(where, key_path, value, describe(tp))
-        problem = _range_problem(value, metadata)
-        if problem and problem.startswith("one of"):
-            raise _bad(where, key_path, value, problem)
-        if problem:
-            union = typing.get_origin(tp) in (typing.Union, types.UnionType)
-            expected = f"{describe(tp)}, with numbers {problem}" if union else describe(tp)
-            raise _bad(where, key_path, value, expected if union else f"{expected} {problem}")
+        check_value(value, hints[name], fields[name].metadata, where, key_path)
+
+
+def check_value(
+    value: Any, tp: Any, metadata: Mapping[str, Any], where: Where, path: tuple
+) -> None:
+    """One schema field's value: its type (``tp``) and range (``metadata``)."""
+    if not matches(value, tp):
+        raise _bad(where, path, value, describe(tp))
+    problem = _range_problem(value, metadata)
+    if problem and problem.startswith("one of"):
+        raise _bad(where, path, value, problem)
+    if problem:
+        union = typing.get_origin(tp) in (typing.Union, types.UnionType)
+        expected = f"{describe(tp)}, with numbers {problem}" if union else describe(tp)
+        raise _bad(where, path, value, expected if union else f"{expected} {problem}")
 
 
 def check_transform(value: Any, where: Where, path: tuple, found: list[Ignored]) -> None:
@@ -186,8 +192,18 @@ def check_torch_section(
     name = node.get(class_key)
     if not isinstance(name, str) or not name:
         raise _bad(where, (section, class_key), name, "a torch class name")
+    own = schema.CLASS_SECTION_KEYS[section]  # gaitgen's keys: checked here, not passed
+    hints = typing.get_type_hints(own)
+    for f in dataclasses.fields(own):
+        if f.name in node:
+            check_value(node[f.name], hints[f.name], f.metadata, where, (section, f.name))
+    arguments = {k: v for k, v in node.items() if k not in hints}
     check_builtin(
-        "optimizer" if section == "optimizer_cfg" else "scheduler", node, where, (section,), found
+        "optimizer" if section == "optimizer_cfg" else "scheduler",
+        arguments,
+        where,
+        (section,),
+        found,
     )
 
 

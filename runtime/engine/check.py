@@ -3,8 +3,8 @@
 The dry run a researcher wants before a long job: the config resolved, the model, losses,
 optimizer and scheduler built, one batch of the training loader and one of the test loader
 (the test one as the test phase feeds it: whole sequences joined along the frame axis, with
-``seqL``), one training step (forward, loss, backward, optimizer and scheduler step) and one
-inference forward. The report gives parameters (total and per top-level module), FLOPs per
+``seqL``), one training step (forward, loss, backward, optimizer and scheduler step, with the
+training staples the config turns on, listed) and one inference forward. The report gives parameters (total and per top-level module), FLOPs per
 sequence (``torch.utils.flop_counter``), the step's peak memory and time, the shapes of
 every ``training_feat`` / ``inference_feat`` entry and which loss gets which key.
 
@@ -42,6 +42,7 @@ from .check_report import (
 )
 from .parameters import count_parameters
 from .run import Run, ensure_synthetic_data, load_run
+from .staples import Staples
 from .step import InferenceStep, NonFiniteLoss, TrainStep, model_inputs
 
 
@@ -266,7 +267,16 @@ def _check_steps(
 
     name = type(model).__name__
     enable_float16 = bool(run.cfgs["trainer_cfg"]["enable_float16"])
-    step = TrainStep(model, losses, optimizer, scheduler, dev, enable_float16=enable_float16)
+    staples = attempt(
+        report, "trainer_cfg", lambda: Staples.from_config(run.cfgs, model, optimizer)
+    )
+    if staples is not None:
+        sizes = run.cfgs["trainer_cfg"]["sampler"].get("batch_size")
+        batch = " x ".join(map(str, sizes)) if isinstance(sizes, list) else sizes
+        report.add("staples", staples.describe(batch))
+    step = TrainStep(
+        model, losses, optimizer, scheduler, dev, enable_float16=enable_float16, staples=staples
+    )
     counter = FlopCounterMode(display=False)
 
     prepared: list[Any] = []

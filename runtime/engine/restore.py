@@ -20,7 +20,13 @@ from typing import Any
 
 import torch
 
-from ..checkpoint import kind_of, load_checkpoint, load_model_weights, set_rng_state
+from ..checkpoint import (
+    check_checkpoint,
+    kind_of,
+    load_checkpoint,
+    load_model_weights,
+    set_rng_state,
+)
 from ..errors import CheckpointError
 from .run import Run
 from .run_folder import continues_run, parse_checkpoint_name
@@ -72,12 +78,30 @@ def restore_checkpoint(
     if path is None:
         return None
     state = load_checkpoint(path, map_location=map_location)
-    load_model_weights(model, state, path, bool(run.cfgs[section]["restore_ckpt_strict"]))
+    weights = state
+    if phase == "test" and run.cfgs["evaluator_cfg"].get("use_ema"):
+        weights = ema_weights(state, path)
+    load_model_weights(model, weights, path, bool(run.cfgs[section]["restore_ckpt_strict"]))
     iteration = state.get("iteration")
     if iteration is None:  # a checkpoint of another tool: its name may say
         parsed = parse_checkpoint_name(path.name)
         iteration = parsed[1] if parsed is not None else 0
     return Restored(path, state, int(iteration), continues_run(hint))
+
+
+def ema_weights(state: dict[str, Any], path: Path) -> dict[str, Any]:
+    """A checkpoint whose ``model`` is the ``ema`` entry (``evaluator_cfg.use_ema``).
+
+    Raises:
+        CheckpointError: the checkpoint has no ``ema`` entry, or it is not a state dict.
+    """
+    if state.get("ema") is None:
+        raise CheckpointError(
+            f"{path}: has no 'ema' entry (the run trained without trainer_cfg.ema_decay), "
+            "which evaluator_cfg.use_ema tests: set evaluator_cfg.use_ema: false, or train "
+            "with trainer_cfg.ema_decay (e.g. 0.999)"
+        )
+    return check_checkpoint({"model": state["ema"]}, path)
 
 
 # flags of torch's optimizers that say how a step runs, not which optimizer it is: a state

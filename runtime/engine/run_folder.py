@@ -10,6 +10,7 @@
     logs/                      <phase>-<date>-<time>.txt, with --log-to-file
     results.json, embeddings.npz, heatmap_*.png    written by 'gaitgen test' (the latest)
     results-<iteration>.json   the results of each checkpoint tested
+    metric_history.json        trainer_cfg.best_metric of each with_test test, by iteration
 
 This module is the only place that spells these names; the trainer, the tester, ``extract``,
 ``compare`` and the launcher use it. It imports no torch, so the CLI can read a run folder
@@ -58,6 +59,7 @@ def results_file_of(iteration: int) -> str:
 EMBEDDINGS_FILE = "embeddings.npz"
 SCALARS_FILE = "scalars.jsonl"  # in summary/
 LOCK_FILE = "train.lock"
+METRIC_HISTORY_FILE = "metric_history.json"
 
 # <save_name>-<iteration>.pt: OpenGait's checkpoint names (the iteration zero-padded to 5)
 _CHECKPOINT_NAME = re.compile(r"^(?P<save_name>.+)-(?P<iteration>\d+)\.pt$")
@@ -196,6 +198,11 @@ class RunFolder:
     def lock_file(self) -> Path:
         return self.path / LOCK_FILE
 
+    @property
+    def metric_history_file(self) -> Path:
+        """``trainer_cfg.best_metric`` of each test during training, by iteration."""
+        return self.path / METRIC_HISTORY_FILE
+
     def log_file(self, phase: str, stamp: str) -> Path:
         """``logs/<phase>-<stamp>.txt`` (``stamp``: the start's date and time)."""
         return self.path / LOG_DIR / f"{phase}-{stamp}.txt"
@@ -277,6 +284,26 @@ class RunFolder:
         )
         return later
 
+    def prune_checkpoints(self, keep_last: int, protected: Sequence[int] = ()) -> list[int]:
+        """``trainer_cfg.keep_last``: delete all but the latest ``keep_last`` checkpoints of
+        ``save_name``, oldest first, never one of ``protected`` (the best).
+
+        Each file goes by one unlink, after the newest was completely written, so a crash
+        leaves a checkpoint too many, never one too few. Returns the iterations deleted.
+        """
+        found = list(self.checkpoints())
+        kept = set(found[-keep_last:]) | set(protected) if keep_last > 0 else set(found)
+        deleted = [number for number in found if number not in kept]
+        for number in deleted:
+            self.checkpoint(number).unlink(missing_ok=True)
+        if deleted:
+            log.info(
+                "trainer_cfg.keep_last: %d; deleted the checkpoints of iterations %s",
+                keep_last,
+                ", ".join(map(str, deleted)),
+            )
+        return deleted
+
     def latest_checkpoint(self) -> Path | None:
         found = self.checkpoints()
         return found[max(found)] if found else None
@@ -349,7 +376,7 @@ class RunFolder:
         old = [p for start, p in self.recorded_configs().items() if start > 0]
         old += self.path.glob("heatmap_*.png")
         old += self.path.glob("results-*.json")
-        old += [self.results_file, self.embeddings_file]
+        old += [self.results_file, self.embeddings_file, self.metric_history_file]
         for path in old:
             path.unlink(missing_ok=True)
         for folder in (self.summary_dir, self.path / LOG_DIR):

@@ -4,7 +4,9 @@
 (:mod:`.check`) and the generated tests (:func:`gaitgen.runtime.testing.check_config`) run:
 the forward under float16 autocast (``enable_float16`` on CUDA), the loss sum, a finite check
 of the loss before anything is updated (all ranks agree), backward through the grad scaler,
-the optimizer step and the scheduler step. :class:`InferenceStep` is what the test phase
+the optimizer step and the scheduler step, with the staples a config turns on
+(:mod:`.staples`): the gradients of several batches summed (DDP's all-reduce on the last
+only), clipped once unscaled, the warmup's share of the scheduled rate and the weights' EMA. :class:`InferenceStep` is what the test phase
 (:mod:`.tester`), ``gaitgen extract`` and ``gaitgen check`` run: the forward under
 ``no_grad`` and autocast and the embeddings, checked to be [n, c, p] with one per sequence.
 Both take a batch through :func:`model_inputs` first: a raw batch (for a model that overrides
@@ -12,6 +14,7 @@ OpenGait's ``inputs_pretreament``) goes through that method, then the batch is m
 
     step = TrainStep(model, losses, optimizer, scheduler, device, enable_float16=True)
     result = step(batch, iteration=0)        # raises NonFiniteLoss, nothing updated
+    result = step.run([batch1, batch2], iteration=1)   # trainer_cfg.grad_accumulation: 2
     embeddings = InferenceStep(model.eval(), device)(test_batch)   # [n, c, p]
 """
 
@@ -30,6 +33,7 @@ from ..data.batch import RawSequences
 from ..errors import TrainingError
 from ..model import PRETREATMENT, check_embeddings, check_model_output
 from .build import move_inputs
+from .staples import Staples
 
 
 def autocast(device: torch.device, use_amp: bool) -> contextlib.AbstractContextManager:
@@ -144,6 +148,7 @@ class TrainStep:
         enable_float16: ``trainer_cfg.enable_float16``: autocast and grad scaling, on CUDA
             only (ignored on the CPU).
         distributed: all ranks agree on the finite check (an all-reduce), so all stop together.
+        staples: clipping, warmup and EMA (:class:`.staples.Staples`); none by default.
 
     Attributes:
         network: the module the forward runs through: ``model``, or the trainer's
@@ -161,8 +166,10 @@ class TrainStep:
         device: torch.device,
         enable_float16: bool = False,
         distributed: bool = False,
+        staples: Staples | None = None,
     ):
         self.model = model
+        self.staples = staples if staples is not None else Staples()
         self.network: torch.nn.Module = model
         self.losses = losses
         self.optimizer = optimizer
@@ -187,11 +194,39 @@ class TrainStep:
         Raises:
             NonFiniteLoss: the loss is NaN or infinite (on any rank); nothing was updated.
         """
+        return self.run([inputs], iteration)
+
+    def run(self, batches: Sequence[list[Any]], iteration: int) -> StepResult:
+        """One optimizer step over the summed gradients of several batches (accumulation).
+
+        Each batch's loss is divided by their number, so k batches of B give the gradient of
+        one batch of kB for a loss that averages over its samples. Under DDP the gradients
+        are all-reduced with the last batch's backward only (``no_sync`` before).
+
+        Returns:
+            The last batch's output and terms; the loss sum averaged over the batches.
+
+        Raises:
+            NonFiniteLoss: a batch's loss is NaN or infinite (on any rank); the weights, the
+                schedule and the EMA were not updated.
+        """
         self.model.iteration = iteration  # OpenGait's models read it (steps completed)
-        output = self.forward(inputs)
-        loss_sum, info = self.loss(output)
-        self.update(loss_sum, info, iteration)
-        return StepResult(loss_sum.detach(), info, output)
+        self.optimizer.zero_grad(set_to_none=True)
+        total: torch.Tensor | None = None
+        for index, inputs in enumerate(batches):
+            last = index == len(batches) - 1
+            with self._gradients_kept_local(not last):
+                output = self.forward(inputs)
+                loss_sum, info = self.loss(output)
+                self.backward(loss_sum, info, iteration, len(batches))
+            total = loss_sum.detach() if total is None else total + loss_sum.detach()
+        self.apply(iteration)
+        return StepResult(total / len(batches) if len(batches) > 1 else total, info, output)
+
+    def _gradients_kept_local(self, local: bool) -> contextlib.AbstractContextManager:
+        """DDP's ``no_sync`` around a micro-batch whose gradients are not all-reduced yet."""
+        no_sync = getattr(self.network, "no_sync", None)
+        return no_sync() if local and no_sync is not None else contextlib.nullcontext()
 
     def forward(self, inputs: list[Any]) -> dict[str, Any]:
         """The model's output for a batch, under autocast (the contract checked once)."""
@@ -209,7 +244,8 @@ class TrainStep:
             return self.losses(output["training_feat"])
 
     def update(self, loss_sum: torch.Tensor, info: dict[str, Any], iteration: int) -> bool:
-        """Check the loss is finite, then backward, optimizer step and scheduler step.
+        """Check the loss is finite, then backward, optimizer step and scheduler step
+        (:meth:`backward` then :meth:`apply`, for one batch).
 
         Args:
             loss_sum: the loss sum of :meth:`loss`.
@@ -223,20 +259,55 @@ class TrainStep:
         Raises:
             NonFiniteLoss: the loss is NaN or infinite (on any rank); nothing was updated.
         """
+        self.optimizer.zero_grad(set_to_none=True)
+        self.backward(loss_sum, info, iteration)
+        return self.apply(iteration)
+
+    def backward(
+        self, loss_sum: torch.Tensor, info: dict[str, Any], iteration: int, parts: int = 1
+    ) -> None:
+        """Check the loss is finite (all ranks agree), then add its gradients, ``loss_sum /
+        parts`` through the grad scaler.
+
+        Raises:
+            NonFiniteLoss: the loss is NaN or infinite (on any rank); no gradient was added.
+        """
         finite = torch.isfinite(loss_sum.detach()).all().to(torch.int32).reshape(1)
         if self.distributed:  # every rank must stop together, or the others hang
             dist.all_reduce(finite, op=dist.ReduceOp.MIN)
         if int(finite.item()) == 0:
             terms = {key: loss_number(value) for key, value in info.items()}
             raise NonFiniteLoss(iteration + 1, loss_sum.detach(), terms)
-        self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss_sum).backward()
+        self.scaler.scale(loss_sum / parts if parts > 1 else loss_sum).backward()
+
+    def apply(self, iteration: int) -> bool:
+        """The optimizer step on the gradients :meth:`backward` added (clipped once
+        unscaled), then the scheduler (with the warmup's share), the EMA and the model's hook.
+
+        Returns:
+            Whether the weights were updated (the grad scaler skips a step whose gradients
+            overflowed; such a step advances neither the schedule nor the EMA).
+        """
+        staples = self.staples
+        if staples.clip_norm is not None or staples.clip_value is not None:
+            self.scaler.unscale_(self.optimizer)  # clip the true gradients, not scaled ones
+            parameters = [p for p in self.model.parameters() if p.grad is not None]
+            if staples.clip_value is not None:
+                torch.nn.utils.clip_grad_value_(parameters, staples.clip_value)
+            if staples.clip_norm is not None:
+                torch.nn.utils.clip_grad_norm_(parameters, staples.clip_norm)
         self.scaler.step(self.optimizer)
         scale_before = self.scaler.get_scale() if self.use_amp else None
         self.scaler.update()
         stepped = not self.use_amp or self.scaler.get_scale() >= scale_before
         if stepped:
-            self.scheduler.step()  # a step skipped by the scaler does not advance the schedule
+            # a step skipped by the scaler does not advance the schedule
+            if staples.warmup is not None:
+                staples.warmup.step(self.scheduler)
+            else:
+                self.scheduler.step()
+            if staples.ema is not None:
+                staples.ema.update(self.model)
             after = getattr(self.model, "after_train_step", None)  # BaseModel's hook
             if after is not None:
                 after(iteration + 1)

@@ -48,6 +48,7 @@ from .restore import restore_checkpoint, restore_training_state
 from .run import Run
 from .run_folder import continues_run, parse_checkpoint_name
 from .run_settings import changed_settings, describe
+from .staples import MetricHistory, Staples, restore_staples
 from .step import TrainStep, loss_number
 from .stop import (
     StopRequest,
@@ -123,6 +124,17 @@ class Trainer:
                 )
         self.losses = build_losses(self.cfgs, run.project).to(ctx.device)
         self.optimizer, self.scheduler = build_optimization(self.model, self.cfgs)
+        self.staples = Staples.from_config(self.cfgs, self.model, self.optimizer)
+        self.history = (
+            MetricHistory(
+                self.folder.metric_history_file,
+                self.staples.best_metric,
+                self.staples.best_mode,
+                self.staples.patience,
+            )
+            if self.staples.best_metric
+            else None
+        )
         self.train_step = TrainStep(
             self.model,
             self.losses,
@@ -131,6 +143,7 @@ class Trainer:
             ctx.device,
             enable_float16=bool(self.engine_cfg["enable_float16"]),
             distributed=ctx.distributed,
+            staples=self.staples,
         )
         self.use_amp, self.scaler = self.train_step.use_amp, self.train_step.scaler
         self.iteration = 0
@@ -157,6 +170,8 @@ class Trainer:
             self._decided_on_rank0(lambda: self._check_resume_settings(hint))
         restored = restore_checkpoint(self.run, "train", self.model, hint, self.ctx.device)
         if restored is None:
+            if self.history is not None:
+                self.history.load(up_to=0)
             return
         if restart:
             log.info("restart %d: resuming from %s", restart, restored.path)
@@ -169,6 +184,8 @@ class Trainer:
             scaler=self.scaler if self.use_amp else None,
             rng=restored.continues,
         )
+        schedule = not self.engine_cfg["scheduler_reset"]
+        restore_staples(self.staples, restored.state, restored.path, schedule=schedule)
         if restored.continues:  # a file path fine-tunes from iteration 0 (OpenGait's meaning)
             self.iteration = restored.iteration
             self.resumed = True
@@ -178,6 +195,8 @@ class Trainer:
                         restored.iteration, self.overwrite, self.run.config_path
                     )
                 )
+        if self.history is not None:  # the tests of this timeline, up to where it goes on
+            self.history.load(up_to=self.iteration)
         log.info("restored %s (iteration %d)", restored.path, self.iteration)
 
     def _decided_on_rank0(self, check: Callable[[], object]) -> None:
@@ -241,6 +260,7 @@ class Trainer:
                 "scaler": self.scaler.state_dict() if self.use_amp else {},
                 "iteration": self.iteration,
                 "rng": rng_state(),
+                **self.staples.training_state(),  # ema, warmup
             }
             save_checkpoint(path, state)
             log.info("saved checkpoint %s", path)
@@ -275,7 +295,7 @@ class Trainer:
             rank=self.ctx.rank,
             world_size=self.ctx.world_size,
             seed=int(self.engine_cfg.get("seed", 0)),
-            start_iteration=self.iteration,
+            start_iteration=self.iteration * self.staples.accumulation,  # batches, not steps
             device_type=self.ctx.device.type,
             raw_batches=overrides_pretreatment(self.model),  # its inputs_pretreament transforms
         )
@@ -301,6 +321,7 @@ class Trainer:
         batches = iter(loader)
         last_saved = self.iteration
         signum = None
+        early_stop = False
         # a bar only on rank 0's terminal (not --quiet); the log lines print above it
         bar = ProgressBar(total_iter - self.iteration, "training", unit="it", redirect_logs=True)
         try:
@@ -309,8 +330,8 @@ class Trainer:
                 if signum:
                     break
                 tick = time.perf_counter()
-                try:
-                    inputs = next(batches)
+                try:  # grad_accumulation: that many batches make one iteration
+                    inputs = [next(batches) for _ in range(self.staples.accumulation)]
                 except Exception:
                     if stop.signum:  # Ctrl-C also reached the loader's workers
                         signum = stop.signum
@@ -338,7 +359,10 @@ class Trainer:
                     self.save()
                     last_saved = self.iteration
                     if self.engine_cfg["with_test"] and self.iteration != total_iter:
-                        self._test_during_training(summary)
+                        early_stop = self._test_during_training(summary)
+                    self._keep_last()
+                    if early_stop:
+                        break
         except TrainingError as exc:
             bar.close()
             raise TrainingError(f"{exc}; {self._save_last_good(last_saved)}") from None
@@ -351,6 +375,15 @@ class Trainer:
         if signum:
             getattr(batches, "close", lambda: None)()  # workers first: none dies mid-save
             self._stop_for_signal(signum, last_saved)
+        if early_stop:
+            log.info(
+                "early stopping at iteration %d: %s has not improved for %d tests (best: "
+                "iteration %s)",
+                self.iteration,
+                self.staples.best_metric,
+                self.staples.patience,
+                self.history.best if self.history is not None else None,
+            )
         log.info(
             "training done: %d iterations; checkpoints in %s",
             self.iteration,
@@ -406,8 +439,9 @@ class Trainer:
     def lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
 
-    def step(self, inputs: list[Any]) -> tuple[torch.Tensor, dict[str, Any], dict[str, Any]]:
-        """One optimisation step (:class:`.step.TrainStep`) and the iteration counted.
+    def step(self, inputs: list[list[Any]]) -> tuple[torch.Tensor, dict[str, Any], dict[str, Any]]:
+        """One optimisation step over ``grad_accumulation`` batches (:class:`.step.TrainStep`)
+        and the iteration counted.
 
         Returns:
             The loss sum (detached), the loss terms and the model's ``visual_summary``.
@@ -415,7 +449,7 @@ class Trainer:
         Raises:
             NonFiniteLoss: a TrainingError; the loss is not finite and nothing was updated.
         """
-        result = self.train_step(inputs, self.iteration)
+        result = self.train_step.run(inputs, self.iteration)
         self.iteration += 1
         return result.loss_sum, result.info, result.output["visual_summary"]
 
@@ -441,20 +475,27 @@ class Trainer:
             100.0 * wait / max(elapsed, 1e-9),
         )
 
-    def _test_during_training(self, summary: SummaryWriter) -> None:
-        from .tester import headline_scalars, run_inference_and_evaluate
+    def _test_during_training(self, summary: SummaryWriter) -> bool:
+        """``with_test`` at a checkpoint (:mod:`.with_test`); returns whether to stop early
+        (every rank gets rank 0's answer)."""
+        from .with_test import evaluate_during_training
 
-        self.network.eval()
-        benchmark = torch.backends.cudnn.benchmark
-        torch.backends.cudnn.benchmark = False  # test sequences come in many lengths
-        try:
-            result = run_inference_and_evaluate(self.run, self.ctx, self.model)
-        finally:
-            torch.backends.cudnn.benchmark = benchmark
-        if result is not None:
-            summary.write(
-                {f"scalar/test/{k}": v for k, v in headline_scalars(result).items()}, self.iteration
-            )
+        scalars = evaluate_during_training(
+            self.run, self.ctx, self.model, self.staples, self.iteration
+        )
+        if scalars:
+            summary.write({f"scalar/test/{k}": v for k, v in scalars.items()}, self.iteration)
         self.network.train()
         if self.engine_cfg["fix_BN"]:
             set_batchnorm_eval(self.network)
+        if self.history is None:
+            return False
+        self._decided_on_rank0(lambda: self.history.record(self.iteration, scalars))
+        return bool(broadcast_object(self.ctx.is_main and self.history.should_stop()))
+
+    def _keep_last(self) -> None:
+        """``keep_last``: rank 0 deletes the oldest checkpoints, never the best."""
+        keep = int(self.staples.keep_last)
+        if keep and self.ctx.is_main:
+            best = self.history.best if self.history is not None else None
+            self.folder.prune_checkpoints(keep, [best] if best is not None else [])
