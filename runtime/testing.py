@@ -145,11 +145,12 @@ def _collate(
     from .data.transforms import get_transform
 
     section = "trainer_cfg" if training else "evaluator_cfg"
+    listed = getattr(items, "items", items)  # an IterationBatch holds its items
     collate = GaitCollate(
-        sorted({info[0] for _, info in getattr(items, "items", items)}),
+        sorted({info[0] for _, info in listed}),
         dict(sampler_cfg or cfgs[section]["sampler"]),
         None if raw else get_transform(cfgs[section].get("transform"), f"{section}.transform"),
-        modalities=len(items[0][0]),
+        modalities=len(listed[0][0]),
         float_inputs=True,
         raw=raw,
     )
