@@ -140,7 +140,7 @@ def measure(
     losses = []
 
     def step() -> None:
-        loss_sum, _, _ = trainer.step(batch)
+        loss_sum, _, _ = trainer.step([batch])  # one batch per optimizer step
         losses.append(loss_sum)
 
     def forward() -> None:

@@ -76,7 +76,7 @@ def test_channels_resize_the_heads_and_steps_change_the_weights(bench, tmp_path)
     before = [p.detach().clone() for p in trainer.model.parameters()]
     batch = bench.random_batch(2, 2, frames=3, pin=False)
     assert batch[0][0].dtype == torch.uint8 and batch[0][0].shape == (4, 3, 64, 44)
-    trainer.step(batch)
+    trainer.step([batch])
     assert trainer.iteration == 1
     after = list(trainer.model.parameters())
     assert any(not torch.equal(a, b.detach()) for a, b in zip(before, after))

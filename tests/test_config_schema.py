@@ -45,7 +45,11 @@ def test_known_keys_sampler_keys_and_frame_fields_all_come_from_the_schema() -> 
     assert set(_SAMPLING_KEYS) - {"batch_shuffle"} <= sampler_keys | set(
         schema.ignored_in("trainer_cfg.sampler")
     )
-    frame_fields = {f.name for f in dataclasses.fields(FrameSampling)} - {"mode", "ordered"}
+    frame_fields = {f.name for f in dataclasses.fields(FrameSampling)} - {
+        "mode",
+        "ordered",
+        "all_ordered",  # parsed from sample_type, as mode and ordered
+    }
     assert frame_fields <= set(schema.FRAME_SAMPLING_KEYS) <= sampler_keys
 
 

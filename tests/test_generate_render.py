@@ -23,7 +23,7 @@ from gaitgen.generate.plan import apply, plan
 from gaitgen.generate.project import init_project
 from gaitgen.generate.render import format_python, render_python
 
-MODEL_NAMES = ["MyGait", "A", "Gait3D_v2", "AVeryLongModelNameThatStillFitsOnOneLineOfCode"]
+MODEL_NAMES = ["MyGait", "A", "Gait3DV2", "AVeryLongModelNameThatStillFitsOnOneLineOfCode"]
 LOSS_NAMES = [("PairLoss", True), ("PerSampleLoss", False), ("L", True)]
 
 
