@@ -39,6 +39,9 @@ _EXPORTS: dict[str, str] = {
     "SMPLGait": ".models.smplgait",
     "ParsingGait": ".models.parsinggait",
     "SkeletonGaitPP": ".models.skeletongait_pp",
+    "FoundationGait_Scaling": ".models.foundationgait",
+    "FoundationGait_Scaling_Finetune": ".models.foundationgait",
+    "FoundationGait_Scaling_LinearProbing_Scoliosis1K": ".models.foundationgait",
     # reusable building blocks and backbones (all of gaitgen.runtime.modules; a test keeps
     # this list equal to it)
     "Backbone": ".modules.backbone",
@@ -101,6 +104,11 @@ _EXPORTS: dict[str, str] = {
     "ConvBlock": ".modules.u_net",
     "UpConv": ".modules.u_net",
     "U_Net": ".modules.u_net",
+    "ParallelBN1d": ".modules.blocks",
+    "DeepGaitV2_SSL": ".modules.deepgaitv2_ssl",
+    "diverse_crop_encode": ".modules.deepgaitv2_ssl",
+    "encode_sequences": ".modules.deepgaitv2_ssl",
+    "pooled_features": ".modules.deepgaitv2_ssl",
     # configs, projects, errors
     "load_config": ".config",
     "find_project": ".project",
@@ -127,6 +135,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .model import BaseModel
     from .models.baseline import Baseline
     from .models.deepgaitv2 import DeepGaitV2
+    from .models.foundationgait import (
+        FoundationGait_Scaling,
+        FoundationGait_Scaling_Finetune,
+        FoundationGait_Scaling_LinearProbing_Scoliosis1K,
+    )
     from .models.gaitgl import GaitGL
     from .models.gaitgraph1 import GaitGraph1
     from .models.gaitgraph2 import GaitGraph2
@@ -152,11 +165,18 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         FocalConv2d,
         HorizontalPoolingPyramid,
         PackSequenceWrapper,
+        ParallelBN1d,
         SeparateBNNecks,
         SeparateFCs,
         SetBlockWrapper,
         clones,
         frames_as_set,
+    )
+    from .modules.deepgaitv2_ssl import (
+        DeepGaitV2_SSL,
+        diverse_crop_encode,
+        encode_sequences,
+        pooled_features,
     )
     from .modules.fusion import AttentionFusion, CatFusion, PlusFusion
     from .modules.gaitgl_layers import GLConv
