@@ -21,7 +21,7 @@ from .model import TEST_TEMPLATE
 from .names import check_name_free, module_name, validate_class_name
 from .plan import PlannedFile
 from .render import render_python
-from .settings import config_defaults, read_settings, synthetic_modalities
+from .settings import config_defaults, read_settings, synthetic_layout, synthetic_modalities
 
 DERIVED_TEMPLATE = "model_from.py.jinja"
 # the class_num of SynthGait's 24 training identities, which the zoo's starters are set for
@@ -121,10 +121,14 @@ def derived_model_files(
     text, config_source, from_zoo = _starter_text(project, source, base)
     settings = read_settings(project)
     defaults = config_defaults(settings)
-    # a starter on SynthGait's other modalities keeps its own data (the project's may not
-    # hold them); one on silhouettes trains on the project's data
+    # a starter on SynthGait's other modalities, or in another evaluation's layout (ScoNet's
+    # classes are Scoliosis1K's type folders), keeps its own data (the project's may not hold
+    # them); one on silhouettes in CASIA-B's layout trains on the project's data
     starter_reads = synthetic_modalities(_data_cfg(text)) if from_zoo else ()
-    own_data = from_zoo and starter_reads not in ((), ("silhouette",))
+    starter_layout = synthetic_layout(_data_cfg(text)) if from_zoo else None
+    own_data = from_zoo and (
+        starter_reads not in ((), ("silhouette",)) or starter_layout is not None
+    )
     project_data = from_zoo and not own_data
     config = derived_config(
         text, base, name, defaults.data_cfg_block if project_data else None, defaults.class_num
@@ -150,7 +154,13 @@ def derived_model_files(
         f"#   gaitgen test configs/{module}.yaml\n"
         f"# Its settings are {base}'s, from {config_source}"
         + (f"; data_cfg is copied from {defaults.source}.\n\n" if project_data else "")
-        + (f", data_cfg included (SynthGait's {', '.join(starter_reads)}).\n\n" if own_data else "")
+        + (
+            f", data_cfg included (SynthGait's {', '.join(starter_reads)}"
+            + (f", in the {starter_layout} layout" if starter_layout else "")
+            + ").\n\n"
+            if own_data
+            else ""
+        )
         + (".\n\n" if not from_zoo else "")
     )
     line_length = settings.line_length
