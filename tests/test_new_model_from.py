@@ -140,3 +140,19 @@ def test_from_the_builtin_baseline_uses_the_projects_starter(project: Path) -> N
         "from gaitgen.runtime.models.baseline import Baseline"
         in (project / "demo/models/mybase.py").read_text()
     )
+
+
+def test_from_a_starter_in_another_layout_keeps_its_data(project: Path) -> None:
+    """ScoNet's classes are Scoliosis1K's type folders: the project's CASIA-B-layout data
+    would give it types it cannot read, so its starter's data_cfg is kept."""
+    result = CliRunner().invoke(app, ["new-model", "MySco", "--from", "ScoNet"])
+    assert result.exit_code == 0, result.output
+    text = (project / "configs/mysco.yaml").read_text()
+    config = yaml.safe_load(text)
+    zoo = yaml.safe_load(
+        (Path(__file__).resolve().parents[1] / "runtime/zoo/sconet.yaml").read_text()
+    )
+    assert config["data_cfg"] == zoo["data_cfg"]
+    assert config["data_cfg"]["synthetic"]["layout"] == "scoliosis"
+    assert config["model_cfg"]["SeparateBNNecks"]["class_num"] == 3
+    assert "data_cfg included (SynthGait's silhouette, in the scoliosis layout)" in text

@@ -21,7 +21,7 @@ from .model import TEST_TEMPLATE
 from .names import check_name_free, module_name, validate_class_name
 from .plan import PlannedFile
 from .render import render_python
-from .settings import config_defaults, read_settings, synthetic_modalities
+from .settings import config_defaults, read_settings, synthetic_layout, synthetic_modalities
 
 DERIVED_TEMPLATE = "model_from.py.jinja"
 # the class_num of SynthGait's 24 training identities, which the zoo's starters are set for
@@ -108,9 +108,10 @@ def config_from_starter(
 ) -> tuple[str, str]:
     """A config of model ``name`` from ``base``'s config ``text``, and what its data is.
 
-    A zoo starter on silhouettes trains on the project's data (its ``data_cfg`` and
-    ``class_num``); one on SynthGait's other modalities keeps its own data (the project's
-    may not hold them); a project config keeps its own.
+    A zoo starter on silhouettes in CASIA-B's layout trains on the project's data (its
+    ``data_cfg`` and ``class_num``); one on SynthGait's other modalities, or in another
+    evaluation's layout (ScoNet's classes are Scoliosis1K's type folders), keeps its own data
+    (the project's may not hold them); a project config keeps its own.
 
     Returns:
         The config text (without the base's header) and the end of a sentence about its
@@ -118,7 +119,10 @@ def config_from_starter(
     """
     defaults = config_defaults(read_settings(project))
     starter_reads = synthetic_modalities(_data_cfg(text)) if from_zoo else ()
-    own_data = from_zoo and starter_reads not in ((), ("silhouette",))
+    starter_layout = synthetic_layout(_data_cfg(text)) if from_zoo else None
+    own_data = from_zoo and (
+        starter_reads not in ((), ("silhouette",)) or starter_layout is not None
+    )
     project_data = from_zoo and not own_data
     config = derived_config(
         text, base, name, defaults.data_cfg_block if project_data else None, defaults.class_num
@@ -126,7 +130,9 @@ def config_from_starter(
     if project_data:
         return config, f"; data_cfg is copied from {defaults.source}"
     if own_data:
-        return config, f", data_cfg included (SynthGait's {', '.join(starter_reads)})"
+        layout = f", in the {starter_layout} layout" if starter_layout else ""
+        reads = ", ".join(starter_reads or ("silhouette",))
+        return config, f", data_cfg included (SynthGait's {reads}{layout})"
     return config, ""
 
 

@@ -116,6 +116,18 @@ def synthetic_modalities(data_cfg: Any) -> tuple[str, ...]:
     return tuple(str(name).strip() for name in names)
 
 
+def synthetic_layout(data_cfg: Any) -> str | None:
+    """The evaluation layout ``data_cfg.synthetic`` writes SynthGait in (``scoliosis``, ...);
+    ``None`` for CASIA-B's, the default, and when the data is not generated."""
+    synthetic = data_cfg.get("synthetic") if isinstance(data_cfg, dict) else None
+    if not isinstance(synthetic, dict) or synthetic.get("layout") is None:
+        return None
+    from gaitgen.runtime.synth.layouts import DEFAULT_LAYOUT, get_layout
+
+    name = get_layout(synthetic["layout"], "data_cfg.synthetic.layout").name
+    return None if name == DEFAULT_LAYOUT else name
+
+
 def modality_data_block(defaults: ConfigDefaults, modalities: tuple[str, ...]) -> str | None:
     """The ``data_cfg`` block of a new config on ``modalities``.
 

@@ -315,6 +315,9 @@ class FoundationGait_Scaling_LinearProbing_Scoliosis1K(  # noqa: N801 - OpenGait
     ``projector_lr``; ``SeparateFCs`` is accepted and, as in OpenGait, not built.
     """
 
+    # the types it reads as classes, in label order (testing.check_model feeds these)
+    sequence_types = tuple(_SCOLIOSIS_CLASSES)
+
     def build_network(self, model_cfg):
         self._build_teacher(model_cfg)
         self.BNNecks = SeparateBNNecks(**model_cfg["SeparateBNNecks"])
