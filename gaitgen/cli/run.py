@@ -99,6 +99,17 @@ def test(
         int, typer.Option("--iter", help="Test this iteration's checkpoint (default: the latest).")
     ] = 0,
     device: DeviceOption = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            metavar="N",
+            min=1,
+            help="Test on the first N test identities only, for a quick look; the table and "
+            "results.json say so (evaluator_cfg.limit_identities).",
+            show_default=False,
+        ),
+    ] = None,
     log_to_file: LogToFileOption = False,
     nproc: NprocOption = 1,
     nnodes: NnodesOption = 1,
@@ -114,7 +125,10 @@ def test(
     launch = LaunchOptions(
         nproc, nnodes, node_rank, rdzv_endpoint, rdzv_id, master_addr, master_port
     )
-    run_or_launch("test", config, overrides or [], iteration, device, log_to_file, launch)
+    overrides = list(overrides or [])
+    if limit is not None:
+        overrides.append(f"evaluator_cfg.limit_identities={limit}")
+    run_or_launch("test", config, overrides, iteration, device, log_to_file, launch)
 
 
 def register(app: typer.Typer) -> None:

@@ -222,6 +222,12 @@ class EvaluatorCfg:
     )
     rerank: bool | dict = key(ABSENT, "re-ranking: true or {k1, k2, lambda_value}")
     probe_set: str = key(ABSENT, "Gait3D-style probe list (a JSON file)")
+    limit_identities: int = key(
+        ABSENT,
+        "gaitgen: test on the first N test identities only (gaitgen test --limit N)",
+        opengait=False,
+        minimum=1,
+    )
 
 
 # the dataclass of each checked section, by its dotted path
