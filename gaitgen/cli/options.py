@@ -9,7 +9,8 @@ A command takes one by its type, and Typer reads the rest from the annotation::
 - ``--quiet`` applies itself: its callback silences every progress bar for the length of the
   command (:func:`gaitgen.runtime.progress.silenced`, which also sets ``GAITGEN_QUIET=1`` for
   the processes the command starts), so no command body looks at it.
-- ``--debug`` belongs to the root command (``gaitgen --debug CMD``); only the one error
+- ``--debug`` belongs to the root command (``gaitgen --debug CMD``), and every command takes
+  it too (``gaitgen CMD ... --debug``, added by :mod:`gaitgen.cli.help`); only the one error
   handler, :func:`gaitgen.cli.common.handle_errors`, reads it.
 
 Nothing heavy is imported here: ``gaitgen --help`` stays fast.
@@ -66,7 +67,10 @@ QuietOption = Annotated[
         callback=_silence_progress_for_the_command,
     ),
 ]
-DebugOption = Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")]
+DebugOption = Annotated[
+    bool,
+    typer.Option("--debug", help="Show full tracebacks on errors (before or after the command)."),
+]
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Show what would be written; write nothing.")
 ]

@@ -41,6 +41,8 @@ def port(
 
     Each import from OpenGait's package (base_model, modules, backbones, utils) becomes the
     gaitgen one; anything gaitgen lacks is listed as FILE:LINE and nothing is written.
+
+    Example: gaitgen port OpenGait/opengait/modeling/models/gaitset.py
     """
     from gaitgen.generate.plan import apply, plan
     from gaitgen.generate.port import port_file

@@ -82,6 +82,8 @@ def train(
     The run folder is locked while it trains. SIGTERM or Ctrl-C saves the current iteration
     and stops (exit code 143 or 130); resume with --iter N. A resume keeps the run's model,
     batch and frames (--force to change them).
+
+    Example: gaitgen train configs/baseline.yaml --set trainer_cfg.total_iter=50
     """
     check_iteration_option(iteration, "train")
     launch = LaunchOptions(
@@ -120,7 +122,10 @@ def test(
     master_port: MasterPortOption = 29500,
     quiet: QuietOption = False,
 ) -> None:
-    """Evaluate a trained model: print the rank-1 table, write results.json and embeddings.npz."""
+    """Evaluate a trained model: print the rank-1 table, write results.json and embeddings.npz.
+
+    Example: gaitgen test configs/baseline.yaml --limit 10
+    """
     check_iteration_option(iteration, "test")
     launch = LaunchOptions(
         nproc, nnodes, node_rank, rdzv_endpoint, rdzv_id, master_addr, master_port
