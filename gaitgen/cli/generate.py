@@ -108,6 +108,7 @@ def new_model(
         str | None,
         typer.Option(
             "--from",
+            metavar="MODEL",
             autocompletion=complete_model_name,
             help="Start from this model (GaitGL, GaitSet, ... or one of the project's): a "
             "subclass of it and a config derived from its starter config.",

@@ -56,7 +56,9 @@ SetOption = Annotated[
 ]
 DeviceOption = Annotated[
     str | None,
-    typer.Option("--device", help="cpu or cuda (default: cuda when available)."),
+    typer.Option(
+        "--device", metavar="cpu|cuda", help="cpu or cuda (default: cuda when available)."
+    ),
 ]
 QuietOption = Annotated[
     bool,
@@ -76,7 +78,10 @@ DryRunOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object.")]
 MetricOption = Annotated[
-    str | None, typer.Option("--metric", help="Distance: euc or cos (OpenGait's); default euc.")
+    str | None,
+    typer.Option(
+        "--metric", metavar="euc|cos", help="Distance: euc or cos (OpenGait's); default euc."
+    ),
 ]
 LogToFileOption = Annotated[bool, typer.Option("--log-to-file", help="Also log to <run>/logs/.")]
 
