@@ -111,6 +111,16 @@ def _log_handlers() -> list[logging.StreamHandler]:
     ]
 
 
+def format_rate(speed: float | None, unit: str) -> str:
+    """The rate column: ``12.3 it/s``, or ``2.5 s/it`` when one unit takes over a second
+    (a slow step would read ``0.0 it/s``); ``- it/s`` before the first unit is done."""
+    if not speed:
+        return f"- {unit}/s"
+    if speed < 1:
+        return f"{1 / speed:,.1f} s/{unit}"
+    return f"{speed:,.1f} {unit}/s"
+
+
 def _rich_progress(unit: str, stream: TextIO, redirect: bool) -> Any:
     """A ``rich.progress.Progress`` with label, bar, count, rate, elapsed and ETA columns."""
     from rich.console import Console
@@ -130,9 +140,7 @@ def _rich_progress(unit: str, stream: TextIO, redirect: bool) -> Any:
 
         def render(self, task: Any) -> Text:
             speed = task.finished_speed or task.speed
-            if speed is None:
-                return Text(f"- {unit}/s", style="progress.data.speed")
-            return Text(f"{speed:,.1f} {unit}/s", style="progress.data.speed")
+            return Text(format_rate(speed, unit), style="progress.data.speed")
 
     return Progress(
         TextColumn("[progress.description]{task.description}"),

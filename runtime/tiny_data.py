@@ -17,6 +17,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -186,3 +187,8 @@ class Tiny(DatasetGenerator):
 
     def generate(self, root: Path, partition_path: Path) -> Path:
         return generate_dataset(root, partition_path=partition_path, **self.options)
+
+    def cache_settings(self) -> dict[str, Any]:
+        """The options: the same ones give the same bytes."""
+        views = self.options["views"]
+        return {**self.options, "views": None if views is None else list(views)}

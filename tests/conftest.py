@@ -21,6 +21,15 @@ def _fresh_cli_state():
     STATE.debug = False
 
 
+@pytest.fixture(autouse=True)
+def _dataset_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> Path:
+    """Generated datasets are cached in a folder of the test's own, never in the real home
+    (``GAITGEN_CACHE_DIR``, read by gaitgen/runtime/synth/cache.py; subprocesses inherit it)."""
+    folder = tmp_path_factory.mktemp("gaitgen-cache")
+    monkeypatch.setenv("GAITGEN_CACHE_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(root, partition) of a tiny synthetic dataset: 6 ids (4 train), 3 views, 12 frames."""

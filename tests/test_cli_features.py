@@ -115,7 +115,7 @@ def test_search_json_matches_a_brute_force_ranking(tmp_path: Path) -> None:
     names = [f"{i:03d}" for i in range(30)]
     save_embeddings(tmp_path / "g.npz", gallery, names, ["nm-01"] * 30, ["090"] * 30)
     save_embeddings(tmp_path / "p.npz", probe, names[:5], ["bg-01"] * 5, ["000"] * 5)
-    args = ("search", "-g", tmp_path / "g.npz", "-p", tmp_path / "p.npz", "-k", "4")
+    args = ("search", "-g", tmp_path / "g.npz", "--probe", tmp_path / "p.npz", "-k", "4")
     for metric in ("euc", "cos"):
         code, stdout, _ = invoke(*args, "--metric", metric, "--json")
         assert code == 0
@@ -168,9 +168,9 @@ def test_search_bad_inputs(trained, tmp_path: Path) -> None:
     assert "[16, 4]" in line and "[32, 16]" in line and "same model" in line
     line = one_error_line(*invoke("search", "--gallery", tmp_path / "no.npz", "--probe", other))
     assert "no.npz" in line and "no such file" in line
-    line = one_error_line(*invoke("search", "-g", test_npz, "-p", test_npz, "--metric", "l1"))
+    line = one_error_line(*invoke("search", "-g", test_npz, "--probe", test_npz, "--metric", "l1"))
     assert "--metric" in line and "'l1'" in line
-    line = one_error_line(*invoke("search", "-g", test_npz, "-p", test_npz, "--top", "0"))
+    line = one_error_line(*invoke("search", "-g", test_npz, "--probe", test_npz, "--top", "0"))
     assert "--top" in line
 
 
@@ -216,12 +216,16 @@ def test_search_names_the_file_and_rows_of_nan_features(tmp_path: Path) -> None:
     gallery[2, 0, 0], gallery[4, 1, 1], probe[1, 3, 2] = np.nan, np.inf, np.nan
     save_embeddings(tmp_path / "g.npz", gallery, names, ["nm-01"] * 6, ["090"] * 6)
     save_embeddings(tmp_path / "p.npz", probe, names[:2], ["bg-01"] * 2, ["000"] * 2)
-    line = one_error_line(*invoke("search", "-g", tmp_path / "g.npz", "-p", tmp_path / "ok.npz"))
+    line = one_error_line(
+        *invoke("search", "-g", tmp_path / "g.npz", "--probe", tmp_path / "ok.npz")
+    )
     assert line.startswith(
         f"error: {tmp_path / 'g.npz'}: 'feature' holds NaN or infinite values in 2 of 6 rows "
         "(row 2: 002 nm-01 090; row 4: 004 nm-01 090)"
     ), line
-    line = one_error_line(*invoke("search", "-g", tmp_path / "ok.npz", "-p", tmp_path / "p.npz"))
+    line = one_error_line(
+        *invoke("search", "-g", tmp_path / "ok.npz", "--probe", tmp_path / "p.npz")
+    )
     assert line.startswith(
         f"error: {tmp_path / 'p.npz'}: 'feature' holds NaN or infinite values in 1 of 2 rows "
         "(row 1: 001 bg-01 000)"

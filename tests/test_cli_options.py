@@ -47,10 +47,11 @@ def test_device_is_one_option_everywhere_it_is_taken() -> None:
     assert {"train", "test", "check", "extract", "search", "evaluate"} <= takers
 
 
-def test_debug_belongs_to_the_root_command_only() -> None:
+def test_debug_is_the_root_commands_and_every_command_takes_it_hidden() -> None:
     root = typer.main.get_command(app)
-    assert any("--debug" in p.opts for p in root.params)
-    assert not [name for name, opts in command_options().items() if "--debug" in opts]
+    (debug,) = [p for p in root.params if "--debug" in p.opts]
+    for name, opts in command_options().items():  # gaitgen CMD ... --debug (gaitgen/cli/help.py)
+        assert opts["--debug"].hidden and opts["--debug"].help == debug.help, name
 
 
 class FakeTerminal(io.StringIO):
@@ -125,6 +126,8 @@ def test_a_bug_is_one_line_from_both_entry_points_and_debug_shows_it(monkeypatch
     )
     with pytest.raises(RuntimeError, match="boom"):
         CliRunner().invoke(app, ["--debug", "train", "x.yaml"], catch_exceptions=False)
+    with pytest.raises(RuntimeError, match="boom"):  # after the command as well
+        CliRunner().invoke(app, ["train", "x.yaml", "--debug"], catch_exceptions=False)
 
     args = ["--cfgs", "x.yaml", "--phase", "train"]
     stderr = io.StringIO()

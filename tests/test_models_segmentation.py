@@ -177,6 +177,13 @@ def test_segmentation_trains_and_tests_with_evaluate_segmentation(tmp_path, monk
     assert "feature" not in saved.files and len(saved["label"]) == 4
     # the saved file evaluates to the same per-frame IoU
     again = runner.invoke(
-        app, ["evaluate", str(run_dir / "embeddings.npz"), "-p", "evaluate_segmentation", "--json"]
+        app,
+        [
+            "evaluate",
+            str(run_dir / "embeddings.npz"),
+            "--protocol",
+            "evaluate_segmentation",
+            "--json",
+        ],
     )
     assert json.loads(again.stdout)["opengait"] == results["opengait"]

@@ -42,6 +42,28 @@ def test_bar_on_a_terminal_shows_count_rate_and_eta() -> None:
     assert bar.done == 5
 
 
+@pytest.mark.parametrize(
+    "speed, shown",
+    [(None, "- it/s"), (0.0, "- it/s"), (12.34, "12.3 it/s"), (1.0, "1.0 it/s"), (0.4, "2.5 s/it")],
+)
+def test_the_rate_reads_seconds_per_step_when_a_step_takes_over_a_second(speed, shown) -> None:
+    assert progress.format_rate(speed, "it") == shown
+
+
+def test_a_slow_bar_shows_seconds_per_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rich.console
+
+    clock = [1000.0]
+    monkeypatch.setattr(rich.console, "monotonic", lambda: clock[0])  # the bar's clock
+    stream = FakeTerminal()
+    with ProgressBar(2, "training", unit="it", stream=stream) as bar:
+        for _ in range(2):
+            clock[0] += 4.0  # each iteration takes 4 s
+            bar.advance()
+    text = stream.getvalue()
+    assert "4.0 s/it" in text and "0.2 it/s" not in text and "0.0 it/s" not in text
+
+
 @pytest.mark.parametrize("case", ["not a terminal", "quiet", "set_quiet", "env", "rank 1"])
 def test_silent_cases(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
     stream = io.StringIO() if case == "not a terminal" else FakeTerminal()
@@ -189,10 +211,11 @@ def test_training_draws_a_bar_on_a_terminal_unless_quiet(
         monkeypatch.undo()
     assert (tmp_path / "output/tiny/Baseline/small/checkpoints/small-00003.pt").is_file()
     drawn = terminal.getvalue()
+    rate = "it/s" in drawn or "s/it" in drawn  # s/it when an iteration takes over a second
     if quiet:
-        assert "3/3" not in drawn and "it/s" not in drawn
+        assert "3/3" not in drawn and not rate
     else:
-        assert "training" in drawn and "3/3" in drawn and "it/s" in drawn
+        assert "training" in drawn and "3/3" in drawn and rate
 
 
 def test_train_and_test_take_quiet(tiny_dataset, tmp_path, monkeypatch) -> None:

@@ -14,6 +14,7 @@ import typer
 
 from gaitgen import __version__
 from gaitgen.cli.common import STATE
+from gaitgen.cli.help import GaitgenGroup
 from gaitgen.cli.options import DebugOption
 
 # command-group modules, in the order their panels appear in --help
@@ -33,8 +34,8 @@ COMMAND_MODULES = (
 
 app = typer.Typer(
     name="gaitgen",
-    help="Generate, train and evaluate gait-recognition models (OpenGait-compatible).",
-    no_args_is_help=True,
+    cls=GaitgenGroup,  # how help and usage errors read (gaitgen/cli/help.py)
+    invoke_without_command=True,  # bare gaitgen: the help, exit code 0
     add_completion=True,  # --install-completion / --show-completion (gaitgen/cli/completion.py)
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -49,6 +50,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     debug: DebugOption = False,
     version: Annotated[
         bool,
@@ -57,8 +59,14 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    """Generate, train and evaluate gait-recognition models (OpenGait-compatible)."""
+    """Generate, train and evaluate gait-recognition models (OpenGait-compatible).
+
+    Example: gaitgen init my-research && cd my-research && gaitgen train configs/baseline.yaml
+    """
     STATE.debug = debug
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
 
 
 for _name in COMMAND_MODULES:

@@ -30,7 +30,10 @@ def check(
     ] = False,
     device: DeviceOption = None,
 ) -> None:
-    """Check a config: build everything, run one train step and one inference forward."""
+    """Check a config: build everything, run one train step and one inference forward.
+
+    Example: gaitgen check configs/baseline.yaml
+    """
     require_config(config)
     if print_config:
         from gaitgen.runtime.config import dump_config

@@ -54,7 +54,10 @@ def compare_command(
         bool, typer.Option("--force", help="Replace an existing --out or --plot file.")
     ] = False,
 ) -> None:
-    """Compare runs side by side: model, dataset, iteration, protocol numbers, size, time."""
+    """Compare runs side by side: model, dataset, iteration, protocol numbers, size, time.
+
+    Example: gaitgen compare output/SynthGait/*/* --format markdown
+    """
     from gaitgen.cli.compare_plot import require_matplotlib, write_plot
     from gaitgen.cli.compare_runs import (
         CompareError,

@@ -73,7 +73,10 @@ def prepare(
     quiet: QuietOption = False,
 ) -> None:
     """Turn raw silhouette PNGs into OpenGait's layout (crop, resize, centre, pickle), or
-    poses into skeleton maps (--skeleton-maps)."""
+    poses into skeleton maps (--skeleton-maps).
+
+    Example: gaitgen prepare raw_pngs/ data/mydataset --workers 4
+    """
     from gaitgen.runtime.errors import ConfigError
 
     if skeleton_maps:
@@ -192,7 +195,10 @@ def check_data(
     ] = None,
     quiet: QuietOption = False,
 ) -> None:
-    """Count ids, sequences and frames, and list every problem (exit code 1 if any)."""
+    """Count ids, sequences and frames, and list every problem (exit code 1 if any).
+
+    Example: gaitgen check-data data/synthgait --partition data/synthgait/partition.json
+    """
     from gaitgen.runtime.data.check import check_dataset, count_sequence_folders, format_report
     from gaitgen.runtime.data.layout import require_root
     from gaitgen.runtime.progress import ProgressBar

@@ -38,7 +38,6 @@ def evaluate_command(
         str | None,
         typer.Option(
             "--protocol",
-            "-p",
             help="A preset (CASIA-B, OU-MVLP, CASIA-E, SUSTech1K, GREW, Gait3D, ...) or an "
             "OpenGait evaluation function (evaluate_CCPG, GREW_submission, ...; see 'gaitgen "
             "list evaluation'); default: the preset of the dataset.",
@@ -87,7 +86,10 @@ def evaluate_command(
     ] = None,
     device: DeviceOption = None,
 ) -> None:
-    """Evaluate saved embeddings under a gait-recognition protocol and print the results."""
+    """Evaluate saved embeddings under a gait-recognition protocol and print the results.
+
+    Example: gaitgen evaluate output/SynthGait/Baseline/Baseline/embeddings.npz --cross-view
+    """
     from gaitgen.runtime.atomic import check_output_path
     from gaitgen.runtime.errors import ConfigError
     from gaitgen.runtime.evaluation.checks import check_metric

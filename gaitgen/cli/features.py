@@ -56,7 +56,10 @@ def extract(
     device: DeviceOption = None,
     quiet: QuietOption = False,
 ) -> None:
-    """Embed every sequence of a dataset with the checkpoint CONFIG trained (embeddings .npz)."""
+    """Embed every sequence of a dataset with the checkpoint CONFIG trained (embeddings .npz).
+
+    Example: gaitgen extract configs/baseline.yaml --data data/synthgait --out gallery.npz
+    """
     require_config(config)
     check_iteration_option(iteration, "extract")
     from gaitgen.runtime.engine.extract import extract_embeddings
@@ -78,14 +81,17 @@ def search(
     ],
     probe: Annotated[
         Path,
-        typer.Option("--probe", "-p", help="Embeddings .npz of the probes.", show_default=False),
+        typer.Option("--probe", help="Embeddings .npz of the probes.", show_default=False),
     ],
     top: Annotated[int, typer.Option("--top", "-k", help="Matches to show per probe.")] = 5,
     metric: MetricOption = None,
     as_json: JsonOption = False,
     device: DeviceOption = None,
 ) -> None:
-    """Rank the gallery for each probe: the top-k labels, types, views and distances."""
+    """Rank the gallery for each probe: the top-k labels, types, views and distances.
+
+    Example: gaitgen search --gallery gallery.npz --probe probe.npz --top 5
+    """
     from gaitgen.runtime.evaluation.search import search_files
 
     result = search_files(gallery, probe, top=top, metric=metric or "euc", device=device)

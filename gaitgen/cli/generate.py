@@ -71,6 +71,8 @@ def init(
     Asks its questions interactively unless --defaults or an answer flag is given. With
     --modality (other than silhouette) the project also gets a starter model that reads
     that body representation, its config on SynthGait data of it, and its test.
+
+    Example: gaitgen init my-research --defaults
     """
     from gaitgen.generate.project import init_project, make_repository
 
@@ -112,6 +114,7 @@ def new_model(
         str | None,
         typer.Option(
             "--from",
+            metavar="MODEL",
             autocompletion=complete_model_name,
             help="Start from this model (GaitGL, GaitSet, ... or one of the project's): a "
             "subclass of it and a config derived from its starter config.",
@@ -127,6 +130,8 @@ def new_model(
     SynthGait data of it (unless the project's data holds it). With --from BASE the model
     subclasses BASE (equal to it until you change it) and its config is BASE's starter
     config on the project's data.
+
+    Example: gaitgen new-model MyGL --from GaitGL
     """
     from gaitgen.generate.names import module_name, renamed_note, validate_class_name
     from gaitgen.generate.plan import apply, plan
@@ -190,7 +195,10 @@ def new_loss(
     dry_run: DryRunOption = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
 ) -> None:
-    """Add a loss: <package>/losses/<name>.py and tests/test_<name>.py; with --config, use it."""
+    """Add a loss: <package>/losses/<name>.py and tests/test_<name>.py; with --config, use it.
+
+    Example: gaitgen new-loss MyLoss --config configs/mygait.yaml --prefix myloss
+    """
     from gaitgen.generate import yaml_edit
     from gaitgen.generate.loss import loss_files
     from gaitgen.generate.names import renamed_note, validate_class_name

@@ -14,6 +14,8 @@ import typer
 from gaitgen.cli.common import handle_errors
 
 PANEL = "Inspect"
+#: ``gaitgen list modules``: the building blocks, which no config names (not a component kind)
+MODULE_KINDS = ("module", "modules")
 
 
 def _shown(path: Path | None, module: str) -> str:
@@ -29,19 +31,28 @@ def list_components(
     kind: Annotated[
         str | None,
         typer.Argument(
-            help="Only this kind (model, loss, backbone, sampler, ...).", show_default=False
+            help="Only this kind (model, loss, backbone, sampler, ..., or modules: the building "
+            "blocks a model file imports).",
+            show_default=False,
         ),
     ] = None,
     kind_option: Annotated[
         str | None, typer.Option("--kind", help="The same as the KIND argument.", hidden=True)
     ] = None,
 ) -> None:
-    """List every component a config can name, by kind: built-in and the project's own."""
+    """List every component a config can name, by kind: built-in and the project's own; then
+    the building blocks (modules) a model file imports.
+
+    Example: gaitgen list model
+    """
     from gaitgen.runtime.components import KINDS, available, kind_of, unreadable_files
     from gaitgen.runtime.project import find_project
     from gaitgen.runtime.zoo import MODELS, format_count
 
     wanted = kind or kind_option
+    if wanted in MODULE_KINDS:
+        _list_building_blocks(first=True)
+        return
     if wanted is not None:
         wanted = kind_of(wanted, "KIND" if kind else "--kind").name
     project = find_project(Path.cwd())
@@ -65,8 +76,22 @@ def list_components(
             )
         for path, problem in unreadable_files(project, current).items():
             typer.echo(f"  (unreadable: {_shown(path, '')}: {problem})")
+    if wanted is None:
+        _list_building_blocks(first=False)
     if project is None:
         typer.echo("\n(not inside a gaitgen project: built-in components only)")
+
+
+def _list_building_blocks(first: bool) -> None:
+    """OpenGait's building blocks a model file imports (``gaitgen list modules``)."""
+    from gaitgen.runtime.modules import building_blocks
+
+    blocks = building_blocks()
+    width = max(len(name) for name in blocks)
+    header = f"modules ({len(blocks)})  [from gaitgen.runtime.modules import NAME, in a model file]"
+    typer.echo(("" if first else "\n") + header)
+    for name, module in blocks.items():
+        typer.echo(f"  {name:<{width}}  built-in  {module}")
 
 
 def register(app: typer.Typer) -> None:

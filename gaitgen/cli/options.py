@@ -9,7 +9,8 @@ A command takes one by its type, and Typer reads the rest from the annotation::
 - ``--quiet`` applies itself: its callback silences every progress bar for the length of the
   command (:func:`gaitgen.runtime.progress.silenced`, which also sets ``GAITGEN_QUIET=1`` for
   the processes the command starts), so no command body looks at it.
-- ``--debug`` belongs to the root command (``gaitgen --debug CMD``); only the one error
+- ``--debug`` belongs to the root command (``gaitgen --debug CMD``), and every command takes
+  it too (``gaitgen CMD ... --debug``, added by :mod:`gaitgen.cli.help`); only the one error
   handler, :func:`gaitgen.cli.common.handle_errors`, reads it.
 
 Nothing heavy is imported here: ``gaitgen --help`` stays fast.
@@ -55,7 +56,9 @@ SetOption = Annotated[
 ]
 DeviceOption = Annotated[
     str | None,
-    typer.Option("--device", help="cpu or cuda (default: cuda when available)."),
+    typer.Option(
+        "--device", metavar="cpu|cuda", help="cpu or cuda (default: cuda when available)."
+    ),
 ]
 QuietOption = Annotated[
     bool,
@@ -66,13 +69,19 @@ QuietOption = Annotated[
         callback=_silence_progress_for_the_command,
     ),
 ]
-DebugOption = Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")]
+DebugOption = Annotated[
+    bool,
+    typer.Option("--debug", help="Show full tracebacks on errors (before or after the command)."),
+]
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Show what would be written; write nothing.")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object.")]
 MetricOption = Annotated[
-    str | None, typer.Option("--metric", help="Distance: euc or cos (OpenGait's); default euc.")
+    str | None,
+    typer.Option(
+        "--metric", metavar="euc|cos", help="Distance: euc or cos (OpenGait's); default euc."
+    ),
 ]
 LogToFileOption = Annotated[bool, typer.Option("--log-to-file", help="Also log to <run>/logs/.")]
 

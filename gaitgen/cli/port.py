@@ -53,6 +53,8 @@ def port(
     gaitgen one; anything gaitgen lacks is listed as FILE:LINE and nothing is written.
     It also writes configs/<name>.yaml and tests/test_<name>.py, so the project's pytest
     builds and trains the ported model.
+
+    Example: gaitgen port OpenGait/opengait/modeling/models/gaitset.py
     """
     from gaitgen.generate.names import renamed_note
     from gaitgen.generate.plan import apply, plan

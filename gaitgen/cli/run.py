@@ -82,6 +82,8 @@ def train(
     The run folder is locked while it trains. SIGTERM or Ctrl-C saves the current iteration
     and stops (exit code 143 or 130); resume with --iter N. A resume keeps the run's model,
     batch and frames (--force to change them).
+
+    Example: gaitgen train configs/baseline.yaml --set trainer_cfg.total_iter=50
     """
     check_iteration_option(iteration, "train")
     launch = LaunchOptions(
@@ -99,6 +101,17 @@ def test(
         int, typer.Option("--iter", help="Test this iteration's checkpoint (default: the latest).")
     ] = 0,
     device: DeviceOption = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            metavar="N",
+            min=1,
+            help="Test on the first N test identities only, for a quick look; the table and "
+            "results.json say so (evaluator_cfg.limit_identities).",
+            show_default=False,
+        ),
+    ] = None,
     log_to_file: LogToFileOption = False,
     nproc: NprocOption = 1,
     nnodes: NnodesOption = 1,
@@ -109,12 +122,18 @@ def test(
     master_port: MasterPortOption = 29500,
     quiet: QuietOption = False,
 ) -> None:
-    """Evaluate a trained model: print the rank-1 table, write results.json and embeddings.npz."""
+    """Evaluate a trained model: print the rank-1 table, write results.json and embeddings.npz.
+
+    Example: gaitgen test configs/baseline.yaml --limit 10
+    """
     check_iteration_option(iteration, "test")
     launch = LaunchOptions(
         nproc, nnodes, node_rank, rdzv_endpoint, rdzv_id, master_addr, master_port
     )
-    run_or_launch("test", config, overrides or [], iteration, device, log_to_file, launch)
+    overrides = list(overrides or [])
+    if limit is not None:
+        overrides.append(f"evaluator_cfg.limit_identities={limit}")
+    run_or_launch("test", config, overrides, iteration, device, log_to_file, launch)
 
 
 def register(app: typer.Typer) -> None:

@@ -85,7 +85,10 @@ def synth(
     quiet: QuietOption = False,
 ) -> None:
     """Generate SynthGait, a synthetic gait dataset (CASIA-B's nm/bg/cl x 11 views, or another
-    evaluation's layout with --layout)."""
+    evaluation's layout with --layout).
+
+    Example: gaitgen synth data/synthgait --subjects 40 --preview
+    """
     from gaitgen.runtime.synth import DEFAULT_FRAMES, DEFAULT_SUBJECTS, parse_views
     from gaitgen.runtime.synth.layouts import get_layout
     from gaitgen.runtime.synth.spec import check_count, check_pose_format, parse_modalities

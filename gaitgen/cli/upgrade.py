@@ -35,7 +35,10 @@ def upgrade_command(
         typer.Option("--template-version", hidden=True, help="For template authors: its version."),
     ] = None,
 ) -> None:
-    """Update this project from the template it was made with to the installed one."""
+    """Update this project from the template it was made with to the installed one.
+
+    Example: cd my-research && gaitgen upgrade
+    """
     from gaitgen import __version__
     from gaitgen.generate.upgrade import upgrade_project
 

@@ -269,6 +269,12 @@ class EvaluatorCfg:
         "gaitgen: test the EMA of the weights (trainer_cfg.ema_decay) instead of the weights",
         opengait=False,
     )
+    limit_identities: int = key(
+        ABSENT,
+        "gaitgen: test on the first N test identities only (gaitgen test --limit N)",
+        opengait=False,
+        minimum=1,
+    )
 
 
 @dataclass

@@ -130,13 +130,20 @@ class GaitDataSet(Dataset):
             are joined, the training ids prefixed ``<dataset_name>-`` so that the datasets'
             ids stay apart (as OpenGait's DataSet labels them).
         training: use the partition's TRAIN_SET ids (else TEST_SET).
+        identities: keep the sequences of the first N ids only (sorted), for a quick test
+            (``evaluator_cfg.limit_identities``); None: every id.
 
     Raises:
         DataError: a missing root or partition, partition ids missing on disk (named), an
             empty sequence folder, modality counts that differ between sequences.
     """
 
-    def __init__(self, data_cfg: dict[str, Any] | list[dict[str, Any]], training: bool) -> None:
+    def __init__(
+        self,
+        data_cfg: dict[str, Any] | list[dict[str, Any]],
+        training: bool,
+        identities: int | None = None,
+    ) -> None:
         several = isinstance(data_cfg, list)
         named = named_data_blocks(data_cfg)
         blocks = [block for _, block in named]
@@ -157,6 +164,11 @@ class GaitDataSet(Dataset):
             if training and several:
                 rows = [[f"{names[i]}-{r[0]}", *r[1:]] for r in rows]  # ids kept apart
             self.seqs_info += rows
+        #: how many identities the set has, before ``identities`` kept the first ones
+        self.identities_total = len({info[0] for info in self.seqs_info})
+        if identities is not None:
+            kept = set(sorted({info[0] for info in self.seqs_info})[:identities])
+            self.seqs_info = [info for info in self.seqs_info if info[0] in kept]
         self.data_in_use = _data_in_use(blocks[0], named[0][0])
         self.cache = any(bool(block.get("cache", False)) for block in blocks)
         self.label_list = [info[0] for info in self.seqs_info]

@@ -212,7 +212,7 @@ def build_loader(
     sampler_cfg = run_cfg.get("sampler")
     if not isinstance(sampler_cfg, dict):
         raise ConfigError(f"{section}.sampler: missing; give type, batch_size and sample_type")
-    dataset = GaitDataSet(data_cfg, training)
+    dataset = GaitDataSet(data_cfg, training, None if training else run_cfg.get("limit_identities"))
     sampler = build_sampler(
         dataset,
         sampler_cfg,

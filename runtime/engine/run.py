@@ -95,9 +95,12 @@ def load_run(config_path: Path | str, overrides: list[str] | None = None) -> Run
 
 
 def ensure_synthetic_data(run: Run, ctx: DistContext) -> None:
-    """Generate the dataset of each ``data_cfg.synthetic`` whose root does not exist yet.
+    """Make the dataset of each ``data_cfg.synthetic`` whose root does not exist yet.
 
-    Rank 0 of each node generates (the generators write atomically), the others wait.
+    The dataset is generated once per machine into the user's cache folder and
+    ``dataset_root`` becomes a symbolic link to it (``runtime/synth/cache.py``; ``cache_dir:
+    false`` in the block generates into ``dataset_root`` itself). Rank 0 of each node
+    generates (the generators write atomically), the others wait.
     """
     for prefix, data_cfg in named_data_blocks(run.cfgs["data_cfg"]):
         _ensure_block(run, ctx, prefix, data_cfg)
@@ -117,21 +120,54 @@ def _ensure_block(run: Run, ctx: DistContext, prefix: str, data_cfg: dict[str, A
     if root.is_dir() and partition.is_file():
         return
     from ..components import build
+    from ..synth.cache import CACHE_KEY, cache_entry, cache_root
 
     where = f"{run.config_path}: {prefix}.synthetic"
-    generator = build("generator", copy.deepcopy(spec), where=where, default="synthgait")
+    arguments = {key: value for key, value in spec.items() if key != CACHE_KEY}
+    generator = build("generator", copy.deepcopy(arguments), where=where, default="synthgait")
     if root.exists() and not partition.is_file() and any(root.iterdir()):
         raise DataError(
             f"{root} exists but has no partition file {partition}; delete the folder "
             f"to have it generated again, or set {prefix}.dataset_partition"
         )
+    name = str(spec.get("generator", "synthgait"))
+    folder = cache_root(spec.get(CACHE_KEY), where)
+    entry = None
+    if folder is not None and partition == root / "partition.json":
+        entry = cache_entry(generator, name, folder)
     if ctx.local_rank == 0:
-        name = spec.get("generator", "synthgait")
-        log.info("generating the %s dataset in %s (%s.synthetic) ...", name, root, prefix)
-        start = time.perf_counter()
-        generator.generate(root, partition)
-        log.info("dataset ready in %.1f s", time.perf_counter() - start)
+        if entry is None:
+            log.info("generating the %s dataset in %s (%s.synthetic) ...", name, root, prefix)
+            start = time.perf_counter()
+            generator.generate(root, partition)
+            log.info("dataset ready in %.1f s", time.perf_counter() - start)
+        else:
+            _link_cached(generator, name, entry, root, prefix)
     barrier()
+
+
+def _link_cached(generator: Any, name: str, entry: Path, root: Path, prefix: str) -> None:
+    """Fill the cache entry if needed, then make ``root`` a link to it."""
+    from ..atomic import atomic_symlink
+    from ..synth.cache import fill_entry, is_complete
+
+    start = time.perf_counter()
+    if not is_complete(entry):
+        log.info(
+            "generating the %s dataset once for this machine in %s (%s.synthetic; %s) ...",
+            name,
+            entry,
+            prefix,
+            "move the cache with GAITGEN_CACHE_DIR",
+        )
+    if fill_entry(generator, entry):
+        log.info("dataset ready in %.1f s", time.perf_counter() - start)
+    if root == entry:  # the config's path was read through the link of an earlier run
+        return
+    if root.is_dir() and not root.is_symlink():
+        root.rmdir()  # empty: checked by the caller
+    atomic_symlink(entry, root)
+    log.info("%s -> %s (the %s dataset, cached for every project)", root, entry, name)
 
 
 class _OneLineOnFailure:

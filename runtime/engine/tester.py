@@ -166,8 +166,15 @@ def run_inference_and_evaluate(
         result = evaluate_from_config(
             run.cfgs, features, labels, types, views, arrays=arrays, out_dir=folder.path
         )
+    subset = _subset(run, dataset)
+    if subset:
+        result.notes.append(
+            f"subset: the first {subset['identities']} of the {subset['of']} test identities "
+            f"(evaluator_cfg.limit_identities, gaitgen test --limit); not comparable with a "
+            "test on all of them"
+        )
     print(result.format_table(), flush=True)
-    tested = {"config": str(run.config_path)}
+    tested = {"config": str(run.config_path), **({"subset": subset} if subset else {})}
     if restored is not None:
         tested = {"iteration": restored.iteration, "checkpoint": str(restored.path), **tested}
     with phase("writing the results"):
@@ -185,6 +192,15 @@ def run_inference_and_evaluate(
     )
     log.info("wrote %s and %s", ", ".join(str(p) for p in written), folder.embeddings_file)
     return result
+
+
+def _subset(run: Run, dataset: Any) -> dict[str, int] | None:
+    """``{identities, of}`` when ``evaluator_cfg.limit_identities`` left some ids out."""
+    limit = run.cfgs["evaluator_cfg"].get("limit_identities")
+    total = getattr(dataset, "identities_total", None)
+    if limit is None or total is None or limit >= total:
+        return None
+    return {"identities": int(limit), "of": int(total)}
 
 
 def headline_scalars(result: Any) -> dict[str, float]:

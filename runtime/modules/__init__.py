@@ -42,4 +42,12 @@ def _export_table() -> dict[str, str]:
 
 _EXPORTS = _export_table()
 __all__ = sorted(_EXPORTS)
+
+
+def building_blocks() -> dict[str, str]:
+    """Every exported name and the module that defines it (``gaitgen.runtime.modules.blocks``),
+    read from the files: nothing (no torch) is imported. ``gaitgen list modules`` shows it."""
+    return {name: f"{__name__}{_EXPORTS[name]}" for name in __all__}
+
+
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -39,6 +39,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 from ..atomic import atomic_write_text, disk_error, folder_lock
 from ..errors import DataError
@@ -323,3 +324,16 @@ class SynthGait(DatasetGenerator):
 
     def generate(self, root: Path, partition_path: Path) -> Path:
         return generate_dataset(root, partition_path=partition_path, **self.options)
+
+    def cache_settings(self) -> dict[str, Any]:
+        """The options but ``workers`` (any number gives the same bytes), spelt one way."""
+        settings = {k: v for k, v in self.options.items() if k != "workers"}
+        if settings["views"] is not None:
+            settings["views"] = list(parse_views(settings["views"]))
+        settings["modalities"] = list(parse_modalities(settings["modalities"]))
+        settings["layout"] = get_layout(settings["layout"], "layout").name
+        return settings
+
+    def source_files(self) -> list[Path]:
+        """Every module of the SynthGait package: they all shape what is drawn."""
+        return sorted(Path(__file__).parent.glob("*.py"))
