@@ -119,39 +119,66 @@ def _windows(low: np.ndarray, high: np.ndarray, drawn: np.ndarray, sigma: float,
     return _Windows(x, y, inside_x, inside_y, full.any(axis=0))
 
 
-def _draw_points(canvas: np.ndarray, centre: np.ndarray, peak: np.ndarray, sigma: float) -> None:
-    """Max-combine Gaussians at ``centre [T, K, 2]`` into ``canvas [T, H, W]`` (float64).
+def _point_terms(centre: np.ndarray, peak: np.ndarray, sigma: float, size: int) -> tuple:
+    """``(windows, rows, columns)`` of Gaussians at ``centre [T, K, 2]``, float64.
 
     A point's Gaussian is the outer product of one row and one column profile, each 0
     outside OpenGait's box, so only those profiles go through ``exp``; ``peak [T, K]`` (0
-    draws nothing) scales the rows. Each joint is combined over every frame at once, on the
+    draws nothing) scales the rows. Each joint is drawn over every frame at once, on the
     union of its boxes.
     """
     drawn = peak > 0
     centre = np.where(drawn[..., None], centre, 0.0)
-    windows = _windows(centre, centre, drawn, sigma, canvas.shape[-1])
+    windows = _windows(centre, centre, drawn, sigma, size)
     columns = np.exp(-((windows.x - centre[..., 0:1]) ** 2) / 2.0 / sigma**2)
     rows = np.exp(-((windows.y - centre[..., 1:2]) ** 2) / 2.0 / sigma**2) * peak[..., None]
     columns = np.where(windows.inside_x, columns, 0.0)
     rows = np.where(windows.inside_y, rows, 0.0)
-    scratch = np.empty(canvas[:, : rows.shape[-1], : columns.shape[-1]].size)
+    return windows, rows, columns
+
+
+def _draw_points(canvas: np.ndarray, windows: _Windows, rows: np.ndarray, columns: np.ndarray):
+    """Max-combine the outer products ``rows x columns`` into ``canvas [T, H, W]``, in place."""
+    scratch = np.empty(canvas[:, : rows.shape[-1], : columns.shape[-1]].size, canvas.dtype)
     for k, ys, xs, h, w in windows.regions():
         patch = scratch[: len(canvas) * h * w].reshape(-1, h, w)
         np.multiply(rows[:, k, :h, None], columns[:, k, None, :w], out=patch)
         np.maximum(canvas[:, ys, xs], patch, out=canvas[:, ys, xs])
 
 
-def _draw_segments(
-    cost: np.ndarray, start: np.ndarray, end: np.ndarray, peak: np.ndarray, sigma: float
-) -> None:
-    """Min-combine ``d^2 / 2s^2 - log(peak)`` of segments into ``cost [T, H, W]``, in place.
+@dataclass(frozen=True)
+class _SegmentTerms:
+    """Per segment and window position, the parts of ``d^2 / 2s^2 - log(peak)``.
 
-    ``exp(-cost)`` is then the maximum of the segments' Gaussians. ``start``/``end`` are
-    ``[T, K, 2]``; a segment shorter than one pixel is a point at ``start``; ``peak [T, K]``
-    (0 draws nothing). In units of ``sigma * sqrt(2)``, the squared distance to a segment
-    is ``across^2 + max(|along| - half, 0)^2`` (``along`` from its middle, ``half`` its
-    half length); ``across^2 - log(peak)`` expands into three outer products, one matrix
-    product per segment. The results equal OpenGait's arithmetic to float64 rounding.
+    In units of ``sigma * sqrt(2)``, the squared distance to a segment is ``across^2 +
+    max(|along| - half, 0)^2`` (``along`` from its middle, ``half`` its half length);
+    ``along = along_y + along_x`` and ``across = across_x - across_y`` over the window's
+    rows and columns (``along`` is inf, ``across`` 0, outside a frame's box).
+    """
+
+    windows: _Windows
+    along_x: np.ndarray  # [T, K, w]
+    along_y: np.ndarray  # [T, K, h]
+    across_x: np.ndarray  # [T, K, w]
+    across_y: np.ndarray  # [T, K, h]
+    half: np.ndarray  # [T, K]
+    log_peak: np.ndarray  # [T, K]
+
+    def astype(self, dtype) -> _SegmentTerms:
+        """The same terms rounded to ``dtype``."""
+        arrays = [getattr(self, name).astype(dtype) for name in _SEGMENT_ARRAYS]
+        return _SegmentTerms(self.windows, *arrays)
+
+
+_SEGMENT_ARRAYS = ("along_x", "along_y", "across_x", "across_y", "half", "log_peak")
+
+
+def _segment_terms(
+    start: np.ndarray, end: np.ndarray, peak: np.ndarray, sigma: float, size: int
+) -> _SegmentTerms:
+    """The terms of segments ``start``/``end [T, K, 2]`` with peaks ``[T, K]`` (0: none).
+
+    A segment shorter than one pixel is a point at ``start``.
     """
     drawn = peak > 0
     start = np.where(drawn[..., None], start, 0.0)
@@ -160,38 +187,76 @@ def _draw_segments(
     length2 = (vector**2).sum(axis=-1)
     point = length2 < 1
     end = np.where(point[..., None], start, end)
-    windows = _windows(np.minimum(start, end), np.maximum(start, end), drawn, sigma, cost.shape[-1])
+    windows = _windows(np.minimum(start, end), np.maximum(start, end), drawn, sigma, size)
     unit = 1.0 / (sigma * np.sqrt(2.0))
     length = np.sqrt(np.where(point, 1.0, length2))
     ux = np.where(point, 1.0, vector[..., 0] / length)[..., None]
     uy = np.where(point, 0.0, vector[..., 1] / length)[..., None]
-    half = np.where(point, 0.0, unit * length / 2)
     middle = (start + end) / 2
-    along_x = np.where(windows.inside_x, unit * (windows.x - middle[..., 0:1]) * ux, np.inf)
-    along_y = np.where(windows.inside_y, unit * (windows.y - middle[..., 1:2]) * uy, np.inf)
-    across_x = np.where(windows.inside_x, unit * (windows.x - start[..., 0:1]) * uy, 0.0)
-    across_y = np.where(windows.inside_y, unit * (windows.y - start[..., 1:2]) * ux, 0.0)
-    log_peak = np.log(np.where(drawn, peak, 1.0))[..., None]
-    rows = np.stack([across_y**2 - log_peak, -2 * across_y, np.ones_like(across_y)], axis=-1)
-    columns = np.stack([np.ones_like(across_x), across_x, across_x**2], axis=-2)
-    size = cost[:, : along_y.shape[-1], : along_x.shape[-1]].size
-    excess, scratch = np.empty(size), np.empty(size)
-    for k, ys, xs, h, w in windows.regions():
-        shape = (len(cost), h, w)
-        outside = excess[: len(cost) * h * w].reshape(shape)
-        clipped = scratch[: len(cost) * h * w].reshape(shape)
-        np.add(along_y[:, k, :h, None], along_x[:, k, None, :w], out=outside)
-        bound = half[:, k, None, None]
-        np.clip(outside, -bound, bound, out=clipped)
-        outside -= clipped
-        np.square(outside, out=outside)
-        np.matmul(rows[:, k, :h], columns[:, k, :, :w], out=clipped)
-        outside += clipped
-        np.minimum(cost[:, ys, xs], outside, out=cost[:, ys, xs])
+    return _SegmentTerms(
+        windows,
+        along_x=np.where(windows.inside_x, unit * (windows.x - middle[..., 0:1]) * ux, np.inf),
+        along_y=np.where(windows.inside_y, unit * (windows.y - middle[..., 1:2]) * uy, np.inf),
+        across_x=np.where(windows.inside_x, unit * (windows.x - start[..., 0:1]) * uy, 0.0),
+        across_y=np.where(windows.inside_y, unit * (windows.y - start[..., 1:2]) * ux, 0.0),
+        half=np.where(point, 0.0, unit * length / 2),
+        log_peak=np.log(np.where(drawn, peak, 1.0)),
+    )
+
+
+def _segment_cost(along_y, along_x, across_y, across_x, half, log_peak, out, scratch):
+    """``out = outside^2 + (across^2 - log_peak)``, elementwise (broadcast operands)."""
+    np.add(along_y, along_x, out=out)
+    np.clip(out, -half, half, out=scratch)
+    out -= scratch
+    np.square(out, out=out)
+    np.subtract(across_x, across_y, out=scratch)
+    np.square(scratch, out=scratch)
+    scratch -= log_peak
+    out += scratch
+    return out
+
+
+def _draw_segments(cost: np.ndarray, terms: _SegmentTerms) -> None:
+    """Min-combine the segments' ``d^2 / 2s^2 - log(peak)`` into ``cost [T, H, W]``, in place.
+
+    ``exp(-cost)`` is then the maximum of the segments' Gaussians; ``cost`` has the terms'
+    dtype. Each segment is drawn over every frame at once, on the union of its boxes.
+    """
+    t = len(cost)
+    size = cost[:, : terms.along_y.shape[-1], : terms.along_x.shape[-1]].size
+    buffers = np.empty(size, cost.dtype), np.empty(size, cost.dtype)
+    for k, ys, xs, h, w in terms.windows.regions():
+        out, scratch = (b[: t * h * w].reshape(t, h, w) for b in buffers)
+        _segment_cost(
+            terms.along_y[:, k, :h, None],
+            terms.along_x[:, k, None, :w],
+            terms.across_y[:, k, :h, None],
+            terms.across_x[:, k, None, :w],
+            terms.half[:, k, None, None],
+            terms.log_peak[:, k, None, None],
+            out,
+            scratch,
+        )
+        np.minimum(cost[:, ys, xs], out, out=cost[:, ys, xs])
+
+
+def _map_terms(pose: np.ndarray, config: SkeletonMapConfig) -> tuple:
+    """The limb terms and the joint ``(windows, rows, columns)`` of a normalised pose."""
+    size, sigma = config.canvas, config.sigma
+    xy = pose[..., :2]
+    score = pose[..., 2] if config.use_score else np.ones(pose.shape[:2])
+    first, second = np.array(COCO17_LIMBS).T
+    joints = _point_terms(xy, np.where(score >= MIN_SCORE, score, 0.0), sigma, size)
+    start, end = xy[:, first], xy[:, second]
+    short = ((start - end) ** 2).sum(axis=-1) < 1  # OpenGait draws the start joint instead
+    value = np.minimum(score[:, first], score[:, second])
+    peak = np.where(value >= MIN_SCORE, np.where(short, score[:, first], value), 0.0)
+    return _segment_terms(start, end, peak, sigma, size), joints
 
 
 def draw_maps(pose: np.ndarray, config: SkeletonMapConfig) -> tuple[np.ndarray, np.ndarray]:
-    """The limb and joint maximum maps, float32 ``[T, canvas, canvas]`` each.
+    """The limb and joint maximum maps, float32 ``[T, canvas, canvas]`` each, drawn in float64.
 
     Args:
         pose: normalised float64 ``[T, 17, 3]`` (canvas pixels, confidence).
@@ -200,20 +265,123 @@ def draw_maps(pose: np.ndarray, config: SkeletonMapConfig) -> tuple[np.ndarray, 
     Returns:
         ``(limbs, joints)``: per frame, the maximum over limbs (joints) of their Gaussians.
     """
-    size, sigma = config.canvas, config.sigma
-    xy = pose[..., :2]
-    score = pose[..., 2] if config.use_score else np.ones(pose.shape[:2])
-    first, second = np.array(COCO17_LIMBS).T
-    joints = np.zeros((len(pose), size, size), dtype=np.float64)
-    _draw_points(joints, xy, np.where(score >= MIN_SCORE, score, 0.0), sigma)
-    start, end = xy[:, first], xy[:, second]
-    short = ((start - end) ** 2).sum(axis=-1) < 1  # OpenGait draws the start joint instead
-    value = np.minimum(score[:, first], score[:, second])
-    peak = np.where(value >= MIN_SCORE, np.where(short, score[:, first], value), 0.0)
-    cost = np.full_like(joints, np.inf)
-    _draw_segments(cost, start, end, peak, sigma)
+    limbs, (windows, rows, columns) = _map_terms(pose, config)
+    shape = (len(pose), config.canvas, config.canvas)
+    joints = np.zeros(shape)
+    _draw_points(joints, windows, rows, columns)
+    cost = np.full(shape, np.inf)
+    _draw_segments(cost, limbs)
     np.negative(cost, out=cost)
     return np.exp(cost, out=cost).astype(np.float32), joints.astype(np.float32)
+
+
+ROUNDING = 2.0**-24  # float32's unit roundoff
+
+
+def _point_values(windows: _Windows, rows, columns, t, y, x) -> np.ndarray:
+    """:func:`_draw_points`'s float64 values at pixels ``(t, y, x)`` only, the same products."""
+    value = np.zeros(len(t))
+    for k in np.flatnonzero(windows.used):
+        yi, xi = y - int(windows.y[k, 0]), x - int(windows.x[k, 0])
+        ok = (yi >= 0) & (yi < rows.shape[-1]) & (xi >= 0) & (xi < columns.shape[-1])
+        yi, xi = np.where(ok, yi, 0), np.where(ok, xi, 0)
+        np.maximum(value, np.where(ok, rows[t, k, yi] * columns[t, k, xi], 0.0), out=value)
+    return value
+
+
+def _segment_values(terms: _SegmentTerms, t, y, x) -> np.ndarray:
+    """``exp(-cost)`` of :func:`_draw_segments` at pixels ``(t, y, x)`` only, same arithmetic."""
+    cost = np.full(len(t), np.inf)
+    out, scratch = np.empty(len(t)), np.empty(len(t))
+    windows = terms.windows
+    for k in np.flatnonzero(windows.used):
+        yi, xi = y - int(windows.y[k, 0]), x - int(windows.x[k, 0])
+        ok = (yi >= 0) & (yi < terms.along_y.shape[-1])
+        ok &= (xi >= 0) & (xi < terms.along_x.shape[-1])
+        yi, xi = np.where(ok, yi, 0), np.where(ok, xi, 0)
+        _segment_cost(
+            terms.along_y[t, k, yi],
+            terms.along_x[t, k, xi],
+            terms.across_y[t, k, yi],
+            terms.across_x[t, k, xi],
+            terms.half[t, k],
+            terms.log_peak[t, k],
+            out,
+            scratch,
+        )
+        np.minimum(cost, np.where(ok, out, np.inf), out=cost)
+    np.negative(cost, out=cost)
+    return np.exp(cost, out=cost)
+
+
+def _segment_error(terms: _SegmentTerms) -> np.ndarray:
+    """Per frame, a bound on ``|exp(-cost32) / exp(-cost64) - 1|`` of the float32 drawing.
+
+    Each float32 operation of :func:`_segment_cost` is off by at most ``ROUNDING`` times
+    the magnitude of its operands; with ``S`` the largest ``|along_y| + |along_x|`` of a
+    segment's box, ``P`` that of ``|across_x| + |across_y|``, the float32 cost is within
+    ``9u (S + half)^2 + 7u P^2 + 3u (...)`` of the float64 one; ``16u (...)`` is taken.
+    float32's ``exp`` adds under 3 units in the last place (8u taken).
+    """
+    windows = terms.windows
+    along = np.where(windows.inside_x, np.abs(terms.along_x), 0.0).max(axis=-1, initial=0)
+    along += np.where(windows.inside_y, np.abs(terms.along_y), 0.0).max(axis=-1, initial=0)
+    across = np.abs(terms.across_x).max(axis=-1, initial=0)
+    across += np.abs(terms.across_y).max(axis=-1, initial=0)
+    size = (along + terms.half) ** 2 + across**2 + np.abs(terms.log_peak) + 1
+    return np.expm1(16 * ROUNDING * size.max(axis=-1, initial=0)) + 8 * ROUNDING
+
+
+def _certain_index(values: np.ndarray, error: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """:func:`_gray_index` of maps known to float32 ``values [T, H, W]`` within ``error [T]``.
+
+    Returns the index and the pixels ``(t, y, x)`` where it is not certain: ``256 v`` is
+    within the (relative) error, widened by the rounding of the float64 map to float32 and
+    of this test, of an integer below 255. Elsewhere the index equals that of the exact
+    map. ``values`` is overwritten (fewer large temporaries: each costs page faults).
+    """
+    relative = (1.25 * error + 8 * ROUNDING).astype(np.float32)[:, None, None]
+    values *= np.float32(256)
+    low = np.multiply(values, 1 - relative)
+    high = np.multiply(values, 1 + relative, out=values)
+    for bound in (low, high):
+        np.floor(bound, out=bound)
+        np.fmin(bound, 255, out=bound)
+    unsure = np.flatnonzero(low != high)
+    return low.astype(np.uint8), np.unravel_index(unsure, values.shape)
+
+
+def gray_maps(
+    pose: np.ndarray, config: SkeletonMapConfig, *, exact: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """The limb and joint maps as uint8 grey levels ``[T, canvas, canvas]`` each.
+
+    The same bytes as ``to_gray`` of :func:`draw_maps`. Unless ``exact``, the maps are drawn
+    in float32 and only the pixels whose grey level the float32 error could change (see
+    :func:`_certain_index`, usually well under 1%) are computed again in float64.
+
+    Args:
+        pose: normalised float64 ``[T, 17, 3]`` (canvas pixels, confidence).
+        config: sigma, canvas size, whether confidences set the peaks.
+        exact: draw every pixel in float64 (the reference; slower).
+
+    Returns:
+        ``(limbs, joints)`` grey levels.
+    """
+    if exact:
+        return tuple(to_gray(maps) for maps in draw_maps(pose, config))
+    limbs, (windows, rows, columns) = _map_terms(pose, config)
+    shape = (len(pose), config.canvas, config.canvas)
+    joints = np.zeros(shape, np.float32)
+    _draw_points(joints, windows, rows.astype(np.float32), columns.astype(np.float32))
+    joint_index, pixels = _certain_index(joints, np.full(len(pose), 4 * ROUNDING))
+    joint_index[pixels] = _gray_index(_point_values(windows, rows, columns, *pixels))
+    cost = np.full(shape, np.inf, np.float32)
+    _draw_segments(cost, limbs.astype(np.float32))
+    np.negative(cost, out=cost)
+    limb_index, pixels = _certain_index(np.exp(cost, out=cost), _segment_error(limbs))
+    limb_index[pixels] = _gray_index(_segment_values(limbs, *pixels))
+    return GRAY_LEVELS.take(limb_index), GRAY_LEVELS.take(joint_index)
 
 
 def _gray_levels() -> np.ndarray:
@@ -227,12 +395,17 @@ def _gray_levels() -> np.ndarray:
 GRAY_LEVELS = _gray_levels()
 
 
-def to_gray(maps: np.ndarray) -> np.ndarray:
-    """float32 maps in [0, 1] to uint8 grey levels, as ``cm.gray`` then ``* 255`` does."""
+def _gray_index(maps: np.ndarray) -> np.ndarray:
+    """``cm.gray``'s uint8 index of float32 maps: ``256 v`` clipped to 0..255, truncated."""
     index = np.asarray(maps, dtype=np.float32) * np.float32(256)
     np.fmax(index, 0, out=index)  # fmax/fmin turn NaN into 0 (cm.gray's "bad" colour)
     np.fmin(index, 255, out=index)
-    return GRAY_LEVELS.take(index.astype(np.uint8))
+    return index.astype(np.uint8)
+
+
+def to_gray(maps: np.ndarray) -> np.ndarray:
+    """float32 maps in [0, 1] to uint8 grey levels, as ``cm.gray`` then ``* 255`` does."""
+    return GRAY_LEVELS.take(_gray_index(maps))
 
 
 LEVEL_VALUES = np.arange(256) / 255.0  # a grey level as the float OpenGait resizes
@@ -274,7 +447,11 @@ def normalise_pose(pose: np.ndarray, *, openpose: bool = False, canvas: int = 12
 
 
 def skeleton_maps(
-    pose: np.ndarray, *, openpose: bool = False, config: SkeletonMapConfig | None = None
+    pose: np.ndarray,
+    *,
+    openpose: bool = False,
+    config: SkeletonMapConfig | None = None,
+    exact: bool = False,
 ) -> np.ndarray:
     """The uint8 ``[T, 2, out_size, out_size]`` skeleton maps of one pose sequence.
 
@@ -283,6 +460,7 @@ def skeleton_maps(
             in pixels and a confidence; (0, 0) marks a missing joint.
         openpose: the joints are in OpenPose/AlphaPose-18 order.
         config: the recipe's numbers; OpenGait's defaults if None.
+        exact: draw every pixel in float64 (:func:`gray_maps`); the same bytes, slower.
 
     Returns:
         Channel 0 the limbs, channel 1 the joints.
@@ -301,7 +479,5 @@ def skeleton_maps(
             f"frame {frame}: the joints cannot be centred and scaled (all at one height or "
             "missing hips), so no skeleton map can be drawn"
         )
-    limbs, joints = draw_maps(normal, config)
-    return np.stack(
-        [align(to_gray(limbs), config.out_size), align(to_gray(joints), config.out_size)], axis=1
-    )
+    limbs, joints = gray_maps(normal, config, exact=exact)
+    return np.stack([align(limbs, config.out_size), align(joints, config.out_size)], axis=1)
