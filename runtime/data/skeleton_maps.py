@@ -24,6 +24,7 @@ OpenGait's intermediates. tests/test_skeleton_maps.py checks them on OpenGait's 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,7 @@ COCO17_LIMBS = (
     (8, 10), (5, 11), (11, 13), (13, 15), (6, 12), (12, 14), (14, 16), (11, 12),
 )  # fmt: skip
 LEFT_HIP, RIGHT_HIP = 11, 12
+FRAMES_PER_PASS = 32  # frames drawn together in float32 (bounds the reused buffers)
 MIN_SCORE = 1e-3  # GeneratePoseTarget's eps: a fainter joint or limb draws nothing
 
 
@@ -119,6 +121,19 @@ def _windows(low: np.ndarray, high: np.ndarray, drawn: np.ndarray, sigma: float,
     return _Windows(x, y, inside_x, inside_y, full.any(axis=0))
 
 
+_BUFFERS = threading.local()
+
+
+def _workspace(name: str, size: int, dtype) -> np.ndarray:
+    """A 1-D buffer of ``size`` items kept for this thread's next call (fresh pages of a new
+    large array cost page faults on every call, about a quarter of the drawing's time)."""
+    key = (name, np.dtype(dtype))
+    buffer = _BUFFERS.__dict__.get(key)
+    if buffer is None or buffer.size < size:
+        buffer = _BUFFERS.__dict__[key] = np.empty(size, dtype)
+    return buffer[:size]
+
+
 def _point_terms(centre: np.ndarray, peak: np.ndarray, sigma: float, size: int) -> tuple:
     """``(windows, rows, columns)`` of Gaussians at ``centre [T, K, 2]``, float64.
 
@@ -139,7 +154,7 @@ def _point_terms(centre: np.ndarray, peak: np.ndarray, sigma: float, size: int) 
 
 def _draw_points(canvas: np.ndarray, windows: _Windows, rows: np.ndarray, columns: np.ndarray):
     """Max-combine the outer products ``rows x columns`` into ``canvas [T, H, W]``, in place."""
-    scratch = np.empty(canvas[:, : rows.shape[-1], : columns.shape[-1]].size, canvas.dtype)
+    scratch = _workspace("patch", len(canvas) * rows.shape[-1] * columns.shape[-1], canvas.dtype)
     for k, ys, xs, h, w in windows.regions():
         patch = scratch[: len(canvas) * h * w].reshape(-1, h, w)
         np.multiply(rows[:, k, :h, None], columns[:, k, None, :w], out=patch)
@@ -224,8 +239,8 @@ def _draw_segments(cost: np.ndarray, terms: _SegmentTerms) -> None:
     dtype. Each segment is drawn over every frame at once, on the union of its boxes.
     """
     t = len(cost)
-    size = cost[:, : terms.along_y.shape[-1], : terms.along_x.shape[-1]].size
-    buffers = np.empty(size, cost.dtype), np.empty(size, cost.dtype)
+    size = t * terms.along_y.shape[-1] * terms.along_x.shape[-1]
+    buffers = _workspace("patch", size, cost.dtype), _workspace("scratch", size, cost.dtype)
     for k, ys, xs, h, w in terms.windows.regions():
         out, scratch = (b[: t * h * w].reshape(t, h, w) for b in buffers)
         _segment_cost(
@@ -342,21 +357,22 @@ def _certain_index(values: np.ndarray, error: np.ndarray) -> tuple[np.ndarray, t
     """
     relative = (1.25 * error + 8 * ROUNDING).astype(np.float32)[:, None, None]
     values *= np.float32(256)
-    low = np.multiply(values, 1 - relative)
+    low = _workspace("low", values.size, np.float32).reshape(values.shape)
+    np.multiply(values, 1 - relative, out=low)
     high = np.multiply(values, 1 + relative, out=values)
     for bound in (low, high):
         np.floor(bound, out=bound)
         np.fmin(bound, 255, out=bound)
-    unsure = np.flatnonzero(low != high)
-    return low.astype(np.uint8), np.unravel_index(unsure, values.shape)
+    unsure = np.not_equal(low, high, out=_workspace("unsure", values.size, bool).reshape(low.shape))
+    return low.astype(np.uint8), np.unravel_index(np.flatnonzero(unsure), values.shape)
 
 
-def gray_maps(
+def gray_indices(
     pose: np.ndarray, config: SkeletonMapConfig, *, exact: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The limb and joint maps as uint8 grey levels ``[T, canvas, canvas]`` each.
+    """The limb and joint maps as ``cm.gray``'s uint8 indices ``[T, canvas, canvas]`` each.
 
-    The same bytes as ``to_gray`` of :func:`draw_maps`. Unless ``exact``, the maps are drawn
+    ``GRAY_LEVELS`` of them is ``to_gray`` of :func:`draw_maps`. Unless ``exact``, maps are drawn
     in float32 and only the pixels whose grey level the float32 error could change (see
     :func:`_certain_index`, usually well under 1%) are computed again in float64.
 
@@ -366,22 +382,34 @@ def gray_maps(
         exact: draw every pixel in float64 (the reference; slower).
 
     Returns:
-        ``(limbs, joints)`` grey levels.
+        ``(limbs, joints)`` indices (0 where the map is 0).
     """
     if exact:
-        return tuple(to_gray(maps) for maps in draw_maps(pose, config))
+        return tuple(_gray_index(maps) for maps in draw_maps(pose, config))
+    indices = np.empty((2, len(pose), config.canvas, config.canvas), np.uint8)
+    for f in range(0, len(pose), FRAMES_PER_PASS):
+        frames = slice(f, f + FRAMES_PER_PASS)
+        indices[0, frames], indices[1, frames] = _fast_indices(pose[frames], config)
+    return indices[0], indices[1]
+
+
+def _fast_indices(pose: np.ndarray, config: SkeletonMapConfig) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`gray_indices` of a few frames, drawn in float32, uncertain pixels in float64."""
     limbs, (windows, rows, columns) = _map_terms(pose, config)
+    size = len(pose) * config.canvas * config.canvas
     shape = (len(pose), config.canvas, config.canvas)
-    joints = np.zeros(shape, np.float32)
+    joints = _workspace("joints", size, np.float32).reshape(shape)
+    joints.fill(0)
     _draw_points(joints, windows, rows.astype(np.float32), columns.astype(np.float32))
     joint_index, pixels = _certain_index(joints, np.full(len(pose), 4 * ROUNDING))
     joint_index[pixels] = _gray_index(_point_values(windows, rows, columns, *pixels))
-    cost = np.full(shape, np.inf, np.float32)
+    cost = _workspace("cost", size, np.float32).reshape(shape)
+    cost.fill(np.inf)
     _draw_segments(cost, limbs.astype(np.float32))
     np.negative(cost, out=cost)
     limb_index, pixels = _certain_index(np.exp(cost, out=cost), _segment_error(limbs))
     limb_index[pixels] = _gray_index(_segment_values(limbs, *pixels))
-    return GRAY_LEVELS.take(limb_index), GRAY_LEVELS.take(joint_index)
+    return limb_index, joint_index
 
 
 def _gray_levels() -> np.ndarray:
@@ -409,15 +437,17 @@ def to_gray(maps: np.ndarray) -> np.ndarray:
 
 
 LEVEL_VALUES = np.arange(256) / 255.0  # a grey level as the float OpenGait resizes
+INDEX_VALUES = LEVEL_VALUES[GRAY_LEVELS]  # the same of a cm.gray index (0 only for 0)
 
 
-def align(images: np.ndarray, out_size: int = 64) -> np.ndarray:
+def align(images: np.ndarray, out_size: int = 64, values: np.ndarray = LEVEL_VALUES) -> np.ndarray:
     """Crop each uint8 ``[T, H, W]`` image to its rows and a centred square-ish band; resize.
 
     The rows from the first to the last non-zero one are kept, and the columns
     ``W // 2 - rows // 2 .. W // 2 + rows // 2`` (an empty image keeps its centre pixel);
     the crop is resized to ``out_size`` with OpenCV's area interpolation and
-    ``value * 255`` truncated to uint8, as OpenGait's HeatmapAlignment does.
+    ``value * 255`` truncated to uint8, as OpenGait's HeatmapAlignment does. ``values``
+    is the float each uint8 value stands for (0 for 0 only): grey levels by default.
     """
     t, h, w = images.shape
     filled = images.any(axis=2)
@@ -436,7 +466,7 @@ def align(images: np.ndarray, out_size: int = 64) -> np.ndarray:
             rows = top[members, None] + np.arange(shape[0])
             cols = left[members, None] + np.arange(shape[1])
             crops = images[members[:, None, None], rows[:, :, None], cols[:, None, :]]
-        out[members] = resize_area(LEVEL_VALUES.take(crops), (out_size, out_size))
+        out[members] = resize_area(values.take(crops), (out_size, out_size))
     return (out * 255).astype(np.uint8)
 
 
@@ -460,7 +490,7 @@ def skeleton_maps(
             in pixels and a confidence; (0, 0) marks a missing joint.
         openpose: the joints are in OpenPose/AlphaPose-18 order.
         config: the recipe's numbers; OpenGait's defaults if None.
-        exact: draw every pixel in float64 (:func:`gray_maps`); the same bytes, slower.
+        exact: draw every pixel in float64 (:func:`gray_indices`); the same bytes, slower.
 
     Returns:
         Channel 0 the limbs, channel 1 the joints.
@@ -479,5 +509,5 @@ def skeleton_maps(
             f"frame {frame}: the joints cannot be centred and scaled (all at one height or "
             "missing hips), so no skeleton map can be drawn"
         )
-    limbs, joints = gray_maps(normal, config, exact=exact)
-    return np.stack([align(limbs, config.out_size), align(joints, config.out_size)], axis=1)
+    maps = gray_indices(normal, config, exact=exact)
+    return np.stack([align(m, config.out_size, INDEX_VALUES) for m in maps], axis=1)
