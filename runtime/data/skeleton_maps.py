@@ -215,15 +215,18 @@ def align(images: np.ndarray, out_size: int = 64, values: np.ndarray = LEVEL_VAL
     left = np.maximum(w // 2 - height // 2, 0)
     right = np.minimum(w // 2 + height // 2 + 1, w)
     out = np.empty((t, out_size, out_size), dtype=np.float64)
-    shapes = np.stack([height, right - left], axis=1)
-    for shape in np.unique(shapes, axis=0):
-        members = np.flatnonzero((shapes == shape).all(axis=1))
-        if tuple(shape) == (h, w):  # the whole image: no copy to gather
+    widths = right - left
+    shapes = height * (w + 1) + widths  # one number per crop shape
+    flat = images.reshape(-1)
+    for shape in np.unique(shapes):
+        members = np.flatnonzero(shapes == shape)
+        rows, cols = divmod(int(shape), w + 1)
+        if (rows, cols) == (h, w):  # the whole image: no copy to gather
             crops = images[members]
-        else:
-            rows = top[members, None] + np.arange(shape[0])
-            cols = left[members, None] + np.arange(shape[1])
-            crops = images[members[:, None, None], rows[:, :, None], cols[:, None, :]]
+        else:  # one flat gather: crop pixel (i, j) of frame n is n*h*w + (top + i)*w + left + j
+            corner = members * (h * w) + top[members] * w + left[members]
+            offsets = np.arange(rows)[:, None] * w + np.arange(cols)
+            crops = flat.take(corner[:, None, None] + offsets)
         out[members] = resize_area(values.take(crops), (out_size, out_size))
     return (out * 255).astype(np.uint8)
 
