@@ -175,27 +175,47 @@ def segment_cost(along_y, along_x, across_y, across_x, half, log_peak, out, scra
     return out
 
 
-def draw_segments(cost: np.ndarray, terms: SegmentTerms) -> None:
+def draw_segments(cost: np.ndarray, terms: SegmentTerms, *, product: bool = False) -> None:
     """Min-combine the segments' ``d^2 / 2s^2 - log(peak)`` into ``cost [T, H, W]``, in place.
 
     ``exp(-cost)`` is then the maximum of the segments' Gaussians; ``cost`` has the terms'
-    dtype. Each segment is drawn over every frame at once, on the union of its boxes.
+    dtype. Each segment is drawn over every frame at once, on the union of its boxes. With
+    ``product``, ``across^2 - log_peak`` is one matrix product per segment, rows
+    ``(across_y^2 - log_peak, -2 across_y, 1)`` by columns ``(1, across_x, across_x^2)``
+    (fewer passes; other roundings than :func:`segment_cost`, within :func:`segment_error`).
     """
     t = len(cost)
     size = t * terms.along_y.shape[-1] * terms.along_x.shape[-1]
     buffers = workspace("patch", size, cost.dtype), workspace("scratch", size, cost.dtype)
+    if product:
+        across_y = terms.across_y.astype(np.float64)
+        across_x = terms.across_x.astype(np.float64)
+        log_peak = terms.log_peak.astype(np.float64)[..., None]
+        one = np.ones_like(across_y)
+        rows = np.stack([across_y**2 - log_peak, -2 * across_y, one], axis=-1).astype(cost.dtype)
+        one = np.ones_like(across_x)
+        columns = np.stack([one, across_x, across_x**2], axis=-2).astype(cost.dtype)
     for k, ys, xs, h, w in terms.windows.regions():
         out, scratch = (b[: t * h * w].reshape(t, h, w) for b in buffers)
-        segment_cost(
-            terms.along_y[:, k, :h, None],
-            terms.along_x[:, k, None, :w],
-            terms.across_y[:, k, :h, None],
-            terms.across_x[:, k, None, :w],
-            terms.half[:, k, None, None],
-            terms.log_peak[:, k, None, None],
-            out,
-            scratch,
-        )
+        if product:
+            np.add(terms.along_y[:, k, :h, None], terms.along_x[:, k, None, :w], out=out)
+            bound = terms.half[:, k, None, None]
+            np.clip(out, -bound, bound, out=scratch)
+            out -= scratch
+            np.square(out, out=out)
+            np.matmul(rows[:, k, :h], columns[:, k, :, :w], out=scratch)
+            out += scratch
+        else:
+            segment_cost(
+                terms.along_y[:, k, :h, None],
+                terms.along_x[:, k, None, :w],
+                terms.across_y[:, k, :h, None],
+                terms.across_x[:, k, None, :w],
+                terms.half[:, k, None, None],
+                terms.log_peak[:, k, None, None],
+                out,
+                scratch,
+            )
         np.minimum(cost[:, ys, xs], out, out=cost[:, ys, xs])
 
 
@@ -241,11 +261,16 @@ def segment_values(terms: SegmentTerms, t, y, x) -> np.ndarray:
 def segment_error(terms: SegmentTerms) -> np.ndarray:
     """Per frame, a bound on ``|exp(-cost32) / exp(-cost64) - 1|`` of the float32 drawing.
 
-    Each float32 operation of :func:`segment_cost` is off by at most ``ROUNDING`` times
-    the magnitude of its operands; with ``S`` the largest ``|along_y| + |along_x|`` of a
-    segment's box, ``P`` that of ``|across_x| + |across_y|``, the float32 cost is within
-    ``9u (S + half)^2 + 7u P^2 + 3u (...)`` of the float64 one; ``16u (...)`` is taken.
-    float32's ``exp`` adds under 3 units in the last place (8u taken).
+    Each float32 rounding (``u = ROUNDING`` relative) is at most ``u`` times the magnitude of
+    its operands. With ``S`` the largest ``|along_y| + |along_x|`` of a segment's box and
+    ``P`` that of ``|across_x| + |across_y|``: the float32 inputs and the add, clip and
+    square of ``outside^2`` are within ``9u (S + half)^2``; the product form of
+    ``across^2 - log_peak`` (:func:`draw_segments`; terms of at most ``P^2 + |log_peak|``
+    in all, each rounded at most 3 times, then 2 sums) within ``6u (P^2 + |log_peak|)``,
+    the elementwise one within ``7u P^2 + 2u |log_peak|``; the last sum ``u`` of the whole.
+    ``16u ((S + half)^2 + P^2 + |log_peak| + 1)`` is taken. float32's ``exp`` adds under 3
+    units in the last place (8u taken). The float64 reference's own error (``2^-53``
+    relative) is covered by the 1.25 widening in :func:`certain_index`.
     """
     windows = terms.windows
     along = np.where(windows.inside_x, np.abs(terms.along_x), 0.0).max(axis=-1, initial=0)

@@ -163,7 +163,7 @@ def _fast_indices(pose: np.ndarray, config: SkeletonMapConfig) -> tuple[np.ndarr
     joint_index[pixels] = _gray_index(point_values(windows, rows, columns, *pixels))
     cost = workspace("cost", size, np.float32).reshape(shape)
     cost.fill(np.inf)
-    draw_segments(cost, limbs.astype(np.float32))
+    draw_segments(cost, limbs.astype(np.float32), product=True)
     np.negative(cost, out=cost)
     limb_index, pixels = certain_index(np.exp(cost, out=cost), segment_error(limbs))
     limb_index[pixels] = _gray_index(segment_values(limbs, *pixels))
