@@ -296,6 +296,6 @@ def certain_index(values: np.ndarray, error: np.ndarray) -> tuple[np.ndarray, tu
     high = np.multiply(values, 1 + relative, out=values)
     for bound in (low, high):
         np.floor(bound, out=bound)
-        np.fmin(bound, 255, out=bound)
+        np.minimum(bound, 255, out=bound)  # NaN stays NaN: unequal, so redrawn in float64
     unsure = np.not_equal(low, high, out=workspace("unsure", values.size, bool).reshape(low.shape))
     return low.astype(np.uint8), np.unravel_index(np.flatnonzero(unsure), values.shape)
