@@ -148,3 +148,17 @@ def test_float32_drawing_redraws_every_pixel_on_a_grey_level_boundary(seed):
     for channel, (a, b) in enumerate(zip(fast, exact)):
         assert a.dtype == np.uint8 and a.shape == (40, 128, 128)
         assert np.array_equal(a, b), f"channel {channel}: {(a != b).sum()} pixels differ"
+
+
+def test_float32_drawing_of_an_infinite_confidence_matches_float64():
+    """An infinite confidence times a profile underflowing to 0 is NaN, grey 0 in float64;
+    the float32 drawing must redraw it rather than clip it to the top level."""
+    rng = np.random.default_rng(1)
+    pose = np.concatenate([rng.uniform(20, 108, (6, 17, 2)), rng.uniform(0, 1, (6, 17, 1))], -1)
+    pose[0, 3, 2] = np.inf
+    config = SkeletonMapConfig()
+    with np.errstate(invalid="ignore", over="ignore"):
+        fast = gray_indices(pose, config)
+        exact = gray_indices(pose, config, exact=True)
+    for a, b in zip(fast, exact):
+        assert np.array_equal(a, b)
