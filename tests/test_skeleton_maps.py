@@ -162,3 +162,16 @@ def test_float32_drawing_of_an_infinite_confidence_matches_float64():
         exact = gray_indices(pose, config, exact=True)
     for a, b in zip(fast, exact):
         assert np.array_equal(a, b)
+
+
+def test_frames_drawn_in_passes_give_the_maps_of_one_pass(monkeypatch):
+    """A sequence longer than FRAMES_PER_PASS (drawn a pass at a time, each pass on the
+    union of its own frames' boxes) gets the bytes of the whole sequence drawn at once."""
+    from gaitgen.runtime.data import skeleton_maps as module
+
+    pose = _boundary_poses(1)  # 40 frames
+    assert len(pose) > module.FRAMES_PER_PASS
+    passes = skeleton_maps(pose), skeleton_maps(pose, exact=True)
+    monkeypatch.setattr(module, "FRAMES_PER_PASS", len(pose))
+    whole = skeleton_maps(pose, exact=True)
+    assert all(np.array_equal(maps, whole) for maps in passes)

@@ -53,7 +53,7 @@ COCO17_LIMBS = (
     (8, 10), (5, 11), (11, 13), (13, 15), (6, 12), (12, 14), (14, 16), (11, 12),
 )  # fmt: skip
 LEFT_HIP, RIGHT_HIP = 11, 12
-FRAMES_PER_PASS = 32  # frames drawn together in float32 (bounds the reused buffers)
+FRAMES_PER_PASS = 32  # frames drawn together (bounds the buffers kept for the next call)
 MIN_SCORE = 1e-3  # GeneratePoseTarget's eps: a fainter joint or limb draws nothing
 
 
@@ -115,14 +115,18 @@ def draw_maps(pose: np.ndarray, config: SkeletonMapConfig) -> tuple[np.ndarray, 
     Returns:
         ``(limbs, joints)``: per frame, the maximum over limbs (joints) of their Gaussians.
     """
-    limbs, (windows, rows, columns) = _map_terms(pose, config)
-    shape = (len(pose), config.canvas, config.canvas)
-    joints = np.zeros(shape)
-    draw_points(joints, windows, rows, columns)
-    cost = np.full(shape, np.inf)
-    draw_segments(cost, limbs)
-    np.negative(cost, out=cost)
-    return np.exp(cost, out=cost).astype(np.float32), joints.astype(np.float32)
+    maps = np.empty((2, len(pose), config.canvas, config.canvas), np.float32)
+    for f in range(0, len(pose), FRAMES_PER_PASS):  # bounds the reused buffers
+        frames = slice(f, f + FRAMES_PER_PASS)
+        limbs, (windows, rows, columns) = _map_terms(pose[frames], config)
+        shape = (len(pose[frames]), config.canvas, config.canvas)
+        joints = np.zeros(shape)
+        draw_points(joints, windows, rows, columns)
+        cost = np.full(shape, np.inf)
+        draw_segments(cost, limbs)
+        np.negative(cost, out=cost)
+        maps[0, frames], maps[1, frames] = np.exp(cost, out=cost), joints
+    return maps[0], maps[1]
 
 
 def gray_indices(
