@@ -14,7 +14,13 @@ import numpy as np
 import pytest
 from gaitgen.runtime.data.area_resize import resize_area
 from gaitgen.runtime.data.pose_impute import knn_fill
-from gaitgen.runtime.data.skeleton_maps import normalise_pose, skeleton_maps
+from gaitgen.runtime.data.skeleton_maps import (
+    SkeletonMapConfig,
+    draw_maps,
+    gray_indices,
+    normalise_pose,
+    skeleton_maps,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "opengait" / "heatmap"
 CASES = sorted(p.stem for p in FIXTURES.glob("*.npz"))
@@ -40,10 +46,11 @@ def test_every_recorded_case_is_shipped():
     ]
 
 
+@pytest.mark.parametrize("exact", [False, True])
 @pytest.mark.parametrize("name", CASES)
-def test_maps_equal_opengait(name):
+def test_maps_equal_opengait(name, exact):
     pose, openpose, case = _case(name)
-    maps = skeleton_maps(pose, openpose=openpose)
+    maps = skeleton_maps(pose, openpose=openpose, exact=exact)
     assert maps.dtype == np.uint8 and maps.shape == case["heatmap"].shape
     assert np.array_equal(maps, case["heatmap"])
 
@@ -108,3 +115,63 @@ def test_maps_of_random_poses_are_unchanged():
         if hashlib.sha256(maps.tobytes()).digest() != case["digest"][i].tobytes():
             changed.append(i)
     assert not changed, f"maps of random sequences {changed[:10]} differ"
+
+
+def _boundary_poses(seed: int) -> np.ndarray:
+    """Normalised poses whose maps sit on grey-level boundaries: joints on whole and half
+    pixels, confidences k / 256 (a joint's centre is exactly k / 256; a limb's ridge is
+    ``exp(log(k / 256))``, a rounding away from it), zero-length limbs, stacked joints."""
+    rng = np.random.default_rng(seed)
+    t = 40
+    xy = rng.integers(20, 108, (t, 17, 2)).astype(np.float64)
+    xy[: t // 2] += rng.choice([0.0, 0.5, 0.25], (t // 2, 17, 2))
+    score = rng.integers(1, 257, (t, 17)) / 256.0
+    score[::3] = rng.choice([0.5, 0.25, 1.0, 0.75, 0.125], (len(score[::3]), 17))
+    xy[::4, 5] = xy[::4, 0]
+    return np.concatenate([xy, score[..., None]], axis=-1)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_float32_drawing_redraws_every_pixel_on_a_grey_level_boundary(seed):
+    """The float32 drawing gives the float64 drawing's grey levels on poses built to sit on
+    the levels' boundaries, where float32 alone gets thousands of pixels one level off (it
+    fails if the float64 redraw of uncertain pixels is skipped)."""
+    config = SkeletonMapConfig()
+    pose = _boundary_poses(seed)
+    on_boundary = 0
+    for maps in draw_maps(pose, config):
+        scaled = maps.astype(np.float64) * 256
+        on_boundary += int(((np.abs(scaled - np.round(scaled)) < 1e-4) & (scaled >= 1)).sum())
+    assert on_boundary > 500
+    fast = gray_indices(pose, config)
+    exact = gray_indices(pose, config, exact=True)
+    for channel, (a, b) in enumerate(zip(fast, exact)):
+        assert a.dtype == np.uint8 and a.shape == (40, 128, 128)
+        assert np.array_equal(a, b), f"channel {channel}: {(a != b).sum()} pixels differ"
+
+
+def test_float32_drawing_of_an_infinite_confidence_matches_float64():
+    """An infinite confidence times a profile underflowing to 0 is NaN, grey 0 in float64;
+    the float32 drawing must redraw it rather than clip it to the top level."""
+    rng = np.random.default_rng(1)
+    pose = np.concatenate([rng.uniform(20, 108, (6, 17, 2)), rng.uniform(0, 1, (6, 17, 1))], -1)
+    pose[0, 3, 2] = np.inf
+    config = SkeletonMapConfig()
+    with np.errstate(invalid="ignore", over="ignore"):
+        fast = gray_indices(pose, config)
+        exact = gray_indices(pose, config, exact=True)
+    for a, b in zip(fast, exact):
+        assert np.array_equal(a, b)
+
+
+def test_frames_drawn_in_passes_give_the_maps_of_one_pass(monkeypatch):
+    """A sequence longer than FRAMES_PER_PASS (drawn a pass at a time, each pass on the
+    union of its own frames' boxes) gets the bytes of the whole sequence drawn at once."""
+    from gaitgen.runtime.data import skeleton_maps as module
+
+    pose = _boundary_poses(1)  # 40 frames
+    assert len(pose) > module.FRAMES_PER_PASS
+    passes = skeleton_maps(pose), skeleton_maps(pose, exact=True)
+    monkeypatch.setattr(module, "FRAMES_PER_PASS", len(pose))
+    whole = skeleton_maps(pose, exact=True)
+    assert all(np.array_equal(maps, whole) for maps in passes)

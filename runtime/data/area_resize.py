@@ -122,12 +122,12 @@ def _shrink(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     n, h, w = images.shape
     x_index, x_weight = area_taps(w, size[1])
     y_index, y_weight = area_taps(h, size[0])
-    rows = images[:, :, x_index[:, 0]] * x_weight[:, 0]
+    rows = images.take(x_index[:, 0], axis=2) * x_weight[:, 0]
     for k in range(1, x_index.shape[1]):
-        rows = rows + images[:, :, x_index[:, k]] * x_weight[:, k]
-    out = y_weight[:, 0, None] * rows[:, y_index[:, 0], :]
+        rows = rows + images.take(x_index[:, k], axis=2) * x_weight[:, k]
+    out = y_weight[:, 0, None] * rows.take(y_index[:, 0], axis=1)
     for k in range(1, y_index.shape[1]):
-        out = out + y_weight[:, k, None] * rows[:, y_index[:, k], :]
+        out = out + y_weight[:, k, None] * rows.take(y_index[:, k], axis=1)
     return out
 
 
