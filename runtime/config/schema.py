@@ -162,6 +162,14 @@ _HINT_DOC = (
 )
 
 
+# trainer_cfg.loggers: each logger's name -> (the module it needs, the pip extra installing it)
+LOGGERS: dict[str, tuple[str, str]] = {
+    "tensorboard": ("tensorboard", "tensorboard"),
+    "wandb": ("wandb", "wandb"),
+    "mlflow": ("mlflow", "mlflow"),
+}
+
+
 @dataclass
 class TrainerCfg:
     """``trainer_cfg``: the training loop."""
@@ -197,6 +205,14 @@ class TrainerCfg:
         "SwinGait: iterations of its cosine learning-rate decay (the model reads it; default "
         "total_iter)",
         above=0,
+    )
+    # -- experiment loggers (runtime/engine/loggers.py) ---------------------------------------
+    loggers: list[str] = key(
+        [],
+        "gaitgen: also log the scalars, the resolved config and the test results to these "
+        "(tensorboard, wandb, mlflow; several at once); []: TensorBoard when installed",
+        choices=list(LOGGERS),
+        opengait=False,
     )
 
 
