@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import sys
 import types
 from pathlib import Path
@@ -20,7 +21,7 @@ import yaml
 from conftest import make_project, small_config
 from gaitgen.runtime.config import load_config
 from gaitgen.runtime.engine.summary import SummaryWriter
-from gaitgen.runtime.errors import ConfigError
+from gaitgen.runtime.errors import ConfigError, GaitgenError
 from typer.testing import CliRunner
 
 from gaitgen.cli.app import app
@@ -182,6 +183,47 @@ def test_no_loggers_named_changes_nothing(tmp_path: Path, fakes) -> None:
     writer.close()
     assert wandb.calls == [] and mlflow.calls == []
     assert sorted(p.name for p in summary_dir(tmp_path).iterdir()) == ["scalars.jsonl"]
+
+
+def test_a_logger_that_cannot_start_is_one_error_with_what_to_do(tmp_path, fakes) -> None:
+    wandb, mlflow = fakes
+
+    def no_login(**kwargs: Any) -> None:
+        raise RuntimeError("api_key not configured (no-tty)")
+
+    wandb.init = no_login
+    with pytest.raises(GaitgenError) as caught:
+        SummaryWriter(summary_dir(tmp_path), loggers=["mlflow", "wandb"])
+    assert str(caught.value) == (
+        "trainer_cfg.loggers: wandb could not start a run (RuntimeError: api_key not configured "
+        "(no-tty)); run 'wandb login', or set WANDB_MODE=offline to log on this machine only, "
+        "or remove wandb from trainer_cfg.loggers"
+    )
+    assert mlflow.calls[-1] == ("end",)  # the one started first is ended
+
+
+def test_a_logger_failing_mid_run_is_dropped_with_one_warning(tmp_path, fakes, caplog) -> None:
+    wandb, mlflow = fakes
+    folder = summary_dir(tmp_path)
+    writer = SummaryWriter(folder, loggers=["mlflow", "wandb"])
+
+    def server_gone(metrics: dict, step: int) -> None:
+        raise ConnectionError("tracking server went away")
+
+    mlflow.log_metrics = server_gone
+    with caplog.at_level(logging.WARNING, logger="gaitgen"):
+        for iteration in (1, 2):
+            writer.write({"scalar/loss": float(iteration)}, iteration)
+    writer.close()
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.startswith(
+        "warning: mlflow stopped logging (ConnectionError: tracking server went away); "
+        "training goes on"
+    )
+    assert [call[1] for call in wandb.calls if call[0] == "log"] == [1, 2]  # the other goes on
+    assert mlflow.calls[-1] == ("end",)  # ended when dropped
+    lines = (folder / "scalars.jsonl").read_text().splitlines()
+    assert [json.loads(line)["loss"] for line in lines] == [1.0, 2.0]
 
 
 MINIMAL = "model_cfg: {model: Baseline}\ntrainer_cfg:\n  log_iter: 10\n  loggers: [mlflow, wandb]\n"

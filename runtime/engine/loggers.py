@@ -31,13 +31,23 @@ from typing import Any
 
 from ..atomic import atomic_write_text
 from ..config import dump_config, yaml_load
+from ..errors import GaitgenError
 
 DEFAULT_PROJECT = "gaitgen"  # W&B project and MLflow experiment when the environment names none
+
+# what to try when a logger's library cannot start a run
+START_HINTS = {
+    "tensorboard": "check that the run's summary/ folder is writable",
+    "wandb": "run 'wandb login', or set WANDB_MODE=offline to log on this machine only",
+    "mlflow": "check MLFLOW_TRACKING_URI (unset: ./mlruns) and that its server answers",
+}
 
 
 class Backend(ABC):
     """One experiment logger; only rank 0 opens one."""
 
+    #: its name in trainer_cfg.loggers
+    name = ""
     #: whether :meth:`image` logs anything (the writer skips encoding grids for none)
     takes_images = False
 
@@ -75,7 +85,16 @@ def open_backends(names: list[str], folder: Path, run_name: str) -> list[Backend
     backends: list[Backend] = []
     try:
         for name in dict.fromkeys(names):  # each once, in order
-            backends.append(makers[name](folder, run_name))
+            try:
+                backends.append(makers[name](folder, run_name))
+            except (GaitgenError, ImportError):
+                raise
+            except Exception as exc:  # the library's own error: not logged in, no server, ...
+                raise GaitgenError(
+                    f"trainer_cfg.loggers: {name} could not start a run "
+                    f"({type(exc).__name__}: {exc}); {START_HINTS[name]}, or remove {name} "
+                    "from trainer_cfg.loggers"
+                ) from exc
     except BaseException:
         for backend in backends:
             backend.close()
@@ -110,6 +129,7 @@ def _keep_run_id(folder: Path, name: str, run_id: str) -> None:
 class TensorBoardBackend(Backend):
     """TensorBoard event files in the ``summary/`` folder (through torch's writer)."""
 
+    name = "tensorboard"
     takes_images = True
 
     def __init__(self, folder: Path, run_name: str = "") -> None:
@@ -136,6 +156,8 @@ class TensorBoardBackend(Backend):
 
 class WandbBackend(Backend):
     """A Weights & Biases run (``wandb.init`` ... ``run.finish``)."""
+
+    name = "wandb"
 
     def __init__(self, folder: Path, run_name: str) -> None:
         wandb = importlib.import_module("wandb")
@@ -172,6 +194,8 @@ MLFLOW_PARAM_CHARS = 250
 class MlflowBackend(Backend):
     """An MLflow run (``mlflow.start_run`` ... ``mlflow.end_run``) in the tracking store of
     ``$MLFLOW_TRACKING_URI``."""
+
+    name = "mlflow"
 
     def __init__(self, folder: Path, run_name: str) -> None:
         self._mlflow = importlib.import_module("mlflow")

@@ -17,11 +17,12 @@ write_config`) and each test's results (:meth:`SummaryWriter.write_results`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -125,10 +126,11 @@ class SummaryWriter:
             elif images and key.startswith("image/") and takers:
                 grid = image_grid(value)
                 if grid is not None:
-                    for backend in takers:
-                        backend.image(key[len("image/") :], grid, iteration)
-        for backend in self._backends:
-            backend.scalars(scalars, iteration)
+                    name = key[len("image/") :]
+                    self._each(
+                        lambda b, name=name, grid=grid: b.image(name, grid, iteration), takers
+                    )
+        self._each(lambda backend: backend.scalars(scalars, iteration))
         if self._jsonl is not None:
             record = {
                 "iteration": iteration,
@@ -145,8 +147,7 @@ class SummaryWriter:
         """Log the resolved config to the experiment loggers (the run folder keeps it as
         ``config-<iteration>.yaml``)."""
         if self.enabled:
-            for backend in self._backends:
-                backend.config(cfgs)
+            self._each(lambda backend: backend.config(cfgs))
 
     def write_results(
         self, figures: dict[str, float], record: Mapping[str, Any], iteration: int
@@ -159,14 +160,36 @@ class SummaryWriter:
             iteration: the iteration of the checkpoint tested.
         """
         if self.enabled:
-            for backend in self._backends:
-                backend.results(figures, record, iteration)
+            self._each(lambda backend: backend.results(figures, record, iteration))
+
+    def _each(self, call: Callable[[Backend], None], backends: list[Backend] | None = None) -> None:
+        """Make ``call`` on each backend; one that fails mid-run (a server gone, a full disk)
+        is dropped with one warning and the run goes on: ``scalars.jsonl`` keeps the scalars."""
+        chosen = self._backends if backends is None else backends
+        for backend in [b for b in chosen if b in self._backends]:  # none dropped already
+            try:
+                call(backend)
+            except Exception as exc:  # the library's own error, whatever it is
+                log.warning(
+                    "warning: %s stopped logging (%s: %s); training goes on, the scalars stay "
+                    "in %s",
+                    backend.name,
+                    type(exc).__name__,
+                    exc,
+                    self.folder / SCALARS_FILE,
+                )
+                self._backends.remove(backend)
+                with contextlib.suppress(Exception):
+                    backend.close()
 
     def close(self) -> None:
         """Flush and close the files and end the experiment loggers' runs."""
         backends, self._backends = self._backends, []
         for backend in backends:
-            backend.close()
+            try:
+                backend.close()
+            except Exception as exc:  # a run that cannot be ended must not fail the training
+                log.warning("warning: %s could not end its run (%s)", backend.name, exc)
         if self._jsonl is not None:
             self._jsonl.close()
             self._jsonl = None
