@@ -45,8 +45,9 @@ class SummaryWriter:
     Args:
         folder: the run's ``summary/`` folder (created).
         enabled: False on ranks other than 0: every method does nothing.
-        tensorboard: also write TensorBoard event files; None (default) means "when the
-            ``tensorboard`` package is importable" (or, with ``loggers``, when they name it).
+        tensorboard: True: also write TensorBoard event files; False: never; None (default):
+            when ``loggers`` name it, or, when they name none, when the ``tensorboard``
+            package is importable (what a run without ``trainer_cfg.loggers`` does).
         loggers: ``trainer_cfg.loggers``: the experiment loggers to feed too
             (:mod:`.loggers`; their libraries were checked with the config).
         scalars_file: append to ``scalars.jsonl`` (``gaitgen test`` does not: the file holds
@@ -73,24 +74,26 @@ class SummaryWriter:
             # An append-only log, flushed per line: a crash can cut only the last line, which
             # readers skip. Rewriting the file atomically at every log iteration would cost O(n²).
             self._jsonl = open(folder / SCALARS_FILE, "a", encoding="utf-8")  # noqa: SIM115
-        names = list(loggers)
-        if loggers or tensorboard is not None:
-            tensorboard = tensorboard or "tensorboard" in names
-        names = [name for name in names if name != "tensorboard"]
-        if tensorboard is not False and not self._tensorboard_importable(tensorboard, folder):
-            tensorboard = False
-        if tensorboard is not False:
+        names = list(dict.fromkeys(loggers))  # each once, in order
+        if tensorboard is False:
+            names = [name for name in names if name != "tensorboard"]
+        elif tensorboard and "tensorboard" not in names:
             names.insert(0, "tensorboard")
+        elif not names and self._tensorboard_importable(folder):  # none named: as before
+            names = ["tensorboard"]
         run_name = "/".join(folder.resolve().parent.parts[-3:])  # <dataset>/<model>/<save_name>
-        self._backends = open_backends(names, folder, run_name)
+        try:
+            self._backends = open_backends(names, folder, run_name)
+        except BaseException:
+            self.close()
+            raise
 
     @staticmethod
-    def _tensorboard_importable(required: bool | None, folder: Path) -> bool:
+    def _tensorboard_importable(folder: Path) -> bool:
+        """Whether torch's TensorBoard writer imports (said once in the log when not)."""
         try:
             import torch.utils.tensorboard  # noqa: F401
         except ImportError:
-            if required:
-                raise
             log.info(
                 "tensorboard is not installed: scalars go to %s/%s only "
                 "(pip install 'gaitgen[tensorboard]' for TensorBoard and the images)",

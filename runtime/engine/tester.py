@@ -248,7 +248,6 @@ def log_results(run: Run, result: Any, iteration: int) -> None:
     record = json.loads(folder.results_file.read_text(encoding="utf-8"))
     summary = SummaryWriter(
         folder.summary_dir,
-        tensorboard=False,
         loggers=run.cfgs["trainer_cfg"]["loggers"],
         scalars_file=False,
     )
