@@ -225,3 +225,29 @@ def test_cuda_asked_for_without_one_is_one_line(project) -> None:
     assert code == 1 and out == ""
     (line,) = error_lines(err)
     assert "--device cuda" in line and "--device cpu" in line
+
+
+def test_train_and_test_print_the_same_resolved_config_as_check(project) -> None:
+    root, config = project
+    child = root / "configs" / "short.yaml"
+    child.write_text("_base_: small.yaml\ntrainer_cfg:\n  total_iter: 3\n")
+    outputs = []
+    for command in ("check", "train", "test"):
+        result = runner.invoke(
+            app, [command, str(child), "--print-config", "--set", "~trainer_cfg.log_iter"]
+        )
+        assert result.exit_code == 0, result.output
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1] == outputs[2]
+    cfgs = yaml.safe_load(outputs[0])
+    assert cfgs["trainer_cfg"]["total_iter"] == 3  # the config over its base
+    assert cfgs["trainer_cfg"]["log_iter"] == 100  # deleted: the packaged default
+    assert cfgs["model_cfg"]["model"] == "Baseline" and "_base_" not in cfgs  # from the base
+    assert not (root / "output").exists()  # nothing trained, nothing tested
+
+
+def test_print_config_of_a_missing_config_is_one_line(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["train", str(tmp_path / "nope.yaml"), "--print-config"])
+    assert result.exit_code == 1 and result.stdout == ""
+    (line,) = error_lines(result.stderr)
+    assert "config file not found" in line

@@ -12,12 +12,10 @@ torch is imported inside the command, so ``gaitgen --help`` stays fast.
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
-from gaitgen.cli.common import handle_errors, require_config
-from gaitgen.cli.options import ConfigArgument, DeviceOption, SetOption
+from gaitgen.cli.common import handle_errors, print_config, require_config
+from gaitgen.cli.options import ConfigArgument, DeviceOption, PrintConfigOption, SetOption
 
 PANEL = "Train and evaluate"
 
@@ -25,23 +23,17 @@ PANEL = "Train and evaluate"
 def check(
     config: ConfigArgument,
     overrides: SetOption = None,
-    print_config: Annotated[
-        bool, typer.Option("--print-config", help="Only print the merged config as YAML and exit.")
-    ] = False,
+    print_only: PrintConfigOption = False,
     device: DeviceOption = None,
 ) -> None:
     """Check a config: build everything, run one train step and one inference forward.
 
     Example: gaitgen check configs/baseline.yaml
     """
-    require_config(config)
-    if print_config:
-        from gaitgen.runtime.config import dump_config
-        from gaitgen.runtime.engine.run import load_run
-
-        run = load_run(config, overrides or [])
-        typer.echo(dump_config(run.cfgs), nl=False)
+    if print_only:
+        print_config(config, overrides)
         return
+    require_config(config)
     from gaitgen.runtime.engine.check import check_config_file
 
     report = check_config_file(config, overrides or [], device)

@@ -84,6 +84,18 @@ def require_config(config: Path) -> None:
         raise ConfigError(f"config file not found: {config}")
 
 
+def print_config(config: Path, overrides: list[str] | None) -> None:
+    """``--print-config`` of ``check``, ``train`` and ``test``: the resolved config as YAML
+    (its ``_base_`` files, the packaged defaults and the ``--set`` overrides merged, data paths
+    made absolute), on stdout and nothing else."""
+    require_config(config)
+    from gaitgen.runtime.config import dump_config
+    from gaitgen.runtime.engine.run import load_run
+
+    run = load_run(config, overrides or [])
+    typer.echo(dump_config(run.cfgs), nl=False)
+
+
 def echo_status(action: str, path: str) -> None:
     """Print a generator status line such as ``  create  configs/x.yaml``."""
     typer.echo(f"{action:>10}  {path}")

@@ -54,6 +54,13 @@ SetOption = Annotated[
         show_default=False,
     ),
 ]
+PrintConfigOption = Annotated[
+    bool,
+    typer.Option(
+        "--print-config",
+        help="Only print the resolved config (bases, defaults and --set merged) as YAML and exit.",
+    ),
+]
 DeviceOption = Annotated[
     str | None,
     typer.Option(

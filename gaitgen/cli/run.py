@@ -3,6 +3,7 @@
     gaitgen train configs/baseline.yaml
     gaitgen train configs/baseline.yaml --nproc 4            # 4 processes through torchrun
     gaitgen test configs/baseline.yaml --iter 2000
+    gaitgen train configs/baseline.yaml --print-config       # the resolved config, no run
 
 How a phase is checked, launched and stopped is :mod:`gaitgen.cli.launch`.
 """
@@ -13,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from gaitgen.cli.common import handle_errors
+from gaitgen.cli.common import handle_errors, print_config
 from gaitgen.cli.launch import LaunchOptions, run_or_launch
 from gaitgen.cli.options import (
     DISTRIBUTED_PANEL,
@@ -25,6 +26,7 @@ from gaitgen.cli.options import (
     NnodesOption,
     NodeRankOption,
     NprocOption,
+    PrintConfigOption,
     QuietOption,
     RdzvEndpointOption,
     RdzvIdOption,
@@ -76,6 +78,7 @@ def train(
         ),
     ] = 0,
     quiet: QuietOption = False,
+    print_only: PrintConfigOption = False,
 ) -> None:
     """Train the model a config names (checkpoints in output/<dataset>/<model>/<save_name>/).
 
@@ -85,6 +88,9 @@ def train(
 
     Example: gaitgen train configs/baseline.yaml --set trainer_cfg.total_iter=50
     """
+    if print_only:
+        print_config(config, overrides)
+        return
     check_iteration_option(iteration, "train")
     launch = LaunchOptions(
         nproc, nnodes, node_rank, rdzv_endpoint, rdzv_id, master_addr, master_port, max_restarts
@@ -121,18 +127,22 @@ def test(
     master_addr: MasterAddrOption = None,
     master_port: MasterPortOption = 29500,
     quiet: QuietOption = False,
+    print_only: PrintConfigOption = False,
 ) -> None:
     """Evaluate a trained model: print the rank-1 table, write results.json and embeddings.npz.
 
     Example: gaitgen test configs/baseline.yaml --limit 10
     """
+    overrides = list(overrides or [])
+    if limit is not None:
+        overrides.append(f"evaluator_cfg.limit_identities={limit}")
+    if print_only:
+        print_config(config, overrides)
+        return
     check_iteration_option(iteration, "test")
     launch = LaunchOptions(
         nproc, nnodes, node_rank, rdzv_endpoint, rdzv_id, master_addr, master_port
     )
-    overrides = list(overrides or [])
-    if limit is not None:
-        overrides.append(f"evaluator_cfg.limit_identities={limit}")
     run_or_launch("test", config, overrides, iteration, device, log_to_file, launch)
 
 

@@ -168,6 +168,14 @@ _HINT_DOC = (
 )
 
 
+# trainer_cfg.loggers: each logger's name -> (the module it needs, the pip extra installing it)
+LOGGERS: dict[str, tuple[str, str]] = {
+    "tensorboard": ("tensorboard", "tensorboard"),
+    "wandb": ("wandb", "wandb"),
+    "mlflow": ("mlflow", "mlflow"),
+}
+
+
 @dataclass
 class TrainerCfg:
     """``trainer_cfg``: the training loop."""
@@ -238,6 +246,14 @@ class TrainerCfg:
         0,
         "gaitgen: stop after N tests without a better best_metric; 0: never",
         minimum=0,
+        opengait=False,
+    )
+    # -- experiment loggers (runtime/engine/loggers.py) ---------------------------------------
+    loggers: list[str] = key(
+        [],
+        "gaitgen: also log the scalars, the resolved config and the test results to these "
+        "(tensorboard, wandb, mlflow; several at once); []: TensorBoard when installed",
+        choices=list(LOGGERS),
         opengait=False,
     )
 

@@ -9,6 +9,8 @@ which the loader logs as one warning each.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+import sys
 import types
 import typing
 from collections.abc import Mapping
@@ -35,8 +37,11 @@ def _range_problem(value: Any, metadata: Mapping[str, Any]) -> str | None:
             return f"> {metadata['above']}"
         if "maximum" in metadata and number > metadata["maximum"]:
             return f"<= {metadata['maximum']}"
-    if "choices" in metadata and isinstance(value, str) and value not in metadata["choices"]:
-        return f"one of {', '.join(metadata['choices'])}"
+    choices = metadata.get("choices")
+    if choices and isinstance(value, str) and value not in choices:
+        return f"one of {', '.join(choices)}"
+    if choices and isinstance(value, list) and not set(value) <= set(choices):
+        return f"one of {', '.join(choices)} (a list of them)"
     return None
 
 
@@ -207,6 +212,29 @@ def check_torch_section(
     )
 
 
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported (one already imported counts), without importing it."""
+    if sys.modules.get(module) is not None:
+        return True
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ValueError:  # in sys.modules without a spec
+        return True
+
+
+def check_loggers(trainer_cfg: Mapping[str, Any], where: Where) -> None:
+    """Each logger ``trainer_cfg.loggers`` names has its library installed: a missing one is
+    one error at load, naming the pip extra, never an ImportError in the middle of a run."""
+    for index, name in enumerate(trainer_cfg.get("loggers") or []):
+        module, extra = schema.LOGGERS[name]
+        if not installed(module):
+            path = ("trainer_cfg", "loggers", index)
+            raise ConfigError(
+                f"{where(path)}: trainer_cfg.loggers names {name}, but the {module} package is "
+                f"not installed: pip install 'gaitgen[{extra}]' (or remove {name} from the list)"
+            )
+
+
 def check_resolved(cfgs: Mapping[str, Any], where: Where) -> list[Ignored]:
     """Check a merged config once; return the OpenGait keys it ignores.
 
@@ -229,6 +257,7 @@ def check_resolved(cfgs: Mapping[str, Any], where: Where) -> list[Ignored]:
         check_section(data_cfg, "data_cfg", where, ("data_cfg",), found)
     for section in ("trainer_cfg", "evaluator_cfg"):
         check_section(cfgs.get(section), section, where, (section,), found)
+    check_loggers(cfgs["trainer_cfg"], where)
     model_cfg = cfgs.get("model_cfg")
     if not isinstance(model_cfg, Mapping):
         raise _bad(where, ("model_cfg",), model_cfg, "a mapping with model and its keys")

@@ -7,6 +7,7 @@ order (= dataset order), and rank 0 evaluates and writes ``results.json``, the h
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from .build import build_model
 from .restore import Restored, restore_checkpoint
 from .run import Run
 from .step import InferenceStep
+from .summary import SummaryWriter
 
 log = logging.getLogger("gaitgen")
 
@@ -248,4 +250,25 @@ def test(run: Run, ctx: DistContext, iteration: int | None = None) -> Any:
         ctx.device,
         ctx.world_size,
     )
-    return run_inference_and_evaluate(run, ctx, model, restored)
+    result = run_inference_and_evaluate(run, ctx, model, restored)
+    if result is not None and run.cfgs["trainer_cfg"].get("loggers"):
+        log_results(run, result, restored.iteration)
+    return result
+
+
+def log_results(run: Run, result: Any, iteration: int) -> None:
+    """Send a test's results (``results.json`` as written, and its headline figures) and the
+    config to the experiment loggers of ``trainer_cfg.loggers`` (rank 0; the training curves
+    in ``scalars.jsonl`` are left alone)."""
+    folder = run.run_folder("test")
+    record = json.loads(folder.results_file.read_text(encoding="utf-8"))
+    summary = SummaryWriter(
+        folder.summary_dir,
+        loggers=run.cfgs["trainer_cfg"]["loggers"],
+        scalars_file=False,
+    )
+    try:
+        summary.write_config(run.cfgs)
+        summary.write_results(headline_scalars(result), record, iteration)
+    finally:
+        summary.close()

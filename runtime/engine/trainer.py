@@ -303,7 +303,11 @@ class Trainer:
         if self.ctx.is_main:  # the run really starts: its settings are kept beside it
             config_file = self.folder.config_file_for(self.iteration, self.resumed)
             save_config(self.cfgs, config_file, note=self.changed_settings)
-        summary = SummaryWriter(self.folder.summary_dir, enabled=self.ctx.is_main)
+        summary = SummaryWriter(
+            self.folder.summary_dir,
+            enabled=self.ctx.is_main,
+            loggers=self.engine_cfg.get("loggers") or (),
+        )
         log.info(
             "training %s on %s, world size %d, from iteration %d to %d; run folder %s",
             self.cfgs["model_cfg"]["model"],
@@ -325,6 +329,7 @@ class Trainer:
         # a bar only on rank 0's terminal (not --quiet); the log lines print above it
         bar = ProgressBar(total_iter - self.iteration, "training", unit="it", redirect_logs=True)
         try:
+            summary.write_config(self.cfgs)  # the experiment loggers' copy of config-N.yaml
             while self.iteration < total_iter:
                 signum = stop.agreed(self.ctx.distributed, self.ctx.device)
                 if signum:
