@@ -48,6 +48,8 @@ _EXPORTS: dict[str, str] = {
     # this list equal to it)
     "Backbone": ".modules.backbone",
     "DeepGaitV2_SSL": ".modules.deepgaitv2_ssl",
+    "add_deepgaitv2_stages": ".modules.deepgaitv2_stages",
+    "deepgaitv2_backbone": ".modules.deepgaitv2_stages",
     "diverse_crop_encode": ".modules.deepgaitv2_ssl",
     "encode_sequences": ".modules.deepgaitv2_ssl",
     "pooled_features": ".modules.deepgaitv2_ssl",
@@ -180,6 +182,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         encode_sequences,
         pooled_features,
     )
+    from .modules.deepgaitv2_stages import add_deepgaitv2_stages, deepgaitv2_backbone
     from .modules.fusion import AttentionFusion, CatFusion, PlusFusion
     from .modules.gaitgl_layers import GLConv
     from .modules.gaitpart_layers import (

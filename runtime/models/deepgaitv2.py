@@ -29,11 +29,9 @@ OpenGait it fails at forward (a 3-D stride given to a 2-D block).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import torch
-from torch import nn
 
 from ..errors import ConfigError
 from ..model import BaseModel
@@ -42,37 +40,10 @@ from ..modules.blocks import (
     PackSequenceWrapper,
     SeparateBNNecks,
     SeparateFCs,
-    SetBlockWrapper,
 )
-from ..modules.resblocks import (
-    BasicBlock2D,
-    BasicBlock3D,
-    BasicBlockP3D,
-    conv3x3,
-    make_res_layer,
-)
+from ..modules.deepgaitv2_stages import add_deepgaitv2_stages, deepgaitv2_backbone
 
-_BLOCKS = {"2d": BasicBlock2D, "p3d": BasicBlockP3D, "3d": BasicBlock3D}
 _WIDTHS = (44, 88)
-
-
-def _backbone_cfg(model_cfg: Mapping[str, Any], model: str) -> tuple[str, int, list, list]:
-    """(mode, in_channels, layers, channels) of model_cfg.Backbone, checked."""
-    backbone = model_cfg.get("Backbone")
-    if not isinstance(backbone, Mapping):
-        raise ConfigError(
-            f"model_cfg.Backbone: {model} needs a Backbone mapping "
-            "{mode, in_channels, layers, channels}"
-        )
-    missing = [key for key in ("in_channels", "layers", "channels") if key not in backbone]
-    if missing:
-        raise ConfigError(f"model_cfg.Backbone: {model} needs the keys {missing}")
-    mode = backbone.get("mode", "p3d")
-    if mode not in _BLOCKS:
-        raise ConfigError(
-            f"model_cfg.Backbone.mode: {mode!r} is not one of {sorted(_BLOCKS)} ({model})"
-        )
-    return mode, int(backbone["in_channels"]), list(backbone["layers"]), list(backbone["channels"])
 
 
 def _to_set_layout(sils: torch.Tensor) -> torch.Tensor:
@@ -92,40 +63,12 @@ class DeepGaitV2(BaseModel):
     """DeepGaitV2 in its 2d, p3d and 3d modes, configured by OpenGait's DeepGaitV2 configs."""
 
     def build_network(self, model_cfg):
-        mode, in_channels, layers, channels = _backbone_cfg(model_cfg, "DeepGaitV2")
-        if len(layers) != 4 or len(channels) != 4:
-            raise ConfigError(
-                "model_cfg.Backbone: DeepGaitV2 needs 4 entries in layers and channels "
-                f"(got {layers}, {channels})"
-            )
+        mode, in_channels, layers, channels = deepgaitv2_backbone(model_cfg, "DeepGaitV2")
         if "class_num" not in (model_cfg.get("SeparateBNNecks") or {}):
             raise ConfigError("model_cfg.SeparateBNNecks.class_num: DeepGaitV2 needs it")
         self.mode = mode
         self.inference_use_emb2 = bool(model_cfg.get("use_emb2", False))
-        block = _BLOCKS[mode]
-        # Stages 2 and 3 halve height and width; 3-D blocks carry a (unit) frame stride too.
-        if mode == "3d":
-            strides = [[1, 1], [1, 2, 2], [1, 2, 2], [1, 1, 1]]
-        else:
-            strides = [[1, 1], [2, 2], [2, 2], [1, 1]]
-
-        self.layer0 = SetBlockWrapper(
-            nn.Sequential(
-                conv3x3(in_channels, channels[0], 1),
-                nn.BatchNorm2d(channels[0]),
-                nn.ReLU(inplace=True),
-            )
-        )
-        self.layer1 = SetBlockWrapper(
-            make_res_layer(BasicBlock2D, channels[0], channels[0], strides[0], layers[0], mode)
-        )
-        self.layer2 = make_res_layer(block, channels[0], channels[1], strides[1], layers[1], mode)
-        self.layer3 = make_res_layer(block, channels[1], channels[2], strides[2], layers[2], mode)
-        self.layer4 = make_res_layer(block, channels[2], channels[3], strides[3], layers[3], mode)
-        if mode == "2d":
-            self.layer2 = SetBlockWrapper(self.layer2)
-            self.layer3 = SetBlockWrapper(self.layer3)
-            self.layer4 = SetBlockWrapper(self.layer4)
+        add_deepgaitv2_stages(self, mode, in_channels, layers, channels)
 
         self.FCs = SeparateFCs(16, channels[3], channels[2])
         self.BNNecks = SeparateBNNecks(

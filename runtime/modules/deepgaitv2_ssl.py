@@ -27,34 +27,17 @@ from .blocks import (
     HorizontalPoolingPyramid,
     PackSequenceWrapper,
     SeparateFCs,
-    SetBlockWrapper,
 )
+from .deepgaitv2_stages import add_deepgaitv2_stages, deepgaitv2_backbone
 from .parallel_bn import ParallelBN1d
-from .resblocks import BasicBlock2D, BasicBlock3D, BasicBlockP3D, conv3x3, make_res_layer
-
-_BLOCKS = {"2d": BasicBlock2D, "p3d": BasicBlockP3D, "3d": BasicBlock3D}
 
 
 def _checked_backbone(model_cfg: Mapping[str, Any]) -> tuple[str, int, list[int], list[int]]:
-    """(mode, in_channels, layers, channels) of ``model_cfg.Backbone``, checked."""
+    """(mode, in_channels, layers, channels) of ``model_cfg.Backbone``, and the parts, checked."""
     backbone = model_cfg.get("Backbone")
-    if not isinstance(backbone, Mapping):
-        raise ConfigError(
-            "model_cfg.Backbone: FoundationGait needs a Backbone mapping "
-            "{mode, in_channels, layers, channels}"
-        )
-    missing = [k for k in ("mode", "in_channels", "layers", "channels") if k not in backbone]
-    if missing:
-        raise ConfigError(f"model_cfg.Backbone: FoundationGait needs the keys {missing}")
-    mode = backbone["mode"]
-    if mode not in _BLOCKS:
-        raise ConfigError(f"model_cfg.Backbone.mode: {mode!r} is not one of {sorted(_BLOCKS)}")
-    layers, channels = list(backbone["layers"]), list(backbone["channels"])
-    if len(layers) != 4 or len(channels) != 4:
-        raise ConfigError(
-            f"model_cfg.Backbone: 4 entries in layers and channels needed, got {layers}, "
-            f"{channels}"
-        )
+    if isinstance(backbone, Mapping) and "mode" not in backbone:
+        raise ConfigError("model_cfg.Backbone: FoundationGait needs the keys ['mode']")
+    mode, in_channels, layers, channels = deepgaitv2_backbone(model_cfg, "FoundationGait")
     for key in ("parts_num", "bin_num"):
         if key not in model_cfg:
             raise ConfigError(f"model_cfg.{key}: FoundationGait needs it")
@@ -64,7 +47,7 @@ def _checked_backbone(model_cfg: Mapping[str, Any]) -> tuple[str, int, list[int]
             f"model_cfg.parts_num: {model_cfg['parts_num']} but bin_num "
             f"{list(model_cfg['bin_num'])} gives {parts} parts; set parts_num: {parts}"
         )
-    return mode, int(backbone["in_channels"]), layers, channels
+    return mode, in_channels, layers, channels
 
 
 class DeepGaitV2_SSL(nn.Module):  # noqa: N801 - OpenGait's class name
@@ -79,28 +62,7 @@ class DeepGaitV2_SSL(nn.Module):  # noqa: N801 - OpenGait's class name
         super().__init__()
         mode, in_channels, layers, channels = _checked_backbone(model_cfg)
         self.mode = mode
-        block = _BLOCKS[mode]
-        if mode == "3d":
-            strides = [[1, 1], [1, 2, 2], [1, 2, 2], [1, 1, 1]]
-        else:
-            strides = [[1, 1], [2, 2], [2, 2], [1, 1]]
-        self.layer0 = SetBlockWrapper(
-            nn.Sequential(
-                conv3x3(in_channels, channels[0], 1),
-                nn.BatchNorm2d(channels[0]),
-                nn.ReLU(inplace=True),
-            )
-        )
-        self.layer1 = SetBlockWrapper(
-            make_res_layer(BasicBlock2D, channels[0], channels[0], strides[0], layers[0], mode)
-        )
-        self.layer2 = make_res_layer(block, channels[0], channels[1], strides[1], layers[1], mode)
-        self.layer3 = make_res_layer(block, channels[1], channels[2], strides[2], layers[2], mode)
-        self.layer4 = make_res_layer(block, channels[2], channels[3], strides[3], layers[3], mode)
-        if mode == "2d":
-            self.layer2 = SetBlockWrapper(self.layer2)
-            self.layer3 = SetBlockWrapper(self.layer3)
-            self.layer4 = SetBlockWrapper(self.layer4)
+        add_deepgaitv2_stages(self, mode, in_channels, layers, channels)
 
         self.p = int(model_cfg["parts_num"])
         out_channels = hidden = channels[3]
