@@ -78,16 +78,23 @@ def _check_width(sils: torch.Tensor, name: str) -> None:
         )
 
 
+def _build_encoder(model: BaseModel, model_cfg: Mapping[str, Any]) -> int:
+    """Give ``model`` the encoder both GaitSSB models share (OpenGait's names: ``Backbone``,
+    ``TP``, ``HPP``, ``projector``); returns its channels."""
+    model.p = model_cfg["parts_num"]
+    model.Backbone = SetBlockWrapper(model.get_backbone(model_cfg["backbone_cfg"]))
+    model.TP = PackSequenceWrapper(torch.max)
+    model.HPP = HorizontalPoolingPyramid([16, 8, 4, 2, 1])
+    channels = model_cfg["backbone_cfg"]["channels"][-1]
+    model.projector = _mlp(model.p, channels, channels, last_norm=True)
+    return channels
+
+
 class GaitSSB_Pretrain(BaseModel):  # noqa: N801 (OpenGait's class name)
     """GaitSSB's self-supervised pre-training (two views per sequence; see the module)."""
 
     def build_network(self, model_cfg: Mapping[str, Any]) -> None:
-        self.p = model_cfg["parts_num"]
-        self.Backbone = SetBlockWrapper(self.get_backbone(model_cfg["backbone_cfg"]))
-        self.TP = PackSequenceWrapper(torch.max)
-        self.HPP = HorizontalPoolingPyramid([16, 8, 4, 2, 1])
-        channels = model_cfg["backbone_cfg"]["channels"][-1]
-        self.projector = _mlp(self.p, channels, channels, last_norm=True)
+        channels = _build_encoder(self, model_cfg)
         self.predictor = _mlp(self.p, channels, channels, last_norm=False)
 
     def encoder(self, inputs: tuple[torch.Tensor, Any]) -> torch.Tensor:
@@ -148,12 +155,7 @@ class GaitSSB_Finetune(BaseModel):  # noqa: N801 (OpenGait's class name)
     """GaitSSB fine-tuned with labels from the pre-trained encoder (see the module)."""
 
     def build_network(self, model_cfg: Mapping[str, Any]) -> None:
-        self.p = model_cfg["parts_num"]
-        self.Backbone = SetBlockWrapper(self.get_backbone(model_cfg["backbone_cfg"]))
-        self.TP = PackSequenceWrapper(torch.max)
-        self.HPP = HorizontalPoolingPyramid([16, 8, 4, 2, 1])
-        channels = model_cfg["backbone_cfg"]["channels"][-1]
-        self.projector = _mlp(self.p, channels, channels, last_norm=True)
+        channels = _build_encoder(self, model_cfg)
         self.backbone_lr = [float(lr) for lr in model_cfg["backbone_lr"]]
         self.projector_lr = float(model_cfg["projector_lr"])
         if len(self.backbone_lr) != len(_STAGES):
