@@ -131,10 +131,14 @@ def test_tab_in_a_real_shell_session_completes_configs_without_torch(project):
     assert json.loads(heavy) == []
 
 
-def test_show_completion_prints_the_shell_script():
+def test_show_completion_prints_the_shell_script(monkeypatch):
+    # With shellingham installed, Typer makes --show-completion a flag and detects the shell
+    # from the parent processes, which fails ("Shell  not supported.") when the tests run under
+    # no shell (CI, a background job). Typer's own switch makes it take the shell's name, as a
+    # user on a machine without shellingham types it; the app is built at invoke, so set first.
+    monkeypatch.setenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", "1")
     result = runner.invoke(app, ["--show-completion", "bash"])
-    # seen failing once in a long run with exit 1 and no output: say why if it happens again
-    assert result.exit_code == 0, (result.output, repr(result.exception), result.exc_info)
+    assert result.exit_code == 0, (result.output, repr(result.exception))
     assert "_GAITGEN_COMPLETE=complete_bash" in result.stdout
     help_text = runner.invoke(app, ["--help"]).stdout
     assert "--install-completion" in help_text
