@@ -284,6 +284,16 @@ def test_from_config_maps_opengait_settings():
     }
 
 
+def test_an_evaluation_function_is_taken_where_a_protocol_is():
+    cfgs = config(protocol="evaluate_indoor_dataset")
+    del cfgs["evaluator_cfg"]["eval_func"]
+    result = evaluate_from_config(cfgs, *casia_b_like(seed=8))
+    assert result.function == "evaluate_indoor_dataset"
+    assert set(result.opengait) == {f"scalar/test_accuracy/{c}@R1" for c in ("NM", "BG", "CL")}
+    with pytest.raises(ConfigError, match="evaluator_cfg.protocol: names the evaluation function"):
+        evaluate_from_config(config(protocol="evaluate_real_scene"), *casia_b_like())
+
+
 def test_from_config_custom_protocol_hook():
     data = casia_b_like(seed=6)
     spec = {"name": "bg-only", "probe_types": {"BG": ["bg-01"]}, "gallery_types": ["nm-01"]}

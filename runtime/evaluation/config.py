@@ -23,7 +23,7 @@ from gaitgen.runtime.evaluation.dispatch import (
     evaluate_function,
     get_function,
 )
-from gaitgen.runtime.evaluation.functions import EvalFunction
+from gaitgen.runtime.evaluation.functions import EVAL_FUNCS, EvalFunction
 from gaitgen.runtime.evaluation.identification import protocol_for
 from gaitgen.runtime.evaluation.inputs import EvalData, EvalSettings, load_partition
 from gaitgen.runtime.evaluation.protocols import Protocol
@@ -64,7 +64,8 @@ def evaluation_settings(cfgs: Mapping[str, Any]) -> ConfigEvaluation:
 
     Reads ``evaluator_cfg.eval_func`` (OpenGait's function names; default
     ``identification``), ``metric``, ``cross_view_gallery``, and gaitgen's ``protocol``
-    (a preset name or a custom-protocol mapping), ``rerank`` (bool or ``{k1, k2,
+    (a preset name, a custom-protocol mapping, or an evaluation function's name, which is then
+    the ``eval_func``), ``rerank`` (bool or ``{k1, k2,
     lambda_value}``) and ``probe_set`` (a partition file overriding the dataset's), and
     ``data_cfg.test_dataset_name``, ``remove_no_gallery`` and ``dataset_partition``. As in
     OpenGait, a setting the function does not take is not passed to it (with a warning
@@ -75,7 +76,16 @@ def evaluation_settings(cfgs: Mapping[str, Any]) -> ConfigEvaluation:
     """
     data_cfg = test_data_cfg(cfgs)
     evaluator_cfg = cfgs.get("evaluator_cfg") or {}
-    function = get_function(evaluator_cfg.get("eval_func") or "identification")
+    custom = evaluator_cfg.get("protocol")
+    eval_func = evaluator_cfg.get("eval_func")
+    if isinstance(custom, str) and custom in EVAL_FUNCS:  # a function, wherever a protocol is
+        if eval_func and eval_func != custom:
+            raise ConfigError(
+                f"evaluator_cfg.protocol: names the evaluation function {custom!r}, but "
+                f"evaluator_cfg.eval_func is {eval_func!r}; keep one of them"
+            )
+        eval_func, custom = custom, None
+    function = get_function(eval_func or "identification")
     dataset = data_cfg.get("test_dataset_name") or data_cfg.get("dataset_name")
     values = dict(function.defaults)  # OpenGait's own defaults where they differ from ours
     for key, setting in _SETTING_KEYS.items():
@@ -89,7 +99,6 @@ def evaluation_settings(cfgs: Mapping[str, Any]) -> ConfigEvaluation:
                 key,
                 function.name,
             )
-    custom = evaluator_cfg.get("protocol")
     if custom is not None and (function.protocol_kind is None or function.preset is not None):
         raise ConfigError(
             f"evaluator_cfg.protocol: {function.name} has its own protocol; a custom "
