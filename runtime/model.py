@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .errors import TrainingError
+from .errors import DataError, TrainingError
 
 OUTPUT_KEYS = ("training_feat", "visual_summary", "inference_feat")
 PRETREATMENT = "inputs_pretreament"  # OpenGait's spelling: the name its models override
@@ -40,6 +40,32 @@ class BaseModel(nn.Module):
     #: classes from them); None: any type. Tests' random batches use these types
     #: (:func:`gaitgen.runtime.testing.random_batch`).
     sequence_types: tuple[str, ...] | None = None
+
+    def type_classes(self, typs: Any, device: torch.device | str) -> torch.Tensor:
+        """The class index of each sequence from its type: its position in
+        :attr:`sequence_types` (ScoNet's and FoundationGait's Scoliosis1K probe's classes).
+
+        Raises:
+            DataError: no types, or a type that is not one of :attr:`sequence_types`
+                (OpenGait raises KeyError).
+        """
+        name = type(self).__name__
+        index = {t: i for i, t in enumerate(self.sequence_types or ())}
+        if typs is None:
+            raise DataError(
+                f"{name} takes its class from each sequence's type, but the batch carries no "
+                "types (inputs[2] is None): pass the loader's [ipts, labs, typs, viws, seqL]"
+            )
+        unknown = sorted({str(t) for t in typs if t not in index})
+        if unknown:
+            accepted = ", ".join(repr(t) for t in index)
+            raise DataError(
+                f"{name} takes its class from each sequence's type (the <type> folder of "
+                f"<id>/<type>/<view>), which must be one of {accepted} (lowercase, as "
+                f"OpenGait's {name} maps them); got {', '.join(repr(t) for t in unknown)}: "
+                "name the type folders so (Scoliosis1K's own layout)"
+            )
+        return torch.tensor([index[t] for t in typs], dtype=torch.long, device=device)
 
     def __init__(self, cfgs: Mapping[str, Any], is_training: bool):
         super().__init__()

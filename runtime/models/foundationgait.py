@@ -38,7 +38,6 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -46,11 +45,10 @@ from torch.utils.checkpoint import checkpoint
 
 from ..distributed import all_gather_rows
 from ..errors import ConfigError, TrainingError
+from ..evaluation.scoliosis import SCOLIOSIS_CLASSES
 from ..model import BaseModel
 from ..modules.blocks import SeparateBNNecks, SeparateFCs
 from ..modules.deepgaitv2_ssl import DeepGaitV2_SSL, diverse_crop_encode, encode_sequences
-
-_SCOLIOSIS_CLASSES = {"negative": 0, "neutral": 1, "positive": 2}
 
 
 def cosine_schedule(step: int, max_steps: int, start_value: float, end_value: float) -> float:
@@ -316,7 +314,7 @@ class FoundationGait_Scaling_LinearProbing_Scoliosis1K(  # noqa: N801 - OpenGait
     """
 
     # the types it reads as classes, in label order (testing.check_model feeds these)
-    sequence_types = tuple(_SCOLIOSIS_CLASSES)
+    sequence_types = SCOLIOSIS_CLASSES
 
     def build_network(self, model_cfg):
         self._build_teacher(model_cfg)
@@ -328,15 +326,7 @@ class FoundationGait_Scaling_LinearProbing_Scoliosis1K(  # noqa: N801 - OpenGait
     def forward(self, inputs):
         ipts, _, typs, _, seq_l = inputs
         sils = _set_layout(ipts[0])
-        unknown = sorted({str(t) for t in typs} - set(_SCOLIOSIS_CLASSES))
-        if unknown:
-            raise TrainingError(
-                f"{type(self).__name__} reads the class from the type folder, one of "
-                f"{sorted(_SCOLIOSIS_CLASSES)}; got {unknown} (Scoliosis1K's layout: "
-                "<id>/<negative|neutral|positive>/<view>/)"
-            )
-        classes = np.array([_SCOLIOSIS_CLASSES[str(t)] for t in typs])
-        label_ids = torch.from_numpy(classes).to(sils.device).long()
+        label_ids = self.type_classes(typs, sils.device)
         feat = self._projection(sils, seq_l)
         n, c, p = feat.shape
         _, logits = self.BNNecks(feat.reshape(n, c * p, 1))

@@ -12,11 +12,7 @@ SeparateFCs, SeparateBNNecks (class_num 3), bin_num.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import torch
-
-from ..errors import DataError
+from ..evaluation.scoliosis import SCOLIOSIS_CLASSES
 from .baseline import Baseline
 
 
@@ -24,30 +20,7 @@ class ScoNet(Baseline):
     """OpenGait's ScoNet: GaitBase classifying each sequence's type (scoliosis screening)."""
 
     # OpenGait's mapping, lowercase only: negative -> 0, neutral -> 1, positive -> 2
-    sequence_types = ("negative", "neutral", "positive")
-
-    def type_classes(self, typs: Sequence[str], device: torch.device) -> torch.Tensor:
-        """The class index of each sequence from its type, as OpenGait's ScoNet maps them.
-
-        Raises:
-            DataError: a type is not one of :attr:`sequence_types` (OpenGait raises KeyError).
-        """
-        index = {name: i for i, name in enumerate(self.sequence_types)}
-        if typs is None:
-            raise DataError(
-                "ScoNet takes its class from each sequence's type, but the batch carries no "
-                "types (inputs[2] is None): pass the loader's [ipts, labs, typs, viws, seqL]"
-            )
-        unknown = sorted({str(t) for t in typs if t not in index})
-        if unknown:
-            accepted = ", ".join(repr(name) for name in self.sequence_types)
-            raise DataError(
-                f"ScoNet takes its class from each sequence's type (the <type> folder of "
-                f"<id>/<type>/<view>), which must be one of {accepted} (lowercase, as "
-                f"OpenGait's ScoNet maps them); got {', '.join(repr(t) for t in unknown)}: "
-                "name the type folders so (Scoliosis1K's own layout)"
-            )
-        return torch.tensor([index[t] for t in typs], dtype=torch.long, device=device)
+    sequence_types = SCOLIOSIS_CLASSES
 
     def forward(self, inputs):
         ipts, labs, typs, viws, seqL = inputs
