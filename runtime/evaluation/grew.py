@@ -26,7 +26,7 @@ from gaitgen.runtime.evaluation.checks import check_data
 from gaitgen.runtime.evaluation.distance import FeatureDistances, choose_device
 from gaitgen.runtime.evaluation.functions import EvalFunction
 from gaitgen.runtime.evaluation.inputs import EvalData, EvalSettings
-from gaitgen.runtime.evaluation.metrics import percent, ranking_metrics
+from gaitgen.runtime.evaluation.metrics import ranking_metrics, real_scene_values
 from gaitgen.runtime.evaluation.ranking import count_ranks
 from gaitgen.runtime.evaluation.result import EvaluationResult
 from gaitgen.runtime.evaluation.search import top_matches
@@ -140,13 +140,9 @@ def run_grew_ranks(
             "labelled with their true ids (GREW's own test probes are not: submit "
             "GREW_submission's file to its server instead)"
         )
-    counted = has if settings.remove_no_gallery else np.ones_like(has)
-    values = {
-        f"rank{k}": percent(metrics["first"][counted] <= k, int(counted.sum()), False)
-        for k in (1, 5, 10, NUM_RANKS)
-    }
-    values["mAP"] = float(metrics["ap"][has].mean()) * 100
-    values["mINP"] = float(metrics["inp"][has].mean()) * 100
+    values = real_scene_values(
+        metrics, settings.remove_no_gallery, round_it=False, ranks=(1, 5, 10, NUM_RANKS)
+    )
     result = EvaluationResult(
         protocol="GREW (03 probes vs 01+02 gallery)", metric=settings.metric, kind="real_scene"
     )

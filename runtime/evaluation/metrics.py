@@ -168,15 +168,19 @@ def cross_view_condition(
 
 
 def real_scene_values(
-    metrics: dict[str, np.ndarray], remove: bool, round_it: bool
+    metrics: dict[str, np.ndarray],
+    remove: bool,
+    round_it: bool,
+    ranks: tuple[int, ...] = (1, 5, 10),
 ) -> dict[str, float]:
-    """Rank-1/5/10 (%), mAP and mINP (%) from :func:`ranking_metrics`; probes without a
-    match count as misses unless ``remove``. mAP and mINP are over probes with a match."""
+    """Rank-k (%) for each of ``ranks``, mAP and mINP (%) from :func:`ranking_metrics`;
+    probes without a match count as misses unless ``remove``. mAP and mINP are over probes
+    with a match."""
     has = metrics["has"]
     counted = has if remove else np.ones_like(has)
     values = {
         f"rank{k}": percent(metrics["first"][counted] <= k, int(counted.sum()), round_it)
-        for k in (1, 5, 10)
+        for k in ranks
     }
     values["mAP"] = float(metrics["ap"][has].mean()) * 100
     values["mINP"] = float(metrics["inp"][has].mean()) * 100
