@@ -91,6 +91,19 @@ def _casia_e_types(scenes: tuple[str, ...], condition: str) -> tuple[str, ...]:
     )
 
 
+def _partition_protocol(name: str) -> Protocol:
+    """A protocol whose probes (or gallery) the dataset's partition file names (Gait3D,
+    FreeGait, CCGR-MINI): rank-k, mAP and mINP over probes with a gallery, unrounded."""
+    return Protocol(
+        name=name,
+        kind=REAL_SCENE,
+        conditions={"overall": ()},
+        probe_set=True,
+        remove_no_gallery=True,
+        round_to_hundredths=False,
+    )
+
+
 _CASIA_E_PROBE_SCENES = ("scene2", "scene3", "scene3_s")
 
 PROTOCOLS: dict[str, Protocol] = {
@@ -148,30 +161,7 @@ PROTOCOLS: dict[str, Protocol] = {
         Protocol(
             name="GREW", kind=REAL_SCENE, conditions={"overall": ("02",)}, gallery_types=("01",)
         ),
-        Protocol(
-            name="Gait3D",
-            kind=REAL_SCENE,
-            conditions={"overall": ()},
-            probe_set=True,
-            remove_no_gallery=True,
-            round_to_hundredths=False,
-        ),
-        Protocol(
-            name="FreeGait",
-            kind=REAL_SCENE,
-            conditions={"overall": ()},
-            probe_set=True,
-            remove_no_gallery=True,
-            round_to_hundredths=False,
-        ),
-        Protocol(
-            name="CCGR-MINI",
-            kind=REAL_SCENE,
-            conditions={"overall": ()},
-            probe_set=True,
-            remove_no_gallery=True,
-            round_to_hundredths=False,
-        ),
+        *(_partition_protocol(name) for name in ("Gait3D", "FreeGait", "CCGR-MINI")),
         Protocol(
             name="HID2021", kind=REAL_SCENE, conditions={"overall": ("1",)}, gallery_types=("0",)
         ),
