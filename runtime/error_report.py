@@ -35,6 +35,7 @@ from .errors import GaitgenError
 
 INTERRUPTED_EXIT_CODE = 130
 TERMINATED_EXIT_CODE = 143  # 128 + SIGTERM
+BROKEN_PIPE_EXIT_CODE = 141  # 128 + SIGPIPE
 
 
 class Terminated(KeyboardInterrupt):
@@ -114,6 +115,8 @@ def report_error(
 
     - Ctrl-C: ``error: interrupted``, exit code 130 (also with ``debug``); SIGTERM
       (:class:`Terminated`): ``error: stopped by SIGTERM``, exit code 143.
+    - a closed output pipe (``gaitgen list | head``): nothing printed, exit code 141, as a
+      command killed by SIGPIPE.
     - :class:`GaitgenError` (bad input): its message and its ``exit_code``.
     - an OSError of a full disk or a read-only folder met outside gaitgen's own writers (a
       library's files or cache): the path and the cause, not a bare errno.
@@ -142,6 +145,12 @@ def report_error(
     if isinstance(exc, KeyboardInterrupt):
         _print_error("interrupted", rank=False)
         return INTERRUPTED_EXIT_CODE
+    if isinstance(exc, BrokenPipeError):
+        # the reader of the output went away (`gaitgen list | head`): stop quietly, as cat
+        # does; what is still buffered for stdout goes nowhere instead of failing again at exit
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE_EXIT_CODE
     if debug or not isinstance(exc, Exception):
         raise exc
     if isinstance(exc, GaitgenError):

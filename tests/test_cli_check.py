@@ -210,9 +210,17 @@ def test_a_synthetic_dataset_is_generated_into_data_not_output(project) -> None:
     config.write_text("\n".join(lines) + "\n")
     code, out, err = run(config, "--device", "cpu")
     assert code == 0, out + err
-    assert out.startswith(f"generating {data} (data_cfg.synthetic) ...")
+    assert out.startswith("generating the tiny dataset"), out
     assert (data / "partition.json").is_file() and (data / "006").is_dir()
     assert not (root / "output").exists()
+    # made in the machine's dataset cache: a second project (here, the link gone) only links it
+    assert data.is_symlink()
+    data.unlink()
+    code, out, err = run(config, "--device", "cpu")
+    assert code == 0, out + err
+    assert "generating" not in out
+    assert out.startswith(f"{data} -> "), out
+    assert "cached for every project" in out.splitlines()[0]
 
 
 def test_cuda_asked_for_without_one_is_one_line(project) -> None:

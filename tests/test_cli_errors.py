@@ -115,3 +115,23 @@ def test_a_bug_names_the_command_the_stage_and_the_config(project: Path, capsys)
         "[Errno 5] Input/output error: '/data/x.pkl' (hint; please report it)\n"
         "error: bad data\n"
     )
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
+    """`gaitgen list | head -1`: the closed pipe is no error line, and exit code 141 (SIGPIPE)."""
+    import os
+    import subprocess
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first write: every write fails
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "gaitgen", "list"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert done.stderr.decode() == ""
+    assert done.returncode == 141

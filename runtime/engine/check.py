@@ -18,8 +18,11 @@ Nothing under ``output/`` is touched. A SynthGait config's dataset is generated 
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -160,16 +163,33 @@ def _check_ignored(report: CheckReport, run: Run) -> None:
     report.notes += ignored
 
 
+@contextlib.contextmanager
+def _runtime_lines_on_stdout() -> Iterator[None]:
+    """The runtime's INFO lines (``generating the synthgait dataset ...``) on stdout meanwhile,
+    without time stamps: the report around them has none."""
+    logger = logging.getLogger("gaitgen")
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def _check_data(report: CheckReport, run: Run, dev: torch.device) -> tuple[Any, Any]:
     """The first training and test batches (``None`` for a loader that failed)."""
     from ..testing import random_batch
 
     def generate() -> bool:
-        for data_cfg in data_blocks(run.cfgs):
-            if data_cfg.get("synthetic") and not Path(data_cfg["dataset_partition"]).is_file():
-                # a minute or two on a laptop: say why nothing else is printed meanwhile
-                print(f"generating {data_cfg['dataset_root']} (data_cfg.synthetic) ...", flush=True)
-        ensure_synthetic_data(run, DistContext())
+        # generating takes a minute or two on a laptop: its lines say why nothing else is
+        # printed meanwhile (or that the machine's cached copy was linked instead)
+        with _runtime_lines_on_stdout():
+            ensure_synthetic_data(run, DistContext())
         return True
 
     if attempt(report, "data_cfg.synthetic", generate) is None:

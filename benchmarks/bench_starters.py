@@ -1,0 +1,120 @@
+"""Training and testing time, and rank-1, of starter configs as a user runs them.
+
+    python benchmarks/bench_starters.py                        # the project's baseline.yaml
+    python benchmarks/bench_starters.py gaitgl.yaml gaitset.yaml --workdir /tmp/starters
+    python benchmarks/bench_starters.py baseline.yaml --set trainer_cfg.total_iter=20
+
+Makes one project with ``gaitgen init --defaults`` (or reuses the one in ``--workdir``), then
+for each config: a zoo config (``gaitgl.yaml``) is copied into the project's ``configs/`` as
+the README says to, ``baseline.yaml`` is the project's own; then ``gaitgen train CONFIG`` and
+``gaitgen test CONFIG``, each a new process timed from start to exit, as a user's command is.
+Before them ``gaitgen check CONFIG`` makes the config's dataset (or finds it in the machine's
+cache), so the times leave generation out.
+
+Prints, per config: iterations, training and testing wall time, the CPU time (user + sys) of
+each, and the mean rank-1 of every condition in ``results.json``; and the 1-minute load
+average before and after. On a shared machine the wall time is inflated; CPU time divided by
+the cores in use estimates it on a quiet one. These are the figures of the README's model
+table and of the starter configs' headers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def gaitgen(*args: str, cwd: Path) -> tuple[float, float, str]:
+    """Run ``gaitgen ARGS`` in ``cwd``; its wall time, its CPU time and its output."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "gaitgen", *args], cwd=cwd, capture_output=True, text=True
+    )
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if done.returncode != 0:
+        sys.exit(f"gaitgen {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return wall, cpu, done.stdout + done.stderr
+
+
+def run_folder_of(output: str) -> Path:
+    """The run folder ``gaitgen test`` names on its first line."""
+    for line in output.splitlines():
+        if "run folder " in line:
+            return Path(line.split("run folder ", 1)[1].split(")")[0].split(" on ")[0])
+    raise SystemExit(f"no run folder in gaitgen's output:\n{output[-2000:]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("configs", nargs="*", default=["baseline.yaml"])
+    parser.add_argument("--workdir", type=Path, help="where the project goes (kept)")
+    parser.add_argument("--set", action="append", default=[], help="passed to train and test")
+    args = parser.parse_args()
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="gaitgen-starters-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    project = workdir / "starters"
+    if not (project / "pyproject.toml").exists():
+        gaitgen("init", str(project), "--defaults", "--no-git", cwd=workdir)
+    from gaitgen.runtime.zoo import ZOO_DIR
+
+    overrides = [item for value in args.set for item in ("--set", value)]
+    print(f"project {project}; {os.cpu_count()} CPUs; load {os.getloadavg()[0]:.1f}")
+    rows = []
+    for name in args.configs:
+        config = project / "configs" / name
+        if not config.exists():
+            source = ZOO_DIR / name
+            if not source.exists():
+                sys.exit(f"{name}: neither in {project / 'configs'} nor in the zoo ({ZOO_DIR})")
+            shutil.copy(source, config)
+        wall, _, _ = gaitgen("check", str(config), *overrides, cwd=project)
+        print(f"{name}: gaitgen check {wall:.1f} s (its dataset made or found in the cache)")
+        load = os.getloadavg()[0]
+        train_wall, train_cpu, _ = gaitgen("train", str(config), *overrides, cwd=project)
+        test_wall, test_cpu, out = gaitgen("test", str(config), *overrides, cwd=project)
+        results = json.loads((run_folder_of(out) / "results.json").read_text())
+        ranks = {
+            condition: values["rank1"]
+            for condition, values in results.get("conditions", {}).items()
+            if isinstance(values, dict) and "rank1" in values
+        }
+        rows.append(
+            (
+                name,
+                results["iteration"],
+                train_wall,
+                train_cpu,
+                test_wall,
+                test_cpu,
+                ranks,
+                load,
+                os.getloadavg()[0],
+            )
+        )
+
+    print(
+        f"\n{'config':<22} {'it':>5} {'train s':>8} {'cpu s':>8} {'test s':>7} {'cpu s':>7}"
+        "  rank-1 (mean per condition)      load before/after"
+    )
+    for name, it, tw, tc, sw, sc, ranks, l0, l1 in rows:
+        rank_text = " / ".join(f"{c} {v:.1f}" for c, v in ranks.items())
+        print(
+            f"{name:<22} {it:>5} {tw:>8.1f} {tc:>8.1f} {sw:>7.1f} {sc:>7.1f}  "
+            f"{rank_text:<32} {l0:.1f} / {l1:.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
