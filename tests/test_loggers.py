@@ -303,11 +303,13 @@ def test_real_wandb_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @pytest.mark.skipif(importlib.util.find_spec("mlflow") is None, reason="mlflow is not installed")
-def test_real_mlflow_file_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_real_mlflow_local_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import mlflow
 
-    store = tmp_path / "mlruns"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", store.as_uri())  # a local file store
+    # a store on this machine: MLflow's SQLite file (its default since MLflow 3; the older
+    # ./mlruns folder store is refused by newer versions), artifacts in the working folder
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "gaitgen-test")
     folder = summary_dir(tmp_path)
     writer = SummaryWriter(folder, loggers=["mlflow"])

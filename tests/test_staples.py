@@ -104,6 +104,38 @@ def test_accumulation_keeps_ddp_gradients_local_until_the_last_batch() -> None:
     assert calls == ["no_sync", "forward", "no_sync", "forward", "forward"]
 
 
+def _accumulating_worker(rank: int, folder: str) -> None:
+    """One of two DDP processes (gloo): 2 accumulated batches of 2 rows each, its quarter."""
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    dist.init_process_group("gloo", init_method=f"file://{folder}/init", rank=rank, world_size=2)
+    try:
+        model = _Linear()
+        step = _step(model, Staples(accumulation=2))
+        step.network = DistributedDataParallel(model)
+        rows = _data(8)[rank * 4 : (rank + 1) * 4]
+        step.run([_batch(rows[:2]), _batch(rows[2:])], iteration=0)
+        torch.save({k: v.clone() for k, v in model.state_dict().items()}, f"{folder}/{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_accumulation_under_ddp_steps_as_one_process_on_the_whole_batch(tmp_path: Path) -> None:
+    """2 processes x 2 accumulated batches of 2 (real DDP on gloo, its gradient averaging
+    deferred by no_sync) make the same step as one process on one batch of 8."""
+    import torch.multiprocessing as mp
+
+    whole = _Linear()
+    _step(whole)(_batch(_data(8)), iteration=0)
+    mp.start_processes(_accumulating_worker, args=(str(tmp_path),), nprocs=2, start_method="spawn")
+    for rank in (0, 1):
+        state = torch.load(tmp_path / f"{rank}.pt")
+        for name, value in whole.state_dict().items():
+            assert torch.allclose(state[name], value, atol=1e-5), (rank, name)
+    assert not torch.equal(whole.linear.weight, _Linear().linear.weight)  # it did step
+
+
 # clipping --------------------------------------------------------------------------------
 
 

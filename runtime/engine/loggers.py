@@ -39,7 +39,8 @@ DEFAULT_PROJECT = "gaitgen"  # W&B project and MLflow experiment when the enviro
 START_HINTS = {
     "tensorboard": "check that the run's summary/ folder is writable",
     "wandb": "run 'wandb login', or set WANDB_MODE=offline to log on this machine only",
-    "mlflow": "check MLFLOW_TRACKING_URI (unset: ./mlruns) and that its server answers",
+    "mlflow": "check MLFLOW_TRACKING_URI (unset: MLflow's own default, a store in the "
+    "working folder) and that its server answers",
 }
 
 
