@@ -114,20 +114,25 @@ RdzvEndpointOption = Annotated[
     str | None,
     typer.Option(
         "--rdzv-endpoint",
-        help="HOST:PORT every machine can reach (c10d rendezvous).",
+        metavar="HOST:PORT",
+        help="An address every machine can reach (c10d rendezvous).",
         rich_help_panel=DISTRIBUTED_PANEL,
     ),
 ]
 RdzvIdOption = Annotated[
     str,
     typer.Option(
-        "--rdzv-id", help="Job id shared by the machines.", rich_help_panel=DISTRIBUTED_PANEL
+        "--rdzv-id",
+        metavar="ID",
+        help="Job id shared by the machines.",
+        rich_help_panel=DISTRIBUTED_PANEL,
     ),
 ]
 MasterAddrOption = Annotated[
     str | None,
     typer.Option(
         "--master-addr",
+        metavar="HOST",
         help="Static rendezvous: the master's address.",
         rich_help_panel=DISTRIBUTED_PANEL,
     ),

@@ -72,7 +72,7 @@ def train(
         int,
         typer.Option(
             "--max-restarts",
-            help="Restart the workers up to K times after a failure; they resume "
+            help="Restart the workers up to N times after a failure; they resume "
             "from the latest checkpoint.",
             rich_help_panel=DISTRIBUTED_PANEL,
         ),
