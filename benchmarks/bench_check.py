@@ -67,7 +67,11 @@ def main() -> None:
             )
         check = [*gaitgen, "check", "configs/baseline.yaml", "--device", args.device]
         first, first_cpu, _ = timed_check(check, project)
-        what = "generates SynthGait into data/" if args.project is None else "warm-up"
+        what = (
+            "makes SynthGait, or links the machine's cached copy"
+            if args.project is None
+            else "warm-up"
+        )
         print(f"first run ({what}): {first:.2f} s ({first_cpu:.1f} s CPU)")
         times, cpu_times, report = [], [], ""
         for _ in range(args.runs):

@@ -193,6 +193,9 @@ def test_a_port_takes_its_config_from_an_opengait_config(project: Path, tmp_path
     assert config["trainer_cfg"]["total_iter"] == 60000  # OpenGait's settings kept
     assert config["data_cfg"]["dataset_name"] == "SynthGait"  # the project's data, not a path
     assert (project / "tests" / "test_stripnet.py").is_file()
+    header = (project / "configs" / "stripnet.yaml").read_text().splitlines()[2]
+    assert header.startswith("# Its settings are from the config stripnet_casiab.yaml given to")
+    assert str(tmp_path) not in (project / "configs" / "stripnet.yaml").read_text()
 
     other = tmp_path / "other.yaml"
     other.write_text("model_cfg:\n  model: GaitSet\n")

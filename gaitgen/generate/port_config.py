@@ -51,7 +51,14 @@ def _config_text(
                 "give the config of this model"
             )
         text, data_note = _with_project_data(text, project)
-        return derived_config(text, model, class_name, None, 0), f"{where}{data_note}"
+        # the file's place on this machine is not recorded in the project (it is shared)
+        resolved = opengait_config.resolve()
+        shown = (
+            resolved.relative_to(project.root.resolve()).as_posix()
+            if resolved.is_relative_to(project.root.resolve())
+            else f"the config {opengait_config.name} given to --config"
+        )
+        return derived_config(text, model, class_name, None, 0), f"{shown}{data_note}"
     path = starter_config(model)
     if path is not None:
         text = path.read_text(encoding="utf-8")
