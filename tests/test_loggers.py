@@ -3,7 +3,8 @@
 The libraries are optional extras. These tests put small fakes of ``wandb`` and ``mlflow`` in
 ``sys.modules`` (where :mod:`gaitgen.runtime.engine.loggers` imports them), which record each
 call of the libraries' documented API; nothing reaches a network. Where the real libraries
-are installed, the last tests also run them, W&B offline and MLflow on a local file store.
+are installed (``scripts/test.sh`` installs them), the last tests also run them, W&B offline
+and MLflow on a local SQLite store, also through ``gaitgen train`` and ``gaitgen test``.
 """
 
 from __future__ import annotations
@@ -322,3 +323,43 @@ def test_real_mlflow_local_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert run.data.params["trainer_cfg.total_iter"] == "4"
     artifacts = Path(run.info.artifact_uri.removeprefix("file://"))
     assert yaml.safe_load((artifacts / "config.yaml").read_text())["path"] == "/x"
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("wandb") is None or importlib.util.find_spec("mlflow") is None,
+    reason="wandb and mlflow are not both installed",
+)
+def test_real_libraries_through_train_and_test(
+    tmp_path: Path, tiny_dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`gaitgen train` then `gaitgen test` with the real W&B (offline) and MLflow (a local
+    SQLite store): one run in each, holding the curves, the config and the test's figures."""
+    import mlflow
+
+    root = make_project(tmp_path / "proj", package="reallogs")
+    config = root / "configs" / "small.yaml"
+    config.write_text(small_config(*tiny_dataset))
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    sets = ["--set", "trainer_cfg.loggers=[wandb, mlflow]", "--device", "cpu"]
+    trained = CliRunner().invoke(app, ["train", str(config), *sets])
+    assert trained.exit_code == 0, trained.output
+    tested = CliRunner().invoke(app, ["test", str(config), *sets])
+    assert tested.exit_code == 0, tested.output
+
+    summary = root / "output" / "tiny" / "Baseline" / "small" / "summary"
+    results = json.loads((summary.parent / "results.json").read_text())
+    run = mlflow.get_run((summary / "mlflow-run-id").read_text().strip())
+    history = mlflow.MlflowClient().get_metric_history(run.info.run_id, "triplet/loss")
+    assert [point.step for point in history] == [2, 4]  # every log_iter, in one run
+    for name, values in results["conditions"].items():
+        assert run.data.metrics[f"results/{name}/rank1"] == pytest.approx(values["rank1"])
+    params = run.data.params
+    assert [params["trainer_cfg.loggers.0"], params["trainer_cfg.loggers.1"]] == ["wandb", "mlflow"]
+    run_id = (summary / "wandb-run-id").read_text().strip()
+    # one W&B run: train and test each append a segment (a folder) to the same run id
+    segments = sorted((summary / "wandb").glob("offline-run-*"))
+    assert len(segments) == 2 and all(path.name.endswith(f"-{run_id}") for path in segments)
+    assert all((path / f"run-{run_id}.wandb").stat().st_size > 0 for path in segments)
