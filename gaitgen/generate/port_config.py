@@ -30,7 +30,7 @@ def _with_project_data(text: str, project: Project) -> tuple[str, str]:
     if old is None:
         return text, ""
     new = defaults.data_cfg_block.rstrip("\n") + "\n"
-    return text.replace(old, new, 1), f"; data_cfg is copied from {defaults.source}"
+    return text.replace(old, new, 1), f";\n# data_cfg is copied from {defaults.source}"
 
 
 def _config_text(
