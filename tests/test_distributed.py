@@ -76,6 +76,7 @@ def _worker(rank: int, world_size: int, folder: str, loss_name: str) -> None:
         loss, _ = loss_fn(embeddings=model(inputs[rows]), labels=labels[rows])
         loss.mean().backward()
         torch.save([p.grad.clone() for p in model.parameters()], f"{folder}/grads-{rank}.pt")
+        dist.barrier()  # no rank leaves while the other is still in gloo (std::terminate)
     finally:
         dist.destroy_process_group()
 

@@ -113,8 +113,8 @@ def test_uv_installs_everything_with_pip_s_local_sources_and_says_how_to_activat
     sources = "--find-links /env/wheels --find-links /local/wheels"
     python = "--python .venv/bin/python"
     assert calls["uv"] == [
-        f"pip install -q {python} {sources} torch==2.13.0+cpu",
-        f"pip install -q {python} {sources} -e .[dev,tensorboard,plot]",
+        f"pip install -q --compile-bytecode {python} {sources} torch==2.13.0+cpu",
+        f"pip install -q --compile-bytecode {python} {sources} -e .[dev,tensorboard,plot]",
     ]
     assert calls["pip"] == []
 

@@ -117,6 +117,7 @@ def _accumulating_worker(rank: int, folder: str) -> None:
         rows = _data(8)[rank * 4 : (rank + 1) * 4]
         step.run([_batch(rows[:2]), _batch(rows[2:])], iteration=0)
         torch.save({k: v.clone() for k, v in model.state_dict().items()}, f"{folder}/{rank}.pt")
+        dist.barrier()  # no rank leaves while the other is still in gloo
     finally:
         dist.destroy_process_group()
 
