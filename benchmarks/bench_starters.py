@@ -108,19 +108,23 @@ def main() -> None:
 
 
 def figures(results: dict) -> str:
-    """``NM 94.1 / BG 86.4 / CL 83.8`` (mean rank-1 per condition), else the protocol's own
-    top-level figures (a classification's accuracy and F1, say)."""
-    ranks = [
-        f"{condition} {values['rank1']:.1f}"
-        for condition, values in results.get("conditions", {}).items()
-        if isinstance(values, dict) and isinstance(values.get("rank1"), (int, float))
-    ]
-    if ranks:
-        return " / ".join(ranks)
-    own = results.get("opengait", {})
-    return ", ".join(
-        f"{key} {value:.1f}" for key, value in own.items() if isinstance(value, (int, float))
-    )
+    """``NM 94.1 / BG 86.4 / CL 83.8`` (mean rank-1 per condition); for a condition without a
+    rank-1 (a classification, say) its own figures (``scoliosis: accuracy 70.8, f1 71.4``)."""
+    shown = []
+    for condition, values in results.get("conditions", {}).items():
+        if not isinstance(values, dict):
+            continue
+        if isinstance(values.get("rank1"), (int, float)):
+            shown.append(f"{condition} {values['rank1']:.1f}")
+            continue
+        numbers = [
+            f"{key} {value:.1f}"
+            for key, value in values.items()
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+        ]
+        if numbers:
+            shown.append(f"{condition}: {', '.join(numbers)}")
+    return " / ".join(shown)
 
 
 if __name__ == "__main__":

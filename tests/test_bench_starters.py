@@ -34,8 +34,8 @@ def test_the_run_folder_is_read_from_test_s_first_line(bench) -> None:
 def test_figures_are_rank1_per_condition_else_the_protocol_s_own(bench) -> None:
     rank1 = {"conditions": {"NM": {"rank1": 94.06}, "BG": {"rank1": 86.4}, "note": "x"}}
     assert bench.figures(rank1) == "NM 94.1 / BG 86.4"
-    scoliosis = {"conditions": {}, "opengait": {"accuracy": 70.83, "f1": 71.4, "note": "x"}}
-    assert bench.figures(scoliosis) == "accuracy 70.8, f1 71.4"
+    scoliosis = {"conditions": {"scoliosis": {"accuracy": 70.83, "f1": 71.37, "classes": []}}}
+    assert bench.figures(scoliosis) == "scoliosis: accuracy 70.8, f1 71.4"
     assert bench.figures({"iteration": "-"}) == ""
 
 
