@@ -107,7 +107,8 @@ def _log_handlers() -> list[logging.StreamHandler]:
         handler
         for logger in loggers
         for handler in logger.handlers
-        if type(handler) is logging.StreamHandler
+        if isinstance(handler, logging.StreamHandler)
+        and not isinstance(handler, logging.FileHandler)  # a file is no terminal
     ]
 
 

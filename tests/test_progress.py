@@ -173,6 +173,43 @@ def test_redirect_logs_prints_log_lines_above_the_bar(monkeypatch: pytest.Monkey
     assert stdout.getvalue() == "training done\n"
 
 
+def test_the_training_log_s_own_handlers_print_above_the_bar(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The handlers setup_logging makes (a StreamHandler subclass on stdout and stderr, and a
+    log file) are followed: each line is whole, above the bar; the file is left alone."""
+    import logging
+
+    from gaitgen.runtime.distributed import DistContext
+    from gaitgen.runtime.engine.run import setup_logging
+
+    stdout, stderr = FakeTerminal(), FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", stdout)
+    monkeypatch.setattr(sys, "stderr", stderr)
+    logger = logging.getLogger("gaitgen")
+    saved = (list(logger.handlers), logger.propagate, logger.level)
+    try:
+        setup_logging(DistContext(), tmp_path / "train.log")
+        file_handler = next(h for h in logger.handlers if isinstance(h, logging.FileHandler))
+        file_stream = file_handler.stream
+        with ProgressBar(2, "training", unit="it", redirect_logs=True) as bar:
+            for iteration in (1, 2):
+                logger.info("iteration %d: loss=0.5", iteration)
+                assert file_handler.stream is file_stream
+                bar.advance()
+        logger.info("training done")
+    finally:
+        for handler in logger.handlers:
+            handler.close()
+        logger.handlers[:] = saved[0]
+        logger.propagate, logger.level = saved[1], saved[2]
+    drawn = stderr.getvalue()
+    assert "iteration 1: loss=0.5\n" in drawn and "iteration 2: loss=0.5\n" in drawn
+    assert drawn.index("iteration 2") < drawn.index("2/2")
+    assert stdout.getvalue().endswith("training done\n") and "iteration" not in stdout.getvalue()
+    assert "iteration 2: loss=0.5" in (tmp_path / "train.log").read_text()
+
+
 def test_silenced_restores_the_previous_state() -> None:
     import os
 
