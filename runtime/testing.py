@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .components import get
-from .engine.build import build_losses, build_optimization
+from .engine.build import build_losses, build_optimization, check_schedule_length
 from .engine.run import Run, load_run
 from .engine.staples import Staples
 from .engine.step import NonFiniteLoss, TrainStep, model_inputs
@@ -354,6 +354,7 @@ def check_config(config_path: Path | str, steps: int = 2) -> list[float]:
     model = get("model", run.cfgs["model_cfg"]["model"], run.project)(run.cfgs, True)
     losses = build_losses(run.cfgs, run.project)
     optimizer, scheduler = build_optimization(model, run.cfgs)
+    check_schedule_length(scheduler, run.cfgs, str(run.config_path))
     staples = Staples.from_config(run.cfgs, model, optimizer)  # clipping, warmup, EMA
     train_step = TrainStep(
         model, losses, optimizer, scheduler, torch.device("cpu"), staples=staples

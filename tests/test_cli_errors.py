@@ -135,3 +135,49 @@ def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
         os.close(write_end)
     assert done.stderr.decode() == ""
     assert done.returncode == 141
+
+
+def test_training_past_a_one_cycle_schedule_is_refused_before_the_first_step(
+    small_config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OneCycleLR cannot step past its total_steps: a total_iter beyond them (a resume that
+    extends the run, say) is one line naming both keys, from train and from check, before any
+    iteration (OpenGait fails with a ValueError at that iteration)."""
+    text = small_config_file.read_text().replace(
+        "{scheduler: MultiStepLR, milestones: [1000], gamma: 0.1}",
+        "{scheduler: OneCycleLR, max_lr: 0.01, total_steps: 3}",
+    )
+    small_config_file.write_text(text)
+    monkeypatch.chdir(small_config_file.parent)  # runs go to ./output
+    for command in ("train", "check"):
+        result = CliRunner().invoke(
+            app, [command, str(small_config_file), "--set", "trainer_cfg.total_iter=4"]
+        )
+        assert result.exit_code == 1, result.output
+        message = (
+            f"{small_config_file}: trainer_cfg.total_iter is 4, but scheduler_cfg's OneCycleLR "
+            "takes 3 steps (total_steps) and cannot step past them; set "
+            "scheduler_cfg.total_steps to 4 or more"
+        )
+        assert message in result.stderr, result.stderr
+    assert not list(small_config_file.parent.rglob("*.pt"))  # refused before any checkpoint
+    trained = CliRunner().invoke(
+        app, ["train", str(small_config_file), "--set", "trainer_cfg.total_iter=3"]
+    )
+    assert trained.exit_code == 0, trained.output
+    assert len(list(small_config_file.parent.rglob("*.pt"))) == 2  # iterations 2 and 3
+
+    # a resume that extends the run: the restored schedule's steps count, whatever the config
+    extend = ["train", str(small_config_file), "--iter", "3", "--set", "trainer_cfg.total_iter=5"]
+    refused = CliRunner().invoke(app, [*extend, "--set", "scheduler_cfg.total_steps=5"])
+    assert refused.exit_code == 1
+    assert "is at step 3 of its 3 and cannot step past them; train to 3 at most, or start a " in (
+        refused.stderr
+    )
+    assert "--set trainer_cfg.scheduler_reset=true --set scheduler_cfg.total_steps=2" in (
+        refused.stderr
+    )
+    sets = ["--set", "trainer_cfg.scheduler_reset=true", "--set", "scheduler_cfg.total_steps=2"]
+    extended = CliRunner().invoke(app, [*extend, *sets])
+    assert extended.exit_code == 0, extended.output
+    assert "training done: 5 iterations" in extended.output

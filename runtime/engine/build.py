@@ -44,11 +44,60 @@ def _build_model(cfgs: dict[str, Any], project: Project | None, is_training: boo
 def build_optimization(model: BaseModel, cfgs: dict[str, Any]) -> tuple[Any, Any]:
     """The optimizer and scheduler, through the model's hooks (OpenGait's ``get_optimizer`` /
     ``get_scheduler``, which a model overrides for parameter groups); ``model.optimizer`` is
-    set before the scheduler is built, as OpenGait does."""
+    set before the scheduler is built, as OpenGait does. The caller checks the schedule's
+    length against the training (:func:`check_schedule_length`), after restoring its state
+    when it resumes one."""
     with phase("building the optimizer and scheduler"):
         optimizer = model.get_optimizer(cfgs["optimizer_cfg"])
         model.optimizer = optimizer
         return optimizer, model.get_scheduler(cfgs["scheduler_cfg"])
+
+
+def check_schedule_length(
+    scheduler: Any,
+    cfgs: dict[str, Any],
+    where: str,
+    iteration: int = 0,
+    restored_from: Any = None,
+) -> None:
+    """A scheduler with a fixed number of steps (OneCycleLR's ``total_steps``) cannot step past
+    it: training on to a ``total_iter`` it does not reach (a resume that extends the run, say)
+    would fail at that iteration, so it is refused before the first one.
+
+    Args:
+        scheduler: the scheduler, its state restored if the run resumes (it steps once per
+            iteration from ``scheduler.last_epoch``).
+        cfgs: the resolved config (``trainer_cfg.total_iter``).
+        where: the config file, for the message.
+        iteration: the iteration training starts from.
+        restored_from: the checkpoint the scheduler's state came from (its ``total_steps``
+            then are the checkpoint's, whatever the config now says), or None.
+
+    Raises:
+        ConfigError: the schedule ends before ``trainer_cfg.total_iter``.
+    """
+    steps = getattr(scheduler, "total_steps", None)
+    total_iter = cfgs.get("trainer_cfg", {}).get("total_iter")
+    if not (isinstance(steps, int) and isinstance(total_iter, int)):
+        return
+    done = max(int(getattr(scheduler, "last_epoch", 0)), 0)
+    if done + (total_iter - iteration) <= steps:
+        return
+    name = type(scheduler).__name__
+    if restored_from is None:
+        raise ConfigError(
+            f"{where}: trainer_cfg.total_iter is {total_iter}, but scheduler_cfg's {name} "
+            f"takes {steps} steps (total_steps) and cannot step past them; set "
+            f"scheduler_cfg.total_steps to {total_iter - iteration + done} or more, or train "
+            f"to {iteration + steps - done} at most"
+        )
+    raise ConfigError(
+        f"{where}: trainer_cfg.total_iter is {total_iter}, but the {name} schedule restored "
+        f"from {restored_from} is at step {done} of its {steps} and cannot step past them; "
+        f"train to {iteration + steps - done} at most, or start a new schedule here with "
+        f"--set trainer_cfg.scheduler_reset=true --set scheduler_cfg.total_steps="
+        f"{total_iter - iteration}"
+    )
 
 
 def build_losses(cfgs: dict[str, Any], project: Project | None) -> LossAggregator:

@@ -34,7 +34,7 @@ from ..data.batch import is_two_views
 from ..distributed import DistContext, choose_device
 from ..errors import GaitgenError
 from ..model import PRETREATMENT, overrides_pretreatment
-from .build import build_losses, build_model
+from .build import build_losses, build_model, check_schedule_length
 from .check_report import (
     CheckReport,
     PeakMemory,
@@ -253,8 +253,11 @@ def _build(report: CheckReport, run: Run, dev: torch.device) -> tuple[Any, Any, 
 
     def scheduler_part() -> Any:
         if model is None:
-            return build("scheduler", run.cfgs["scheduler_cfg"], optimizer)
-        return model.get_scheduler(run.cfgs["scheduler_cfg"])
+            scheduler = build("scheduler", run.cfgs["scheduler_cfg"], optimizer)
+        else:
+            scheduler = model.get_scheduler(run.cfgs["scheduler_cfg"])
+        check_schedule_length(scheduler, run.cfgs, str(run.config_path))
+        return scheduler
 
     optimizer = attempt(report, "optimizer_cfg", optimizer_part)
     scheduler = attempt(report, "scheduler_cfg", scheduler_part) if optimizer is not None else None

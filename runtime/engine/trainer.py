@@ -41,6 +41,7 @@ from .build import (
     build_losses,
     build_model,
     build_optimization,
+    check_schedule_length,
     set_batchnorm_eval,
 )
 from .lock import lock_on_rank0
@@ -148,7 +149,10 @@ class Trainer:
         self.use_amp, self.scaler = self.train_step.use_amp, self.train_step.scaler
         self.iteration = 0
         with phase("restoring the checkpoint"):
-            self.restore()
+            restored_from = self.restore()
+        check_schedule_length(
+            self.scheduler, self.cfgs, str(run.config_path), self.iteration, restored_from
+        )
         self.network: torch.nn.Module = self.model
         if ctx.distributed:
             self.network = DistributedDataParallel(
@@ -160,8 +164,9 @@ class Trainer:
 
     # checkpoints -----------------------------------------------------------------------
 
-    def restore(self) -> None:
-        """Restore per ``restore_hint``; after a torchrun restart, from the latest checkpoint."""
+    def restore(self) -> Path | None:
+        """Restore per ``restore_hint``; after a torchrun restart, from the latest checkpoint.
+        Returns the checkpoint the scheduler's state came from, if it did."""
         restart = int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0"))
         hint = "latest" if restart else self.engine_cfg["restore_hint"]
         if not continues_run(hint):
@@ -172,7 +177,7 @@ class Trainer:
         if restored is None:
             if self.history is not None:
                 self.history.load(up_to=0)
-            return
+            return None
         if restart:
             log.info("restart %d: resuming from %s", restart, restored.path)
         # every entry is checked and put back before a later timeline may be dropped below
@@ -198,6 +203,7 @@ class Trainer:
         if self.history is not None:  # the tests of this timeline, up to where it goes on
             self.history.load(up_to=self.iteration)
         log.info("restored %s (iteration %d)", restored.path, self.iteration)
+        return None if self.engine_cfg["scheduler_reset"] else restored.path
 
     def _decided_on_rank0(self, check: Callable[[], object]) -> None:
         """Run a check of the run folder on rank 0 only (it may delete files); every rank
