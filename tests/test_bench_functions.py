@@ -3,21 +3,14 @@ evaluation table gets a case, and each dataset layout is one its function evalua
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+from conftest import load_benchmark
 from gaitgen.runtime.evaluation.functions import EVAL_FUNCS
-
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_functions.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_functions", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_functions")
 
 
 def test_every_function_of_the_table_is_a_case(bench):

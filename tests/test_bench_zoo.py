@@ -3,22 +3,15 @@ of their starter's modalities, in the joint order and frame size their network t
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+from conftest import load_benchmark
 from gaitgen.runtime.config import load_config
 from gaitgen.runtime.zoo import MODELS, ZOO_DIR
-
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_zoo.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_zoo", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_zoo")
 
 
 def _full(bench, model: str) -> dict:
