@@ -288,16 +288,21 @@ def test_train_then_test_log_the_config_the_curves_and_the_results(
     assert [json.loads(line)["iteration"] for line in records] == [2, 4]  # test adds none
 
 
+def _log_one_run(folder: Path, logger: str) -> None:
+    """What the real-library tests log: the config, a loss at iteration 3, a test's rank-1."""
+    writer = SummaryWriter(folder, loggers=[logger])
+    writer.write_config(CFGS)
+    writer.write({"scalar/loss": 0.25}, 3)
+    writer.write_results({"NM/rank1": 90.0}, {"conditions": {}}, 3)
+    writer.close()
+
+
 @pytest.mark.skipif(importlib.util.find_spec("wandb") is None, reason="wandb is not installed")
 def test_real_wandb_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WANDB_MODE", "offline")  # no network: files under summary/wandb/
     monkeypatch.setenv("WANDB_SILENT", "true")
     folder = summary_dir(tmp_path)
-    writer = SummaryWriter(folder, loggers=["wandb"])
-    writer.write_config(CFGS)
-    writer.write({"scalar/loss": 0.25}, 3)
-    writer.write_results({"NM/rank1": 90.0}, {"conditions": {}}, 3)
-    writer.close()
+    _log_one_run(folder, "wandb")
     run_id = (folder / "wandb-run-id").read_text().strip()
     (run_dir,) = (folder / "wandb").glob(f"offline-run-*-{run_id}")
     assert (run_dir / f"run-{run_id}.wandb").stat().st_size > 0
@@ -313,11 +318,7 @@ def test_real_mlflow_local_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "gaitgen-test")
     folder = summary_dir(tmp_path)
-    writer = SummaryWriter(folder, loggers=["mlflow"])
-    writer.write_config(CFGS)
-    writer.write({"scalar/loss": 0.25}, 3)
-    writer.write_results({"NM/rank1": 90.0}, {"conditions": {}}, 3)
-    writer.close()
+    _log_one_run(folder, "mlflow")
     run = mlflow.get_run((folder / "mlflow-run-id").read_text().strip())
     assert run.data.metrics == {"loss": 0.25, "results/NM/rank1": 90.0}
     assert run.data.params["trainer_cfg.total_iter"] == "4"
