@@ -32,15 +32,16 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed_check(command: list[str], cwd: Path) -> tuple[float, float, str]:
-    """Wall and CPU seconds of one ``gaitgen check`` (its processes and loader workers) and
-    its report; a failed check stops the benchmark."""
+def timed_command(command: list[str], cwd: Path) -> tuple[float, float, str]:
+    """Wall and CPU seconds of one command (its processes and loader workers: the CPU time of
+    this script's children) and its standard output; a failure stops the benchmark."""
     start, cpu_start = time.perf_counter(), _children_cpu()
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
     seconds, cpu = time.perf_counter() - start, _children_cpu() - cpu_start
     if result.returncode != 0:
         sys.exit(
-            f"gaitgen check failed (exit {result.returncode}):\n{result.stdout}{result.stderr}"
+            f"{' '.join(command)} failed (exit {result.returncode}):\n"
+            f"{result.stdout}{result.stderr[-3000:]}"
         )
     return seconds, cpu, result.stdout
 
@@ -66,7 +67,7 @@ def main() -> None:
                 stdout=subprocess.DEVNULL,
             )
         check = [*gaitgen, "check", "configs/baseline.yaml", "--device", args.device]
-        first, first_cpu, _ = timed_check(check, project)
+        first, first_cpu, _ = timed_command(check, project)
         what = (
             "makes SynthGait, or links the machine's cached copy"
             if args.project is None
@@ -75,7 +76,7 @@ def main() -> None:
         print(f"first run ({what}): {first:.2f} s ({first_cpu:.1f} s CPU)")
         times, cpu_times, report = [], [], ""
         for _ in range(args.runs):
-            seconds, cpu, report = timed_check(check, project)
+            seconds, cpu, report = timed_command(check, project)
             times.append(seconds)
             cpu_times.append(cpu)
         if (project / "output").exists():

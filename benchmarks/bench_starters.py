@@ -23,28 +23,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from bench_check import timed_command  # beside this script
+from bench_cli import gaitgen_command
 
 
 def gaitgen(*args: str, cwd: Path) -> tuple[float, float, str]:
-    """Run ``gaitgen ARGS`` in ``cwd``; its wall time, its CPU time and its output."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "gaitgen", *args], cwd=cwd, capture_output=True, text=True
-    )
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if done.returncode != 0:
-        sys.exit(f"gaitgen {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return wall, cpu, done.stdout + done.stderr
+    """Run ``gaitgen ARGS`` (the console script users run) in ``cwd``; its wall time, its CPU
+    time and its output."""
+    return timed_command([*gaitgen_command(), *args], cwd)
 
 
 def run_folder_of(output: str) -> Path:

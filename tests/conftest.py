@@ -215,10 +215,15 @@ def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def load_benchmark(name: str):
-    """The module of ``benchmarks/<name>.py`` (the benchmarks are scripts, not a package)."""
+    """The module of ``benchmarks/<name>.py`` (the benchmarks are scripts, not a package; as
+    when one runs, its folder is on ``sys.path`` for the others it imports)."""
     import importlib.util
+    import sys
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    folder = Path(__file__).resolve().parents[1] / "benchmarks"
+    if str(folder) not in sys.path:
+        sys.path.append(str(folder))
+    path = folder / f"{name}.py"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
