@@ -44,7 +44,7 @@ from .check_report import (
     shape_text,
 )
 from .parameters import count_parameters
-from .run import Run, ensure_synthetic_data, load_run
+from .run import Run, console_handler, ensure_synthetic_data, load_run
 from .staples import Staples
 from .step import InferenceStep, NonFiniteLoss, TrainStep, model_inputs
 
@@ -168,9 +168,7 @@ def _runtime_lines_on_stdout() -> Iterator[None]:
     """The runtime's INFO lines (``generating the synthgait dataset ...``) on stdout meanwhile,
     without time stamps: the report around them has none."""
     logger = logging.getLogger("gaitgen")
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setLevel(logging.INFO)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler = console_handler(sys.stdout, logging.INFO, logging.Formatter("%(message)s"))
     level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

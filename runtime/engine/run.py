@@ -203,6 +203,15 @@ class _FileHandler(_OneLineOnFailure, logging.FileHandler):
             super().close()
 
 
+def console_handler(stream: Any, level: int, formatter: logging.Formatter) -> logging.StreamHandler:
+    """A handler of the runtime's log lines on ``stream`` from ``level`` on, which a write
+    error (a closed pipe, a full disk) turns off with one line instead of a traceback."""
+    handler = _StreamHandler(stream)
+    handler.setLevel(level)
+    handler.setFormatter(formatter)
+    return handler
+
+
 def setup_logging(ctx: DistContext, log_file: Path | None = None) -> None:
     """INFO on stdout from rank 0; warnings and errors from every rank on stderr.
 
@@ -215,15 +224,10 @@ def setup_logging(ctx: DistContext, log_file: Path | None = None) -> None:
     prefix = f"[rank {ctx.rank}] " if ctx.distributed else ""
     formatter = logging.Formatter(f"%(asctime)s {prefix}%(message)s", "%H:%M:%S")
     if ctx.is_main:
-        out = _StreamHandler(sys.stdout)
-        out.setLevel(logging.INFO)
+        out = console_handler(sys.stdout, logging.INFO, formatter)
         out.addFilter(lambda record: record.levelno < logging.WARNING)
-        out.setFormatter(formatter)
         logger.addHandler(out)
-    err = _StreamHandler(sys.stderr)
-    err.setLevel(logging.WARNING)
-    err.setFormatter(formatter)
-    logger.addHandler(err)
+    logger.addHandler(console_handler(sys.stderr, logging.WARNING, formatter))
     if log_file is not None and ctx.is_main:
         try:
             log_file.parent.mkdir(parents=True, exist_ok=True)
